@@ -1,0 +1,124 @@
+/**
+ * The engine seam: every scan engine (connect, epoll connect, and later raw
+ * SYN/UDP) turns a {@link ScanPlan} into a stream of {@link PortResult}s.
+ * Outputs, history and plugins only ever see these types.
+ *
+ * @module
+ */
+
+import type { Host, TargetSet } from "../targets/types.ts";
+
+/** Transport protocol of a port. */
+export type Protocol = "tcp" | "udp";
+
+/** Port states, named as nmap names them. */
+export type PortState =
+  | "open"
+  | "closed"
+  | "filtered"
+  | "unfiltered"
+  | "open|filtered"
+  | "closed|filtered";
+
+/** Host states in the JSON schema. */
+export type HostState = "up" | "down" | "unknown";
+
+/** What a service probe learned about a port (filled by later plugins). */
+export interface ServiceInfo {
+  name?: string;
+  product?: string;
+  version?: string;
+  extraInfo?: string;
+  cpe?: string[];
+  banner?: string;
+  [key: string]: unknown;
+}
+
+/** One port's verdict. */
+export interface PortResult {
+  /** Textual address of the host ("198.51.100.2", "2001:db8::2"). */
+  address: string;
+  protocol: Protocol;
+  port: number;
+  state: PortState;
+  /** Why, in nmap's reason vocabulary: syn-ack, conn-refused, no-response, host-unreach, admin-prohibited, … */
+  reason: string;
+  /** Round-trip time of the answer that decided the state, in milliseconds. */
+  rtt?: number;
+  /** TTL of the answer, where the engine sees it. */
+  reasonTtl?: number;
+  service?: ServiceInfo;
+}
+
+/** A host's verdict (host discovery, or the summary after its ports). */
+export interface HostResult {
+  address: string;
+  hostnames: string[];
+  state: HostState;
+  reason: string;
+}
+
+/** nmap's timing templates, -T0 … -T5. */
+export type TimingLevel = 0 | 1 | 2 | 3 | 4 | 5;
+
+/** Timing knobs after the template and the explicit flags are merged. */
+export interface Timing {
+  level: TimingLevel;
+  /** Lower bound of a probe timeout, ms. */
+  minRttTimeout: number;
+  /** Upper bound of a probe timeout, ms. */
+  maxRttTimeout: number;
+  /** Timeout before any RTT has been measured, ms. */
+  initialRttTimeout: number;
+  /** Retransmissions of a probe that got no answer. */
+  maxRetries: number;
+  /** Give up on a host after this many ms (0 = never). */
+  hostTimeout: number;
+  /** Delay between probes, ms (T0–T2 serialise the scan). */
+  scanDelay: number;
+  /** Probes per second, lower bound (0 = none). */
+  minRate: number;
+  /** Probes per second, upper bound (0 = none). */
+  maxRate: number;
+  /** Upper bound on probes in flight. */
+  maxParallelism: number;
+}
+
+/** Everything an engine needs to run one phase of a scan. */
+export interface ScanPlan {
+  targets: TargetSet;
+  protocol: Protocol;
+  /** Ports to probe on every host, sorted ascending. */
+  ports: readonly number[];
+  timing: Timing;
+  /** Seed of the probe-order permutation. */
+  seed: bigint;
+  /** Probe in host-major, port-ascending order instead of a random permutation (-r). */
+  sequential: boolean;
+  /** Only hosts whose index is in this set are probed (after host discovery). */
+  hostFilter?: (hostIndex: bigint) => boolean;
+}
+
+/** Counters every engine reports. */
+export interface EngineStats {
+  probes: number;
+  retries: number;
+  /** Times the engine found itself overloaded and backed off. */
+  backoffs: number;
+  /** Largest number of probes in flight at once. */
+  peakInFlight: number;
+}
+
+/** Callbacks an engine reports through. */
+export interface EngineSink {
+  /** A port's final verdict. Called once per (host, port). */
+  result(hostIndex: bigint, host: Host, result: PortResult): void;
+  /** Progress: probes finished of total. */
+  progress?(done: number, total: number): void;
+}
+
+/** A scan engine. */
+export interface ScanEngine {
+  readonly name: string;
+  run(plan: ScanPlan, sink: EngineSink, options: { signal?: AbortSignal }): Promise<EngineStats>;
+}
