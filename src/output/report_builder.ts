@@ -1,0 +1,343 @@
+/**
+ * Accumulates port and host verdicts into a {@link ScanReport}.
+ *
+ * Memory grows with the interesting results only: open ports are always kept,
+ * every other state is kept port by port only while a host has few ports in
+ * that state, and is otherwise reduced to counts per reason (nmap's "Not
+ * shown: 995 closed tcp ports").
+ *
+ * @module
+ */
+
+import type { HostResult, HostState, PortResult, PortState } from "../engine/types.ts";
+import type { Family } from "../targets/types.ts";
+import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "./report.ts";
+
+/** What the report says about the scan itself. */
+export interface ReportInfo {
+  version: string;
+  args: string[];
+  scaninfo: ScanInfo[];
+  start: Date;
+}
+
+/** Options of {@link createReportBuilder}. */
+export interface ReportBuilderOptions {
+  /**
+   * A host's closed ports are listed one by one while there are at most this
+   * many of them, and only counted beyond. Default 25, as nmap. Every other
+   * state is always listed (the JSON schema promises it).
+   */
+  closedListLimit?: number;
+  /** `--open`: count every port that is not open or open|filtered. */
+  openOnly?: boolean;
+  /** Keep hosts found down in the report (verbose); otherwise they are only counted. */
+  includeDown?: boolean;
+}
+
+/** Per-call options of {@link ReportBuilder.addPort} and {@link ReportBuilder.addHost}. */
+export interface AddOptions {
+  /**
+   * Ordering key of the host, see {@link hostSortKey}. Computed from the
+   * address text when absent.
+   */
+  sortKey?: bigint;
+  /** Names of the host, merged into those already known. */
+  hostnames?: readonly string[];
+}
+
+/** Counters the engine knows and the builder does not. */
+export interface FinishStats {
+  probes: number;
+  retries: number;
+  /** Hosts scanned; defaults to the number of hosts the builder saw. */
+  hostsTotal?: number;
+  /** Hosts found down; defaults to the hosts reported down through `addHost`. */
+  hostsDown?: number;
+}
+
+/** Builds the report of one scan. */
+export interface ReportBuilder {
+  /** Record a host verdict (host discovery, or a summary after its ports). */
+  addHost(host: HostResult, options?: AddOptions): void;
+  /** Record a port's final verdict. */
+  addPort(result: PortResult, options?: AddOptions): void;
+  /** The report so far, with `end` empty: what the "start" event carries. */
+  snapshot(): ScanReport;
+  /** The complete report. */
+  finish(stats: FinishStats, end: Date): ScanReport;
+}
+
+interface StateBucket {
+  count: number;
+  reasons: Map<string, number>;
+  /** The ports themselves, or null once the state is only counted. */
+  listed: PortResult[] | null;
+}
+
+interface HostEntry {
+  address: string;
+  sortKey: bigint | undefined;
+  hostnames: string[];
+  /** Verdict from `addHost`, if any other than "unknown". */
+  verdict: { state: HostState; reason: string } | undefined;
+  /** Reason of the first port that answered, if any did. */
+  answer: string | undefined;
+  states: Map<PortState, StateBucket>;
+}
+
+/** Reasons that mean nothing came back from the host. */
+const SILENT_REASONS: ReadonlySet<string> = new Set([
+  "",
+  "no-response",
+  "timeout",
+  "host-timeout",
+]);
+
+const IPV6_OFFSET = 1n << 32n;
+
+/**
+ * Ordering key of a host: IPv4 numerically, then IPv6 numerically.
+ *
+ * @example
+ * ```ts
+ * import { hostSortKey } from "./report_builder.ts";
+ * hostSortKey({ family: 4, value: 0xc6336402n }); // 3325256706n
+ * ```
+ */
+export function hostSortKey(host: { family: Family; value: bigint }): bigint {
+  return host.family === 4 ? host.value : IPV6_OFFSET + host.value;
+}
+
+/** {@link hostSortKey} from an address text; undefined when it is not an IP address. */
+export function addressSortKey(address: string): bigint | undefined {
+  const v4 = parseIpv4(address);
+  if (v4 !== undefined) return v4;
+  const v6 = parseIpv6(address);
+  return v6 === undefined ? undefined : IPV6_OFFSET + v6;
+}
+
+function parseIpv4(text: string): bigint | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4) return undefined;
+  let value = 0n;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part)) return undefined;
+    const octet = Number(part);
+    if (octet > 255) return undefined;
+    value = (value << 8n) | BigInt(octet);
+  }
+  return value;
+}
+
+function parseIpv6(text: string): bigint | undefined {
+  const zone = text.indexOf("%");
+  const bare = zone === -1 ? text : text.slice(0, zone);
+  const halves = bare.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (half: string | undefined): number[] | undefined => {
+    if (half === undefined || half === "") return [];
+    const out: number[] = [];
+    const items = half.split(":");
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] ?? "";
+      if (i === items.length - 1 && item.includes(".")) {
+        const v4 = parseIpv4(item);
+        if (v4 === undefined) return undefined;
+        out.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(item)) {
+        out.push(parseInt(item, 16));
+      } else {
+        return undefined;
+      }
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = groups(halves[1]);
+  if (head === undefined || tail === undefined) return undefined;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
+  let value = 0n;
+  for (const group of [...head, ...new Array<number>(missing).fill(0), ...tail]) {
+    value = (value << 16n) | BigInt(group);
+  }
+  return value;
+}
+
+function compareHosts(a: HostEntry, b: HostEntry): number {
+  if (a.sortKey !== undefined && b.sortKey !== undefined) {
+    return a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0;
+  }
+  // Names that are not addresses go last, by text.
+  if (a.sortKey !== undefined) return -1;
+  if (b.sortKey !== undefined) return 1;
+  return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
+}
+
+function comparePorts(a: PortResult, b: PortResult): number {
+  if (a.protocol !== b.protocol) return a.protocol === "tcp" ? -1 : 1;
+  return a.port - b.port;
+}
+
+/**
+ * Start the report of a scan.
+ *
+ * @example
+ * ```ts
+ * import { createReportBuilder } from "./report_builder.ts";
+ * const builder = createReportBuilder({
+ *   version: "0.1.0",
+ *   args: ["198.51.100.2"],
+ *   scaninfo: [{ type: "connect", protocol: "tcp", numServices: 1, services: "22" }],
+ *   start: new Date(),
+ * });
+ * builder.addPort({ address: "198.51.100.2", protocol: "tcp", port: 22, state: "open", reason: "syn-ack" });
+ * const report = builder.finish({ probes: 1, retries: 0 }, new Date());
+ * ```
+ */
+export function createReportBuilder(
+  info: ReportInfo,
+  options: ReportBuilderOptions = {},
+): ReportBuilder {
+  const limit = options.closedListLimit ?? 25;
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new RangeError(`Cannot use closed list limit "${limit}": value must be an integer >= 0`);
+  }
+  const openOnly = options.openOnly ?? false;
+  const includeDown = options.includeDown ?? false;
+  const hosts = new Map<string, HostEntry>();
+
+  function entry(address: string, add: AddOptions | undefined): HostEntry {
+    let host = hosts.get(address);
+    if (host === undefined) {
+      host = {
+        address,
+        sortKey: add?.sortKey ?? addressSortKey(address),
+        hostnames: [],
+        verdict: undefined,
+        answer: undefined,
+        states: new Map(),
+      };
+      hosts.set(address, host);
+    } else if (add?.sortKey !== undefined) {
+      host.sortKey = add.sortKey;
+    }
+    for (const name of add?.hostnames ?? []) {
+      if (!host.hostnames.includes(name)) host.hostnames.push(name);
+    }
+    return host;
+  }
+
+  function listable(state: PortState): boolean {
+    return !openOnly || state === "open" || state === "open|filtered";
+  }
+
+  function stateOf(host: HostEntry): { state: HostState; reason: string } {
+    if (host.verdict?.state === "up") return host.verdict;
+    if (host.answer !== undefined) return { state: "up", reason: host.answer };
+    return host.verdict ?? { state: "unknown", reason: "no-response" };
+  }
+
+  function hostReport(host: HostEntry, verdict: { state: HostState; reason: string }): HostReport {
+    const ports: PortResult[] = [];
+    const extraports: ExtraPorts[] = [];
+    for (const [state, bucket] of host.states) {
+      if (bucket.listed !== null) {
+        ports.push(...bucket.listed);
+        continue;
+      }
+      const reasons = [...bucket.reasons]
+        .map(([reason, count]) => ({ reason, count }))
+        .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
+      extraports.push({ state, count: bucket.count, reasons });
+    }
+    ports.sort(comparePorts);
+    extraports.sort((a, b) => b.count - a.count || (a.state < b.state ? -1 : 1));
+    return {
+      address: host.address,
+      hostnames: [...host.hostnames],
+      state: verdict.state,
+      reason: verdict.reason,
+      ports,
+      extraports,
+    };
+  }
+
+  function build(end: string, stats: FinishStats, seconds: number): ScanReport {
+    const reports: HostReport[] = [];
+    let up = 0;
+    let down = 0;
+    for (const host of [...hosts.values()].sort(compareHosts)) {
+      const verdict = stateOf(host);
+      if (verdict.state === "up") up++;
+      if (verdict.state === "down") {
+        down++;
+        if (!includeDown) continue;
+      }
+      reports.push(hostReport(host, verdict));
+    }
+    return {
+      scanner: "portolan",
+      version: info.version,
+      args: [...info.args],
+      start: info.start.toISOString(),
+      end,
+      scaninfo: info.scaninfo.map((item) => ({ ...item })),
+      hosts: reports,
+      stats: {
+        probes: stats.probes,
+        retries: stats.retries,
+        seconds,
+        hostsUp: up,
+        hostsDown: stats.hostsDown ?? down,
+        hostsTotal: stats.hostsTotal ?? hosts.size,
+      },
+    };
+  }
+
+  return {
+    addHost(result: HostResult, add?: AddOptions): void {
+      const host = entry(result.address, {
+        ...add,
+        hostnames: [...result.hostnames, ...(add?.hostnames ?? [])],
+      });
+      if (result.state !== "unknown") {
+        host.verdict = { state: result.state, reason: result.reason };
+      }
+    },
+
+    addPort(result: PortResult, add?: AddOptions): void {
+      const host = entry(result.address, add);
+      if (
+        host.answer === undefined &&
+        (result.state === "open" || result.state === "closed" || !SILENT_REASONS.has(result.reason))
+      ) {
+        host.answer = result.reason;
+      }
+      let bucket = host.states.get(result.state);
+      if (bucket === undefined) {
+        bucket = { count: 0, reasons: new Map(), listed: listable(result.state) ? [] : null };
+        host.states.set(result.state, bucket);
+      }
+      bucket.count++;
+      bucket.reasons.set(result.reason, (bucket.reasons.get(result.reason) ?? 0) + 1);
+      if (bucket.listed === null) return;
+      // The schema lists every port that is not closed; only closed ports are summarised.
+      if (result.state === "closed" && bucket.count > limit) {
+        bucket.listed = null;
+        return;
+      }
+      bucket.listed.push(result);
+    },
+
+    snapshot(): ScanReport {
+      return build("", { probes: 0, retries: 0 }, 0);
+    },
+
+    finish(stats: FinishStats, end: Date): ScanReport {
+      const seconds = Math.max(0, end.getTime() - info.start.getTime()) / 1000;
+      return build(end.toISOString(), stats, seconds);
+    },
+  };
+}

@@ -1,0 +1,229 @@
+import assert from "node:assert/strict";
+import type { PortResult, PortState } from "../engine/types.ts";
+import {
+  addressSortKey,
+  createReportBuilder,
+  hostSortKey,
+  type ReportInfo,
+} from "./report_builder.ts";
+
+const START = new Date("2025-01-02T03:04:05.000Z");
+const INFO: ReportInfo = {
+  version: "0.1.0",
+  args: ["-p-", "198.51.100.0/24"],
+  scaninfo: [{ type: "connect", protocol: "tcp", numServices: 65535, services: "1-65535" }],
+  start: START,
+};
+
+function port(address: string, p: number, state: PortState, reason: string): PortResult {
+  return { address, protocol: "tcp", port: p, state, reason };
+}
+
+Deno.test("report builder lists closed ports while at most closedListLimit", () => {
+  const builder = createReportBuilder(INFO, { closedListLimit: 3 });
+  for (const p of [30, 10, 20]) builder.addPort(port("198.51.100.2", p, "closed", "conn-refused"));
+  builder.addPort(port("198.51.100.2", 22, "open", "syn-ack"));
+  const host = builder.finish({ probes: 4, retries: 0 }, START).hosts[0];
+  assert.ok(host);
+  assert.deepEqual(host.ports.map((p) => [p.port, p.state]), [
+    [10, "closed"],
+    [20, "closed"],
+    [22, "open"],
+    [30, "closed"],
+  ]);
+  assert.deepEqual(host.extraports, []);
+});
+
+Deno.test("report builder counts closed ports with reasons beyond closedListLimit", () => {
+  const builder = createReportBuilder(INFO, { closedListLimit: 3 });
+  for (let p = 1; p <= 3; p++) builder.addPort(port("198.51.100.2", p, "closed", "conn-refused"));
+  builder.addPort(port("198.51.100.2", 4, "closed", "reset"));
+  builder.addPort(port("198.51.100.2", 80, "open", "syn-ack"));
+  const host = builder.finish({ probes: 5, retries: 0 }, START).hosts[0];
+  assert.ok(host);
+  assert.deepEqual(host.ports.map((p) => p.port), [80]);
+  assert.deepEqual(host.extraports, [{
+    state: "closed",
+    count: 4,
+    reasons: [{ reason: "conn-refused", count: 3 }, { reason: "reset", count: 1 }],
+  }]);
+});
+
+Deno.test("report builder default limit is 25 and open ports are never counted", () => {
+  const builder = createReportBuilder(INFO);
+  for (let p = 1; p <= 25; p++) builder.addPort(port("198.51.100.2", p, "closed", "conn-refused"));
+  for (let p = 100; p < 200; p++) builder.addPort(port("198.51.100.2", p, "open", "syn-ack"));
+  let host = builder.snapshot().hosts[0];
+  assert.equal(host?.ports.length, 125);
+  builder.addPort(port("198.51.100.2", 26, "closed", "conn-refused"));
+  host = builder.finish({ probes: 126, retries: 0 }, START).hosts[0];
+  assert.equal(host?.ports.length, 100);
+  assert.equal(host?.extraports[0]?.count, 26);
+});
+
+Deno.test("report builder orders hosts IPv4 numerically, then IPv6", () => {
+  const builder = createReportBuilder(INFO);
+  for (const address of ["2001:db8::1", "198.51.100.10", "::ffff:1.2.3.4", "198.51.100.9"]) {
+    builder.addPort(port(address, 22, "open", "syn-ack"));
+  }
+  builder.addPort(port("203.0.113.1", 22, "open", "syn-ack"), { sortKey: 0n });
+  const report = builder.finish({ probes: 5, retries: 0 }, START);
+  assert.deepEqual(report.hosts.map((h) => h.address), [
+    "203.0.113.1",
+    "198.51.100.9",
+    "198.51.100.10",
+    "::ffff:1.2.3.4",
+    "2001:db8::1",
+  ]);
+});
+
+Deno.test("report builder sorts ports ascending, tcp before udp", () => {
+  const builder = createReportBuilder(INFO);
+  builder.addPort({
+    address: "198.51.100.2",
+    protocol: "udp",
+    port: 53,
+    state: "open",
+    reason: "udp-response",
+  });
+  builder.addPort(port("198.51.100.2", 443, "open", "syn-ack"));
+  builder.addPort(port("198.51.100.2", 80, "filtered", "no-response"));
+  const host = builder.finish({ probes: 3, retries: 0 }, START).hosts[0];
+  assert.deepEqual(host?.ports.map((p) => `${p.port}/${p.protocol}`), [
+    "80/tcp",
+    "443/tcp",
+    "53/udp",
+  ]);
+});
+
+Deno.test("report builder derives up and unknown host states", () => {
+  const builder = createReportBuilder(INFO);
+  builder.addPort(port("198.51.100.1", 1, "filtered", "no-response"));
+  builder.addPort(port("198.51.100.2", 1, "closed", "conn-refused"));
+  builder.addPort(port("198.51.100.3", 1, "filtered", "host-unreach"));
+  builder.addPort(port("198.51.100.4", 1, "filtered", "timeout"));
+  const report = builder.finish({ probes: 4, retries: 0 }, START);
+  assert.deepEqual(report.hosts.map((h) => [h.address, h.state, h.reason]), [
+    ["198.51.100.1", "unknown", "no-response"],
+    ["198.51.100.2", "up", "conn-refused"],
+    ["198.51.100.3", "up", "host-unreach"],
+    ["198.51.100.4", "unknown", "no-response"],
+  ]);
+  assert.equal(report.stats.hostsUp, 2);
+  assert.equal(report.stats.hostsTotal, 4);
+});
+
+Deno.test("report builder takes host verdicts and hides down hosts unless asked", () => {
+  for (const includeDown of [false, true]) {
+    const builder = createReportBuilder(INFO, { includeDown });
+    builder.addHost({
+      address: "198.51.100.1",
+      hostnames: ["a.example"],
+      state: "up",
+      reason: "echo-reply",
+    });
+    builder.addHost({
+      address: "198.51.100.2",
+      hostnames: [],
+      state: "down",
+      reason: "no-response",
+    });
+    builder.addPort(port("198.51.100.1", 22, "open", "syn-ack"), {
+      hostnames: ["b.example", "a.example"],
+    });
+    const report = builder.finish({ probes: 1, retries: 0, hostsTotal: 256 }, START);
+    assert.deepEqual(
+      report.hosts.map((h) => [h.address, h.state, h.reason]),
+      includeDown
+        ? [["198.51.100.1", "up", "echo-reply"], ["198.51.100.2", "down", "no-response"]]
+        : [["198.51.100.1", "up", "echo-reply"]],
+    );
+    assert.deepEqual(report.hosts[0]?.hostnames, ["a.example", "b.example"]);
+    assert.equal(report.stats.hostsDown, 1);
+    assert.equal(report.stats.hostsTotal, 256);
+  }
+});
+
+Deno.test("report builder: a port answer overrides a down verdict", () => {
+  const builder = createReportBuilder(INFO);
+  builder.addHost({ address: "198.51.100.1", hostnames: [], state: "down", reason: "no-response" });
+  builder.addPort(port("198.51.100.1", 22, "open", "syn-ack"));
+  const report = builder.finish({ probes: 1, retries: 0 }, START);
+  assert.equal(report.hosts[0]?.state, "up");
+  assert.equal(report.stats.hostsDown, 0);
+});
+
+Deno.test("report builder openOnly counts everything but open and open|filtered", () => {
+  const builder = createReportBuilder(INFO, { openOnly: true });
+  builder.addPort(port("198.51.100.2", 22, "open", "syn-ack"));
+  builder.addPort(port("198.51.100.2", 23, "closed", "conn-refused"));
+  builder.addPort(port("198.51.100.2", 24, "filtered", "no-response"));
+  builder.addPort(port("198.51.100.2", 25, "filtered", "admin-prohibited"));
+  builder.addPort(port("198.51.100.2", 26, "open|filtered", "no-response"));
+  const host = builder.finish({ probes: 5, retries: 0 }, START).hosts[0];
+  assert.deepEqual(host?.ports.map((p) => p.port), [22, 26]);
+  assert.deepEqual(host?.extraports, [
+    {
+      state: "filtered",
+      count: 2,
+      reasons: [{ reason: "admin-prohibited", count: 1 }, { reason: "no-response", count: 1 }],
+    },
+    { state: "closed", count: 1, reasons: [{ reason: "conn-refused", count: 1 }] },
+  ]);
+});
+
+Deno.test("report builder finish fills the header and timing", () => {
+  const builder = createReportBuilder(INFO);
+  const start = builder.snapshot();
+  assert.equal(start.end, "");
+  assert.deepEqual(start.hosts, []);
+  const report = builder.finish(
+    { probes: 10, retries: 2 },
+    new Date(START.getTime() + 2310),
+  );
+  assert.equal(report.scanner, "portolan");
+  assert.equal(report.start, "2025-01-02T03:04:05.000Z");
+  assert.equal(report.end, "2025-01-02T03:04:07.310Z");
+  assert.equal(report.stats.seconds, 2.31);
+  assert.equal(report.stats.probes, 10);
+  assert.equal(report.stats.retries, 2);
+  assert.deepEqual(report.args, INFO.args);
+});
+
+Deno.test("report builder rejects a negative limit", () => {
+  assert.throws(
+    () => createReportBuilder(INFO, { closedListLimit: -1 }),
+    (e: unknown) => e instanceof RangeError && e.message.includes('"-1"'),
+  );
+});
+
+Deno.test("addressSortKey and hostSortKey agree", () => {
+  assert.equal(addressSortKey("198.51.100.2"), hostSortKey({ family: 4, value: 0xc6336402n }));
+  assert.equal(
+    addressSortKey("2001:db8::2"),
+    hostSortKey({ family: 6, value: 0x20010db8000000000000000000000002n }),
+  );
+  assert.equal(addressSortKey("::"), 1n << 32n);
+  assert.equal(
+    addressSortKey("fe80::1%eth0"),
+    hostSortKey({ family: 6, value: (0xfe80n << 112n) + 1n }),
+  );
+  assert.equal(addressSortKey("example.com"), undefined);
+  assert.equal(addressSortKey("1:2:3:4:5:6:7:8:9"), undefined);
+  assert.equal(addressSortKey("256.1.1.1"), undefined);
+});
+
+Deno.test("report builder lists every filtered port, whatever the limit", () => {
+  const builder = createReportBuilder(INFO, { closedListLimit: 2 });
+  for (let p = 1; p <= 3; p++) builder.addPort(port("198.51.100.2", p, "filtered", "no-response"));
+  builder.addPort(port("198.51.100.2", 9, "filtered", "admin-prohibited"));
+  const host = builder.finish({ probes: 4, retries: 0 }, START).hosts[0];
+  assert.deepEqual(host?.ports.map((p) => [p.port, p.reason]), [
+    [1, "no-response"],
+    [2, "no-response"],
+    [3, "no-response"],
+    [9, "admin-prohibited"],
+  ]);
+  assert.equal(host?.state, "up");
+  assert.deepEqual(host?.extraports, []);
+});

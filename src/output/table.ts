@@ -1,0 +1,195 @@
+/**
+ * The terminal view of a report, laid out as nmap's normal output.
+ *
+ * @module
+ */
+
+import type { PortResult, PortState } from "../engine/types.ts";
+import type { ExtraPorts, HostReport, ScanReport } from "./report.ts";
+
+/** Options of {@link renderTable}. */
+export interface TableOptions {
+  /** Use ANSI colours. */
+  color: boolean;
+  /** Show the REASON column (`--reason`). */
+  reason: boolean;
+  /** Also show hosts that are down or whose state is unknown. */
+  verbose?: boolean;
+  /** End with the "portolan done: …" line. Default true. */
+  summary?: boolean;
+}
+
+const RESET = "\x1b[0m";
+const DIM = "\x1b[2m";
+const STATE_COLORS: Record<PortState, string> = {
+  "open": "\x1b[32m",
+  "closed": "\x1b[31m",
+  "filtered": "\x1b[33m",
+  "unfiltered": "\x1b[33m",
+  "open|filtered": "\x1b[33m",
+  "closed|filtered": "\x1b[33m",
+};
+
+// C0, DEL, C1, plus the invisible characters that reorder or break lines.
+// deno-lint-ignore no-control-regex
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Make network text safe to print: every control character becomes a
+ * visible escape (`\x1b` → `\\x1b`), so nothing a remote host sends can move
+ * the cursor, change colours or retitle the terminal.
+ *
+ * @example
+ * ```ts
+ * import { escapeTerminal } from "./table.ts";
+ * escapeTerminal("SSH\x1b[31m\r\n"); // "SSH\\x1b[31m\\x0d\\x0a"
+ * ```
+ */
+export function escapeTerminal(text: string): string {
+  return text.replace(UNSAFE, (char) => {
+    const code = char.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** nmap's "%.2g" seconds, without the exponent notation. */
+function formatLatency(ms: number): string {
+  return `${Number((ms / 1000).toPrecision(2))}s`;
+}
+
+function hostTitle(host: HostReport): string {
+  const address = escapeTerminal(host.address);
+  const name = host.hostnames[0];
+  return name === undefined ? address : `${escapeTerminal(name)} (${address})`;
+}
+
+function latency(host: HostReport): number | undefined {
+  let best: number | undefined;
+  for (const port of host.ports) {
+    if (port.rtt !== undefined && (best === undefined || port.rtt < best)) best = port.rtt;
+  }
+  return best;
+}
+
+function describeExtra(extra: ExtraPorts, protocol: string): string {
+  const noun = plural(
+    extra.count,
+    `${extra.state}${protocol} port`,
+    `${extra.state}${protocol} ports`,
+  );
+  const only = extra.reasons.length === 1 ? extra.reasons[0] : undefined;
+  const why = only !== undefined
+    ? escapeTerminal(only.reason)
+    : extra.reasons.map((r) => `${r.count} ${escapeTerminal(r.reason)}`).join(", ");
+  return why === "" ? noun : `${noun} (${why})`;
+}
+
+function versionText(port: PortResult): string {
+  const service = port.service;
+  if (service === undefined) return "";
+  const parts = [service.product, service.version]
+    .filter((part): part is string => typeof part === "string" && part !== "");
+  if (typeof service.extraInfo === "string" && service.extraInfo !== "") {
+    parts.push(`(${service.extraInfo})`);
+  }
+  return escapeTerminal(parts.join(" "));
+}
+
+function reasonText(port: PortResult): string {
+  const reason = escapeTerminal(port.reason);
+  return port.reasonTtl === undefined ? reason : `${reason} ttl ${port.reasonTtl}`;
+}
+
+interface Cell {
+  text: string;
+  color?: string;
+}
+
+function portTable(ports: readonly PortResult[], options: TableOptions): string[] {
+  const withVersion = ports.some((port) => versionText(port) !== "");
+  const header: Cell[] = [{ text: "PORT" }, { text: "STATE" }, { text: "SERVICE" }];
+  if (options.reason) header.push({ text: "REASON" });
+  if (withVersion) header.push({ text: "VERSION" });
+  const rows: Cell[][] = [header];
+  for (const port of ports) {
+    const name = port.service?.name;
+    const row: Cell[] = [
+      { text: `${port.port}/${port.protocol}` },
+      { text: port.state, color: STATE_COLORS[port.state] },
+      { text: escapeTerminal(typeof name === "string" ? name : "") },
+    ];
+    if (options.reason) row.push({ text: reasonText(port), color: DIM });
+    if (withVersion) row.push({ text: versionText(port) });
+    rows.push(row);
+  }
+  const widths = header.map((_, column) =>
+    Math.max(...rows.map((row) => row[column]?.text.length ?? 0))
+  );
+  return rows.map((row) =>
+    row.map((cell, column) => {
+      const last = column === row.length - 1;
+      const pad = last ? "" : " ".repeat((widths[column] ?? 0) - cell.text.length + 1);
+      const text = options.color && cell.color !== undefined && cell.text !== ""
+        ? `${cell.color}${cell.text}${RESET}`
+        : cell.text;
+      return text + pad;
+    }).join("").trimEnd()
+  );
+}
+
+function renderHost(host: HostReport, protocol: string, options: TableOptions): string[] {
+  const title = hostTitle(host);
+  if (host.state === "down") {
+    return [`portolan scan report for ${title} [host down, ${escapeTerminal(host.reason)}]`];
+  }
+  const lines = [`portolan scan report for ${title}`];
+  if (host.state === "up") {
+    const rtt = latency(host);
+    lines.push(rtt === undefined ? "Host is up." : `Host is up (${formatLatency(rtt)} latency).`);
+  } else {
+    lines.push("Host state is unknown: no port answered.");
+  }
+  if (host.extraports.length > 0) {
+    if (host.ports.length === 0) {
+      const total = host.extraports.reduce((sum, extra) => sum + extra.count, 0);
+      lines.push(`All ${total} scanned ports on ${title} are in ignored states.`);
+    }
+    const shown = host.extraports.map((extra) => describeExtra(extra, protocol));
+    lines.push(`Not shown: ${shown.join(", ")}`);
+  }
+  if (host.ports.length > 0) lines.push(...portTable(host.ports, options));
+  return lines;
+}
+
+/**
+ * Render a report as text for a terminal (or, without colour, for `-oN`).
+ *
+ * @example
+ * ```ts ignore
+ * import { renderTable } from "./table.ts";
+ * console.log(renderTable(report, { color: false, reason: true }));
+ * ```
+ */
+export function renderTable(report: ScanReport, options: TableOptions): string {
+  const protocols = new Set(report.scaninfo.map((info) => info.protocol));
+  const protocol = protocols.size === 1 ? ` ${[...protocols][0]}` : "";
+  const blocks: string[] = [];
+  for (const host of report.hosts) {
+    const shown = host.state === "up" || options.verbose === true ||
+      (host.state === "unknown" && host.ports.length > 0);
+    if (shown) blocks.push(renderHost(host, protocol, options).join("\n") + "\n");
+  }
+  if (options.summary ?? true) {
+    const stats = report.stats;
+    blocks.push(
+      `portolan done: ${plural(stats.hostsTotal, "IP address", "IP addresses")} ` +
+        `(${plural(stats.hostsUp, "host up", "hosts up")}) ` +
+        `scanned in ${stats.seconds.toFixed(2)} seconds\n`,
+    );
+  }
+  return blocks.join("\n");
+}

@@ -1,0 +1,212 @@
+import assert from "node:assert/strict";
+import type { HostReport, ScanReport } from "./report.ts";
+import { escapeTerminal, renderTable } from "./table.ts";
+
+function report(hosts: HostReport[], stats: Partial<ScanReport["stats"]> = {}): ScanReport {
+  return {
+    scanner: "portolan",
+    version: "0.1.0",
+    args: ["-p-", "198.51.100.2"],
+    start: "2025-01-02T03:04:05.000Z",
+    end: "2025-01-02T03:04:07.310Z",
+    scaninfo: [{ type: "connect", protocol: "tcp", numServices: 65535, services: "1-65535" }],
+    hosts,
+    stats: {
+      probes: 65535,
+      retries: 0,
+      seconds: 2.31,
+      hostsUp: 1,
+      hostsDown: 0,
+      hostsTotal: 1,
+      ...stats,
+    },
+  };
+}
+
+const HOST: HostReport = {
+  address: "198.51.100.2",
+  hostnames: [],
+  state: "up",
+  reason: "syn-ack",
+  ports: [
+    {
+      address: "198.51.100.2",
+      protocol: "tcp",
+      port: 22,
+      state: "open",
+      reason: "syn-ack",
+      rtt: 0.12,
+      service: { name: "ssh" },
+    },
+    {
+      address: "198.51.100.2",
+      protocol: "tcp",
+      port: 443,
+      state: "closed",
+      reason: "conn-refused",
+      rtt: 0.5,
+      reasonTtl: 64,
+    },
+    {
+      address: "198.51.100.2",
+      protocol: "tcp",
+      port: 8080,
+      state: "filtered",
+      reason: "no-response",
+    },
+  ],
+  extraports: [{
+    state: "closed",
+    count: 65415,
+    reasons: [{ reason: "conn-refused", count: 65415 }],
+  }],
+};
+
+Deno.test("renderTable lays out a host like nmap", () => {
+  const text = renderTable(report([HOST]), { color: false, reason: true });
+  assert.equal(
+    text,
+    [
+      "portolan scan report for 198.51.100.2",
+      "Host is up (0.00012s latency).",
+      "Not shown: 65415 closed tcp ports (conn-refused)",
+      "PORT     STATE    SERVICE REASON",
+      "22/tcp   open     ssh     syn-ack",
+      "443/tcp  closed           conn-refused ttl 64",
+      "8080/tcp filtered         no-response",
+      "",
+      "portolan done: 1 IP address (1 host up) scanned in 2.31 seconds",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("renderTable without reasons, with a hostname and several reasons", () => {
+  const host: HostReport = {
+    ...HOST,
+    hostnames: ["www.example"],
+    ports: [HOST.ports[0]!],
+    extraports: [{
+      state: "filtered",
+      count: 998,
+      reasons: [{ reason: "no-response", count: 990 }, { reason: "admin-prohibited", count: 8 }],
+    }, { state: "closed", count: 1, reasons: [{ reason: "conn-refused", count: 1 }] }],
+  };
+  const text = renderTable(report([host], { hostsTotal: 256, hostsUp: 2 }), {
+    color: false,
+    reason: false,
+  });
+  assert.equal(
+    text,
+    [
+      "portolan scan report for www.example (198.51.100.2)",
+      "Host is up (0.00012s latency).",
+      "Not shown: 998 filtered tcp ports (990 no-response, 8 admin-prohibited), " +
+      "1 closed tcp port (conn-refused)",
+      "PORT   STATE SERVICE",
+      "22/tcp open  ssh",
+      "",
+      "portolan done: 256 IP addresses (2 hosts up) scanned in 2.31 seconds",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("renderTable shows only up hosts unless verbose", () => {
+  const down: HostReport = {
+    address: "198.51.100.3",
+    hostnames: [],
+    state: "down",
+    reason: "no-response",
+    ports: [],
+    extraports: [],
+  };
+  const silent: HostReport = {
+    ...down,
+    address: "198.51.100.4",
+    state: "unknown",
+    extraports: [{
+      state: "filtered",
+      count: 1000,
+      reasons: [{ reason: "no-response", count: 1000 }],
+    }],
+  };
+  const quiet = renderTable(report([HOST, down, silent]), { color: false, reason: false });
+  assert.ok(quiet.includes("198.51.100.2"));
+  assert.ok(!quiet.includes("198.51.100.3"));
+  assert.ok(!quiet.includes("198.51.100.4"));
+  // An unknown host with a few listed ports is worth showing: a UDP or firewalled target.
+  const listed: HostReport = {
+    ...silent,
+    extraports: [],
+    ports: [{
+      address: "198.51.100.4",
+      protocol: "tcp",
+      port: 80,
+      state: "filtered",
+      reason: "no-response",
+    }],
+  };
+  const some = renderTable(report([listed]), { color: false, reason: false });
+  assert.ok(
+    some.startsWith(
+      "portolan scan report for 198.51.100.4\nHost state is unknown: no port answered.\n" +
+        "PORT   STATE    SERVICE\n80/tcp filtered\n",
+    ),
+  );
+  const loud = renderTable(report([HOST, down, silent]), {
+    color: false,
+    reason: false,
+    verbose: true,
+  });
+  assert.ok(loud.includes("portolan scan report for 198.51.100.3 [host down, no-response]"));
+  assert.ok(
+    loud.includes(
+      "All 1000 scanned ports on 198.51.100.4 are in ignored states.\n" +
+        "Not shown: 1000 filtered tcp ports (no-response)",
+    ),
+  );
+});
+
+Deno.test("renderTable colours states only when asked", () => {
+  const plain = renderTable(report([HOST]), { color: false, reason: true });
+  assert.ok(!plain.includes("\x1b"));
+  const coloured = renderTable(report([HOST]), { color: true, reason: true });
+  assert.ok(coloured.includes("\x1b[32mopen\x1b[0m"));
+  assert.ok(coloured.includes("\x1b[31mclosed\x1b[0m"));
+  assert.ok(coloured.includes("\x1b[33mfiltered\x1b[0m"));
+  assert.ok(coloured.includes("\x1b[2msyn-ack\x1b[0m"));
+  // Colour must not change the alignment.
+  const strip = (s: string): string => s.replaceAll(new RegExp("\x1b\\[\\d+m", "g"), "");
+  assert.equal(strip(coloured), plain);
+});
+
+Deno.test("escapeTerminal makes every control character visible", () => {
+  assert.equal(escapeTerminal("\x1b[31mred"), "\\x1b[31mred");
+  assert.equal(escapeTerminal("a\x00b\x7fc\x9bd\r\n\t"), "a\\x00b\\x7fc\\x9bd\\x0d\\x0a\\x09");
+  assert.equal(escapeTerminal("evil\u202etxt.exe"), "evil\\u{202e}txt.exe");
+  assert.equal(escapeTerminal("plain café ✓"), "plain café ✓");
+});
+
+Deno.test("renderTable escapes network text", () => {
+  const evil: HostReport = {
+    ...HOST,
+    hostnames: ["x\x1b]0;pwned\x07"],
+    ports: [{
+      ...HOST.ports[0]!,
+      service: { name: "ss\x1b[31mh", product: "Open\x00SSH", version: "9\x7f", extraInfo: "\r" },
+    }],
+    extraports: [],
+  };
+  const text = renderTable(report([evil]), { color: true, reason: true });
+  const controls = [...text].filter((c) => {
+    const code = c.charCodeAt(0);
+    return (code < 0x20 && c !== "\n") || (code >= 0x7f && code <= 0x9f);
+  });
+  // Only the escape bytes of our own colour codes remain.
+  assert.equal(controls.length, text.split("\x1b[").length - 1);
+  assert.ok(text.includes("x\\x1b]0;pwned\\x07 (198.51.100.2)"));
+  assert.ok(text.includes("ss\\x1b[31mh"));
+  assert.ok(text.includes("Open\\x00SSH 9\\x7f (\\x0d)"));
+  assert.ok(text.includes("VERSION"));
+});
