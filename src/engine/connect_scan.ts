@@ -1,0 +1,321 @@
+/**
+ * The connect-scan scheduler: walks the (host, port) permutation, keeps as
+ * many attempts in flight as the congestion window allows, times them out
+ * from measured round trips, retries the silent ones, and reports each
+ * port's verdict once. The transport does the I/O.
+ *
+ * @module
+ */
+
+import type { Host } from "../targets/types.ts";
+import type { Attempt, Completion, ConnectOutcome, ConnectTransport } from "./connect_types.ts";
+import { DeadlineHeap } from "./deadline_heap.ts";
+import { createPermutation } from "./permutation.ts";
+import { CongestionWindow, RateLimiter, RttEstimator } from "./timing.ts";
+import type { EngineSink, EngineStats, PortResult, ScanPlan } from "./types.ts";
+
+/** Options of {@link runConnectScan}. */
+export interface ConnectScanOptions {
+  signal?: AbortSignal;
+  /** Probes in flight at the start (default 64). */
+  initialWindow?: number;
+}
+
+/** How often the scheduler hands control back to the event loop. */
+const YIELD_EVERY_MS = 20;
+/** How often progress is reported. */
+const PROGRESS_EVERY_MS = 100;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Walks a plan's probe space in permutation order (or host-major order when
+ * `plan.sequential`), yielding (host index, port) pairs.
+ */
+export class ProbeOrder {
+  readonly total: bigint;
+  #plan: ScanPlan;
+  #portCount: number;
+  #next = 0n;
+  #nextNumber = 0;
+  #useNumber: boolean;
+  #atNumber: ((index: number) => number) | undefined;
+  #at: ((index: bigint) => bigint) | undefined;
+  #cachedIndex = -1n;
+  #cachedHost: Host | undefined;
+
+  constructor(plan: ScanPlan) {
+    this.#plan = plan;
+    this.#portCount = plan.ports.length;
+    this.total = plan.targets.size * BigInt(this.#portCount);
+    this.#useNumber = this.total <= BigInt(Number.MAX_SAFE_INTEGER);
+    if (!plan.sequential && this.total > 1n) {
+      const permutation = createPermutation(this.total, { seed: plan.seed });
+      if (this.#useNumber) this.#atNumber = (i) => permutation.atNumber(i);
+      else this.#at = (i) => permutation.at(i);
+    }
+  }
+
+  /** The next pair, or undefined when the space is exhausted. Pairs of filtered-out hosts are skipped. */
+  next(): { hostIndex: bigint; host: Host; port: number } | undefined {
+    const portCount = this.#portCount;
+    for (;;) {
+      let hostIndex: bigint;
+      let portIndex: number;
+      if (this.#useNumber) {
+        if (this.#nextNumber >= Number(this.total)) return undefined;
+        const i = this.#nextNumber++;
+        const flat = this.#atNumber ? this.#atNumber(i) : i;
+        hostIndex = BigInt(Math.floor(flat / portCount));
+        portIndex = flat % portCount;
+      } else {
+        if (this.#next >= this.total) return undefined;
+        const i = this.#next++;
+        const flat = this.#at ? this.#at(i) : i;
+        hostIndex = flat / BigInt(portCount);
+        portIndex = Number(flat % BigInt(portCount));
+      }
+      if (this.#plan.hostFilter && !this.#plan.hostFilter(hostIndex)) continue;
+      if (hostIndex !== this.#cachedIndex || this.#cachedHost === undefined) {
+        this.#cachedHost = this.#plan.targets.at(hostIndex);
+        this.#cachedIndex = hostIndex;
+      }
+      return { hostIndex, host: this.#cachedHost, port: this.#plan.ports[portIndex]! };
+    }
+  }
+}
+
+/** Run a connect scan of `plan` over `transport`. */
+export async function runConnectScan(
+  plan: ScanPlan,
+  sink: EngineSink,
+  transport: ConnectTransport,
+  options: ConnectScanOptions = {},
+): Promise<EngineStats> {
+  const { timing } = plan;
+  const order = new ProbeOrder(plan);
+  const total = Number(order.total);
+  const rtt = new RttEstimator(timing);
+  const window = new CongestionWindow({
+    initial: Math.min(options.initialWindow ?? 64, timing.maxParallelism),
+    max: Math.min(timing.maxParallelism, transport.capacity),
+  });
+  const start = performance.now();
+  const limiter = new RateLimiter(timing.maxRate, start);
+  const deadlines = new DeadlineHeap();
+  const retryQueue: Attempt[] = [];
+  const hostStarted = new Map<bigint, number>();
+  const stats: EngineStats = { probes: 0, retries: 0, backoffs: 0, peakInFlight: 0 };
+
+  let seq = 0;
+  let inFlight = 0;
+  let done = 0;
+  let exhausted = false;
+  /** Highest retry number that ever drew an answer: past it, more retries are unlikely to help. */
+  let highestAnsweredRetry = 0;
+  let baseRtt = Infinity;
+  let lastYield = start;
+  let lastProgress = start;
+  let nextSendAt = start;
+
+  function retriesAllowed(): number {
+    return Math.min(timing.maxRetries, highestAnsweredRetry + 1);
+  }
+
+  function emit(attempt: Attempt, result: Omit<PortResult, "address" | "protocol" | "port">): void {
+    done++;
+    sink.result(attempt.hostIndex, attempt.host, {
+      address: attempt.host.address,
+      protocol: "tcp",
+      port: attempt.port,
+      ...result,
+    });
+  }
+
+  function hostExpired(hostIndex: bigint, now: number): boolean {
+    if (timing.hostTimeout <= 0) return false;
+    const first = hostStarted.get(hostIndex);
+    if (first === undefined) {
+      hostStarted.set(hostIndex, now);
+      return false;
+    }
+    return now - first > timing.hostTimeout;
+  }
+
+  function nextAttempt(now: number): Attempt | undefined {
+    const retry = retryQueue.shift();
+    if (retry !== undefined) return retry;
+    while (!exhausted) {
+      const pair = order.next();
+      if (pair === undefined) {
+        exhausted = true;
+        return undefined;
+      }
+      if (hostExpired(pair.hostIndex, now)) {
+        done++;
+        continue;
+      }
+      return {
+        seq: 0,
+        hostIndex: pair.hostIndex,
+        host: pair.host,
+        port: pair.port,
+        tries: 1,
+        previousSeq: -1,
+        sentAt: 0,
+        deadline: 0,
+        done: false,
+        slot: -1,
+      };
+    }
+    return undefined;
+  }
+
+  function handle(attempt: Attempt, outcome: ConnectOutcome, at: number): void {
+    if (attempt.done) return;
+    attempt.done = true;
+    inFlight--;
+    const elapsed = at - attempt.sentAt;
+    if (outcome.kind === "local") {
+      // Not the target's answer: our own resources ran short. Slow down and try again.
+      window.shrink(attempt.seq, seq);
+      retryQueue.push({ ...attempt, done: false, slot: -1 });
+      return;
+    }
+    if (outcome.kind === "self") {
+      // A loopback socket met itself: nobody listens there. A new source port settles it.
+      if (attempt.tries <= timing.maxRetries) {
+        stats.retries++;
+        retryQueue.push(retryOf(attempt));
+      } else {
+        emit(attempt, { state: "closed", reason: "self-connect" });
+      }
+      return;
+    }
+    window.grow();
+    if (attempt.tries === 1) {
+      rtt.sample(elapsed);
+      if (elapsed < baseRtt) baseRtt = elapsed;
+      // Queueing, in the network or in the runtime itself: the answers come ever later.
+      if (rtt.samples > 16 && rtt.srtt > 2 * baseRtt + 25) {
+        window.shrink(attempt.seq, seq);
+      }
+    } else {
+      // The earlier attempt got no answer but this one did: that one was lost.
+      highestAnsweredRetry = Math.max(highestAnsweredRetry, attempt.tries - 1);
+      window.shrink(attempt.previousSeq, seq);
+    }
+    const rttField = { rtt: Math.round(elapsed * 1000) / 1000 };
+    switch (outcome.kind) {
+      case "open":
+        emit(attempt, { state: "open", reason: "syn-ack", ...rttField });
+        break;
+      case "refused":
+        emit(attempt, { state: "closed", reason: "conn-refused", ...rttField });
+        break;
+      case "unreachable":
+        emit(attempt, { state: "filtered", reason: outcome.reason, ...rttField });
+        break;
+    }
+  }
+
+  function retryOf(attempt: Attempt): Attempt {
+    return {
+      ...attempt,
+      tries: attempt.tries + 1,
+      previousSeq: attempt.seq,
+      done: false,
+      slot: -1,
+    };
+  }
+
+  function expire(now: number): void {
+    for (;;) {
+      const top = deadlines.peek();
+      if (top === undefined || top.deadline > now) return;
+      deadlines.pop();
+      top.done = true;
+      inFlight--;
+      transport.abort(top);
+      if (top.tries <= retriesAllowed()) {
+        stats.retries++;
+        retryQueue.push(retryOf(top));
+      } else {
+        emit(top, { state: "filtered", reason: "no-response" });
+      }
+    }
+  }
+
+  function send(now: number): void {
+    const elapsedSeconds = (now - start) / 1000;
+    const belowMinRate = timing.minRate > 0 &&
+      stats.probes < timing.minRate * Math.max(elapsedSeconds, 0.001);
+    const allowed = belowMinRate ? transport.capacity : window.size;
+    while (inFlight < allowed) {
+      if (timing.scanDelay > 0 && now < nextSendAt) return;
+      if (limiter.delay(now) > 0) return;
+      const attempt = nextAttempt(now);
+      if (attempt === undefined) return;
+      attempt.seq = seq++;
+      attempt.sentAt = now;
+      attempt.deadline = now + rtt.timeout();
+      inFlight++;
+      stats.probes++;
+      limiter.take(now);
+      if (timing.scanDelay > 0) nextSendAt = now + timing.scanDelay;
+      const immediate = transport.start(attempt);
+      if (immediate !== undefined) handle(attempt, immediate, now);
+      else deadlines.push(attempt);
+      if (inFlight > stats.peakInFlight) stats.peakInFlight = inFlight;
+    }
+  }
+
+  function waitTime(now: number): number {
+    const canSend = inFlight < window.size && (retryQueue.length > 0 || !exhausted);
+    let wait = 50;
+    if (canSend) {
+      wait = Math.min(limiter.delay(now), timing.scanDelay > 0 ? nextSendAt - now : 0);
+    }
+    const top = deadlines.peek();
+    if (top !== undefined) wait = Math.min(wait, top.deadline - now);
+    return Math.max(0, Math.min(50, wait));
+  }
+
+  try {
+    while (!options.signal?.aborted) {
+      let now = performance.now();
+      send(now);
+      if (inFlight === 0 && retryQueue.length === 0 && exhausted) break;
+      const completions: Completion[] = await transport.poll(waitTime(now));
+      for (const { attempt, outcome, at } of completions) handle(attempt, outcome, at);
+      now = performance.now();
+      const top = deadlines.peek();
+      if (top !== undefined && top.deadline <= now) {
+        // Collect answers that are already waiting before calling anything silent.
+        const late = await transport.poll(0);
+        for (const { attempt, outcome, at } of late) handle(attempt, outcome, at);
+        expire(performance.now());
+      }
+      if (now - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = now;
+        sink.progress?.(done, total);
+      }
+      if (now - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    }
+  } finally {
+    for (;;) {
+      const attempt = deadlines.pop();
+      if (attempt === undefined) break;
+      attempt.done = true;
+      transport.abort(attempt);
+    }
+  }
+  stats.backoffs = window.backoffs;
+  sink.progress?.(done, total);
+  return stats;
+}

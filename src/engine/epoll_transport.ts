@@ -1,0 +1,340 @@
+/**
+ * Connect attempts on non-blocking sockets driven by epoll, through FFI.
+ * Needs no privilege, only `--allow-ffi`. Several times faster than
+ * `Deno.connect` because a refused socket is reset with `connect(AF_UNSPEC)`
+ * and reused, and because completions are collected a thousand at a time.
+ *
+ * @module
+ */
+
+import type { Attempt, Completion, ConnectOutcome, ConnectTransport } from "./connect_types.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_DEL,
+  EPOLLERR,
+  EPOLLHUP,
+  EPOLLOUT,
+  Errno,
+  IP_RECVERR,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_RECVERR,
+  type Libc,
+  MSG_DONTWAIT,
+  MSG_ERRQUEUE,
+  raiseFileLimit,
+  SO_ERROR,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
+} from "./libc.ts";
+import { writeSockaddr } from "./sockaddr.ts";
+
+const MAX_EVENTS = 1024;
+const SO_LINGER = 13;
+
+/** nmap's reason names for ICMP destination-unreachable codes. */
+const ICMP4_REASONS: Record<number, string> = {
+  0: "net-unreach",
+  1: "host-unreach",
+  2: "proto-unreach",
+  3: "port-unreach",
+  9: "net-prohibited",
+  10: "host-prohibited",
+  13: "admin-prohibited",
+};
+
+const ICMP6_REASONS: Record<number, string> = {
+  0: "no-route",
+  1: "admin-prohibited",
+  2: "beyond-scope",
+  3: "addr-unreach",
+  4: "port-unreach",
+  5: "admin-prohibited",
+  6: "admin-prohibited",
+};
+
+/** Name an ICMP error as nmap does. `origin` 2 is ICMP, 3 ICMPv6. */
+export function icmpReason(origin: number, type: number, code: number): string {
+  if (origin === 2) {
+    if (type === 3) return ICMP4_REASONS[code] ?? "host-unreach";
+    if (type === 11) return "time-exceeded";
+  } else if (origin === 3) {
+    if (type === 1) return ICMP6_REASONS[code] ?? "host-unreach";
+    if (type === 3) return "time-exceeded";
+  }
+  return "host-unreach";
+}
+
+function errnoReason(errno: number): string {
+  switch (errno) {
+    case Errno.ENETUNREACH:
+      return "net-unreach";
+    case Errno.EACCES:
+    case Errno.EPERM:
+      return "admin-prohibited";
+    default:
+      return "host-unreach";
+  }
+}
+
+/** Options of {@link createEpollTransport}. */
+export interface EpollTransportOptions {
+  /** Upper bound on sockets held at once. */
+  capacity?: number;
+}
+
+/** A transport on epoll; `libc` from `openLibc()`. */
+export function createEpollTransport(
+  libc: Libc,
+  options: EpollTransportOptions = {},
+): ConnectTransport {
+  const s = libc.symbols;
+  const limit = raiseFileLimit(libc, 65_536);
+  // Leave room for Deno's own descriptors and output files.
+  const capacity = Math.max(16, Math.min(options.capacity ?? 16_384, limit - 256));
+  const epfd = s.epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) throw new Error(`epoll_create1 failed (errno ${libc.errno()})`);
+
+  const eventSize = libc.epollEventSize;
+  const dataOffset = libc.epollDataOffset;
+  const events = new Uint8Array(MAX_EVENTS * eventSize);
+  const eventsView = new DataView(events.buffer);
+  const one = new Uint8Array(eventSize);
+  const oneView = new DataView(one.buffer);
+  const address = new Uint8Array(28);
+  const unspec = new Uint8Array(16);
+  const intBuffer = new Uint8Array(4);
+  const intView = new DataView(intBuffer.buffer);
+  const lengthBuffer = new Uint8Array(4);
+  const lengthView = new DataView(lengthBuffer.buffer);
+  const local = new Uint8Array(28);
+  const onFlag = new Uint8Array(new Int32Array([1]).buffer);
+  const lingerZero = new Uint8Array(new Int32Array([1, 0]).buffer);
+
+  // recvmsg(MSG_ERRQUEUE) scaffolding: the ICMP type/code behind an error.
+  // The kernel follows pointers stored inside msghdr and iovec, so every piece
+  // lives in one explicitly allocated ArrayBuffer: its backing store is off the
+  // V8 heap and never moves (a small `new Uint8Array(n)` may live on the heap
+  // and be moved by the garbage collector under the kernel's feet).
+  const arena = new Uint8Array(new ArrayBuffer(2048));
+  const arenaAddress = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(arena)));
+  const message = arena.subarray(0, 64);
+  const errName = arena.subarray(128, 256);
+  const errControl = arena.subarray(256, 768);
+  const errData = arena.subarray(1024, 1536);
+  const messageView = new DataView(arena.buffer, 0, 64);
+  {
+    const iovView = new DataView(arena.buffer, 64, 16);
+    iovView.setBigUint64(0, arenaAddress + 1024n, true);
+    iovView.setBigUint64(8, BigInt(errData.length), true);
+  }
+
+  const byFd: (Attempt | undefined)[] = [];
+  /** Refused sockets, disconnected-but-unreset, ready for another attempt. */
+  const spare4: number[] = [];
+  const spare6: number[] = [];
+  const open = new Set<number>();
+
+  function newSocket(family: 4 | 6): number {
+    const fd = s.socket(
+      family === 4 ? AF_INET : AF_INET6,
+      SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+      0,
+    );
+    if (fd < 0) return -libc.errno();
+    if (family === 4) s.setsockopt(fd, IPPROTO_IP, IP_RECVERR, onFlag, 4);
+    else s.setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, onFlag, 4);
+    oneView.setUint32(0, EPOLLOUT | EPOLLERR | EPOLLHUP, true);
+    oneView.setUint32(dataOffset, fd, true);
+    if (s.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, one) !== 0) {
+      const errno = libc.errno();
+      s.close(fd);
+      return -errno;
+    }
+    open.add(fd);
+    return fd;
+  }
+
+  function release(fd: number): void {
+    byFd[fd] = undefined;
+    if (open.delete(fd)) s.close(fd);
+  }
+
+  function closeSpares(): void {
+    for (const fd of spare4) release(fd);
+    for (const fd of spare6) release(fd);
+    spare4.length = 0;
+    spare6.length = 0;
+  }
+
+  function readIcmpReason(fd: number): { reason: string; ttl?: number } | undefined {
+    messageView.setBigUint64(0, arenaAddress + 128n, true);
+    messageView.setUint32(8, errName.length, true);
+    messageView.setBigUint64(16, arenaAddress + 64n, true);
+    messageView.setBigUint64(24, 1n, true);
+    messageView.setBigUint64(32, arenaAddress + 256n, true);
+    messageView.setBigUint64(40, BigInt(errControl.length), true);
+    messageView.setInt32(48, 0, true);
+    const n = s.recvmsg(fd, message, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) return undefined;
+    const controlLength = Number(messageView.getBigUint64(40, true));
+    const control = new DataView(arena.buffer, 256, 512);
+    let offset = 0;
+    while (offset + 16 <= controlLength) {
+      const length = Number(control.getBigUint64(offset, true));
+      const level = control.getInt32(offset + 8, true);
+      const type = control.getInt32(offset + 12, true);
+      if (length < 16) break;
+      if (
+        (level === IPPROTO_IP && type === IP_RECVERR) ||
+        (level === IPPROTO_IPV6 && type === IPV6_RECVERR)
+      ) {
+        const origin = errControl[offset + 16 + 4] ?? 0;
+        const icmpType = errControl[offset + 16 + 5] ?? 0;
+        const icmpCode = errControl[offset + 16 + 6] ?? 0;
+        return { reason: icmpReason(origin, icmpType, icmpCode) };
+      }
+      offset += (length + 7) & ~7;
+    }
+    return undefined;
+  }
+
+  /** Whether a connected socket is connected to itself (loopback self-connect). */
+  function isSelfConnect(fd: number, attempt: Attempt): boolean {
+    lengthView.setUint32(0, local.length, true);
+    if (s.getsockname(fd, local, lengthBuffer) !== 0) return false;
+    const port = (local[2]! << 8) | local[3]!;
+    if (port !== attempt.port) return false;
+    writeSockaddr(address, attempt.host, attempt.port);
+    const length = attempt.host.family === 4 ? 8 : 24;
+    for (let i = 4; i < length; i++) if (local[i] !== address[i]) return false;
+    return true;
+  }
+
+  function settle(fd: number, attempt: Attempt, mask: number): ConnectOutcome | undefined | null {
+    lengthView.setUint32(0, 4, true);
+    intView.setInt32(0, 0, true);
+    s.getsockopt(fd, SOL_SOCKET, SO_ERROR, intBuffer, lengthBuffer);
+    const error = intView.getInt32(0, true);
+    if (error === 0 && (mask & EPOLLOUT) === 0) {
+      // Not connected, no hard error: an ICMP error that arrived while connect()
+      // still held the socket is only queued (the kernel would act on the next
+      // one, a retransmission later). The queued one is answer enough.
+      const icmp = readIcmpReason(fd);
+      if (icmp === undefined) return null;
+      release(fd);
+      return { kind: "unreachable", reason: icmp.reason };
+    }
+    if (error === 0) {
+      const self = isSelfConnect(fd, attempt);
+      // A reset instead of a FIN: no TIME_WAIT left behind, nothing for the service to read.
+      s.setsockopt(fd, SOL_SOCKET, SO_LINGER, lingerZero, 8);
+      release(fd);
+      return self ? { kind: "self" } : { kind: "open" };
+    }
+    if (error === Errno.ECONNREFUSED) {
+      byFd[fd] = undefined;
+      (attempt.host.family === 4 ? spare4 : spare6).push(fd);
+      return { kind: "refused" };
+    }
+    if (error === Errno.ETIMEDOUT) {
+      // The kernel gave up before we did; let the scheduler's deadline decide.
+      release(fd);
+      return undefined;
+    }
+    if (
+      error === Errno.EHOSTUNREACH || error === Errno.ENETUNREACH ||
+      error === Errno.EACCES || error === Errno.EPERM
+    ) {
+      const icmp = readIcmpReason(fd);
+      release(fd);
+      return { kind: "unreachable", reason: icmp?.reason ?? errnoReason(error) };
+    }
+    release(fd);
+    if (error === Errno.ECONNRESET) return { kind: "refused" };
+    return { kind: "unreachable", reason: `error-${error}` };
+  }
+
+  return {
+    name: "epoll",
+    capacity,
+    start(attempt: Attempt): ConnectOutcome | undefined {
+      const family = attempt.host.family;
+      const spares = family === 4 ? spare4 : spare6;
+      let fd = spares.pop();
+      if (fd !== undefined) {
+        // Reset the refused socket (clears its shutdown state) so it can connect again.
+        s.connect(fd, unspec, unspec.length);
+      } else {
+        fd = newSocket(family);
+        if (fd < 0) return { kind: "local", error: `errno ${-fd}` };
+      }
+      const length = writeSockaddr(address, attempt.host, attempt.port);
+      const result = s.connect(fd, address, length);
+      const errno = result === 0 ? 0 : libc.errno();
+      if (result === 0 || errno === Errno.EINPROGRESS) {
+        byFd[fd] = attempt;
+        attempt.slot = fd;
+        return undefined;
+      }
+      release(fd);
+      switch (errno) {
+        case Errno.ECONNREFUSED:
+          return { kind: "refused" };
+        case Errno.EADDRNOTAVAIL:
+        case Errno.EAGAIN:
+        case Errno.ENOBUFS:
+        case Errno.EMFILE:
+        case Errno.ENFILE:
+        case Errno.EINTR:
+          return { kind: "local", error: `errno ${errno}` };
+        default:
+          return { kind: "unreachable", reason: errnoReason(errno) };
+      }
+    },
+    abort(attempt: Attempt): void {
+      const fd = attempt.slot;
+      if (fd >= 0 && byFd[fd] === attempt) release(fd);
+      attempt.slot = -1;
+    },
+    poll(ms: number): Completion[] {
+      closeSpares();
+      const completions: Completion[] = [];
+      let timeout = Math.max(0, Math.floor(ms));
+      for (let round = 0; round < 64; round++) {
+        const n = s.epoll_wait(epfd, events, MAX_EVENTS, timeout);
+        const at = performance.now();
+        for (let i = 0; i < n; i++) {
+          const fd = eventsView.getUint32(i * eventSize + dataOffset, true);
+          const attempt = byFd[fd];
+          if (attempt === undefined) {
+            // Not ours any more (a spare or a stale descriptor): stop it waking us.
+            if (!open.has(fd)) s.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, one);
+            continue;
+          }
+          const mask = eventsView.getUint32(i * eventSize, true);
+          const outcome = settle(fd, attempt, mask);
+          // null: nothing decided yet, the attempt keeps its socket.
+          if (outcome === null) continue;
+          attempt.slot = -1;
+          if (outcome !== undefined) completions.push({ attempt, outcome, at });
+        }
+        if (n < MAX_EVENTS) break;
+        timeout = 0;
+      }
+      return completions;
+    },
+    close(): void {
+      for (const fd of open) s.close(fd);
+      open.clear();
+      spare4.length = 0;
+      spare6.length = 0;
+      s.close(epfd);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * `struct sockaddr_in` / `sockaddr_in6` for the FFI engines.
+ *
+ * @module
+ */
+
+import type { Host } from "../targets/types.ts";
+import { AF_INET, AF_INET6 } from "./libc.ts";
+
+/** Length of the sockaddr that {@link writeSockaddr} writes for `family`. */
+export function sockaddrLength(family: 4 | 6): number {
+  return family === 4 ? 16 : 28;
+}
+
+/**
+ * Write `host`:`port` into `buffer` (at least 28 bytes) as a sockaddr and
+ * return its length. The family field is host order, port and address
+ * network order.
+ */
+export function writeSockaddr(buffer: Uint8Array, host: Host, port: number): number {
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  buffer.fill(0, 0, 28);
+  if (host.family === 4) {
+    view.setUint16(0, AF_INET, true);
+    view.setUint16(2, port, false);
+    view.setUint32(4, Number(host.value), false);
+    return 16;
+  }
+  view.setUint16(0, AF_INET6, true);
+  view.setUint16(2, port, false);
+  let value = host.value;
+  for (let i = 15; i >= 0; i--) {
+    buffer[8 + i] = Number(value & 0xffn);
+    value >>= 8n;
+  }
+  return 28;
+}
+
+/** Read the port of a sockaddr_in / sockaddr_in6. */
+export function readSockaddrPort(buffer: Uint8Array): number {
+  return ((buffer[2] ?? 0) << 8) | (buffer[3] ?? 0);
+}
