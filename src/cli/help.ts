@@ -1,0 +1,61 @@
+/**
+ * `--help` text. The README's flag reference is this text, verbatim (a test
+ * holds them together).
+ *
+ * @module
+ */
+
+/** The help screen. */
+export const HELP = `Usage: portolan [options] TARGET...
+
+TARGETS
+  198.51.100.7  2001:db8::7  host.example    addresses and hostnames
+  198.51.100.0/24  2001:db8::/120            CIDR blocks
+  10.0.0-3.1-254  192.168.1.*                nmap octet ranges
+  10.0.0.1-10.0.0.50  2001:db8::1-2001:db8::ff  address ranges
+  -iL FILE               read targets from FILE (one or more a line, # comments, - = stdin)
+  --exclude LIST         leave out these targets (comma-separated specs)
+  --excludefile FILE     leave out the targets in FILE
+  -4, -6                 resolve hostnames to IPv4 / IPv6 only
+
+PORTS
+  -p LIST                ports: 22,80,1000-2000  -p- (all)  -1024  60000-  T:80,U:53
+  --top-ports N          the N most often open ports
+  -F                     fast: the top 100 ports
+  --exclude-ports LIST   leave out these ports
+                         (default: the top 1000 TCP ports)
+
+SCAN
+  -sT                    TCP connect scan (default; needs no privileges)
+  -sL                    list the targets, one address a line, and exit (sends nothing)
+  -Pn                    skip host discovery: treat every host as up
+  -n                     never resolve names (numeric targets only)
+  -r                     probe in order instead of a random permutation
+  --seed N               seed of the probe-order permutation (repeatable scans)
+  --connect-engine E     auto (epoll through FFI when allowed), epoll, or deno
+
+TIMING
+  -T0 ... -T5            timing template: paranoid sneaky polite normal aggressive insane
+  --min-rate N           send at least N probes per second
+  --max-rate N           send at most N probes per second
+  --max-retries N        retransmissions of an unanswered probe (default: adaptive, at most 10)
+  --host-timeout TIME    give up on a host after TIME (500ms, 30s, 5m, 1h)
+  --min-rtt-timeout TIME, --max-rtt-timeout TIME, --initial-rtt-timeout TIME
+                         bounds of the per-probe timeout, which follows measured round trips
+  --scan-delay TIME      wait TIME between probes
+  --max-parallelism N    at most N probes in flight
+
+OUTPUT
+  -oN FILE               normal (nmap-like) text to FILE
+  -oJ FILE               JSON to FILE ("-" = stdout, which then carries JSON only)
+  --open                 show only open ports
+  --reason               say why each port has its state
+  -v, -vv                more detail (down hosts, timing, engine)
+  -h, --help             this help
+  -V, --version          the version
+
+EXIT CODES
+  0 done   1 runtime failure   2 bad command line (nothing scanned)   130 interrupted
+
+Scan only hosts you are allowed to scan.
+`;
