@@ -116,6 +116,8 @@ export async function runConnectScan(
   /** Highest retry number that ever drew an answer: past it, more retries are unlikely to help. */
   let highestAnsweredRetry = 0;
   let baseRtt = Infinity;
+  /** First sequence number of the current round trip, for once-per-RTT decisions. */
+  let epochEnd = 0;
   let lastYield = start;
   let lastProgress = start;
   let nextSendAt = start;
@@ -198,9 +200,11 @@ export async function runConnectScan(
     if (attempt.tries === 1) {
       rtt.sample(elapsed);
       if (elapsed < baseRtt) baseRtt = elapsed;
-      // Queueing, in the network or in the runtime itself: the answers come ever later.
-      if (rtt.samples > 16 && rtt.srtt > 2 * baseRtt + 25) {
-        window.shrink(attempt.seq, seq);
+      // Queueing, in the network or in the runtime itself: answers come ever
+      // later as the window grows. Judged once per round trip.
+      if (attempt.seq >= epochEnd && rtt.samples > 8) {
+        epochEnd = seq;
+        window.queueing(window.size * (1 - baseRtt / rtt.srtt));
       }
     } else {
       // The earlier attempt got no answer but this one did: that one was lost.

@@ -180,6 +180,19 @@ export class CongestionWindow {
   }
 
   /**
+   * Queueing delay (TCP Vegas): with `queued` probes estimated to sit in
+   * queues rather than on the wire, the window stops slow start and eases
+   * off by an eighth once it holds more than a quarter of itself in queues.
+   * Call at most once per round trip.
+   */
+  queueing(queued: number): void {
+    if (queued > Math.max(64, this.#cwnd / 4)) {
+      this.#cwnd = Math.max(this.#min, this.#cwnd - Math.max(1, this.#cwnd / 8));
+      this.#ssthresh = this.#cwnd;
+    }
+  }
+
+  /**
    * Loss or overload was seen on a probe sent as number `seq`; `nextSeq` is
    * the number the next probe will get. Returns whether the window was cut.
    */

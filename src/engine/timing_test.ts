@@ -101,3 +101,17 @@ Deno.test("rate limiter spaces probes at --max-rate", () => {
   for (let i = 0; i < 1000; i++) unlimited.take(0);
   assert.equal(unlimited.delay(0), 0);
 });
+
+Deno.test("congestion window eases off when a quarter of it sits in queues", () => {
+  const window = new CongestionWindow({ initial: 512, max: 8192 });
+  window.queueing(10);
+  assert.equal(window.size, 512, "a small queue is left alone");
+  window.queueing(400);
+  assert.equal(window.size, 448, "an eighth less");
+  for (let i = 0; i < 1000; i++) window.queueing(window.size);
+  assert.ok(window.size >= 64 && window.size <= 73, `down to about 64: ${window.size}`);
+  // Queueing ends slow start: growth is additive afterwards.
+  const before = window.size;
+  for (let i = 0; i < 10; i++) window.grow();
+  assert.equal(window.size, before);
+});

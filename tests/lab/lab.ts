@@ -569,3 +569,34 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   }
   return lab;
 }
+
+function envGet(key: string): string | undefined {
+  try {
+    return Deno.env.get(key);
+  } catch {
+    return undefined;
+  }
+}
+
+const support = await labSupported();
+// On CI the lab is mandatory: a runner without root must fail, not skip.
+export const labRequired: boolean = envGet("CI") === "true";
+
+/**
+ * Register a test that needs the lab. Where the lab cannot be built it is
+ * reported as ignored, with the reason in its name; under CI=true it runs
+ * and fails instead.
+ */
+export function labTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
+  if (!support.ok && !labRequired) {
+    Deno.test({ name: `lab: ${name} (skipped: ${support.why})`, ignore: true, fn });
+    return;
+  }
+  Deno.test({
+    name: `lab: ${name}`,
+    async fn(t): Promise<void> {
+      if (!support.ok) throw new Error(`Cannot run lab tests on CI: ${support.why}`);
+      await fn(t);
+    },
+  });
+}

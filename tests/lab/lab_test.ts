@@ -2,39 +2,14 @@ import assert from "node:assert/strict";
 import {
   DROPPED_PORTS,
   expectedStates,
-  labSupported,
+  labRequired,
+  labTest,
   OPEN_PORTS,
   PROHIBITED_PORTS,
   type RunResult,
   startLab,
 } from "./lab.ts";
 import type { Lab } from "./lab.ts";
-
-const support = await labSupported();
-// On CI the lab is mandatory: a runner without root must fail, not skip.
-const mustRun = envGet("CI") === "true";
-
-function envGet(key: string): string | undefined {
-  try {
-    return Deno.env.get(key);
-  } catch {
-    return undefined;
-  }
-}
-
-function labTest(name: string, fn: (t: Deno.TestContext) => Promise<void>): void {
-  if (!support.ok && !mustRun) {
-    Deno.test({ name: `lab: ${name} (skipped: ${support.why})`, ignore: true, fn });
-    return;
-  }
-  Deno.test({
-    name: `lab: ${name}`,
-    async fn(t): Promise<void> {
-      if (!support.ok) throw new Error(`Cannot run lab tests on CI: ${support.why}`);
-      await fn(t);
-    },
-  });
-}
 
 async function hasCommand(name: string): Promise<boolean> {
   try {
@@ -211,7 +186,9 @@ labTest("startLab clears leftovers of a crashed run; two labs coexist", async ()
 
 labTest("the listeners survive a scanner's resets (nmap -sT twice)", async (t) => {
   if (!(await hasCommand("nmap"))) {
-    if (mustRun) throw new Error("Cannot run lab test: nmap missing on CI (.ci/run installs it)");
+    if (labRequired) {
+      throw new Error("Cannot run lab test: nmap missing on CI (.ci/run installs it)");
+    }
     t.step({ name: "nmap not installed", ignore: true, fn: () => {} });
     return;
   }
