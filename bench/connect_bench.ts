@@ -28,7 +28,7 @@ import {
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
-const TIME = "/usr/bin/time";
+export const TIME = "/usr/bin/time";
 
 /** `-p-` for every port, as the CLIs document it; `-p LIST` otherwise. */
 function portArgs(ports: string): string[] {
@@ -196,7 +196,7 @@ async function commandOutput(cmd: string[]): Promise<string | undefined> {
   }
 }
 
-function fileExists(path: string): boolean {
+export function fileExists(path: string): boolean {
   try {
     return Deno.statSync(path).isFile;
   } catch {
@@ -295,7 +295,7 @@ function renderTable(results: ToolResult[], runs: number): string {
   return lines.join("\n");
 }
 
-async function machineInfo(nmapVersion: string | undefined): Promise<string> {
+export async function machineInfo(nmapVersion: string | undefined): Promise<string> {
   // Deno wants --allow-all to read /proc directly; grep is allowed to.
   const cpuinfo = await commandOutput(["grep", "-m1", "^model name", "/proc/cpuinfo"]) ?? "";
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown CPU";
@@ -313,7 +313,8 @@ async function machineInfo(nmapVersion: string | undefined): Promise<string> {
   ].join(", ");
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Entry point; returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
   const args = parseBenchArgs(argv);
   const support = await labSupported();
   if (!support.ok) {
