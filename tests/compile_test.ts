@@ -43,7 +43,7 @@ if (!built.ok) {
   Deno.test({
     name: `compile: single binary (SKIPPED, not built: ${built.why})`,
     ignore: true,
-    fn() {},
+    fn(): void {},
   });
 } else {
   Deno.test("compile: the single binary reports its version and scans loopback", async () => {
