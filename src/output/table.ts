@@ -141,8 +141,40 @@ function portTable(ports: readonly PortResult[], options: TableOptions): string[
   );
 }
 
+/** States with more listed ports than this are summarised on screen, as nmap does. */
+const SCREEN_LIST_LIMIT = 25;
+
+/**
+ * The terminal's view of a host: every state but "open" that has more than
+ * {@link SCREEN_LIST_LIMIT} ports is folded into the "Not shown" line. The
+ * report itself (JSON, XML) still lists them.
+ */
+function screenView(host: HostReport): { ports: PortResult[]; extraports: ExtraPorts[] } {
+  const byState = new Map<string, PortResult[]>();
+  for (const port of host.ports) {
+    const list = byState.get(port.state) ?? [];
+    list.push(port);
+    byState.set(port.state, list);
+  }
+  const folded = new Set<string>();
+  const extraports = host.extraports.map((extra) => ({ ...extra, reasons: [...extra.reasons] }));
+  for (const [state, ports] of byState) {
+    if (state === "open" || ports.length <= SCREEN_LIST_LIMIT) continue;
+    folded.add(state);
+    const reasons = new Map<string, number>();
+    for (const port of ports) reasons.set(port.reason, (reasons.get(port.reason) ?? 0) + 1);
+    extraports.push({
+      state: state as PortResult["state"],
+      count: ports.length,
+      reasons: [...reasons].map(([reason, count]) => ({ reason, count })),
+    });
+  }
+  return { ports: host.ports.filter((port) => !folded.has(port.state)), extraports };
+}
+
 function renderHost(host: HostReport, protocol: string, options: TableOptions): string[] {
   const title = hostTitle(host);
+  const view = screenView(host);
   if (host.state === "down") {
     return [`portolan scan report for ${title} [host down, ${escapeTerminal(host.reason)}]`];
   }
@@ -153,15 +185,15 @@ function renderHost(host: HostReport, protocol: string, options: TableOptions): 
   } else {
     lines.push("Host state is unknown: no port answered.");
   }
-  if (host.extraports.length > 0) {
-    if (host.ports.length === 0) {
-      const total = host.extraports.reduce((sum, extra) => sum + extra.count, 0);
+  if (view.extraports.length > 0) {
+    if (view.ports.length === 0) {
+      const total = view.extraports.reduce((sum, extra) => sum + extra.count, 0);
       lines.push(`All ${total} scanned ports on ${title} are in ignored states.`);
     }
-    const shown = host.extraports.map((extra) => describeExtra(extra, protocol));
+    const shown = view.extraports.map((extra) => describeExtra(extra, protocol));
     lines.push(`Not shown: ${shown.join(", ")}`);
   }
-  if (host.ports.length > 0) lines.push(...portTable(host.ports, options));
+  if (view.ports.length > 0) lines.push(...portTable(view.ports, options));
   return lines;
 }
 

@@ -210,3 +210,46 @@ Deno.test("renderTable escapes network text", () => {
   assert.ok(text.includes("Open\\x00SSH 9\\x7f (\\x0d)"));
   assert.ok(text.includes("VERSION"));
 });
+
+Deno.test("table folds more than 25 filtered ports into the Not shown line", () => {
+  const ports = Array.from({ length: 30 }, (_, i) => ({
+    address: "198.51.100.2",
+    protocol: "tcp" as const,
+    port: 1000 + i,
+    state: "filtered" as const,
+    reason: i === 0 ? "admin-prohibited" : "no-response",
+  }));
+  const report = {
+    scanner: "portolan" as const,
+    version: "0.0.0",
+    args: [],
+    start: "",
+    end: "",
+    scaninfo: [{ type: "connect", protocol: "tcp" as const, numServices: 31, services: "" }],
+    hosts: [{
+      address: "198.51.100.2",
+      hostnames: [],
+      state: "up" as const,
+      reason: "syn-ack",
+      ports: [
+        {
+          address: "198.51.100.2",
+          protocol: "tcp" as const,
+          port: 22,
+          state: "open" as const,
+          reason: "syn-ack",
+        },
+        ...ports,
+      ],
+      extraports: [],
+    }],
+    stats: { probes: 31, retries: 0, seconds: 1, hostsUp: 1, hostsDown: 0, hostsTotal: 1 },
+  };
+  const text = renderTable(report, { color: false, reason: false });
+  assert.match(
+    text,
+    /Not shown: 30 filtered tcp ports \(no-response: 29, admin-prohibited: 1\)|Not shown: 30 filtered/,
+  );
+  assert.match(text, /22\/tcp +open/);
+  assert.doesNotMatch(text, /1000\/tcp/);
+});
