@@ -10,7 +10,7 @@ import type { ConnectTransport } from "./connect_types.ts";
 import { createDenoTransport } from "./deno_transport.ts";
 import { createEpollTransport } from "./epoll_transport.ts";
 import { openLibc } from "./libc.ts";
-import type { EngineSink, EngineStats, ScanEngine, ScanPlan } from "./types.ts";
+import type { EngineRunOptions, EngineSink, EngineStats, ScanEngine, ScanPlan } from "./types.ts";
 
 /** Which transport a connect scan runs on. */
 export type ConnectTransportKind = "auto" | "epoll" | "deno";
@@ -42,7 +42,7 @@ export function createConnectEngine(options: ConnectEngineOptions = {}): ScanEng
     async run(
       plan: ScanPlan,
       sink: EngineSink,
-      runOptions: { signal?: AbortSignal },
+      runOptions: EngineRunOptions,
     ): Promise<EngineStats> {
       let transport: ConnectTransport;
       let closeLibc = (): void => {};
@@ -57,6 +57,7 @@ export function createConnectEngine(options: ConnectEngineOptions = {}): ScanEng
       try {
         return await runConnectScan(plan, sink, transport, {
           ...(runOptions.signal ? { signal: runOptions.signal } : {}),
+          ...(runOptions.drainMs !== undefined ? { drainMs: runOptions.drainMs } : {}),
         });
       } finally {
         transport.close();

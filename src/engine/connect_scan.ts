@@ -12,11 +12,13 @@ import type { Attempt, Completion, ConnectOutcome, ConnectTransport } from "./co
 import { DeadlineHeap } from "./deadline_heap.ts";
 import { createPermutation } from "./permutation.ts";
 import { CongestionWindow, RateLimiter, RttEstimator } from "./timing.ts";
-import type { EngineSink, EngineStats, PortResult, ScanPlan } from "./types.ts";
+import type { EngineSink, EngineStats, PortResult, ResumePoint, ScanPlan } from "./types.ts";
 
 /** Options of {@link runConnectScan}. */
 export interface ConnectScanOptions {
   signal?: AbortSignal;
+  /** After an abort, how long to wait for answers to probes in flight, ms (default 1000). */
+  drainMs?: number;
   /** Probes in flight at the start (default 64). */
   initialWindow?: number;
 }
@@ -25,6 +27,8 @@ export interface ConnectScanOptions {
 const YIELD_EVERY_MS = 20;
 /** How often progress is reported. */
 const PROGRESS_EVERY_MS = 100;
+/** How often a resume point is reported. */
+const CHECKPOINT_EVERY_MS = 1000;
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
@@ -45,9 +49,13 @@ export class ProbeOrder {
   #at: ((index: bigint) => bigint) | undefined;
   #cachedIndex = -1n;
   #cachedHost: Host | undefined;
+  #done: ReadonlySet<number>;
+  #onSkip: ((index: number) => void) | undefined;
 
-  constructor(plan: ScanPlan) {
+  constructor(plan: ScanPlan, options: { onSkip?: (index: number) => void } = {}) {
     this.#plan = plan;
+    this.#onSkip = options.onSkip;
+    this.#done = new Set(plan.resume?.done ?? []);
     this.#portCount = plan.ports.length;
     this.total = plan.targets.size * BigInt(this.#portCount);
     this.#useNumber = this.total <= BigInt(Number.MAX_SAFE_INTEGER);
@@ -56,34 +64,82 @@ export class ProbeOrder {
       if (this.#useNumber) this.#atNumber = (i) => permutation.atNumber(i);
       else this.#at = (i) => permutation.at(i);
     }
+    if (plan.resume !== undefined) {
+      if (!this.#useNumber) {
+        throw new RangeError("Cannot resume a scan of more than 2^53 probes");
+      }
+      this.#nextNumber = plan.resume.next;
+    }
   }
 
-  /** The next pair, or undefined when the space is exhausted. Pairs of filtered-out hosts are skipped. */
-  next(): { hostIndex: bigint; host: Host; port: number } | undefined {
+  /**
+   * The next pair with its position in the order, or undefined when the
+   * space is exhausted. Positions already done (resume) are passed over;
+   * pairs of filtered-out hosts are passed over and reported to `onSkip`.
+   */
+  next(): { index: number; hostIndex: bigint; host: Host; port: number } | undefined {
     const portCount = this.#portCount;
     for (;;) {
       let hostIndex: bigint;
       let portIndex: number;
+      let index: number;
       if (this.#useNumber) {
         if (this.#nextNumber >= Number(this.total)) return undefined;
-        const i = this.#nextNumber++;
-        const flat = this.#atNumber ? this.#atNumber(i) : i;
+        index = this.#nextNumber++;
+        if (this.#done.has(index)) continue;
+        const flat = this.#atNumber ? this.#atNumber(index) : index;
         hostIndex = BigInt(Math.floor(flat / portCount));
         portIndex = flat % portCount;
       } else {
         if (this.#next >= this.total) return undefined;
         const i = this.#next++;
+        // Past 2^53 positions are not exact, and not needed: such scans cannot resume.
+        index = Number(i);
         const flat = this.#at ? this.#at(i) : i;
         hostIndex = flat / BigInt(portCount);
         portIndex = Number(flat % BigInt(portCount));
       }
-      if (this.#plan.hostFilter && !this.#plan.hostFilter(hostIndex)) continue;
+      if (this.#plan.hostFilter && !this.#plan.hostFilter(hostIndex)) {
+        this.#onSkip?.(index);
+        continue;
+      }
       if (hostIndex !== this.#cachedIndex || this.#cachedHost === undefined) {
         this.#cachedHost = this.#plan.targets.at(hostIndex);
         this.#cachedIndex = hostIndex;
       }
-      return { hostIndex, host: this.#cachedHost, port: this.#plan.ports[portIndex]! };
+      return { index, hostIndex, host: this.#cachedHost, port: this.#plan.ports[portIndex]! };
     }
+  }
+}
+
+/**
+ * Which positions of the probe order are finished, as a low-water mark and
+ * the finished positions above it (few: about a window's worth).
+ */
+export class CompletionTracker {
+  #next: number;
+  #above = new Set<number>();
+
+  constructor(resume?: ResumePoint) {
+    this.#next = resume?.next ?? 0;
+    for (const index of resume?.done ?? []) if (index >= this.#next) this.#above.add(index);
+    this.#advance();
+  }
+
+  /** Mark `index` finished. */
+  complete(index: number): void {
+    if (index < this.#next) return;
+    this.#above.add(index);
+    this.#advance();
+  }
+
+  /** The resume point now. */
+  point(): ResumePoint {
+    return { next: this.#next, done: [...this.#above].sort((a, b) => a - b) };
+  }
+
+  #advance(): void {
+    while (this.#above.delete(this.#next)) this.#next++;
   }
 }
 
@@ -95,7 +151,8 @@ export async function runConnectScan(
   options: ConnectScanOptions = {},
 ): Promise<EngineStats> {
   const { timing } = plan;
-  const order = new ProbeOrder(plan);
+  const tracker = new CompletionTracker(plan.resume);
+  const order = new ProbeOrder(plan, { onSkip: (index) => tracker.complete(index) });
   const total = Number(order.total);
   const rtt = new RttEstimator(timing);
   const window = new CongestionWindow({
@@ -128,6 +185,7 @@ export async function runConnectScan(
 
   function emit(attempt: Attempt, result: Omit<PortResult, "address" | "protocol" | "port">): void {
     done++;
+    tracker.complete(attempt.index);
     sink.result(attempt.hostIndex, attempt.host, {
       address: attempt.host.address,
       protocol: "tcp",
@@ -157,10 +215,12 @@ export async function runConnectScan(
       }
       if (hostExpired(pair.hostIndex, now)) {
         done++;
+        tracker.complete(pair.index);
         continue;
       }
       return {
         seq: 0,
+        index: pair.index,
         hostIndex: pair.hostIndex,
         host: pair.host,
         port: pair.port,
@@ -287,11 +347,21 @@ export async function runConnectScan(
     return Math.max(0, Math.min(50, wait));
   }
 
+  let lastCheckpoint = start;
+  let drainUntil = Infinity;
   try {
-    while (!options.signal?.aborted) {
+    for (;;) {
       let now = performance.now();
-      send(now);
-      if (inFlight === 0 && retryQueue.length === 0 && exhausted) break;
+      if (options.signal?.aborted && drainUntil === Infinity) {
+        // Stop sending; give the probes in flight a moment to be answered.
+        drainUntil = now + (options.drainMs ?? 1000);
+        exhausted = true;
+      }
+      const draining = drainUntil !== Infinity;
+      if (now >= drainUntil) break;
+      // While draining, retries wait for a resume.
+      if (!draining) send(now);
+      if (inFlight === 0 && (retryQueue.length === 0 || draining) && exhausted) break;
       const completions: Completion[] = await transport.poll(waitTime(now));
       for (const { attempt, outcome, at } of completions) handle(attempt, outcome, at);
       now = performance.now();
@@ -306,6 +376,10 @@ export async function runConnectScan(
         lastProgress = now;
         sink.progress?.(done, total);
       }
+      if (now - lastCheckpoint >= CHECKPOINT_EVERY_MS) {
+        lastCheckpoint = now;
+        sink.checkpoint?.(tracker.point());
+      }
       if (now - lastYield >= YIELD_EVERY_MS) {
         await yieldToEventLoop();
         lastYield = performance.now();
@@ -319,6 +393,7 @@ export async function runConnectScan(
       transport.abort(attempt);
     }
   }
+  sink.checkpoint?.(tracker.point());
   stats.backoffs = window.backoffs;
   sink.progress?.(done, total);
   return stats;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createTargetSet } from "../targets/target_set.ts";
-import { ProbeOrder } from "./connect_scan.ts";
+import { CompletionTracker, ProbeOrder } from "./connect_scan.ts";
 import { timingTemplate } from "./timing.ts";
 import type { ScanPlan } from "./types.ts";
 
@@ -74,4 +74,30 @@ Deno.test("probe order over an IPv6 /64 needs no memory for its 2^64 hosts", () 
   const first = new Set<string>();
   for (let i = 0; i < 1000; i++) first.add(order.next()!.host.address);
   assert.equal(first.size, 1000);
+});
+
+Deno.test("completion tracker keeps a low-water mark and the few done above it", () => {
+  const tracker = new CompletionTracker();
+  for (const index of [1, 2, 5]) tracker.complete(index);
+  assert.deepEqual(tracker.point(), { next: 0, done: [1, 2, 5] });
+  tracker.complete(0);
+  assert.deepEqual(tracker.point(), { next: 3, done: [5] });
+  tracker.complete(3);
+  tracker.complete(4);
+  assert.deepEqual(tracker.point(), { next: 6, done: [] });
+  const resumed = new CompletionTracker({ next: 6, done: [7, 2] });
+  assert.deepEqual(resumed.point(), { next: 6, done: [7] }, "positions below next are dropped");
+});
+
+Deno.test("probe order resumed from a point visits exactly what was left", () => {
+  const full = new ProbeOrder(plan());
+  const all: { index: number; probe: string }[] = [];
+  for (let pair = full.next(); pair !== undefined; pair = full.next()) {
+    all.push({ index: pair.index, probe: `${pair.host.address}:${pair.port}` });
+  }
+  const point = { next: 30, done: [31, 35, 60] };
+  const left = walk(new ProbeOrder(plan({ resume: point })));
+  const expected = all.filter(({ index }) => index >= 30 && ![31, 35, 60].includes(index))
+    .map(({ probe }) => probe);
+  assert.deepEqual(left, expected);
 });

@@ -11,6 +11,8 @@ import type { Host } from "../targets/types.ts";
 export interface Attempt {
   /** Send sequence number, unique per attempt. */
   seq: number;
+  /** Position in the scan's probe order (what a resume point counts). */
+  index: number;
   hostIndex: bigint;
   host: Host;
   port: number;

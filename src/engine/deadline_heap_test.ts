@@ -5,6 +5,7 @@ import { DeadlineHeap } from "./deadline_heap.ts";
 function attempt(deadline: number): Attempt {
   return {
     seq: 0,
+    index: 0,
     hostIndex: 0n,
     host: { family: 4, value: 0n, address: "0.0.0.0" },
     port: 1,

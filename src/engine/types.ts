@@ -97,6 +97,18 @@ export interface ScanPlan {
   sequential: boolean;
   /** Only hosts whose index is in this set are probed (after host discovery). */
   hostFilter?: (hostIndex: bigint) => boolean;
+  /** Continue an interrupted scan of the same plan from here. */
+  resume?: ResumePoint;
+}
+
+/**
+ * How far a scan got, in positions of its probe order: every position below
+ * `next` is finished, and so are the ones listed in `done`. A scan resumed
+ * from it with the same plan and seed probes exactly what is left.
+ */
+export interface ResumePoint {
+  next: number;
+  done: number[];
 }
 
 /** Counters every engine reports. */
@@ -115,10 +127,20 @@ export interface EngineSink {
   result(hostIndex: bigint, host: Host, result: PortResult): void;
   /** Progress: probes finished of total. */
   progress?(done: number, total: number): void;
+  /** Where a resumed scan would continue; called now and then, and when the run ends. */
+  checkpoint?(point: ResumePoint): void;
+}
+
+/** Options of {@link ScanEngine.run}. */
+export interface EngineRunOptions {
+  /** Stop sending when aborted; answers to probes in flight are still awaited briefly. */
+  signal?: AbortSignal;
+  /** How long to wait for answers in flight after an abort, ms (default 1000). */
+  drainMs?: number;
 }
 
 /** A scan engine. */
 export interface ScanEngine {
   readonly name: string;
-  run(plan: ScanPlan, sink: EngineSink, options: { signal?: AbortSignal }): Promise<EngineStats>;
+  run(plan: ScanPlan, sink: EngineSink, options: EngineRunOptions): Promise<EngineStats>;
 }
