@@ -62,6 +62,8 @@ export interface ReportBuilder {
   addHost(host: HostResult, options?: AddOptions): void;
   /** Record a port's final verdict. */
   addPort(result: PortResult, options?: AddOptions): void;
+  /** Count ports given only as a summary (restoring an interrupted scan's report). */
+  addExtra(address: string, extra: ExtraPorts, options?: AddOptions): void;
   /** The report so far, with `end` empty: what the "start" event carries. */
   snapshot(): ScanReport;
   /** The complete report. */
@@ -329,6 +331,22 @@ export function createReportBuilder(
         return;
       }
       bucket.listed.push(result);
+    },
+
+    addExtra(address: string, extra: ExtraPorts, add?: AddOptions): void {
+      const host = entry(address, add);
+      let bucket = host.states.get(extra.state);
+      if (bucket === undefined) {
+        bucket = { count: 0, reasons: new Map(), listed: null };
+        host.states.set(extra.state, bucket);
+      }
+      // Once a state is summarised anywhere, it is only counted.
+      bucket.listed = null;
+      bucket.count += extra.count;
+      for (const { reason, count } of extra.reasons) {
+        bucket.reasons.set(reason, (bucket.reasons.get(reason) ?? 0) + count);
+        if (host.answer === undefined && !SILENT_REASONS.has(reason)) host.answer = reason;
+      }
     },
 
     snapshot(): ScanReport {

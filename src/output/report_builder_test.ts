@@ -227,3 +227,22 @@ Deno.test("report builder lists every filtered port, whatever the limit", () => 
   assert.equal(host?.state, "up");
   assert.deepEqual(host?.extraports, []);
 });
+
+Deno.test("report builder restores summarised counts and keeps counting", () => {
+  const builder = createReportBuilder(INFO, { closedListLimit: 2 });
+  builder.addExtra("198.51.100.2", {
+    state: "closed",
+    count: 100,
+    reasons: [{ reason: "conn-refused", count: 100 }],
+  });
+  builder.addPort(port("198.51.100.2", 7, "closed", "conn-refused"));
+  builder.addPort(port("198.51.100.2", 22, "open", "syn-ack"));
+  const host = builder.finish({ probes: 102, retries: 0 }, START).hosts[0];
+  assert.equal(host?.state, "up");
+  assert.deepEqual(host?.ports.map((p) => p.port), [22]);
+  assert.deepEqual(host?.extraports, [{
+    state: "closed",
+    count: 101,
+    reasons: [{ reason: "conn-refused", count: 101 }],
+  }]);
+});
