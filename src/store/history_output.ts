@@ -1,0 +1,140 @@
+/**
+ * The history as an output plugin: subscribe it to the scan's event bus like
+ * any other output and every scan is recorded batch by batch.
+ *
+ * @module
+ */
+
+import type { HostResult, PortResult } from "../engine/types.ts";
+import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugins/types.ts";
+import type { HistoryDb } from "./db.ts";
+import { addHosts, addResults, finishScan, startScan } from "./record.ts";
+
+/** Options of {@link historyOutput}. */
+export interface HistoryOutputOptions {
+  /** The target specification, see {@link normalizeTargetSpec}. */
+  targets: string;
+  /** Results per transaction. Default 256. */
+  batchSize?: number;
+  /** Write a partial batch after it waited this long, ms, so a crash loses little. Default 1000. */
+  flushInterval?: number;
+  /** Go on recording into this (unfinished) scan instead of starting one: `--resume`. */
+  scanId?: number;
+}
+
+/** The recording output; `scanId` is known once the "start" event is read. */
+export interface HistoryOutput extends OutputPlugin {
+  readonly scanId: number | undefined;
+}
+
+/**
+ * An output plugin that records the scan into `db`.
+ *
+ * @example
+ * ```ts ignore
+ * import { historyOutput, normalizeTargetSpec, openHistory } from "./mod.ts";
+ * const db = openHistory(path);
+ * const history = historyOutput(db, { targets: normalizeTargetSpec(options.targets) });
+ * outputTargets.push({ plugin: history, writer: nullWriter });
+ * // after the scan: `recorded as scan ${history.scanId}`
+ * ```
+ */
+export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): HistoryOutput {
+  const batchSize = Math.max(1, options.batchSize ?? 256);
+  const flushInterval = Math.max(0, options.flushInterval ?? 1000);
+  let scanId: number | undefined = options.scanId;
+  let ports: PortResult[] = [];
+  let hosts: HostResult[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerError: unknown;
+
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (scanId === undefined) return;
+    if (hosts.length > 0) {
+      const batch = hosts;
+      hosts = [];
+      addHosts(db, scanId, batch);
+    }
+    if (ports.length > 0) {
+      const batch = ports;
+      ports = [];
+      addResults(db, scanId, batch);
+    }
+  };
+  const schedule = (): void => {
+    if (timer !== undefined || scanId === undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      try {
+        flush();
+      } catch (error) {
+        timerError ??= error;
+      }
+    }, flushInterval);
+  };
+
+  return {
+    name: "history",
+    description: "record the scan in the history database (--db)",
+    get scanId(): number | undefined {
+      return scanId;
+    },
+    async write(events: AsyncIterable<ScanEvent>, _out: OutputWriter): Promise<void> {
+      let ended = false;
+      try {
+        for await (const event of events) {
+          if (timerError !== undefined) throw timerError;
+          if (event.type === "start") {
+            scanId ??= startScan(db, {
+              args: event.report.args,
+              start: event.report.start,
+              targets: options.targets,
+              scaninfo: event.report.scaninfo,
+              version: event.report.version,
+            });
+          } else if (event.type === "host") {
+            hosts.push(event.host);
+            schedule();
+          } else if (event.type === "port") {
+            ports.push(event.result);
+            if (ports.length >= batchSize) flush();
+            else schedule();
+          } else {
+            flush();
+            if (scanId === undefined) return;
+            // The final report has the settled host verdicts and names.
+            addHosts(
+              db,
+              scanId,
+              event.report.hosts.map((h) => ({
+                address: h.address,
+                hostnames: h.hostnames,
+                state: h.state,
+                reason: h.reason,
+              })),
+            );
+            finishScan(db, scanId, {
+              end: event.report.end,
+              stats: event.report.stats,
+              interrupted: event.interrupted,
+            });
+            ended = true;
+          }
+        }
+        // The bus closed without an "end" event: keep what arrived.
+        if (!ended) flush();
+      } catch (error) {
+        try {
+          flush();
+        } catch {
+          // The error that ended the loop is the one to report.
+        }
+        throw error;
+      } finally {
+        if (timer !== undefined) clearTimeout(timer);
+      }
+    },
+  };
+}

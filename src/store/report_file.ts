@@ -1,0 +1,177 @@
+/**
+ * Reading a saved report for `portolan diff a.xml b.json`: a portolan `-oJ`
+ * file or an nmap/portolan `-oX` file, told apart by their first character.
+ *
+ * @module
+ */
+
+import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
+import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
+import { parseNmapXml } from "./nmap_xml.ts";
+
+const PORT_STATES: ReadonlySet<string> = new Set([
+  "open",
+  "closed",
+  "filtered",
+  "unfiltered",
+  "open|filtered",
+  "closed|filtered",
+]);
+const HOST_STATES: ReadonlySet<string> = new Set(["up", "down", "unknown"]);
+
+type Json = Record<string, unknown>;
+
+function obj(value: unknown): Json | undefined {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? value as Json
+    : undefined;
+}
+
+function arr(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function str(value: unknown, fallback = ""): string {
+  return typeof value === "string" ? value : fallback;
+}
+
+function num(value: unknown, fallback = 0): number {
+  return typeof value === "number" && Number.isFinite(value) ? value : fallback;
+}
+
+function portOf(value: unknown, address: string): PortResult | undefined {
+  const p = obj(value);
+  if (p === undefined) return undefined;
+  const protocol = str(p.protocol, "tcp");
+  const state = str(p.state);
+  const port = num(p.port, -1);
+  if (protocol !== "tcp" && protocol !== "udp") return undefined;
+  if (!PORT_STATES.has(state) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    return undefined;
+  }
+  const result: PortResult = {
+    address,
+    protocol: protocol as Protocol,
+    port,
+    state: state as PortState,
+    reason: str(p.reason),
+  };
+  if (typeof p.rtt === "number") result.rtt = p.rtt;
+  if (typeof p.reasonTtl === "number") result.reasonTtl = p.reasonTtl;
+  const service = obj(p.service);
+  if (service !== undefined && Object.keys(service).length > 0) {
+    result.service = service as ServiceInfo;
+  }
+  return result;
+}
+
+function hostOf(value: unknown): HostReport | undefined {
+  const h = obj(value);
+  const address = str(h?.address);
+  if (h === undefined || address === "") return undefined;
+  const state = str(h.state, "unknown");
+  const extraports: ExtraPorts[] = [];
+  for (const item of arr(h.extraports)) {
+    const e = obj(item);
+    if (e === undefined || !PORT_STATES.has(str(e.state))) continue;
+    extraports.push({
+      state: str(e.state) as PortState,
+      count: num(e.count),
+      reasons: arr(e.reasons).map(obj).filter((r): r is Json => r !== undefined).map((r) => ({
+        reason: str(r.reason),
+        count: num(r.count),
+      })),
+    });
+  }
+  return {
+    address,
+    hostnames: arr(h.hostnames).filter((n): n is string => typeof n === "string"),
+    state: (HOST_STATES.has(state) ? state : "unknown") as HostState,
+    reason: str(h.reason),
+    ports: arr(h.ports).map((p) => portOf(p, address)).filter((p): p is PortResult =>
+      p !== undefined
+    ),
+    extraports,
+  };
+}
+
+/**
+ * Read a portolan `-oJ` report. Missing fields get defaults; malformed ports
+ * and hosts are skipped.
+ */
+export function parseJsonReport(text: string, name: string): ScanReport {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new SyntaxError(`Cannot parse report "${name}": invalid JSON (${why})`);
+  }
+  const r = obj(data);
+  if (r === undefined || !Array.isArray(r.hosts)) {
+    throw new SyntaxError(
+      `Cannot parse report "${name}": not a portolan JSON report (no "hosts" array)`,
+    );
+  }
+  const stats = obj(r.stats) ?? {};
+  const hosts = r.hosts.map(hostOf).filter((h): h is HostReport => h !== undefined);
+  return {
+    scanner: "portolan",
+    version: str(r.version),
+    args: arr(r.args).filter((a): a is string => typeof a === "string"),
+    start: str(r.start),
+    end: str(r.end),
+    scaninfo: arr(r.scaninfo).map(obj).filter((s): s is Json =>
+      s !== undefined && (s.protocol === "tcp" || s.protocol === "udp")
+    ).map((s): ScanInfo => ({
+      type: str(s.type),
+      protocol: s.protocol as Protocol,
+      numServices: num(s.numServices),
+      services: str(s.services),
+    })),
+    hosts,
+    stats: {
+      probes: num(stats.probes),
+      retries: num(stats.retries),
+      seconds: num(stats.seconds),
+      hostsUp: num(stats.hostsUp, hosts.filter((h) => h.state === "up").length),
+      hostsDown: num(stats.hostsDown, hosts.filter((h) => h.state === "down").length),
+      hostsTotal: num(stats.hostsTotal, hosts.length),
+    },
+  };
+}
+
+/**
+ * Read a report from its text: JSON when it starts with `{`, XML when it
+ * starts with `<`. `name` is used in error messages.
+ */
+export function parseReportText(text: string, name: string): ScanReport {
+  const body = text.replace(/^\uFEFF/, "").trimStart();
+  if (body.startsWith("{")) return parseJsonReport(body, name);
+  if (body.startsWith("<")) return parseNmapXml(body, name);
+  throw new SyntaxError(`Cannot parse report "${name}": not a portolan JSON or nmap XML file`);
+}
+
+/**
+ * Read a `-oJ` or `-oX` file.
+ *
+ * @example
+ * ```ts ignore
+ * import { readReportFile } from "./report_file.ts";
+ * const report = await readReportFile("scan.xml");
+ * ```
+ */
+export async function readReportFile(path: string): Promise<ScanReport> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const why = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new Error(`Cannot read report "${path}": ${why}`, { cause: error });
+  }
+  return parseReportText(text, path);
+}

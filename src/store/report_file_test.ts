@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { toJson } from "../../plugins/output_json.ts";
+import type { ScanReport } from "../output/report.ts";
+import { diffReports } from "./diff.ts";
+import { parseJsonReport, parseReportText, readReportFile } from "./report_file.ts";
+
+const REPORT: ScanReport = {
+  scanner: "portolan",
+  version: "0.1.0",
+  args: ["portolan", "-sT", "-p", "22,80,443", "198.51.100.2"],
+  start: "2030-01-01T00:00:00.000Z",
+  end: "2030-01-01T00:00:03.000Z",
+  scaninfo: [{ type: "connect", protocol: "tcp", numServices: 3, services: "22,80,443" }],
+  hosts: [{
+    address: "198.51.100.2",
+    hostnames: ["www.example"],
+    state: "up",
+    reason: "syn-ack",
+    ports: [
+      {
+        address: "198.51.100.2",
+        protocol: "tcp",
+        port: 22,
+        state: "open",
+        reason: "syn-ack",
+        rtt: 0.4,
+      },
+      {
+        address: "198.51.100.2",
+        protocol: "tcp",
+        port: 443,
+        state: "filtered",
+        reason: "no-response",
+        service: { name: "https" },
+      },
+    ],
+    extraports: [{ state: "closed", count: 1, reasons: [{ reason: "conn-refused", count: 1 }] }],
+  }],
+  stats: { probes: 4, retries: 1, seconds: 3, hostsUp: 1, hostsDown: 0, hostsTotal: 1 },
+};
+
+Deno.test("readReportFile: a -oJ file as the JSON plugin writes it reads back equal", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "portolan_store_" });
+  try {
+    await Deno.writeTextFile(`${dir}/scan.json`, toJson(REPORT));
+    const back = await readReportFile(`${dir}/scan.json`);
+    assert.deepEqual(back, REPORT);
+    assert.deepEqual(diffReports(REPORT, back).hosts, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readReportFile: XML is told from JSON by its first character", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "portolan_store_" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/scan.xml`,
+      `\uFEFF\n  <?xml version="1.0"?><nmaprun scanner="portolan" args="portolan 127.0.0.1" start="1893456000">` +
+        `<host><status state="up" reason="syn-ack"/><address addr="127.0.0.1" addrtype="ipv4"/>` +
+        `<ports><port protocol="tcp" portid="8081"><state state="open" reason="syn-ack"/></port></ports></host>` +
+        `</nmaprun>`,
+    );
+    const report = await readReportFile(`${dir}/scan.xml`);
+    assert.deepEqual(report.hosts.map((h) => [h.address, h.ports.map((p) => p.port)]), [[
+      "127.0.0.1",
+      [8081],
+    ]]);
+    assert.equal(report.end, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readReportFile: missing, foreign and malformed files give one-line errors", async () => {
+  await assert.rejects(
+    () => readReportFile("/nonexistent/portolan/scan.json"),
+    (error: unknown) =>
+      error instanceof Error &&
+      error.message === `Cannot read report "/nonexistent/portolan/scan.json": no such file`,
+  );
+  assert.throws(
+    () => parseReportText("Nmap scan report for 127.0.0.1", "scan.txt"),
+    (error: unknown) =>
+      error instanceof SyntaxError &&
+      error.message === `Cannot parse report "scan.txt": not a portolan JSON or nmap XML file`,
+  );
+  assert.throws(
+    () => parseReportText('{"hosts": [', "cut.json"),
+    (error: unknown) =>
+      error instanceof SyntaxError &&
+      error.message.startsWith(`Cannot parse report "cut.json": invalid JSON (`),
+  );
+  assert.throws(
+    () => parseJsonReport('{"scanner": "other"}', "other.json"),
+    (error: unknown) =>
+      error instanceof SyntaxError &&
+      error.message ===
+        `Cannot parse report "other.json": not a portolan JSON report (no "hosts" array)`,
+  );
+});
+
+Deno.test("parseJsonReport: malformed hosts and ports are skipped, defaults filled", () => {
+  const report = parseJsonReport(
+    JSON.stringify({
+      hosts: [
+        {
+          address: "198.51.100.2",
+          ports: [{ port: 22, state: "open" }, { port: 99999, state: "open" }, { port: 1 }],
+        },
+        { ports: [] },
+        "junk",
+      ],
+    }),
+    "loose.json",
+  );
+  assert.deepEqual(report.hosts, [{
+    address: "198.51.100.2",
+    hostnames: [],
+    state: "unknown",
+    reason: "",
+    ports: [{ address: "198.51.100.2", protocol: "tcp", port: 22, state: "open", reason: "" }],
+    extraports: [],
+  }]);
+  assert.deepEqual(report.stats, {
+    probes: 0,
+    retries: 0,
+    seconds: 0,
+    hostsUp: 0,
+    hostsDown: 0,
+    hostsTotal: 1,
+  });
+});
