@@ -172,7 +172,15 @@ Deno.test("json output gives every port a service object", async () => {
 });
 
 Deno.test("plugin registry lists the built-in outputs by name", () => {
-  assert.deepEqual(Object.keys(outputPlugins).sort(), ["json", "normal"]);
+  assert.deepEqual(Object.keys(outputPlugins).sort(), [
+    "csv",
+    "grepable",
+    "html",
+    "json",
+    "jsonl",
+    "normal",
+    "xml",
+  ]);
   for (const [name, factory] of Object.entries(outputPlugins)) {
     const plugin = factory();
     assert.equal(plugin.name, name);

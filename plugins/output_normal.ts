@@ -6,6 +6,7 @@
 
 import { escapeTerminal, renderTable } from "../src/output/table.ts";
 import type { ScanReport } from "../src/output/report.ts";
+import { commandArgs } from "../src/plugins/format.ts";
 import type { OutputPlugin } from "../src/plugins/types.ts";
 
 /** Options of {@link normalOutput}. */
@@ -40,7 +41,7 @@ function plural(count: number, one: string, many: string): string {
 
 /** The first line of the file. */
 export function normalHeader(report: ScanReport): string {
-  const command = ["portolan", ...report.args].map(quoteArg).join(" ");
+  const command = commandArgs(report.args).map(quoteArg).join(" ");
   return `# portolan ${escapeTerminal(report.version)} scan initiated ` +
     `${formatDate(report.start)} as: ${command}\n`;
 }

@@ -9,8 +9,8 @@
 import type { TimingLevel } from "../engine/types.ts";
 import { UsageError } from "./usage_error.ts";
 
-/** Output formats the core knows by flag. */
-export type OutputFormat = "normal" | "json";
+/** Name of an output plugin: a built-in ("normal", "json", "xml", …) or a loaded one. */
+export type OutputFormat = string;
 
 /** Everything the command line asked for. */
 export interface CliOptions {
@@ -44,6 +44,8 @@ export interface CliOptions {
   seed?: bigint;
   family?: 4 | 6;
   outputs: { format: OutputFormat; path: string }[];
+  /** Plugin modules to load (`--plugin PATH`), in order. */
+  plugins: string[];
   connectEngine: "auto" | "epoll" | "deno";
 }
 
@@ -123,6 +125,36 @@ function output(format: OutputFormat): Spec {
   });
 }
 
+/** -oA BASE: the formats nmap writes, plus JSON, each with its usual extension. */
+const ALL_FORMATS: readonly [OutputFormat, string][] = [
+  ["normal", "nmap"],
+  ["xml", "xml"],
+  ["grepable", "gnmap"],
+  ["json", "json"],
+];
+
+function outputAll(options: CliOptions, base: string): void {
+  if (base === "") throw new UsageError("Cannot use -oA: the file name base is empty");
+  if (base === "-") {
+    throw new UsageError(`Cannot use -oA "-": it needs a file name base, not stdout`);
+  }
+  for (const [format, extension] of ALL_FORMATS) {
+    options.outputs.push({ format, path: `${base}.${extension}` });
+  }
+}
+
+/** --output NAME:FILE; whether NAME exists is checked once plugins are loaded. */
+function outputNamed(options: CliOptions, value: string): void {
+  const colon = value.indexOf(":");
+  if (colon <= 0) {
+    throw new UsageError(`Cannot use --output "${value}": expected NAME:FILE, e.g. csv:scan.csv`);
+  }
+  const format = value.slice(0, colon);
+  const path = value.slice(colon + 1);
+  if (path === "") throw new UsageError(`Cannot use --output "${value}": the file name is empty`);
+  options.outputs.push({ format, path });
+}
+
 /** Every option; keys are spelled without leading dashes. */
 const SPECS: Record<string, Spec> = {
   "h": flag((o) => (o.help = true)),
@@ -169,6 +201,15 @@ const SPECS: Record<string, Spec> = {
   "6": flag((o) => (o.family = 6)),
   "oN": output("normal"),
   "oJ": output("json"),
+  "oX": output("xml"),
+  "oG": output("grepable"),
+  "oH": output("html"),
+  "oA": valued(outputAll),
+  "output": valued(outputNamed),
+  "plugin": valued((o, v) => {
+    if (v === "") throw new UsageError("Cannot use --plugin: the file name is empty");
+    o.plugins.push(v);
+  }),
   "connect-engine": valued((o, v) => {
     if (v !== "auto" && v !== "epoll" && v !== "deno") {
       throw new UsageError(`Cannot use --connect-engine "${v}": expected auto, epoll or deno`);
@@ -178,7 +219,7 @@ const SPECS: Record<string, Spec> = {
 };
 
 /** Short options that take their value glued on: -p22, -T4, -oJfile. */
-const GLUED = ["iL", "oN", "oJ", "p", "T"];
+const GLUED = ["iL", "oN", "oJ", "oX", "oG", "oH", "oA", "p", "T"];
 
 /** Scan types nmap has that this build does not (yet). */
 const UNSUPPORTED = new Set(["sS", "sU", "sA", "sW", "sM", "sN", "sF", "sX", "sY", "sZ", "sO"]);
@@ -199,6 +240,7 @@ function defaults(): CliOptions {
     reason: false,
     verbose: 0,
     outputs: [],
+    plugins: [],
     connectEngine: "auto",
   };
 }

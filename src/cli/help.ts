@@ -47,7 +47,14 @@ TIMING
 
 OUTPUT
   -oN FILE               normal (nmap-like) text to FILE
+  -oX FILE               nmap XML to FILE (valid against nmap.dtd; ndiff and nmap.xsl read it)
+  -oG FILE               nmap's grepable format to FILE
   -oJ FILE               JSON to FILE ("-" = stdout, which then carries JSON only)
+  -oH FILE               a self-contained HTML report (charts, sortable table) to FILE
+  -oA BASE               all of BASE.nmap, BASE.xml, BASE.gnmap and BASE.json
+  --output NAME:FILE     output plugin NAME to FILE (repeatable): normal, json, xml, grepable,
+                         jsonl (one line per result, as found), csv, html, or a loaded one
+  --plugin PATH          load output plugins from a TypeScript/JavaScript module (PLUGINS.md)
   --open                 show only open ports
   --reason               say why each port has its state
   -v, -vv                more detail (down hosts, timing, engine)

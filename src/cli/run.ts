@@ -18,6 +18,13 @@ import { excludePorts, formatPortRanges, parsePorts, topPorts } from "../ports/m
 import { buildTargetSet, listTargets, readTargetFile, splitExcludeList } from "../targets/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 import { outputPlugins } from "../../plugins/mod.ts";
+import { escapeControls } from "../plugins/format.ts";
+import {
+  type LoadedOutputPlugin,
+  loadOutputPlugins,
+  mergeOutputPlugins,
+} from "../plugins/loader.ts";
+import type { OutputPlugin } from "../plugins/types.ts";
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
@@ -159,6 +166,50 @@ function hostList(hosts: readonly Host[]): TargetSet {
   };
 }
 
+/** An output asked for on the command line, its plugin already made. */
+interface PlannedOutput {
+  plugin: OutputPlugin;
+  path: string;
+}
+
+/** Load --plugin modules and make every output's plugin; any failure is a usage error. */
+async function planOutputs(options: CliOptions): Promise<PlannedOutput[]> {
+  const loaded: LoadedOutputPlugin[] = [];
+  for (const path of options.plugins) {
+    try {
+      loaded.push(...await loadOutputPlugins(path));
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+  }
+  let registry: Map<string, () => OutputPlugin>;
+  try {
+    registry = mergeOutputPlugins(outputPlugins, loaded);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return options.outputs.map(({ format, path }) => {
+    const factory = registry.get(format);
+    if (factory === undefined) {
+      const names = [...registry.keys()].sort().join(", ");
+      throw new UsageError(
+        `Cannot use --output "${format}:${path}": no output plugin named "${format}" (available: ${names})`,
+      );
+    }
+    try {
+      return { plugin: factory(), path };
+    } catch (error) {
+      throw new UsageError(`Cannot start output "${format}": ${oneLine(error)}`);
+    }
+  });
+}
+
+/** An error as one printable line. */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return escapeControls(text.trim().replace(/\s*\n\s*/g, " "));
+}
+
 function namesOf(host: Host): string[] {
   return host.hostname === undefined ? [] : [host.hostname];
 }
@@ -179,6 +230,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     ? []
     : await usageStep(() => selectTcpPorts(options, io));
   const timing = await usageStep(() => buildTiming(options));
+  const outputs = await planOutputs(options);
   for (const { path } of options.outputs) {
     if (path === "-") continue;
     await usageStep(async () => {
@@ -240,13 +292,19 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     io.stderr("portolan: warning: no targets left to scan after exclusions and resolution\n");
   }
 
-  return await scan(options, io, { targets, tcpPorts, timing, args });
+  return await scan(options, io, { targets, tcpPorts, timing, args, outputs });
 }
 
 async function scan(
   options: CliOptions,
   io: CliIo,
-  setup: { targets: TargetSet; tcpPorts: number[]; timing: Timing; args: readonly string[] },
+  setup: {
+    targets: TargetSet;
+    tcpPorts: number[];
+    timing: Timing;
+    args: readonly string[];
+    outputs: readonly PlannedOutput[];
+  },
 ): Promise<number> {
   const { targets, tcpPorts, timing } = setup;
   const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
@@ -270,12 +328,10 @@ async function scan(
   const writers: FileWriter[] = [];
   const bus = createEventBus();
   const outputTargets = [];
-  for (const { format, path } of options.outputs) {
+  for (const { plugin, path } of setup.outputs) {
     const writer = await openFileWriter(path);
     writers.push(writer);
-    const factory = outputPlugins[format];
-    if (factory === undefined) throw new Error(`No output plugin named "${format}"`);
-    outputTargets.push({ plugin: factory(), writer });
+    outputTargets.push({ plugin, writer });
   }
   const outputsDone = runOutputs(outputTargets, bus);
   bus.emit({ type: "start", report: builder.snapshot() });
@@ -373,7 +429,8 @@ async function scan(
   bus.close();
   const errors = await outputsDone;
   for (const writer of writers) await writer.close();
-  for (const error of errors) io.stderr(`portolan: ${error.message}\n`);
+  // A failed output (a user plugin that threw, say) costs only its own file.
+  for (const error of errors) io.stderr(`portolan: ${oneLine(error)}\n`);
 
   if (!options.outputs.some((output) => output.path === "-")) {
     const table = renderTable(report, {

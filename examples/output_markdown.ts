@@ -1,0 +1,113 @@
+/**
+ * An example user plugin: the scan as a Markdown document, one table per
+ * host. Load it with
+ *
+ * ```sh
+ * deno task scan --plugin examples/output_markdown.ts --output markdown:scan.md 127.0.0.1
+ * ```
+ *
+ * It shows the whole contract: a named export that is a factory (a function
+ * without required parameters) returning `{ name, description, write }`;
+ * `write` reads the events of one scan and writes through `out`. See PLUGINS.md.
+ *
+ * @module
+ */
+
+import {
+  commandArgs,
+  escapeControls,
+  nmapPortLayout,
+  type OutputPlugin,
+  type ScanEvent,
+  serviceText,
+  versionLine,
+} from "../src/plugins/mod.ts";
+import type { HostReport, ScanReport } from "../src/output/report.ts";
+
+/** Options of {@link markdownOutput}. */
+export interface MarkdownOptions {
+  /** The document's title. Default "portolan scan report". */
+  title?: string;
+}
+
+/**
+ * Text safe in a Markdown table cell or heading: controls made visible, and
+ * every character Markdown reads as inline syntax backslash-escaped (`&`, `<` and `>`
+ * as entities), so a banner can neither break the table nor add a link or markup.
+ */
+export function markdownText(text: string): string {
+  return escapeControls(text)
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replace(/[\\`*_[\]|~]/g, (char) => `\\${char}`);
+}
+
+function hostSection(host: HostReport): string {
+  const name = host.hostnames[0];
+  const title = name === undefined
+    ? markdownText(host.address)
+    : `${markdownText(host.address)} (${markdownText(name)})`;
+  const lines = [`## ${title}`, "", `State: ${host.state} (${markdownText(host.reason)}).`];
+  if (host.state === "down") return lines.join("\n") + "\n";
+  const layout = nmapPortLayout(host);
+  if (layout.extraports.length > 0) {
+    const hidden = layout.extraports.map((group) => `${group.count} ${group.state}`);
+    lines.push(`Not shown: ${hidden.join(", ")}.`);
+  }
+  if (layout.ports.length > 0) {
+    lines.push("", "| Port | State | Service | Version | Reason |", "|---:|---|---|---|---|");
+    for (const port of layout.ports) {
+      const service = serviceText(port.service, "name") ?? "";
+      lines.push(
+        `| ${port.port}/${port.protocol} | ${port.state} | ${markdownText(service)} | ` +
+          `${markdownText(versionLine(port.service))} | ${markdownText(port.reason)} |`,
+      );
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** The whole report as Markdown. */
+export function toMarkdown(report: ScanReport, options: MarkdownOptions = {}): string {
+  const stats = report.stats;
+  const command = commandArgs(report.args).join(" ").replaceAll("`", "'");
+  const head = [
+    `# ${markdownText(options.title ?? "portolan scan report")}`,
+    "",
+    `- Started: ${report.start}`,
+    `- Command: \`${escapeControls(command)}\``,
+    `- Hosts: ${stats.hostsUp} up of ${stats.hostsTotal}, scanned in ${stats.seconds.toFixed(2)} s`,
+    "",
+  ].join("\n");
+  return head + report.hosts.map((host) => "\n" + hostSection(host)).join("");
+}
+
+/**
+ * The Markdown output plugin's factory.
+ *
+ * @example
+ * ```ts
+ * import { markdownOutput } from "./output_markdown.ts";
+ * console.log(markdownOutput().name); // "markdown"
+ * ```
+ */
+export function markdownOutput(options: MarkdownOptions = {}): OutputPlugin {
+  return {
+    name: "markdown",
+    description: "the scan as Markdown, one table per host (example plugin)",
+    async write(events: AsyncIterable<ScanEvent>, out): Promise<void> {
+      let open = 0;
+      for await (const event of events) {
+        // Events arrive as the scan runs; a plugin may keep state between them.
+        if (event.type === "port" && event.result.state === "open") open++;
+        if (event.type === "end") {
+          const note = event.interrupted
+            ? "\n> The scan was interrupted: results are partial.\n"
+            : "";
+          await out.write(toMarkdown(event.report, options) + note + `\n${open} open ports.\n`);
+        }
+      }
+    },
+  };
+}

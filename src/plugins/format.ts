@@ -1,0 +1,222 @@
+/**
+ * Helpers for output plugins: safe text for every format (network text is
+ * hostile until proven otherwise) and nmap's way of grouping a host's ports.
+ *
+ * @module
+ */
+
+import type { PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
+import type { ExtraPorts, HostReport } from "../output/report.ts";
+import { formatPortRanges } from "../ports/parse.ts";
+
+// C0 (tab, LF and CR included), DEL, C1, lone surrogates, the two noncharacters
+// XML forbids, and the invisible characters that reorder or break lines.
+const UNSAFE =
+  // deno-lint-ignore no-control-regex
+  /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]/gu;
+
+/**
+ * Replace every control or otherwise unsafe character with a visible escape
+ * (`\x1b`, `\u{202e}`), so the result holds no raw control byte, is legal in
+ * XML 1.0, and cannot move a terminal's cursor or reorder text.
+ *
+ * @example
+ * ```ts
+ * import { escapeControls } from "./format.ts";
+ * escapeControls("SSH\x1b[31m\0\r\n"); // "SSH\\x1b[31m\\x00\\x0d\\x0a"
+ * ```
+ */
+export function escapeControls(text: string): string {
+  return text.replace(UNSAFE, (char) => {
+    const code = char.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
+const MARKUP: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+/**
+ * Text for an XML attribute value or element: controls made visible, markup
+ * characters as entities. Safe in either quote style.
+ *
+ * @example
+ * ```ts
+ * import { escapeXml } from "./format.ts";
+ * escapeXml(`a<b & "c"\0`); // "a&lt;b &amp; &quot;c&quot;\\x00"
+ * ```
+ */
+export function escapeXml(text: string): string {
+  return escapeControls(text).replace(/[&<>"']/g, (char) => MARKUP[char] ?? char);
+}
+
+/**
+ * Text for HTML content or a quoted attribute value: the same escaping as
+ * {@link escapeXml}, so no character can open a tag, end an attribute or
+ * start an entity.
+ *
+ * @example
+ * ```ts
+ * import { escapeHtml } from "./format.ts";
+ * escapeHtml("</title><script>"); // "&lt;/title&gt;&lt;script&gt;"
+ * ```
+ */
+export function escapeHtml(text: string): string {
+  return escapeXml(text);
+}
+
+/**
+ * One RFC 4180 CSV field: controls made visible, quoted when it holds a
+ * comma, quote or space at an end, and prefixed with `'` when it begins with
+ * `=`, `+`, `-` or `@`, so a spreadsheet never evaluates it as a formula.
+ *
+ * @example
+ * ```ts
+ * import { csvCell } from "./format.ts";
+ * csvCell('=HYPERLINK("x")'); // "\"'=HYPERLINK(\"\"x\"\")\""
+ * csvCell("ssh"); // "ssh"
+ * ```
+ */
+export function csvCell(value: string | number | undefined): string {
+  if (value === undefined) return "";
+  let text = escapeControls(String(value));
+  if (typeof value === "string" && /^[=+\-@]/.test(text)) text = `'${text}`;
+  return /[",]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** A string field of a service, or undefined when absent or not a string. */
+export function serviceText(
+  service: ServiceInfo | undefined,
+  key: string,
+): string | undefined {
+  const value = service?.[key];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/**
+ * nmap's one-line version: product, version and `(extra info)`.
+ *
+ * @example
+ * ```ts
+ * import { versionLine } from "./format.ts";
+ * versionLine({ product: "OpenSSH", version: "9.2p1", extraInfo: "protocol 2.0" });
+ * // "OpenSSH 9.2p1 (protocol 2.0)"
+ * ```
+ */
+export function versionLine(service: ServiceInfo | undefined): string {
+  const parts: string[] = [];
+  const product = serviceText(service, "product");
+  const version = serviceText(service, "version");
+  const extra = serviceText(service, "extraInfo");
+  if (product !== undefined) parts.push(product);
+  if (version !== undefined) parts.push(version);
+  if (extra !== undefined) parts.push(`(${extra})`);
+  return parts.join(" ");
+}
+
+/** Ports of one state that are counted, not listed, with the ports when known. */
+export interface GroupedPorts extends ExtraPorts {
+  /** Per reason, the ports that had it, when the report listed them. */
+  reasonPorts: Map<string, { protocol: Protocol; ports: number[] }>;
+}
+
+/** A host's ports laid out as nmap lays them out. */
+export interface NmapPortLayout {
+  /** Ports shown one by one, ascending. */
+  ports: PortResult[];
+  /** States that are only counted ("Not shown: 995 closed tcp ports"), most first. */
+  extraports: GroupedPorts[];
+}
+
+/**
+ * Lay a host's ports out the way nmap does: a state other than `open` with
+ * more than `listLimit` ports is counted ("Not shown") instead of listed. The
+ * report lists every filtered port; nmap-compatible formats fold them here.
+ *
+ * @example
+ * ```ts ignore
+ * import { nmapPortLayout } from "./format.ts";
+ * const { ports, extraports } = nmapPortLayout(report.hosts[0]);
+ * ```
+ */
+export function nmapPortLayout(
+  host: HostReport,
+  options: { listLimit?: number } = {},
+): NmapPortLayout {
+  const limit = options.listLimit ?? 25;
+  const byState = new Map<PortState, PortResult[]>();
+  for (const port of host.ports) {
+    const list = byState.get(port.state);
+    if (list === undefined) byState.set(port.state, [port]);
+    else list.push(port);
+  }
+  const ports: PortResult[] = [];
+  const groups = new Map<PortState, GroupedPorts>();
+  for (const extra of host.extraports) {
+    groups.set(extra.state, {
+      state: extra.state,
+      count: extra.count,
+      reasons: extra.reasons.map((r) => ({ ...r })),
+      reasonPorts: new Map(),
+    });
+  }
+  for (const [state, list] of byState) {
+    const counted = groups.get(state);
+    if (state === "open" || (counted === undefined && list.length <= limit)) {
+      ports.push(...list);
+      continue;
+    }
+    const group: GroupedPorts = counted ?? {
+      state,
+      count: 0,
+      reasons: [],
+      reasonPorts: new Map(),
+    };
+    groups.set(state, group);
+    // Port lists are only exact when every port of the state was listed.
+    const exact = counted === undefined;
+    for (const port of list) {
+      group.count++;
+      const reason = group.reasons.find((r) => r.reason === port.reason);
+      if (reason === undefined) group.reasons.push({ reason: port.reason, count: 1 });
+      else reason.count++;
+      if (!exact) continue;
+      const known = group.reasonPorts.get(port.reason);
+      if (known === undefined) {
+        group.reasonPorts.set(port.reason, { protocol: port.protocol, ports: [port.port] });
+      } else known.ports.push(port.port);
+    }
+    if (!exact) group.reasonPorts.clear();
+  }
+  ports.sort((a, b) => a.protocol === b.protocol ? a.port - b.port : a.protocol === "tcp" ? -1 : 1);
+  const extraports = [...groups.values()];
+  for (const group of extraports) {
+    group.reasons.sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
+  }
+  extraports.sort((a, b) => b.count - a.count || (a.state < b.state ? -1 : 1));
+  return { ports, extraports };
+}
+
+/** The compact port list of a reason in a group ("1-21,23-79"), when known. */
+export function groupPorts(group: GroupedPorts, reason: string): string | undefined {
+  const known = group.reasonPorts.get(reason);
+  return known === undefined ? undefined : formatPortRanges(known.ports);
+}
+
+/** `ipv6` when the address holds a colon, else `ipv4`. */
+export function addressType(address: string): "ipv4" | "ipv6" {
+  return address.includes(":") ? "ipv6" : "ipv4";
+}
+
+/**
+ * The command line of a scan, starting with "portolan" exactly once
+ * (whether or not the report's `args` already begin with it).
+ */
+export function commandArgs(args: readonly string[]): string[] {
+  return ["portolan", ...(args[0] === "portolan" ? args.slice(1) : args)];
+}

@@ -1,0 +1,182 @@
+/**
+ * Loading user plugins from disk (`--plugin PATH`).
+ *
+ * A plugin module is a TypeScript or JavaScript file whose exports include
+ * one or more output plugin factories: functions that take no required
+ * argument and return `{ name, description, write }`. Every export that is a
+ * function without required parameters is called once, at load time, to see
+ * what it returns; exports that are not such functions, or return something
+ * that is plainly not a plugin (not an object, or an object with none of
+ * `name`, `description`, `write`), are left alone.
+ *
+ * A plugin is code: it runs with every permission the scanner has. Load only
+ * files you trust.
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { OutputPlugin } from "./types.ts";
+
+/** An output plugin factory and where it came from. */
+export interface LoadedOutputPlugin {
+  /** The plugin's name, for `--output NAME:FILE`. */
+  name: string;
+  description: string;
+  /** The export that makes it. */
+  exportName: string;
+  /** The file, as given. */
+  path: string;
+  /** A fresh plugin object for each output. */
+  factory: () => OutputPlugin;
+}
+
+/** Names usable in `--output NAME:FILE`. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return (text.split("\n").find((line) => line.trim() !== "") ?? "").trim() || "unknown error";
+}
+
+function looksLikePlugin(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null &&
+    ("name" in value || "write" in value || "description" in value);
+}
+
+/** Why `value` is not an {@link OutputPlugin}, or undefined when it is one. */
+export function outputPluginProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return "it is not an object";
+  const record = value as Record<string, unknown>;
+  if (typeof record.name !== "string") return "`name` is not a string";
+  if (!NAME.test(record.name)) {
+    return `name "${record.name}" must be letters, digits, ".", "_" or "-"`;
+  }
+  if (typeof record.description !== "string") return "`description` is not a string";
+  if (typeof record.write !== "function") return "`write` is not a function";
+  return undefined;
+}
+
+/**
+ * Import a plugin module and return the output plugins it exports.
+ *
+ * @throws {Error} one line naming the file, e.g.
+ * `Cannot load plugin "x.ts": file not found`,
+ * `Cannot load plugin "x.ts": it exports no output plugin factory (a function returning { name, description, write })`,
+ * `Cannot load plugin "x.ts": export "yaml" returns no valid output plugin: \`write\` is not a function`,
+ * `Cannot load plugin "x.ts": export "yaml" threw: boom`.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadOutputPlugins } from "./loader.ts";
+ * const [markdown] = await loadOutputPlugins("examples/output_markdown.ts");
+ * console.log(markdown?.name); // "markdown"
+ * ```
+ */
+export async function loadOutputPlugins(
+  path: string,
+  options: { cwd?: string } = {},
+): Promise<LoadedOutputPlugin[]> {
+  const fail = (why: string): Error => new Error(`Cannot load plugin "${path}": ${why}`);
+  if (path === "") throw fail("the file name is empty");
+  const absolute = resolve(options.cwd ?? Deno.cwd(), path);
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(absolute);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw fail("file not found");
+    throw fail(firstLine(error).replace(/ \(os error \d+\)[\s\S]*$/, ""));
+  }
+  if (!info.isFile) throw fail("not a file");
+
+  let module: Record<string, unknown>;
+  try {
+    module = await import(pathToFileURL(absolute).href);
+  } catch (error) {
+    throw fail(`import failed: ${firstLine(error)}`);
+  }
+
+  const found: LoadedOutputPlugin[] = [];
+  for (const [exportName, value] of Object.entries(module)) {
+    if (typeof value !== "function") {
+      if (looksLikePlugin(value) && outputPluginProblem(value) === undefined) {
+        throw fail(
+          `export "${exportName}" is a plugin object; export a function that returns it`,
+        );
+      }
+      continue;
+    }
+    // A function with required parameters is a helper, not a factory.
+    if (value.length > 0) continue;
+    const factory = value as () => unknown;
+    let made: unknown;
+    try {
+      made = factory();
+    } catch (error) {
+      throw fail(`export "${exportName}" threw: ${firstLine(error)}`);
+    }
+    if (made instanceof Promise) {
+      // Keep a rejected promise from surfacing as an unhandled rejection.
+      made.catch(() => {});
+      throw fail(`export "${exportName}" returns a promise; a factory must return the plugin`);
+    }
+    if (!looksLikePlugin(made)) continue;
+    const problem = outputPluginProblem(made);
+    if (problem !== undefined) {
+      throw fail(`export "${exportName}" returns no valid output plugin: ${problem}`);
+    }
+    const plugin = made as unknown as OutputPlugin;
+    found.push({
+      name: plugin.name,
+      description: plugin.description,
+      exportName,
+      path,
+      factory: (): OutputPlugin => {
+        const fresh = factory();
+        const again = outputPluginProblem(fresh);
+        if (again !== undefined) {
+          throw new Error(`Plugin "${path}" export "${exportName}": ${again}`);
+        }
+        return fresh as OutputPlugin;
+      },
+    });
+  }
+  if (found.length === 0) {
+    throw fail(
+      "it exports no output plugin factory (a function returning { name, description, write })",
+    );
+  }
+  const seen = new Set<string>();
+  for (const plugin of found) {
+    if (seen.has(plugin.name)) throw fail(`two exports make a plugin named "${plugin.name}"`);
+    seen.add(plugin.name);
+  }
+  return found;
+}
+
+/**
+ * Output plugins by name: the built-ins, then each loaded file's plugins.
+ *
+ * @throws {Error} `Cannot load plugin "x.ts": plugin name "json" is already taken (built in)`
+ */
+export function mergeOutputPlugins(
+  builtIn: Readonly<Record<string, () => OutputPlugin>>,
+  loaded: readonly LoadedOutputPlugin[],
+): Map<string, () => OutputPlugin> {
+  const registry = new Map<string, () => OutputPlugin>(Object.entries(builtIn));
+  const origin = new Map<string, string>();
+  for (const plugin of loaded) {
+    if (registry.has(plugin.name)) {
+      const where = origin.get(plugin.name);
+      throw new Error(
+        `Cannot load plugin "${plugin.path}": plugin name "${plugin.name}" is already taken (${
+          where === undefined ? "built in" : `by "${where}"`
+        })`,
+      );
+    }
+    registry.set(plugin.name, plugin.factory);
+    origin.set(plugin.name, plugin.path);
+  }
+  return registry;
+}

@@ -1,0 +1,195 @@
+/**
+ * User plugins through the real command: the example Markdown plugin loaded
+ * by flag against a real listener on loopback, bad plugins refused before
+ * anything is scanned, and a plugin that fails mid-scan costing only its own
+ * file.
+ */
+import assert from "node:assert/strict";
+import { freePort, portolan, ROOT } from "./helpers.ts";
+
+function portOf(listener: Deno.TcpListener): number {
+  return (listener.addr as Deno.NetAddr).port;
+}
+
+/** A listener that counts the connections it accepts. */
+function countingListener(): { port: number; accepted: () => number; close: () => Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let accepted = 0;
+  const loop = (async () => {
+    try {
+      for await (const conn of listener) {
+        accepted++;
+        conn.close();
+      }
+    } catch { /* closed */ }
+  })();
+  return {
+    port: portOf(listener),
+    accepted: () => accepted,
+    close: async () => {
+      listener.close();
+      await loop;
+    },
+  };
+}
+
+Deno.test("--plugin examples/output_markdown.ts --output markdown:FILE writes the scan as Markdown", async () => {
+  const target = countingListener();
+  const closed = freePort();
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/scan.md`;
+    const result = await portolan([
+      "-Pn",
+      "-p",
+      `${target.port},${closed}`,
+      "--plugin",
+      "examples/output_markdown.ts",
+      "--output",
+      `markdown:${file}`,
+      "127.0.0.1",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    const text = await Deno.readTextFile(file);
+    assert.ok(text.startsWith("# portolan scan report\n"), text);
+    assert.match(
+      text,
+      /^- Command: `portolan -Pn -p \d+,\d+ --plugin examples\/output_markdown\.ts/m,
+    );
+    assert.match(text, /^## 127\.0\.0\.1$/m);
+    assert.match(text, /^\| Port \| State \| Service \| Version \| Reason \|$/m);
+    assert.match(text, new RegExp(`^\\| ${target.port}/tcp \\| open \\| .*\\| syn-ack \\|$`, "m"));
+    assert.match(
+      text,
+      new RegExp(`^\\| ${closed}/tcp \\| closed \\| .*\\| conn-refused \\|$`, "m"),
+    );
+    assert.match(text, /\n1 open ports\.\n$/);
+  } finally {
+    await target.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const BAD_PLUGINS: [string, string, RegExp][] = [
+  ["missing.ts", "", /file not found$/],
+  ["none.ts", `export const answer = 42;`, /exports no output plugin factory/],
+  [
+    "shape.ts",
+    `export function p() { return { name: "p", description: "d" }; }`,
+    /`write` is not a function$/,
+  ],
+  [
+    "throws.ts",
+    `export function p() { throw new Error("no config"); }`,
+    /export "p" threw: no config$/,
+  ],
+  ["syntax.ts", `export function p( {`, /import failed: /],
+  [
+    "json.ts",
+    `export const j = () => ({ name: "json", description: "d", write() {} });`,
+    /"json" is already taken \(built in\)$/,
+  ],
+];
+
+for (const [name, source, pattern] of BAD_PLUGINS) {
+  Deno.test(`a bad plugin (${name}) exits 2 with one line naming the file, before scanning`, async () => {
+    const target = countingListener();
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/${name}`;
+      if (source !== "") await Deno.writeTextFile(path, source);
+      const result = await portolan([
+        "-Pn",
+        "-p",
+        String(target.port),
+        "--plugin",
+        path,
+        "-oJ",
+        `${dir}/scan.json`,
+        "127.0.0.1",
+      ]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 2, result.stderr);
+      assert.ok(lines[0]!.startsWith(`portolan: Cannot load plugin "${path}": `), lines[0]);
+      assert.match(lines[0]!, pattern);
+      assert.equal(lines[1], "Try 'portolan --help' for usage.");
+      assert.equal(target.accepted(), 0, "nothing was scanned");
+    } finally {
+      await target.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("--output with an unknown plugin name or no file exits 2", async () => {
+  for (
+    const [value, pattern] of [
+      [
+        "yaml:/tmp/x.yaml",
+        /no output plugin named "yaml" \(available: csv, grepable, html, json, jsonl, normal, xml\)/,
+      ],
+      ["csv", /expected NAME:FILE/],
+      ["csv:", /the file name is empty/],
+    ] as const
+  ) {
+    const result = await portolan(["--output", value, "127.0.0.1"]);
+    assert.equal(result.code, 2, value);
+    assert.match(result.stderr.split("\n")[0]!, pattern);
+  }
+});
+
+Deno.test("a plugin that throws mid-scan costs only its own output: exit 1, one line", async () => {
+  const target = countingListener();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/broken.ts`,
+      `export function brokenOutput() {
+  return {
+    name: "broken",
+    description: "fails at the first port",
+    async write(events: AsyncIterable<{ type: string }>) {
+      for await (const event of events) {
+        if (event.type === "port") throw new Error("boom\\n  with a second line \\x1b[31m");
+      }
+    },
+  };
+}
+`,
+    );
+    const result = await portolan([
+      "-Pn",
+      "-p",
+      `${target.port},${freePort()}`,
+      "--plugin",
+      `${dir}/broken.ts`,
+      "--plugin",
+      `${ROOT}examples/output_markdown.ts`,
+      "--output",
+      `broken:${dir}/broken.out`,
+      "--output",
+      `markdown:${dir}/scan.md`,
+      "-oJ",
+      `${dir}/scan.json`,
+      "127.0.0.1",
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(
+      result.stderr,
+      `portolan: Output "broken" failed: boom with a second line \\x1b[31m\n`,
+    );
+    // The scan ran to the end and the other outputs are whole.
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/scan.json`));
+    const open = json.hosts[0].ports.filter((p: { state: string }) => p.state === "open");
+    assert.deepEqual(open.map((p: { port: number }) => p.port), [target.port]);
+    assert.match(await Deno.readTextFile(`${dir}/scan.md`), /\| open \|/);
+    assert.match(result.stdout, /portolan done: 1 IP address \(1 host up\)/);
+    assert.equal(await Deno.readTextFile(`${dir}/broken.out`), "");
+  } finally {
+    await target.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
