@@ -17,6 +17,12 @@ export const SCAN_PERMISSIONS: readonly string[] = [
   "--allow-ffi",
 ];
 
+/**
+ * Where the commands under test keep their history and resume state: a
+ * directory of this test process, never the user's own.
+ */
+export const TEST_STATE_DIR: string = Deno.makeTempDirSync({ prefix: "portolan-test-state-" });
+
 /** What a finished command left. */
 export interface CommandResult {
   code: number;
@@ -56,7 +62,12 @@ export async function portolan(
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", ...(options.env ?? {}) },
+    env: {
+      NO_COLOR: "1",
+      XDG_DATA_HOME: `${TEST_STATE_DIR}/data`,
+      XDG_STATE_HOME: `${TEST_STATE_DIR}/state`,
+      ...(options.env ?? {}),
+    },
   });
   const child = command.spawn();
   const timer = setTimeout(() => {

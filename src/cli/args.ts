@@ -47,6 +47,18 @@ export interface CliOptions {
   /** Plugin modules to load (`--plugin PATH`), in order. */
   plugins: string[];
   connectEngine: "auto" | "epoll" | "deno";
+  /** History database (`--db FILE`); undefined means the default path. */
+  db?: string;
+  /** `--no-db`: record nothing. */
+  noDb: boolean;
+  /** `--resume FILE`: continue an interrupted scan. */
+  resume?: string;
+  /** `--resume-file FILE`: where an interrupted scan leaves its state. */
+  resumeFile?: string;
+  /** `--yes`: scan a very large range without asking. */
+  yes: boolean;
+  /** `--no-default-exclude`: scan reserved ranges too (0/8, multicast, 240/4, broadcast). */
+  noDefaultExclude: boolean;
 }
 
 /** Names of -T levels, as nmap accepts them. */
@@ -206,6 +218,18 @@ const SPECS: Record<string, Spec> = {
   "oH": output("html"),
   "oA": valued(outputAll),
   "output": valued(outputNamed),
+  "db": valued((o, v) => {
+    if (v === "") throw new UsageError("Cannot use --db: the file name is empty");
+    o.db = v;
+  }),
+  "no-db": flag((o) => (o.noDb = true)),
+  "resume": valued((o, v) => (o.resume = v)),
+  "resume-file": valued((o, v) => {
+    if (v === "") throw new UsageError("Cannot use --resume-file: the file name is empty");
+    o.resumeFile = v;
+  }),
+  "yes": flag((o) => (o.yes = true)),
+  "no-default-exclude": flag((o) => (o.noDefaultExclude = true)),
   "plugin": valued((o, v) => {
     if (v === "") throw new UsageError("Cannot use --plugin: the file name is empty");
     o.plugins.push(v);
@@ -242,6 +266,9 @@ function defaults(): CliOptions {
     outputs: [],
     plugins: [],
     connectEngine: "auto",
+    noDb: false,
+    yes: false,
+    noDefaultExclude: false,
   };
 }
 

@@ -7,6 +7,9 @@
 
 /** The help screen. */
 export const HELP = `Usage: portolan [options] TARGET...
+       portolan --resume FILE
+       portolan history [--db FILE] [--limit N] [--json]
+       portolan diff [A] [B] [--db FILE | --no-db] [--json]
 
 TARGETS
   198.51.100.7  2001:db8::7  host.example    addresses and hostnames
@@ -17,6 +20,9 @@ TARGETS
   --exclude LIST         leave out these targets (comma-separated specs)
   --excludefile FILE     leave out the targets in FILE
   -4, -6                 resolve hostnames to IPv4 / IPv6 only
+  --no-default-exclude   also scan 0.0.0.0/8, 224.0.0.0/4, 240.0.0.0/4, 255.255.255.255
+                         and ff00::/8, which are left out by default
+  --yes                  scan more than 2^20 hosts or 2^30 probes without asking
 
 PORTS
   -p LIST                ports: 22,80,1000-2000  -p- (all)  -1024  60000-  T:80,U:53
@@ -33,6 +39,17 @@ SCAN
   -r                     probe in order instead of a random permutation
   --seed N               seed of the probe-order permutation (repeatable scans)
   --connect-engine E     auto (epoll through FFI when allowed), epoll, or deno
+
+HISTORY AND RESUME
+  --db FILE              record the scan in this SQLite history
+                         (default: $XDG_DATA_HOME/portolan/history.db)
+  --no-db                record nothing
+  --resume-file FILE     where an interrupted scan (SIGINT/SIGTERM) leaves its state
+                         (default: $XDG_STATE_HOME/portolan/resume.json)
+  --resume FILE          go on with an interrupted scan, to the result of an uninterrupted one
+  history                list the recorded scans
+  diff [A] [B]           what changed: the last two scans of the same targets, or scan ids,
+                         or two -oJ / -oX files
 
 TIMING
   -T0 ... -T5            timing template: paranoid sneaky polite normal aggressive insane

@@ -25,9 +25,24 @@ import {
   mergeOutputPlugins,
 } from "../plugins/loader.ts";
 import type { OutputPlugin } from "../plugins/types.ts";
+import {
+  defaultDbPath,
+  type HistoryDb,
+  historyOutput,
+  normalizeTargetSpec,
+  openHistory,
+} from "../store/mod.ts";
+import type { ResumePoint } from "../engine/types.ts";
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
+import { runDiff, runHistory } from "./history.ts";
+import {
+  defaultResumePath,
+  readResumeState,
+  type ResumeState,
+  writeResumeState,
+} from "./resume.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** What the command talks to; main.ts passes the process's own. */
@@ -42,9 +57,30 @@ export interface CliIo {
   env(name: string): string | undefined;
   /** Aborted on SIGINT/SIGTERM. */
   signal?: AbortSignal;
+  /** Ask a yes/no question on the terminal; absent when there is no terminal to ask on. */
+  confirm?(question: string): Promise<boolean>;
 }
 
 const encoder = new TextEncoder();
+
+/** Ranges that never hold a host to scan; `--no-default-exclude` lifts them. */
+export const DEFAULT_EXCLUDES: readonly string[] = [
+  "0.0.0.0/8",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
+  "255.255.255.255",
+  "ff00::/8",
+];
+
+/** Scans at least this big ask first (or need --yes without a terminal). */
+const LARGE_HOSTS = 1n << 20n;
+const LARGE_PROBES = 1n << 30n;
+
+async function readLine(): Promise<string> {
+  const buffer = new Uint8Array(256);
+  const n = await Deno.stdin.read(buffer);
+  return n === null ? "" : new TextDecoder().decode(buffer.subarray(0, n));
+}
 
 /** The process's own stdio. */
 export function processIo(signal?: AbortSignal): CliIo {
@@ -60,6 +96,14 @@ export function processIo(signal?: AbortSignal): CliIo {
     },
     stdoutIsTerminal: Deno.stdout.isTerminal(),
     stderrIsTerminal: Deno.stderr.isTerminal(),
+    ...(Deno.stdin.isTerminal()
+      ? {
+        async confirm(question: string): Promise<boolean> {
+          Deno.stderr.writeSync(encoder.encode(`${question} [y/N] `));
+          return /^\s*y(es)?\s*$/i.test(await readLine());
+        },
+      }
+      : {}),
     env(name: string): string | undefined {
       try {
         return Deno.env.get(name);
@@ -214,8 +258,29 @@ function namesOf(host: Host): string[] {
   return host.hostname === undefined ? [] : [host.hostname];
 }
 
-async function run(args: readonly string[], io: CliIo): Promise<number> {
-  const options = parseArgs(args);
+async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
+  if (commandArgs[0] === "history") return await runHistory(commandArgs.slice(1), io);
+  if (commandArgs[0] === "diff") return await runDiff(commandArgs.slice(1), io);
+  let args = commandArgs;
+  let options = parseArgs(args);
+  let resumed: { state: ResumeState; path: string } | undefined;
+  if (options.resume !== undefined) {
+    const path = options.resume;
+    const others = args.filter((arg) =>
+      arg !== "--resume" && arg !== path && arg !== `--resume=${path}`
+    );
+    if (others.length > 0) {
+      throw new UsageError(
+        `Cannot use ${others[0]} with --resume: a resumed scan goes on with its own options`,
+      );
+    }
+    const state = await usageStep(() => readResumeState(path));
+    args = state.args;
+    options = await usageStep(() => parseArgs(state.args));
+    // Interrupted again, it leaves its state where it found it.
+    options.resumeFile ??= path;
+    resumed = { state, path };
+  }
   if (options.help) {
     await io.stdout(encoder.encode(HELP));
     return 0;
@@ -255,6 +320,7 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
     );
   }
   const exclude = options.exclude.flatMap(splitExcludeList);
+  if (!options.noDefaultExclude) exclude.push(...DEFAULT_EXCLUDES);
   if (options.excludeFile !== undefined) {
     const file = options.excludeFile;
     exclude.push(
@@ -291,9 +357,56 @@ async function run(args: readonly string[], io: CliIo): Promise<number> {
   if (targets.size === 0n) {
     io.stderr("portolan: warning: no targets left to scan after exclusions and resolution\n");
   }
+  await confirmLarge(options, io, targets.size, tcpPorts.length);
 
-  return await scan(options, io, { targets, tcpPorts, timing, args, outputs });
+  return await scan(options, io, {
+    targets,
+    tcpPorts,
+    timing,
+    args,
+    outputs,
+    specs,
+    ...(resumed ? { resumed } : {}),
+  });
 }
+
+/** Ask before a very large scan; refuse without a terminal unless --yes. */
+async function confirmLarge(
+  options: CliOptions,
+  io: CliIo,
+  hosts: bigint,
+  ports: number,
+): Promise<void> {
+  const probes = hosts * BigInt(ports);
+  if (options.yes || (hosts < LARGE_HOSTS && probes < LARGE_PROBES)) return;
+  const what = `${hosts} hosts × ${ports} ports (${probes} probes)`;
+  if (io.confirm === undefined) {
+    throw new UsageError(`Refusing to scan ${what} without confirmation: add --yes`);
+  }
+  if (!await io.confirm(`portolan: scan ${what}?`)) {
+    throw new UsageError(`Not scanning ${what}: not confirmed`);
+  }
+}
+
+/** Open the history database, or say why the scan goes unrecorded. */
+function openDb(options: CliOptions, io: CliIo): HistoryDb | undefined {
+  if (options.noDb) return undefined;
+  const path = options.db ?? defaultDbPath((name) => io.env(name));
+  try {
+    return openHistory(path);
+  } catch (error) {
+    if (options.db !== undefined) throw error;
+    io.stderr(`portolan: warning: this scan is not recorded in the history: ${oneLine(error)}\n`);
+    return undefined;
+  }
+}
+
+/** An output writer that discards: the history plugin writes to its database. */
+const NO_WRITER: FileWriter = {
+  color: false,
+  write: (): Promise<void> => Promise.resolve(),
+  close: (): Promise<void> => Promise.resolve(),
+};
 
 async function scan(
   options: CliOptions,
@@ -304,12 +417,15 @@ async function scan(
     timing: Timing;
     args: readonly string[];
     outputs: readonly PlannedOutput[];
+    specs: readonly string[];
+    resumed?: { state: ResumeState; path: string };
   },
 ): Promise<number> {
-  const { targets, tcpPorts, timing } = setup;
+  const { targets, tcpPorts, timing, resumed } = setup;
+  const previous = resumed?.state;
   const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
-  const start = new Date();
-  const seed = options.seed ?? randomSeed();
+  const start = previous ? new Date(previous.report.start) : new Date();
+  const seed = previous ? BigInt(previous.seed) : options.seed ?? randomSeed();
   const builder = createReportBuilder(
     {
       version: VERSION,
@@ -333,8 +449,36 @@ async function scan(
     writers.push(writer);
     outputTargets.push({ plugin, writer });
   }
+  const db = openDb(options, io);
+  if (db !== undefined) {
+    outputTargets.push({
+      plugin: historyOutput(db, { targets: normalizeTargetSpec(setup.specs) }),
+      writer: NO_WRITER,
+    });
+  }
   const outputsDone = runOutputs(outputTargets, bus);
   bus.emit({ type: "start", report: builder.snapshot() });
+  if (previous !== undefined) {
+    // What the interrupted run found: into the report, and to every output again.
+    for (const host of previous.report.hosts) {
+      const add = { hostnames: host.hostnames };
+      if (host.state !== "unknown") {
+        const verdict = {
+          address: host.address,
+          hostnames: host.hostnames,
+          state: host.state,
+          reason: host.reason,
+        };
+        builder.addHost(verdict, add);
+        bus.emit({ type: "host", host: verdict });
+      }
+      for (const port of host.ports) {
+        builder.addPort(port, add);
+        bus.emit({ type: "port", result: port });
+      }
+      for (const extra of host.extraports) builder.addExtra(host.address, extra, add);
+    }
+  }
 
   const progress = createProgress({ write: io.stderr, isTerminal: io.stderrIsTerminal });
   const engine = createConnectEngine({ transport: options.connectEngine });
@@ -342,13 +486,20 @@ async function scan(
     io.stderr(`portolan: ${engine.name} engine, seed ${seed}, ${tcpPorts.length} ports\n`);
   }
   const signalOption = io.signal ? { signal: io.signal } : {};
-  let probes = 0;
-  let retries = 0;
-  let hostsDown = 0;
+  let probes = previous?.report.stats.probes ?? 0;
+  let retries = previous?.report.stats.retries ?? 0;
+  let hostsDown = previous?.report.stats.hostsDown ?? 0;
+  let point: ResumePoint = { next: 0, done: [] };
+  let upHosts: string[] | undefined;
 
   // Host discovery: unprivileged, as nmap does it, a connect to 443 and 80.
   let scanTargets = targets;
-  if (!options.skipDiscovery && targets.size > 0n) {
+  if (previous?.upHosts !== undefined) {
+    // Discovery finished before the interruption: the same hosts, in the same order.
+    upHosts = previous.upHosts;
+    const byAddress = new Map([...targets.hosts()].map((host) => [host.address, host]));
+    scanTargets = hostList(upHosts.flatMap((address) => byAddress.get(address) ?? []));
+  } else if (!options.skipDiscovery && targets.size > 0n) {
     const up = new Map<bigint, { host: Host; reason: string }>();
     const plan: ScanPlan = {
       targets,
@@ -369,8 +520,8 @@ async function scan(
     }, signalOption);
     probes += stats.probes;
     retries += stats.retries;
-    const upHosts = [...up.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    for (const [, { host, reason }] of upHosts) {
+    const found = [...up.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [, { host, reason }] of found) {
       const verdict = {
         address: host.address,
         hostnames: namesOf(host),
@@ -380,17 +531,20 @@ async function scan(
       builder.addHost(verdict, { sortKey: hostSortKey(host), hostnames: namesOf(host) });
       bus.emit({ type: "host", host: verdict });
     }
-    hostsDown = Number(targets.size) - upHosts.length;
+    hostsDown = Number(targets.size) - found.length;
     if (options.verbose > 0 && hostsDown > 0 && hostsDown <= 65_536) {
+      const upAddresses = new Set([...up.values()].map((entry) => entry.host.address));
       for (const host of targets.hosts()) {
-        if ([...up.values()].some((entry) => entry.host.address === host.address)) continue;
+        if (upAddresses.has(host.address)) continue;
         builder.addHost(
           { address: host.address, hostnames: namesOf(host), state: "down", reason: "no-response" },
           { sortKey: hostSortKey(host) },
         );
       }
     }
-    scanTargets = hostList(upHosts.map(([, entry]) => entry.host));
+    scanTargets = hostList(found.map(([, entry]) => entry.host));
+    // Only a finished discovery can be trusted to resume from.
+    if (!io.signal?.aborted) upHosts = found.map(([, entry]) => entry.host.address);
   }
 
   let interrupted = io.signal?.aborted ?? false;
@@ -402,6 +556,7 @@ async function scan(
       timing,
       seed,
       sequential: options.sequential,
+      ...(previous ? { resume: previous.point } : {}),
     };
     const stats = await engine.run(plan, {
       result(_hostIndex: bigint, host: Host, result: PortResult): void {
@@ -409,6 +564,9 @@ async function scan(
         bus.emit({ type: "port", result });
       },
       progress: (done, total) => progress.update(done, total),
+      checkpoint(at: ResumePoint): void {
+        point = at;
+      },
     }, signalOption);
     probes += stats.probes;
     retries += stats.retries;
@@ -429,6 +587,7 @@ async function scan(
   bus.close();
   const errors = await outputsDone;
   for (const writer of writers) await writer.close();
+  db?.close();
   // A failed output (a user plugin that threw, say) costs only its own file.
   for (const error of errors) io.stderr(`portolan: ${oneLine(error)}\n`);
 
@@ -441,8 +600,32 @@ async function scan(
     await io.stdout(encoder.encode(table));
   }
   if (interrupted) {
-    io.stderr("portolan: interrupted; the results above are partial\n");
+    const path = options.resumeFile ?? defaultResumePath((name) => io.env(name));
+    const state: ResumeState = {
+      format: "portolan-resume",
+      version: 1,
+      written: new Date().toISOString(),
+      args: setup.args.filter((arg, i, all) => arg !== "--resume" && all[i - 1] !== "--resume"),
+      seed: String(seed),
+      ...(upHosts !== undefined ? { upHosts } : {}),
+      point: upHosts !== undefined || options.skipDiscovery ? point : { next: 0, done: [] },
+      report,
+    };
+    try {
+      await writeResumeState(path, state);
+      io.stderr(
+        `portolan: interrupted; the results are partial. Resume with: portolan --resume ${path}\n`,
+      );
+    } catch (error) {
+      io.stderr(
+        `portolan: interrupted, and the resume state could not be saved: ${oneLine(error)}\n`,
+      );
+    }
     return 130;
+  }
+  if (resumed !== undefined) {
+    // Finished: the state has served.
+    await Deno.remove(resumed.path).catch(() => {});
   }
   return errors.length > 0 ? 1 : 0;
 }
