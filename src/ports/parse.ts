@@ -43,7 +43,7 @@ const DECIMAL = /^\d+$/;
  */
 export function parsePorts(spec: string, options: ParsePortsOptions = {}): PortSpec {
   const unprefixed = options.protocols ?? ["tcp", "udp"];
-  const seen = { tcp: new Uint8Array(MAX_PORT + 1), udp: new Uint8Array(MAX_PORT + 1) };
+  const seen: Record<Protocol, [number, number][]> = { tcp: [], udp: [] };
   let current: readonly Protocol[] = unprefixed;
   let items = 0;
   for (const raw of spec.split(",")) {
@@ -55,7 +55,7 @@ export function parsePorts(spec: string, options: ParsePortsOptions = {}): PortS
     }
     if (item === "") continue;
     const [low, high] = parseItem(item);
-    for (const protocol of current) seen[protocol].fill(1, low, high + 1);
+    for (const protocol of current) seen[protocol].push([low, high]);
     items++;
   }
   if (items === 0) throw new SyntaxError(`Cannot parse ports "${spec}": the list is empty`);
@@ -113,9 +113,15 @@ function checkBound(item: string, text: string): number {
   return value;
 }
 
-function collect(bitmap: Uint8Array): number[] {
+/** The ports of some (possibly overlapping) inclusive ranges, ascending and unique. */
+function collect(ranges: [number, number][]): number[] {
+  ranges.sort((a, b) => a[0] - b[0]);
   const ports: number[] = [];
-  for (let port = 0; port < bitmap.length; port++) if (bitmap[port] === 1) ports.push(port);
+  let next = 0;
+  for (const [low, high] of ranges) {
+    for (let port = Math.max(low, next); port <= high; port++) ports.push(port);
+    next = Math.max(next, high + 1);
+  }
   return ports;
 }
 
