@@ -3,10 +3,12 @@
  * playwright-core. The table and charts render, sorting works, and nothing a
  * hostile service sent runs.
  */
+// playwright-core reads /proc/sys/fs/binfmt_misc (a WSL check), which Deno
+// grants only with --allow-all: this folder runs on its own with it (deno.json).
 import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
-import { toHtml } from "../plugins/output_html.ts";
-import { exists, mustRun, sampleScan } from "../plugins/output_fixtures.ts";
+import { toHtml } from "../../plugins/output_html.ts";
+import { exists, mustRun, sampleScan } from "../../plugins/output_fixtures.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const canRun = mustRun() || exists(CHROMIUM);
