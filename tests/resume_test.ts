@@ -104,3 +104,39 @@ labTest("SIGINT mid-scan, then --resume: the result equals an uninterrupted scan
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+labTest("a second SIGINT ends the process at once, skipping the clean-up", async () => {
+  const lab = await startLab({ name: "ptlr2" });
+  const dir = await Deno.makeTempDir();
+  try {
+    // Dropped ports with long timeouts: after the first SIGINT the scan sits
+    // waiting for answers in flight, which never come.
+    const args = [
+      "-Pn",
+      "-p",
+      lab.dropped.join(","),
+      "--initial-rtt-timeout",
+      "10s",
+      "--min-rtt-timeout",
+      "10s",
+      "--no-db",
+      lab.target4,
+    ];
+    const once = spawnScan(lab, [...args, "--resume-file", `${dir}/once.json`]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    once.kill("SIGINT");
+    assert.equal((await finish(once)).code, 130);
+    await Deno.stat(`${dir}/once.json`);
+
+    const twice = spawnScan(lab, [...args, "--resume-file", `${dir}/twice.json`]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    twice.kill("SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    twice.kill("SIGINT");
+    assert.equal((await finish(twice)).code, 130);
+    await assert.rejects(() => Deno.stat(`${dir}/twice.json`), "no state: it did not wait");
+  } finally {
+    await lab.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
