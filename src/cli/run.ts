@@ -19,11 +19,8 @@ import { buildTargetSet, listTargets, readTargetFile, splitExcludeList } from ".
 import type { Host, TargetSet } from "../targets/types.ts";
 import { outputPlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
-import {
-  type LoadedOutputPlugin,
-  loadOutputPlugins,
-  mergeOutputPlugins,
-} from "../plugins/loader.ts";
+import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
+import { loadSandboxedOutputPlugins, type Sandbox } from "../plugins/sandbox.ts";
 import type { OutputPlugin } from "../plugins/types.ts";
 import {
   defaultDbPath,
@@ -216,12 +213,21 @@ interface PlannedOutput {
   path: string;
 }
 
-/** Load --plugin modules and make every output's plugin; any failure is a usage error. */
-async function planOutputs(options: CliOptions): Promise<PlannedOutput[]> {
+/**
+ * Load --plugin modules (each in its own sandbox) and make every output's
+ * plugin; any failure is a usage error. `sandboxes` are closed by the caller
+ * once the outputs are done.
+ */
+async function planOutputs(
+  options: CliOptions,
+  sandboxes: Sandbox[],
+): Promise<PlannedOutput[]> {
   const loaded: LoadedOutputPlugin[] = [];
   for (const path of options.plugins) {
     try {
-      loaded.push(...await loadOutputPlugins(path));
+      const sandbox = await loadSandboxedOutputPlugins(path);
+      sandboxes.push(sandbox);
+      loaded.push(...sandbox.plugins);
     } catch (error) {
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
@@ -291,11 +297,29 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   }
 
   // Everything a user can get wrong is checked before any name is resolved or packet sent.
+  const sandboxes: Sandbox[] = [];
+  try {
+    return await runPlanned(options, io, { args, resumed, sandboxes });
+  } finally {
+    for (const sandbox of sandboxes) sandbox.close();
+  }
+}
+
+async function runPlanned(
+  options: CliOptions,
+  io: CliIo,
+  context: {
+    args: readonly string[];
+    resumed: { state: ResumeState; path: string } | undefined;
+    sandboxes: Sandbox[];
+  },
+): Promise<number> {
+  const { args, resumed } = context;
   const tcpPorts = options.scanType === "list"
     ? []
     : await usageStep(() => selectTcpPorts(options, io));
   const timing = await usageStep(() => buildTiming(options));
-  const outputs = await planOutputs(options);
+  const outputs = await planOutputs(options, context.sandboxes);
   for (const { path } of options.outputs) {
     if (path === "-") continue;
     await usageStep(async () => {

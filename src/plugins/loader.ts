@@ -9,8 +9,9 @@
  * that is plainly not a plugin (not an object, or an object with none of
  * `name`, `description`, `write`), are left alone.
  *
- * A plugin is code: it runs with every permission the scanner has. Load only
- * files you trust.
+ * This loads in the current isolate, with its permissions; the command line
+ * loads user plugins through `sandbox.ts`, which runs this inside a Worker
+ * that may read only the plugin's file.
  *
  * @module
  */
