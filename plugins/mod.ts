@@ -36,3 +36,53 @@ export const outputPlugins: Record<string, () => OutputPlugin> = {
   normal: (): OutputPlugin => normalOutput(),
   xml: (): OutputPlugin => xmlOutput(),
 };
+
+// Probe plugins (service detection, -sV).
+import type { ProbePlugin } from "../src/plugins/probe_types.ts";
+import { dnsProbe } from "./probe_dns.ts";
+import { ftpProbe } from "./probe_ftp.ts";
+import { httpProbe } from "./probe_http.ts";
+import { imapProbe } from "./probe_imap.ts";
+import { memcachedProbe } from "./probe_memcached.ts";
+import { mysqlProbe } from "./probe_mysql.ts";
+import { pop3Probe } from "./probe_pop3.ts";
+import { postgresqlProbe } from "./probe_postgresql.ts";
+import { rdpProbe } from "./probe_rdp.ts";
+import { redisProbe } from "./probe_redis.ts";
+import { smtpProbe } from "./probe_smtp.ts";
+import { sshProbe } from "./probe_ssh.ts";
+import { tlsProbe } from "./probe_tls.ts";
+import { vncProbe } from "./probe_vnc.ts";
+
+export { dnsProbe, dnsProduct, parseDnsAnswer, versionBindQuery } from "./probe_dns.ts";
+export { ftpProbe, parseFtpGreeting } from "./probe_ftp.ts";
+export { htmlTitle, httpProbe, parseHttpAnswer, serverProduct } from "./probe_http.ts";
+export { imapProbe, parseImapGreeting } from "./probe_imap.ts";
+export { memcachedProbe, parseMemcachedVersion } from "./probe_memcached.ts";
+export { mysqlProbe, parseMysqlGreeting } from "./probe_mysql.ts";
+export { parsePop3Greeting, pop3Probe } from "./probe_pop3.ts";
+export { parsePostgresAnswer, postgresqlProbe, startupMessage } from "./probe_postgresql.ts";
+export { connectionRequest, parseRdpAnswer, rdpProbe } from "./probe_rdp.ts";
+export { parseRedis, redisProbe } from "./probe_redis.ts";
+export { parseSmtpGreeting, smtpProbe } from "./probe_smtp.ts";
+export { parseSshBanner, sshProbe } from "./probe_ssh.ts";
+export { TLS_PORTS, tlsProbe } from "./probe_tls.ts";
+export { parseRfbGreeting, vncProbe } from "./probe_vnc.ts";
+
+/** Built-in probe plugin factories, in the order their matches are preferred. */
+export const probePlugins: readonly (() => ProbePlugin)[] = Object.freeze([
+  sshProbe,
+  ftpProbe,
+  smtpProbe,
+  imapProbe,
+  pop3Probe,
+  mysqlProbe,
+  vncProbe,
+  tlsProbe,
+  httpProbe,
+  dnsProbe,
+  redisProbe,
+  memcachedProbe,
+  postgresqlProbe,
+  rdpProbe,
+]);

@@ -16,6 +16,8 @@
  * @module
  */
 
+import { type LabServices, SERVICE_PORTS, startServices } from "./services.ts";
+
 /** Scanner address, IPv4. */
 export const SCANNER4 = "198.51.100.1";
 /** Scanner address, IPv6. */
@@ -126,6 +128,8 @@ export interface Lab {
   listenerRunning(): boolean;
   /** Kills every process of the lab and deletes its namespaces. Idempotent. */
   stop(): Promise<void>;
+  /** The daemons and greeters, when started with `services: true` (see services.ts). */
+  services?: LabServices;
 }
 
 /** Options of {@link startLab}. */
@@ -134,6 +138,12 @@ export interface StartLabOptions {
   name?: string;
   /** How long to wait for the listeners, ms; default 30000. */
   readyTimeout?: number;
+  /**
+   * Also run real daemons and greeters on the target for service detection
+   * (services.ts): their ports are served by them instead of the plain
+   * listener, and added to `open`. Default false.
+   */
+  services?: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -412,6 +422,10 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
   const pending = new Set<Promise<unknown>>();
   let stopping: Promise<void> | undefined;
   let listenerUp = false;
+  const withServices = options.services === true;
+  const listenerPorts = withServices
+    ? OPEN_PORTS.filter((port) => !SERVICE_PORTS.includes(port))
+    : OPEN_PORTS;
 
   function track(child: Deno.ChildProcess): Deno.ChildProcess {
     children.add(child);
@@ -436,6 +450,9 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     }
     await removeLab(name);
     await Promise.all([...pending]);
+    if (lab.services !== undefined) {
+      await Deno.remove(lab.services.dir, { recursive: true }).catch(() => {});
+    }
   }
 
   const lab: Lab = {
@@ -445,7 +462,9 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     scanner6: SCANNER6,
     target4: TARGET4,
     target6: TARGET6,
-    open: [...OPEN_PORTS],
+    open: withServices
+      ? [...new Set([...OPEN_PORTS, ...SERVICE_PORTS])].sort((a, b) => a - b)
+      : [...OPEN_PORTS],
     dropped: [...DROPPED_PORTS],
     prohibited: [...PROHIBITED_PORTS],
     async run(cmd: string[], runOptions: RunOptions = {}): Promise<RunResult> {
@@ -545,7 +564,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
           "--allow-net",
           listenerPath(),
           "--ports",
-          OPEN_PORTS.join(","),
+          listenerPorts.join(","),
         ],
         env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
         stdin: "null",
@@ -563,6 +582,22 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     pending.add(stderrDone);
     const reader = await waitForReady(listener, options.readyTimeout ?? 30_000, () => stderrText);
     pending.add(drain(reader));
+    if (withServices) {
+      lab.services = await startServices({
+        targetNs,
+        address: TARGET4,
+        spawn: (cmd, spawnOptions): Deno.ChildProcess =>
+          track(
+            new Deno.Command("ip", {
+              args: ["netns", "exec", targetNs, ...cmd],
+              env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+              stdin: "null",
+              stdout: spawnOptions.stdout,
+              stderr: "null",
+            }).spawn(),
+          ),
+      }, { readyTimeout: options.readyTimeout ?? 30_000 });
+    }
   } catch (error) {
     await lab.stop();
     throw error;
