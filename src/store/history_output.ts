@@ -14,7 +14,7 @@ import { addHosts, addResults, finishScan, startScan } from "./record.ts";
 export interface HistoryOutputOptions {
   /** The target specification, see {@link normalizeTargetSpec}. */
   targets: string;
-  /** Results per transaction. Default 256. */
+  /** Results per transaction. Default 2048. */
   batchSize?: number;
   /** Write a partial batch after it waited this long, ms, so a crash loses little. Default 1000. */
   flushInterval?: number;
@@ -40,7 +40,7 @@ export interface HistoryOutput extends OutputPlugin {
  * ```
  */
 export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): HistoryOutput {
-  const batchSize = Math.max(1, options.batchSize ?? 256);
+  const batchSize = Math.max(1, options.batchSize ?? 2048);
   const flushInterval = Math.max(0, options.flushInterval ?? 1000);
   let scanId: number | undefined = options.scanId;
   let ports: PortResult[] = [];

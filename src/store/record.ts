@@ -169,9 +169,18 @@ export function addResults(db: HistoryDb, scanId: number, batch: readonly PortRe
     requireScan(db, scanId, "add results to");
     const w = writers(db);
     const closed = new Map<string, { address: string; reason: string; count: number }>();
+    // One host row and one "up" mark per host and batch, not per port.
+    const seen = new Set<string>();
+    const markedUp = new Set<string>();
     for (const result of batch) {
-      w.ensureHost(scanId, result.address);
-      if (!SILENT_REASONS.has(result.reason)) w.markUp(scanId, result.address, result.reason);
+      if (!seen.has(result.address)) {
+        seen.add(result.address);
+        w.ensureHost(scanId, result.address);
+      }
+      if (!SILENT_REASONS.has(result.reason) && !markedUp.has(result.address)) {
+        markedUp.add(result.address);
+        w.markUp(scanId, result.address, result.reason);
+      }
       if (result.state === "closed" && result.service === undefined) {
         const key = `${result.address}\n${result.reason}`;
         const entry = closed.get(key);
