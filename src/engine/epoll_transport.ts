@@ -33,41 +33,15 @@ import {
   SOL_SOCKET,
 } from "./libc.ts";
 import { writeSockaddr } from "./sockaddr.ts";
+import { icmpReason } from "../packet/icmp.ts";
 
 const MAX_EVENTS = 1024;
 const SO_LINGER = 13;
 
-/** nmap's reason names for ICMP destination-unreachable codes. */
-const ICMP4_REASONS: Record<number, string> = {
-  0: "net-unreach",
-  1: "host-unreach",
-  2: "proto-unreach",
-  3: "port-unreach",
-  9: "net-prohibited",
-  10: "host-prohibited",
-  13: "admin-prohibited",
-};
-
-const ICMP6_REASONS: Record<number, string> = {
-  0: "no-route",
-  1: "admin-prohibited",
-  2: "beyond-scope",
-  3: "addr-unreach",
-  4: "port-unreach",
-  5: "admin-prohibited",
-  6: "admin-prohibited",
-};
-
-/** Name an ICMP error as nmap does. `origin` 2 is ICMP, 3 ICMPv6. */
-export function icmpReason(origin: number, type: number, code: number): string {
-  if (origin === 2) {
-    if (type === 3) return ICMP4_REASONS[code] ?? "host-unreach";
-    if (type === 11) return "time-exceeded";
-  } else if (origin === 3) {
-    if (type === 1) return ICMP6_REASONS[code] ?? "host-unreach";
-    if (type === 3) return "time-exceeded";
-  }
-  return "host-unreach";
+/** Name an ICMP error from the socket error queue: `origin` 2 is ICMP, 3 ICMPv6. */
+export function icmpReasonOf(origin: number, type: number, code: number): string {
+  if (origin !== 2 && origin !== 3) return "host-unreach";
+  return icmpReason(origin === 2 ? 4 : 6, type, code);
 }
 
 function errnoReason(errno: number): string {
@@ -197,7 +171,7 @@ export function createEpollTransport(
         const origin = errControl[offset + 16 + 4] ?? 0;
         const icmpType = errControl[offset + 16 + 5] ?? 0;
         const icmpCode = errControl[offset + 16 + 6] ?? 0;
-        return { reason: icmpReason(origin, icmpType, icmpCode) };
+        return { reason: icmpReasonOf(origin, icmpType, icmpCode) };
       }
       offset += (length + 7) & ~7;
     }
