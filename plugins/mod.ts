@@ -50,6 +50,7 @@ import { postgresqlProbe } from "./probe_postgresql.ts";
 import { rdpProbe } from "./probe_rdp.ts";
 import { redisProbe } from "./probe_redis.ts";
 import { smtpProbe } from "./probe_smtp.ts";
+import { snmpProbe } from "./probe_snmp.ts";
 import { sshProbe } from "./probe_ssh.ts";
 import { tlsProbe } from "./probe_tls.ts";
 import { vncProbe } from "./probe_vnc.ts";
@@ -65,9 +66,17 @@ export { parsePostgresAnswer, postgresqlProbe, startupMessage } from "./probe_po
 export { connectionRequest, parseRdpAnswer, rdpProbe } from "./probe_rdp.ts";
 export { parseRedis, redisProbe } from "./probe_redis.ts";
 export { parseSmtpGreeting, smtpProbe } from "./probe_smtp.ts";
+export { parseSnmpResponse, snmpGetRequest, snmpProbe } from "./probe_snmp.ts";
 export { parseSshBanner, sshProbe } from "./probe_ssh.ts";
 export { TLS_PORTS, tlsProbe } from "./probe_tls.ts";
 export { parseRfbGreeting, vncProbe } from "./probe_vnc.ts";
+export {
+  matchResponse,
+  NMAP_SERVICE_PROBES_PATH,
+  nmapProbePlugins,
+  parseNmapServiceProbes,
+} from "./probe_nmap.ts";
+export type { NmapDatabase, NmapMatch, NmapProbe, NmapProbeOptions } from "./probe_nmap.ts";
 
 /** Built-in probe plugin factories, in the order their matches are preferred. */
 export const probePlugins: readonly (() => ProbePlugin)[] = Object.freeze([
@@ -85,4 +94,5 @@ export const probePlugins: readonly (() => ProbePlugin)[] = Object.freeze([
   memcachedProbe,
   postgresqlProbe,
   rdpProbe,
+  snmpProbe,
 ]);

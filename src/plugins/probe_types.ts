@@ -15,7 +15,7 @@
  *
  * @example A plugin for a made-up "hello" protocol on port 7777
  * ```ts
- * import type { ProbePlugin } from "./probe_types.ts";
+ * import type { ProbePlugin, ServiceMatch } from "./probe_types.ts";
  *
  * export function helloProbe(): ProbePlugin {
  *   return {
@@ -25,12 +25,12 @@
  *     ports: [7777],
  *     rarity: 8,
  *     passive: false,
- *     async probe(conn) {
+ *     async probe(conn): Promise<ServiceMatch | undefined> {
  *       await conn.write("HELLO\r\n");
  *       const answer = await conn.readText({ until: "\n" });
  *       const found = /^HI (\d[\w.]*)\r?\n/.exec(answer);
  *       if (found === null) return undefined;
- *       return { name: "hello", product: "Hello server", version: found[1] };
+ *       return { name: "hello", product: "Hello server", version: found[1] as string };
  *     },
  *   };
  * }
@@ -107,8 +107,8 @@ export interface ReadOptions {
   /** Once something arrived, return when nothing more comes for this long, ms. */
   idleMs?: number;
   /**
-   * Return as soon as what arrived contains this text (in Latin-1) or
-   * satisfies this test.
+   * Return as soon as what arrived (something, at least) contains this text
+   * (in Latin-1) or satisfies this test.
    */
   until?: string | ((received: Uint8Array) => boolean);
 }
@@ -167,7 +167,11 @@ export interface ProbePlugin {
   readonly name: string;
   /** One line for `--help` and PLUGINS.md. */
   readonly description: string;
-  /** Transports it speaks; the engine runs TCP plugins on TCP ports only. */
+  /**
+   * Transports it speaks; the engine runs TCP plugins on TCP ports and UDP
+   * plugins on UDP ports. Over UDP each `write` is one datagram, there is no
+   * greeting, and `startTls` throws.
+   */
   readonly protocols: readonly ProbeProtocol[];
   /** Ports where the service usually listens in clear text: probed first there, at any intensity. */
   readonly ports: readonly number[];

@@ -2,7 +2,7 @@
  * Brings the lab up or down by hand.
  *
  * ```sh
- * deno run -A tests/lab/lab_cli.ts up [--name ptl]    # prints JSON, runs until SIGINT/SIGTERM
+ * deno run -A tests/lab/lab_cli.ts up [--name ptl] [--services]  # prints JSON, runs until SIGINT/SIGTERM
  * deno run -A tests/lab/lab_cli.ts down [--name ptl]  # removes a lab left behind
  * ```
  *
@@ -13,10 +13,11 @@
 
 import { labSupported, removeLab, startLab } from "./lab.ts";
 
-const USAGE = "usage: lab_cli.ts up|down [--name PREFIX]";
+const USAGE = "usage: lab_cli.ts up|down [--name PREFIX] [--services]";
 
-async function up(name: string): Promise<void> {
-  const lab = await startLab({ name });
+async function up(name: string, services: boolean): Promise<void> {
+  // --services: real daemons and greeters for -sV (services.ts).
+  const lab = await startLab({ name, services });
   console.log(JSON.stringify(
     {
       scanNs: lab.scanNs,
@@ -57,8 +58,11 @@ async function up(name: string): Promise<void> {
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   let name = "ptl";
+  let services = false;
   for (let i = 0; i < rest.length; i++) {
-    if (rest[i] === "--name" && rest[i + 1] !== undefined) {
+    if (rest[i] === "--services") {
+      services = true;
+    } else if (rest[i] === "--name" && rest[i + 1] !== undefined) {
       name = rest[++i] as string;
     } else {
       console.error(USAGE);
@@ -74,7 +78,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`lab unsupported: ${support.why}`);
     return 1;
   }
-  if (command === "up") await up(name);
+  if (command === "up") await up(name, services);
   else await removeLab(name);
   return 0;
 }

@@ -1,0 +1,435 @@
+/**
+ * The raw engine's I/O: raw sockets that send probes in `sendmmsg` batches
+ * (IPv4 with our own IP header; IPv6 as bare TCP/UDP/ICMPv6 with our
+ * checksum from a socket bound to our source address; ARP and neighbour
+ * solicitations as Ethernet frames), and the receive Worker.
+ *
+ * @module
+ */
+
+import {
+  BROADCAST_MAC,
+  buildScanFilter,
+  type CookieOptions,
+  DEFAULT_PORT_RANGE,
+  echoIdentity,
+  encodeBpfProgram,
+  ETHERNET_HEADER_LENGTH,
+  EtherType,
+  ICMP_HEADER_LENGTH,
+  IcmpType,
+  Icmpv6Type,
+  type IpAddress,
+  IpProtocol,
+  ipv6FromBigInt,
+  ipv6MulticastMac,
+  type MacAddress,
+  mssOption,
+  probeIdentity,
+  solicitedNodeAddress,
+  TcpFlag,
+  writeEthernetHeader,
+  writeIcmpMessage,
+  writeIpHeader,
+  writeTcpPacket,
+  writeTcpSegment,
+  writeUdpDatagram,
+  writeUdpPacket,
+} from "../packet/mod.ts";
+import type { Host } from "../targets/types.ts";
+import { openRawLibc, RawConst, type RawLibc, setIntOption } from "./raw_libc.ts";
+import { type LocalLink, writeRawSockaddr } from "./raw_net.ts";
+import type { RawIo, RawSend } from "./raw_scan.ts";
+import { BatchSender } from "./raw_sender.ts";
+import {
+  type DiscoveryProbe,
+  type ReceiverConfig,
+  type ReplyRecord,
+  ReplyRing,
+} from "./raw_types.ts";
+import { udpPayload } from "./udp_payloads.ts";
+
+/** Options of {@link openRawIo}. */
+export interface RawIoOptions {
+  /** What the probes are. */
+  mode: "syn" | "udp" | "discovery";
+  /** The plan's ports (syn, udp). */
+  ports: readonly number[];
+  /** Discovery probes per family. */
+  discovery?: { 4?: DiscoveryProbe[]; 6?: DiscoveryProbe[] };
+  /** Our source address per family. */
+  sources: { 4?: number; 6?: Uint8Array };
+  /** The Ethernet link per family, for ARP and neighbour solicitation. */
+  links?: { 4?: LocalLink; 6?: LocalLink };
+  key: Uint8Array;
+  /** Tries a probe may have (source-port slots). */
+  attempts: number;
+}
+
+/** A {@link RawIo} on real sockets; {@link RawIoHandle.close} releases everything. */
+export interface RawIoHandle extends RawIo {
+  close(): Promise<void>;
+}
+
+const SEND_BUFFER = 4 * 1024 * 1024;
+
+function openSocket(libc: RawLibc, family: number, protocol: number, what: string): number {
+  const fd = libc.symbols.socket(family, RawConst.SOCK_RAW | RawConst.SOCK_CLOEXEC, protocol);
+  if (fd < 0) {
+    throw new Error(
+      `Cannot open ${what} raw socket (errno ${libc.errno()}): raw scans need root or CAP_NET_RAW`,
+    );
+  }
+  if (setIntOption(libc, fd, RawConst.SOL_SOCKET, RawConst.SO_SNDBUFFORCE, SEND_BUFFER) !== 0) {
+    setIntOption(libc, fd, RawConst.SOL_SOCKET, RawConst.SO_SNDBUF, SEND_BUFFER);
+  }
+  return fd;
+}
+
+function writeLinkSockaddr(
+  name: Uint8Array,
+  link: LocalLink,
+  etherType: number,
+  mac: MacAddress,
+): number {
+  const view = new DataView(name.buffer, name.byteOffset, name.byteLength);
+  name.fill(0, 0, 20);
+  view.setUint16(0, RawConst.AF_PACKET, true);
+  view.setUint16(2, etherType, false);
+  view.setInt32(4, link.index, true);
+  name[11] = 6;
+  name.set(mac, 12);
+  return 20;
+}
+
+/** Open the sockets and start the receive worker. */
+export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
+  const libc = openRawLibc();
+  if (libc === undefined) {
+    throw new Error("Cannot run a raw scan: FFI is not allowed (--allow-ffi)");
+  }
+  const fds: number[] = [];
+  const senders = new Map<string, BatchSender>();
+  const sources = options.sources;
+  const range = DEFAULT_PORT_RANGE;
+  const cookie: CookieOptions = { ports: range, attempts: options.attempts };
+  let worker: Worker | undefined;
+  const ring = ReplyRing.create(1 << 16);
+  let closed: Promise<void> | undefined;
+  let workerError: string | undefined;
+  const failed: number[] = [];
+
+  function sender(kind: "ip4" | "tcp6" | "udp6" | "icmp6" | "link4" | "link6"): BatchSender {
+    let found = senders.get(kind);
+    if (found !== undefined) return found;
+    let fd: number;
+    switch (kind) {
+      case "ip4":
+        fd = openSocket(libc!, RawConst.AF_INET, RawConst.IPPROTO_RAW, "IPv4");
+        break;
+      case "link4":
+      case "link6":
+        fd = openSocket(libc!, RawConst.AF_PACKET, 0, "AF_PACKET");
+        break;
+      default: {
+        const protocol = kind === "tcp6"
+          ? RawConst.IPPROTO_TCP
+          : kind === "udp6"
+          ? RawConst.IPPROTO_UDP
+          : RawConst.IPPROTO_ICMPV6;
+        fd = openSocket(libc!, RawConst.AF_INET6, protocol, "IPv6");
+        // Bound to our source, so the kernel's source matches our checksums.
+        const name = new Uint8Array(new ArrayBuffer(28));
+        const length = writeRawSockaddr(name, sources[6]!, 0);
+        if (libc!.symbols.bind(fd, name, length) !== 0) {
+          const errno = libc!.errno();
+          libc!.symbols.close(fd);
+          throw new Error(`Cannot bind the IPv6 raw socket to our address (errno ${errno})`);
+        }
+      }
+    }
+    fds.push(fd);
+    found = new BatchSender(libc!, fd, { slotSize: 1536 });
+    senders.set(kind, found);
+    return found;
+  }
+
+  function queueFailures(result: { failed: { tag: number }[] }): void {
+    for (const { tag } of result.failed) failed.push(tag);
+  }
+
+  function take(
+    kind: Parameters<typeof sender>[0],
+  ): ReturnType<BatchSender["next"]> & { send: BatchSender } {
+    const send = sender(kind);
+    if (send.full) queueFailures(send.flush());
+    return { ...send.next(), send };
+  }
+
+  function hostAddress(host: Host): IpAddress {
+    return host.family === 4 ? Number(host.value) >>> 0 : ipv6FromBigInt(host.value);
+  }
+
+  function sendTcp(probe: RawSend, dst: IpAddress, port: number, flags: number): void {
+    const v4 = typeof dst === "number";
+    const src = v4 ? sources[4]! : sources[6]!;
+    const identity = probeIdentity(options.key, {
+      src,
+      dst,
+      dstPort: port,
+      protocol: IpProtocol.Tcp,
+    }, {
+      ...cookie,
+      attempt: probe.attempt,
+    });
+    const syn = (flags & TcpFlag.Syn) !== 0;
+    const fields = {
+      src,
+      dst,
+      srcPort: identity.srcPort,
+      dstPort: port,
+      // An ACK probe carries the cookie as its acknowledgment: the RST answers with it as seq.
+      seq: syn ? identity.seq : 0,
+      ack: syn ? 0 : identity.seq,
+      flags,
+      ...(syn ? { options: mssOption() } : {}),
+      id: (Math.random() * 0x10000) | 0,
+    };
+    const slot = take(v4 ? "ip4" : "tcp6");
+    const length = v4 ? writeTcpPacket(slot.packet, fields) : writeTcpSegment(slot.packet, fields);
+    slot.send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
+  }
+
+  function sendUdp(probe: RawSend, dst: IpAddress, port: number): void {
+    const v4 = typeof dst === "number";
+    const src = v4 ? sources[4]! : sources[6]!;
+    const identity = probeIdentity(options.key, {
+      src,
+      dst,
+      dstPort: port,
+      protocol: IpProtocol.Udp,
+    }, {
+      ...cookie,
+      attempt: probe.attempt,
+    });
+    const fields = {
+      src,
+      dst,
+      srcPort: identity.srcPort,
+      dstPort: port,
+      payload: udpPayload(port),
+    };
+    const slot = take(v4 ? "ip4" : "udp6");
+    const length = v4
+      ? writeUdpPacket(slot.packet, { ...fields, id: (Math.random() * 0x10000) | 0 })
+      : writeUdpDatagram(slot.packet, fields);
+    slot.send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
+  }
+
+  function sendEcho(probe: RawSend, dst: IpAddress): void {
+    const v4 = typeof dst === "number";
+    const src = v4 ? sources[4]! : sources[6]!;
+    const { id, seq } = echoIdentity(options.key, { src, dst }, { attempt: probe.attempt });
+    const message = {
+      src,
+      dst,
+      type: v4 ? IcmpType.EchoRequest : Icmpv6Type.EchoRequest,
+      rest: ((id << 16) | seq) >>> 0,
+    };
+    const slot = take(v4 ? "ip4" : "icmp6");
+    let length: number;
+    if (v4) {
+      const ip = writeIpHeader(slot.packet, {
+        src,
+        dst,
+        protocol: IpProtocol.Icmp,
+        payloadLength: ICMP_HEADER_LENGTH,
+        id: (Math.random() * 0x10000) | 0,
+      });
+      length = ip + writeIcmpMessage(slot.packet, message, ip);
+    } else {
+      length = writeIcmpMessage(slot.packet, message);
+    }
+    slot.send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
+  }
+
+  function sendNeighbor(probe: RawSend, dst: IpAddress): void {
+    if (typeof dst === "number") {
+      const link = options.links?.[4];
+      if (link === undefined || sources[4] === undefined) return;
+      const slot = take("link4");
+      const frame = slot.packet;
+      writeEthernetHeader(frame, { dst: BROADCAST_MAC, src: link.mac, etherType: EtherType.Arp });
+      const at = ETHERNET_HEADER_LENGTH;
+      frame.set([0, 1, 8, 0, 6, 4, 0, 1], at);
+      frame.set(link.mac, at + 8);
+      new DataView(frame.buffer, frame.byteOffset).setUint32(at + 14, sources[4], false);
+      frame.fill(0, at + 18, at + 24);
+      new DataView(frame.buffer, frame.byteOffset).setUint32(at + 24, dst, false);
+      slot.send.commit(
+        at + 28,
+        writeLinkSockaddr(slot.name, link, EtherType.Arp, BROADCAST_MAC),
+        probe.slot,
+      );
+      return;
+    }
+    const link = options.links?.[6];
+    if (link === undefined || sources[6] === undefined) return;
+    const group = solicitedNodeAddress(dst);
+    const slot = take("link6");
+    const frame = slot.packet;
+    const mac = ipv6MulticastMac(group);
+    writeEthernetHeader(frame, { dst: mac, src: link.mac, etherType: EtherType.Ipv6 });
+    const body = new Uint8Array(24);
+    body.set(dst, 0);
+    body[16] = 1;
+    body[17] = 1;
+    body.set(link.mac, 18);
+    const message = { src: sources[6], dst: group, type: Icmpv6Type.NeighborSolicitation, body };
+    const ip = writeIpHeader(frame, {
+      src: sources[6],
+      dst: group,
+      protocol: IpProtocol.Icmpv6,
+      payloadLength: ICMP_HEADER_LENGTH + body.length,
+      ttl: 255,
+    }, ETHERNET_HEADER_LENGTH);
+    const length = writeIcmpMessage(frame, message, ETHERNET_HEADER_LENGTH + ip);
+    slot.send.commit(
+      ETHERNET_HEADER_LENGTH + ip + length,
+      writeLinkSockaddr(slot.name, link, EtherType.Ipv6, mac),
+      probe.slot,
+    );
+  }
+
+  const io: RawIoHandle = {
+    send(probe: RawSend): void {
+      const dst = hostAddress(probe.host);
+      if ((probe.host.family === 4 ? sources[4] : sources[6]) === undefined) {
+        failed.push(probe.slot);
+        return;
+      }
+      switch (options.mode) {
+        case "syn":
+          sendTcp(probe, dst, options.ports[probe.unit]!, TcpFlag.Syn);
+          return;
+        case "udp":
+          sendUdp(probe, dst, options.ports[probe.unit]!);
+          return;
+        case "discovery":
+          for (const item of options.discovery?.[probe.host.family] ?? []) {
+            if (item.kind === "echo") sendEcho(probe, dst);
+            else if (item.kind === "syn") sendTcp(probe, dst, item.port, TcpFlag.Syn);
+            else if (item.kind === "ack") sendTcp(probe, dst, item.port, TcpFlag.Ack);
+            else sendNeighbor(probe, dst);
+          }
+      }
+    },
+    flush(): number[] {
+      for (const send of senders.values()) queueFailures(send.flush());
+      return failed.splice(0);
+    },
+    receive(): ReplyRecord[] {
+      if (workerError !== undefined) throw new Error(`The receive worker failed: ${workerError}`);
+      return ring.drain();
+    },
+    wait(ms: number): Promise<void> {
+      if (ring.pending || ms <= 0) return Promise.resolve();
+      // Short naps: the ring has no way to wake this thread.
+      return new Promise((resolve) => setTimeout(resolve, Math.min(ms, 2)));
+    },
+    receiverStats(): { packets: number; drops: number } {
+      const { packets, drops, overflows } = ring.counters;
+      return { packets, drops: drops + overflows };
+    },
+    now(): number {
+      return performance.timeOrigin + performance.now();
+    },
+    close(): Promise<void> {
+      closed ??= (async () => {
+        ring.stop();
+        if (worker !== undefined) {
+          const current = worker;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 2000);
+            current.addEventListener("message", (event: MessageEvent<{ type: string }>) => {
+              if (event.data.type === "closed" || event.data.type === "error") {
+                clearTimeout(timer);
+                resolve();
+              }
+            });
+          });
+          current.terminate();
+        }
+        for (const fd of fds) libc.symbols.close(fd);
+        libc.close();
+      })();
+      return closed;
+    },
+  };
+
+  try {
+    const addresses: IpAddress[] = [];
+    if (sources[4] !== undefined) addresses.push(sources[4]);
+    if (sources[6] !== undefined) addresses.push(sources[6]);
+    const discovery = options.mode === "discovery";
+    const filter = encodeBpfProgram(buildScanFilter({
+      linkType: "ethernet",
+      ports: range,
+      addresses,
+      tcp: options.mode !== "udp",
+      udp: options.mode === "udp",
+      icmp: true,
+      arp: discovery,
+      snapLength: 2048,
+    }));
+    const config: ReceiverConfig = {
+      key: options.key,
+      ports: range,
+      attempts: options.attempts,
+      filter,
+      addresses,
+      shared: ring.shared,
+      pollMs: 50,
+    };
+    worker = new Worker(new URL("./raw_receiver.ts", import.meta.url).href, { type: "module" });
+    const ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error("The receive worker did not start in 10 s")),
+        10_000,
+      );
+      worker!.onmessage = (
+        event: MessageEvent<{ type: string; message?: string }>,
+      ): void => {
+        const data = event.data;
+        if (data.type === "ready") {
+          clearTimeout(timer);
+          resolve();
+        } else if (data.type === "error") {
+          clearTimeout(timer);
+          workerError = data.message ?? "unknown error";
+          reject(new Error(`Cannot start the receiver: ${workerError}`));
+        }
+      };
+      worker!.onerror = (event: ErrorEvent): void => {
+        event.preventDefault();
+        clearTimeout(timer);
+        workerError = event.message;
+        reject(new Error(`Cannot start the receiver: ${event.message}`));
+      };
+    });
+    worker.postMessage({ type: "start", config });
+    await ready;
+    // Open the send sockets now, so a missing privilege fails before the scan starts.
+    if (sources[4] !== undefined) {
+      sender(
+        options.mode === "discovery" && options.discovery?.[4]?.every((p) => p.kind === "arp")
+          ? "link4"
+          : "ip4",
+      );
+    }
+  } catch (error) {
+    await io.close();
+    throw error;
+  }
+  return io;
+}

@@ -1,0 +1,205 @@
+/**
+ * What the raw engine needs to know about the local network: whether raw
+ * sockets can be opened at all, which source address the kernel would use
+ * towards a target, and whether a target sits on a directly attached
+ * Ethernet link (for ARP and neighbour discovery).
+ *
+ * @module
+ */
+
+import type { IpAddress, MacAddress } from "../packet/mod.ts";
+import { ipv6FromBigInt, ipv6ToBigInt, parseMac } from "../packet/mod.ts";
+import { formatIpv6 } from "../targets/ip.ts";
+import { allocateArena, openRawLibc, RawConst, type RawLibc } from "./raw_libc.ts";
+
+/** Whether this process can run raw scans, and why not. */
+export type RawAvailability = { ok: true } | { ok: false; why: string };
+
+/**
+ * Can this process open raw sockets: FFI allowed, and `socket(AF_INET,
+ * SOCK_RAW)` and `socket(AF_PACKET, SOCK_RAW)` succeed (root or CAP_NET_RAW).
+ */
+export function rawAvailable(): RawAvailability {
+  if (Deno.build.os !== "linux") {
+    return { ok: false, why: `raw scans need Linux, not ${Deno.build.os}` };
+  }
+  const libc = openRawLibc();
+  if (libc === undefined) {
+    return { ok: false, why: "raw scans need FFI: run with --allow-ffi" };
+  }
+  try {
+    for (
+      const [family, type, protocol, name] of [
+        [RawConst.AF_INET, RawConst.SOCK_RAW, RawConst.IPPROTO_RAW, "AF_INET"],
+        [RawConst.AF_PACKET, RawConst.SOCK_RAW, 0, "AF_PACKET"],
+      ] as const
+    ) {
+      const fd = libc.symbols.socket(family, type | RawConst.SOCK_CLOEXEC, protocol);
+      if (fd < 0) {
+        const errno = libc.errno();
+        return {
+          ok: false,
+          why:
+            `raw scans need root or CAP_NET_RAW: socket(${name}, SOCK_RAW) failed (errno ${errno})`,
+        };
+      }
+      libc.symbols.close(fd);
+    }
+    return { ok: true };
+  } finally {
+    libc.close();
+  }
+}
+
+/** Write a sockaddr for `address` (IPv4 number or 16-byte IPv6) into `bytes`; returns its length. */
+export function writeRawSockaddr(bytes: Uint8Array, address: IpAddress, port = 0): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  bytes.fill(0, 0, 28);
+  if (typeof address === "number") {
+    view.setUint16(0, RawConst.AF_INET, true);
+    view.setUint16(2, port, false);
+    view.setUint32(4, address >>> 0, false);
+    return 16;
+  }
+  view.setUint16(0, RawConst.AF_INET6, true);
+  view.setUint16(2, port, false);
+  bytes.set(address, 8);
+  return 28;
+}
+
+/**
+ * The source address the kernel picks towards `dst`: connect() a UDP
+ * socket, which sends nothing, and read its name.
+ *
+ * @throws {Error} when there is no route to `dst`.
+ */
+export function sourceAddressFor(libc: RawLibc, dst: IpAddress): IpAddress {
+  const v4 = typeof dst === "number";
+  const fd = libc.symbols.socket(
+    v4 ? RawConst.AF_INET : RawConst.AF_INET6,
+    RawConst.SOCK_DGRAM | RawConst.SOCK_CLOEXEC,
+    0,
+  );
+  if (fd < 0) throw new Error(`Cannot open a UDP socket (errno ${libc.errno()})`);
+  try {
+    const arena = allocateArena(64);
+    const address = arena.bytes.subarray(0, 28);
+    const length = writeRawSockaddr(address, dst, 9);
+    if (libc.symbols.connect(fd, address, length) !== 0) {
+      throw new Error(`Cannot find a route to ${formatAddress(dst)} (errno ${libc.errno()})`);
+    }
+    const name = arena.bytes.subarray(32, 60);
+    const nameLength = arena.bytes.subarray(60, 64);
+    arena.view.setUint32(60, 28, true);
+    if (libc.symbols.getsockname(fd, name, nameLength) !== 0) {
+      throw new Error(`Cannot read the source address (errno ${libc.errno()})`);
+    }
+    if (v4) return arena.view.getUint32(36, false);
+    return name.slice(8, 24);
+  } finally {
+    libc.symbols.close(fd);
+  }
+}
+
+/** Text form of a wire address, for messages. */
+export function formatAddress(address: IpAddress): string {
+  if (typeof address === "number") {
+    return [address >>> 24, (address >>> 16) & 255, (address >>> 8) & 255, address & 255].join(".");
+  }
+  return formatIpv6(ipv6ToBigInt(address));
+}
+
+/** A directly attached Ethernet link. */
+export interface LocalLink {
+  name: string;
+  index: number;
+  mac: MacAddress;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function swap32(value: number): number {
+  return (((value & 0xff) << 24) | ((value & 0xff00) << 8) | ((value >>> 8) & 0xff00) |
+    (value >>> 24)) >>> 0;
+}
+
+/**
+ * The interface of the on-link route (no gateway) that best matches `dst`
+ * in the main table, from /proc/net/route or /proc/net/ipv6_route text.
+ * Pure, for testing; undefined when the best route has a gateway.
+ */
+export function onLinkInterface(
+  dst: IpAddress,
+  routes: { v4?: string; v6?: string },
+): string | undefined {
+  let best: { length: number; name: string; gateway: boolean } | undefined;
+  if (typeof dst === "number") {
+    for (const line of (routes.v4 ?? "").split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 8) continue;
+      const [name, destination, gateway, flags, , , , mask] = fields;
+      if ((parseInt(flags!, 16) & 1) === 0) continue; // RTF_UP
+      const net = swap32(parseInt(destination!, 16));
+      const netmask = swap32(parseInt(mask!, 16));
+      if (((dst & netmask) >>> 0) !== net) continue;
+      const length = popcount(netmask);
+      if (best === undefined || length > best.length) {
+        best = { length, name: name!, gateway: parseInt(gateway!, 16) !== 0 };
+      }
+    }
+  } else {
+    const value = ipv6ToBigInt(dst);
+    for (const line of (routes.v6 ?? "").split("\n")) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      const length = parseInt(fields[1]!, 16);
+      const net = BigInt(`0x${fields[0]}`);
+      const shift = BigInt(128 - length);
+      if (length > 0 && (value >> shift) !== (net >> shift)) continue;
+      if (best === undefined || length > best.length) {
+        best = { length, name: fields[9]!, gateway: BigInt(`0x${fields[4]}`) !== 0n };
+      }
+    }
+  }
+  return best === undefined || best.gateway ? undefined : best.name;
+}
+
+function popcount(value: number): number {
+  let count = 0;
+  for (let v = value >>> 0; v !== 0; v = (v & (v - 1)) >>> 0) count++;
+  return count;
+}
+
+/**
+ * The Ethernet link `dst` is directly attached to, or undefined when it is
+ * reached through a gateway, over loopback or a link without MAC addresses,
+ * or when /proc and /sys cannot be read.
+ */
+export function localLinkFor(dst: IpAddress): LocalLink | undefined {
+  const routes = typeof dst === "number"
+    ? { v4: readText("/proc/net/route") ?? "" }
+    : { v6: readText("/proc/net/ipv6_route") ?? "" };
+  const name = onLinkInterface(dst, routes);
+  if (name === undefined || name === "lo" || !/^[\w.@-]+$/.test(name)) return undefined;
+  const type = readText(`/sys/class/net/${name}/type`)?.trim();
+  if (type !== "1") return undefined; // ARPHRD_ETHER
+  const macText = readText(`/sys/class/net/${name}/address`)?.trim();
+  const indexText = readText(`/sys/class/net/${name}/ifindex`)?.trim();
+  if (macText === undefined || indexText === undefined) return undefined;
+  try {
+    return { name, index: Number(indexText), mac: parseMac(macText) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An IPv6 address from its text in /proc (32 hex digits); for tests. */
+export function ipv6FromProcHex(hex: string): Uint8Array {
+  return ipv6FromBigInt(BigInt(`0x${hex}`));
+}

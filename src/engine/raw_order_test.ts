@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { createTargetSet } from "../targets/mod.ts";
+import { parseShard, RawOrder, shardSize } from "./raw_order.ts";
+import type { RawScanPlan } from "./raw_types.ts";
+import { timingTemplate } from "./timing.ts";
+
+function plan(hosts: number, ports: number, extra: Partial<RawScanPlan> = {}): RawScanPlan {
+  return {
+    targets: createTargetSet([{ family: 4, start: 0x0a000001n, end: BigInt(0x0a000000 + hosts) }]),
+    protocol: "tcp",
+    ports: Array.from({ length: ports }, (_, i) => i + 1),
+    timing: timingTemplate(4),
+    seed: 7n,
+    sequential: false,
+    ...extra,
+  };
+}
+
+function walk(order: RawOrder): string[] {
+  const seen: string[] = [];
+  for (let item = order.next(); item !== undefined; item = order.next()) {
+    seen.push(`${item.hostIndex}:${item.portIndex}`);
+  }
+  return seen;
+}
+
+Deno.test("parseShard reads I/N and rejects bad values", () => {
+  assert.deepEqual(parseShard("2/5"), { index: 2, count: 5 });
+  assert.throws(() => parseShard("5/5"), /index 5 must be < 5/);
+  assert.throws(() => parseShard("1/0"), RangeError);
+  assert.throws(() => parseShard("a/b"), SyntaxError);
+});
+
+Deno.test("shardSize splits a space of any size exactly", () => {
+  for (const total of [0n, 1n, 7n, 100n, 101n]) {
+    for (const count of [1, 2, 3, 7, 150]) {
+      let sum = 0n;
+      for (let index = 0; index < count; index++) sum += shardSize(total, { index, count });
+      assert.equal(sum, total, `total ${total}, count ${count}`);
+    }
+  }
+});
+
+Deno.test("shards with the same seed cover the space exactly once", () => {
+  for (const count of [1, 2, 3, 8]) {
+    const seen = new Map<string, number>();
+    for (let index = 0; index < count; index++) {
+      for (const key of walk(new RawOrder(plan(5, 37, { shard: { index, count } }), 37))) {
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+    }
+    assert.equal(seen.size, 5 * 37, `count ${count}`);
+    assert.ok([...seen.values()].every((times) => times === 1), `count ${count}`);
+  }
+});
+
+Deno.test("the order is a seeded permutation, and sequential order is host-major", () => {
+  const a = walk(new RawOrder(plan(4, 10), 10));
+  const b = walk(new RawOrder(plan(4, 10), 10));
+  const c = walk(new RawOrder(plan(4, 10, { seed: 8n }), 10));
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  const sequential = walk(new RawOrder(plan(2, 3, { sequential: true }), 3));
+  assert.deepEqual(sequential, ["0:0", "0:1", "0:2", "1:0", "1:1", "1:2"]);
+});
+
+Deno.test("a resumed shard probes exactly what is left", () => {
+  const full = walk(new RawOrder(plan(3, 20, { shard: { index: 1, count: 2 } }), 20));
+  const resumed = walk(
+    new RawOrder(
+      plan(3, 20, { shard: { index: 1, count: 2 }, resume: { next: 10, done: [12, 15] } }),
+      20,
+    ),
+  );
+  assert.deepEqual(resumed, full.filter((_, i) => i >= 10 && i !== 12 && i !== 15));
+});
+
+Deno.test("filtered-out hosts are skipped and reported", () => {
+  const skipped: number[] = [];
+  const order = new RawOrder(plan(3, 4, { hostFilter: (index) => index !== 1n }), 4, {
+    onSkip: (index) => skipped.push(index),
+  });
+  const seen = walk(order);
+  assert.equal(seen.length, 8);
+  assert.ok(seen.every((key) => !key.startsWith("1:")));
+  assert.equal(skipped.length, 4);
+});

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { DEFAULT_MAX_RATE, RateController } from "./raw_rate.ts";
+
+/** Drive a controller: each probe is answered, its first try lost with `lossAt(rate)`. */
+function drive(
+  controller: RateController,
+  probes: number,
+  lossAt: (rate: number) => number,
+  random: () => number,
+): void {
+  for (let i = 0; i < probes; i++) {
+    const rate = controller.rate;
+    controller.sent(1);
+    if (random() < lossAt(rate)) controller.answered(controller.rate, rate, i);
+    else controller.answered(rate, undefined, i);
+  }
+}
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+Deno.test("rate doubles in slow start up to the maximum", () => {
+  const controller = new RateController({ minRate: 0, maxRate: 50_000, initialRate: 1000 });
+  drive(controller, 5000, () => 0, seeded(1));
+  assert.equal(controller.rate, 50_000);
+  assert.equal(controller.backoffs, 0);
+});
+
+Deno.test("random loss at every rate never cuts the rate", () => {
+  const controller = new RateController({ minRate: 0, maxRate: 0, initialRate: 1000 });
+  drive(controller, 200_000, () => 0.02, seeded(2));
+  assert.equal(controller.backoffs, 0);
+  assert.equal(controller.rate, DEFAULT_MAX_RATE);
+  assert.ok(Math.abs(controller.lossRate - 0.02) < 0.005, `loss ${controller.lossRate}`);
+});
+
+Deno.test("loss that grows with the rate cuts it below where the loss began", () => {
+  const controller = new RateController({ minRate: 0, maxRate: 0, initialRate: 1000 });
+  // A path that carries 20 000 probes/s: beyond it, the excess is lost.
+  const lossAt = (rate: number): number => 0.01 + Math.max(0, 1 - 20_000 / rate);
+  drive(controller, 100_000, lossAt, seeded(3));
+  assert.ok(controller.backoffs >= 1);
+  assert.ok(controller.rate < 40_000, `rate ${controller.rate}`);
+  assert.ok(controller.rate >= 1000, `rate ${controller.rate}`);
+});
+
+Deno.test("receiver overload cuts at once, within --min-rate", () => {
+  const controller = new RateController({ minRate: 3000, maxRate: 0, initialRate: 8000 });
+  controller.overload(0);
+  assert.equal(controller.rate, 4000);
+  controller.overload(1000);
+  assert.equal(controller.rate, 3000);
+  assert.equal(controller.backoffs, 2);
+});
+
+Deno.test("held growth stays put", () => {
+  const controller = new RateController({ minRate: 0, maxRate: 0, initialRate: 1000 });
+  controller.holdGrowth(true);
+  drive(controller, 10_000, () => 0, seeded(4));
+  assert.equal(controller.rate, 1000);
+});
+
+Deno.test("without answers the rate grows only after many sends (dark space)", () => {
+  const controller = new RateController({ minRate: 0, maxRate: 0, initialRate: 1000 });
+  controller.sent(4095);
+  assert.equal(controller.rate, 1000);
+  controller.sent(1);
+  assert.equal(controller.rate, 2000);
+});
