@@ -87,28 +87,49 @@ export function ffiAllowed(): boolean {
   }
 }
 
-/** Open libc, or return undefined where FFI is not allowed or fails. */
-export function openLibc(): Libc | undefined {
+/** Symbols every libc binding needs: errno is read through `__errno_location`. */
+type WithErrno = {
+  readonly __errno_location: { readonly parameters: readonly []; readonly result: "pointer" };
+};
+
+/**
+ * Open libc with `symbols`, or return undefined where FFI is not allowed or
+ * fails; the result reads errno and closes the library.
+ */
+export function dlopenLibc<const S extends Deno.ForeignLibraryInterface & WithErrno>(
+  symbols: S,
+):
+  | { symbols: Deno.DynamicLibrary<S>["symbols"]; errno(): number; close(): void }
+  | undefined {
   if (!ffiAllowed()) return undefined;
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  let lib: Deno.DynamicLibrary<S>;
   try {
-    lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    lib = Deno.dlopen("libc.so.6", symbols);
   } catch {
     return undefined;
   }
-  const symbols = lib.symbols;
-  const packed = Deno.build.arch === "x86_64";
+  const bound = lib.symbols;
   return {
-    symbols,
+    symbols: bound,
     errno(): number {
-      const pointer = symbols.__errno_location();
+      const pointer = (bound.__errno_location as () => Deno.PointerValue)();
       return pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32(0);
     },
-    epollEventSize: packed ? 12 : 16,
-    epollDataOffset: packed ? 4 : 8,
     close(): void {
       lib.close();
     },
+  };
+}
+
+/** Open libc, or return undefined where FFI is not allowed or fails. */
+export function openLibc(): Libc | undefined {
+  const opened = dlopenLibc(SYMBOLS);
+  if (opened === undefined) return undefined;
+  const packed = Deno.build.arch === "x86_64";
+  return {
+    ...opened,
+    epollEventSize: packed ? 12 : 16,
+    epollDataOffset: packed ? 4 : 8,
   };
 }
 

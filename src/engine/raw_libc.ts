@@ -10,7 +10,7 @@
  * @module
  */
 
-import { ffiAllowed } from "./libc.ts";
+import { dlopenLibc } from "./libc.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -81,24 +81,7 @@ export interface RawLibc {
 
 /** Open libc for the raw engine, or undefined where FFI is not allowed or fails. */
 export function openRawLibc(): RawLibc | undefined {
-  if (!ffiAllowed()) return undefined;
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
-  try {
-    lib = Deno.dlopen("libc.so.6", SYMBOLS);
-  } catch {
-    return undefined;
-  }
-  const symbols = lib.symbols;
-  return {
-    symbols,
-    errno(): number {
-      const pointer = symbols.__errno_location();
-      return pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32(0);
-    },
-    close(): void {
-      lib.close();
-    },
-  };
+  return dlopenLibc(SYMBOLS);
 }
 
 /** A byte array on its own off-heap `ArrayBuffer`, and its address. */
