@@ -270,9 +270,12 @@ Deno.test({
         later,
         "new",
       ]]]);
+      // nmap names ports from its services table; the diff shows that name when there is one.
+      const named = b.hosts.flatMap((h) => h.ports).find((p) => p.port === later)?.service?.name;
+      const name = typeof named === "string" && named !== "" ? `${named} +` : "";
       assert.match(
         formatDiff(diff, { header: false }),
-        new RegExp(`\\+ ${later}/tcp +open +\\(new\\)`),
+        new RegExp(`\\+ ${later}/tcp +open +${name}\\(new\\)`),
       );
     } finally {
       first.close();
