@@ -192,9 +192,17 @@ async function portolanTool(intensity: number): Promise<Tool> {
   const ports = SERVICE_PORTS.join(",");
   const help = await output([Deno.execPath(), "run", "-A", MAIN, "--help"]) ?? "";
   if (/-sV\b/.test(help)) {
-    const permissions = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+    // The scan task's permissions: as root the port scan is SYN, as nmap's is.
+    const permissions = [
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys=osRelease",
+      "--allow-ffi",
+    ];
     const args = (out: string): string[] => [
-      "-sT",
+      "--no-db",
       "-sV",
       "--version-intensity",
       String(intensity),

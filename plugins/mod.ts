@@ -39,7 +39,7 @@ export const outputPlugins: Record<string, () => OutputPlugin> = {
 
 // Probe plugins (service detection, -sV).
 import type { ProbePlugin } from "../src/plugins/probe_types.ts";
-import { dnsProbe } from "./probe_dns.ts";
+import { dnsProbe, dnsUdpProbe } from "./probe_dns.ts";
 import { ftpProbe } from "./probe_ftp.ts";
 import { httpProbe } from "./probe_http.ts";
 import { imapProbe } from "./probe_imap.ts";
@@ -55,7 +55,14 @@ import { sshProbe } from "./probe_ssh.ts";
 import { tlsProbe } from "./probe_tls.ts";
 import { vncProbe } from "./probe_vnc.ts";
 
-export { dnsProbe, dnsProduct, parseDnsAnswer, versionBindQuery } from "./probe_dns.ts";
+export {
+  dnsProbe,
+  dnsProduct,
+  dnsUdpProbe,
+  parseDnsAnswer,
+  parseDnsDatagram,
+  versionBindQuery,
+} from "./probe_dns.ts";
 export { ftpProbe, parseFtpGreeting } from "./probe_ftp.ts";
 export { htmlTitle, httpProbe, parseHttpAnswer, serverProduct } from "./probe_http.ts";
 export { imapProbe, parseImapGreeting } from "./probe_imap.ts";
@@ -90,6 +97,7 @@ export const probePlugins: readonly (() => ProbePlugin)[] = Object.freeze([
   tlsProbe,
   httpProbe,
   dnsProbe,
+  dnsUdpProbe,
   redisProbe,
   memcachedProbe,
   postgresqlProbe,

@@ -68,6 +68,9 @@ export function toJson(report: ScanReport): string {
       hostsUp: report.stats.hostsUp,
       hostsDown: report.stats.hostsDown,
       hostsTotal: report.stats.hostsTotal,
+      ...(report.stats.receiverDrops !== undefined
+        ? { receiverDrops: report.stats.receiverDrops }
+        : {}),
     },
   };
   return JSON.stringify(ordered, null, 2) + "\n";

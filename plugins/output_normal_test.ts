@@ -59,7 +59,7 @@ Deno.test("normal output writes header, table and footer without colour", async 
       "# portolan 0.1.0 scan initiated Thu Jan 02 03:04:05 2025 as: " +
       "portolan -p 22,80 --banner 'it'\\''s' 198.51.100.2",
       "portolan scan report for web\\x1b[2J (198.51.100.2)",
-      "Host is up.",
+      "Host is up, received conn-refused.",
       "PORT   STATE  SERVICE REASON",
       "22/tcp open   ssh     syn-ack",
       "80/tcp closed         conn-refused",

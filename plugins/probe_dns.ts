@@ -126,6 +126,32 @@ export function parseDnsAnswer(bytes: Uint8Array): ServiceMatch | undefined {
   return { name: "domain", ...(text === undefined ? {} : dnsProduct(text)) };
 }
 
+/** Parse a UDP answer (a bare DNS message) to {@link versionBindQuery}'s message. */
+export function parseDnsDatagram(bytes: Uint8Array): ServiceMatch | undefined {
+  if (bytes.length < 12 || bytes.length > 65_535) return undefined;
+  const framed = new Uint8Array(bytes.length + 2);
+  framed[0] = bytes.length >> 8;
+  framed[1] = bytes.length & 0xff;
+  framed.set(bytes, 2);
+  return parseDnsAnswer(framed);
+}
+
+/** The DNS probe over UDP: the same query as one datagram, without the length prefix. */
+export function dnsUdpProbe(): ProbePlugin {
+  return {
+    name: "dns-udp",
+    description: "DNS over UDP: version.bind CHAOS TXT (dnsmasq, BIND, Unbound, others)",
+    protocols: ["udp"],
+    ports: [53, 5353],
+    rarity: 1,
+    passive: false,
+    async probe(conn): Promise<ServiceMatch | undefined> {
+      await conn.write(versionBindQuery().subarray(2));
+      return parseDnsDatagram(await conn.read({ maxBytes: 4096 }));
+    },
+  };
+}
+
 /** The DNS probe plugin. */
 export function dnsProbe(): ProbePlugin {
   return {

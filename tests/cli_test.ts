@@ -21,6 +21,19 @@ const BAD: [string[], RegExp][] = [
   [["-oJ", "/nonexistent/dir/out.json", "127.0.0.1"], /"\/nonexistent\/dir\/out\.json"/],
   [["2001:db8:::1"], /"2001:db8:::1"/],
   [[], /No targets/],
+  [["-sT", "-sS", "127.0.0.1"], /-sT and -sS together/],
+  [["-sL", "-sS", "127.0.0.1"], /-sL with other scan types/],
+  [["-sn", "-p", "80", "127.0.0.1"], /-sn with -p/],
+  [["-sn", "-sV", "127.0.0.1"], /-sn with a port scan/],
+  [["-Pn", "-PE", "127.0.0.1"], /-Pn with -PE/],
+  [["-PS70000", "127.0.0.1"], /-PS70000.*"70000".*<= 65535/],
+  [["--version-intensity", "10", "-sV", "127.0.0.1"], /"10".*0-9/],
+  [["--version-all", "127.0.0.1"], /without -sV/],
+  [["--shard", "0/2", "--seed", "1", "127.0.0.1"], /--shard "0\/2": I must be in 1\.\.N/],
+  [["--shard", "3", "--seed", "1", "127.0.0.1"], /--shard "3": expected I\/N/],
+  [["--shard", "1/2", "127.0.0.1"], /--shard without --seed/],
+  [["-sA", "127.0.0.1"], /-sA is not available/],
+  [["-sS", "-p", "U:53", "127.0.0.1"], /No TCP ports left/],
 ];
 
 for (const [args, pattern] of BAD) {

@@ -85,7 +85,7 @@ labTest("connect scan over IPv6 and through Deno.connect: every state right", as
     ].sort((a, b) => a - b);
     const spec = ports.join(",");
     const v6 = await portolan(
-      ["-Pn", "-p", spec, "-oJ", "-", lab.target6],
+      ["-sT", "-Pn", "-p", spec, "-oJ", "-", lab.target6],
       inScanner(lab),
     );
     assert.equal(v6.code, 0, v6.stderr);
@@ -101,6 +101,7 @@ labTest("connect scan over IPv6 and through Deno.connect: every state right", as
     // overload rather than turn open ports into "filtered".
     const deno = await portolan(
       [
+        "-sT",
         "-Pn",
         "--connect-engine",
         "deno",
@@ -143,7 +144,8 @@ labTest("host discovery, the scanner's missing route, and --open", async () => {
     const hosts: JsonHost[] = report.hosts;
     const target = hosts.find((h) => h.address === lab.target4);
     assert.equal(target?.state, "up");
-    assert.match(target?.reason ?? "", /syn-ack|conn-refused/);
+    // Raw discovery asks the link (ARP); connect discovery gets a handshake or a refusal.
+    assert.match(target?.reason ?? "", /^(arp-response|syn-ack|conn-refused)$/);
     assert.deepEqual(
       target?.ports.map((p) => p.port),
       lab.open.slice(0, 3),

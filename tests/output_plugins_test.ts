@@ -62,7 +62,7 @@ Deno.test("--plugin examples/output_markdown.ts --output markdown:FILE writes th
     assert.match(text, new RegExp(`^\\| ${target.port}/tcp \\| open \\| .*\\| syn-ack \\|$`, "m"));
     assert.match(
       text,
-      new RegExp(`^\\| ${closed}/tcp \\| closed \\| .*\\| conn-refused \\|$`, "m"),
+      new RegExp(`^\\| ${closed}/tcp \\| closed \\| .*\\| (conn-refused|reset) \\|$`, "m"),
     );
     assert.match(text, /\n1 open ports\.\n$/);
   } finally {
@@ -191,5 +191,68 @@ Deno.test("a plugin that throws mid-scan costs only its own output: exit 1, one 
   } finally {
     await target.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--plugin examples/probe_gopher.ts -sV names a Gopher server found on loopback", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serve = (async () => {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        // A scanner's probe that resets before accept() is not the end of the listener.
+        if (error instanceof Deno.errors.BadResource) return;
+        continue;
+      }
+      {
+        (async () => {
+          try {
+            const buffer = new Uint8Array(1024);
+            // Gopher waits for the selector line; the empty one asks for the root menu.
+            const n = await conn.read(buffer);
+            if (n !== null && new TextDecoder().decode(buffer.subarray(0, n)) === "\r\n") {
+              await conn.write(
+                new TextEncoder().encode(
+                  "iGophernicus/3.1.1 on Debian/12 x86_64\tfake\t(NULL)\t0\r\n" +
+                    "1Documents\t/docs\tgopher.example\t70\r\n" +
+                    "0About\t/about.txt\tgopher.example\t70\r\n.\r\n",
+                ),
+              );
+            }
+          } catch { /* the prober went away */ }
+          try {
+            conn.close();
+          } catch { /* closed */ }
+        })();
+      }
+    }
+  })();
+  try {
+    const port = portOf(listener);
+    const result = await portolan([
+      "-sT",
+      "-Pn",
+      "-sV",
+      "--version-intensity",
+      "9",
+      "--plugin",
+      "examples/probe_gopher.ts",
+      "-p",
+      String(port),
+      "--no-db",
+      "-oJ",
+      "-",
+      "127.0.0.1",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const service = JSON.parse(result.stdout).hosts[0].ports[0].service;
+    assert.equal(service?.name, "gopher");
+    assert.equal(service?.product, "Gophernicus");
+    assert.equal(service?.version, "3.1.1");
+  } finally {
+    listener.close();
+    await serve;
   }
 });

@@ -118,7 +118,7 @@ serviceLabTest("-sV identifies every daemon and greeter of the lab", async (t) =
       const table = renderTable(report, { color: false, reason: false });
       // deno-lint-ignore no-control-regex
       assert.doesNotMatch(table, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
-      assert.match(table, /443\/tcp +open +http +nginx/);
+      assert.match(table, /443\/tcp +open +ssl\/http +nginx/);
       const json = toJson(report);
       assert.ok(json.length < 32_768, `JSON is ${json.length} bytes`);
       JSON.parse(json);

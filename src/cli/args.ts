@@ -7,6 +7,10 @@
  */
 
 import type { TimingLevel } from "../engine/types.ts";
+import { parseShard } from "../engine/raw_order.ts";
+import type { DiscoveryProbe, Shard } from "../engine/raw_types.ts";
+import { parsePorts } from "../ports/mod.ts";
+import { parseVersionIntensity } from "../service/detect.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Name of an output plugin: a built-in ("normal", "json", "xml", …) or a loaded one. */
@@ -24,7 +28,22 @@ export interface CliOptions {
   topPorts?: number;
   fast: boolean;
   excludePorts?: string;
-  scanType: "connect" | "list";
+  /** The TCP scan asked for (-sT, -sS); undefined: SYN when raw sockets open, else connect. */
+  tcpScan?: "connect" | "syn";
+  /** -sU. */
+  udpScan: boolean;
+  /** -sL: list the targets and exit. */
+  listOnly: boolean;
+  /** -sn: host discovery only. */
+  pingOnly: boolean;
+  /** -sV: detect services on open ports. */
+  serviceDetection: boolean;
+  /** --version-intensity (0-9), --version-light (2), --version-all (9). */
+  versionIntensity?: number;
+  /** -PE, -PS, -PA, -PR: host-discovery probes; empty for the default set. */
+  discoveryProbes: DiscoveryProbe[];
+  /** --shard I/N, 1-based on the command line as masscan has it; 0-based here. */
+  shard?: Shard;
   skipDiscovery: boolean;
   noResolve: boolean;
   sequential: boolean;
@@ -167,6 +186,41 @@ function outputNamed(options: CliOptions, value: string): void {
   options.outputs.push({ format, path });
 }
 
+/** --shard I/N: shard I (1…N) of N. */
+function shardOption(text: string): Shard {
+  const match = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (match === null) {
+    throw new UsageError(`Cannot use --shard "${text}": expected I/N, e.g. 1/4`);
+  }
+  const index = Number(match[1]);
+  const count = Number(match[2]);
+  if (index < 1 || index > count) {
+    throw new UsageError(`Cannot use --shard "${text}": I must be in 1..N`);
+  }
+  try {
+    return parseShard(`${index - 1}/${count}`);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot use --shard "${text}": ${(error as Error).message.replace(/^.*: /, "")}`,
+    );
+  }
+}
+
+/** -PS / -PA with an optional port list glued on (-PS22,443); nmap's default is port 80. */
+function tcpDiscovery(kind: "syn" | "ack", flag: string, list: string): DiscoveryProbe[] {
+  if (list === "") return [{ kind, port: 80 }];
+  let ports: number[];
+  try {
+    ports = parsePorts(list, { protocols: ["tcp"] }).tcp;
+  } catch (error) {
+    throw new UsageError(`Cannot use ${flag}${list}: ${(error as Error).message}`);
+  }
+  if (ports.length === 0 || ports.length > 100) {
+    throw new UsageError(`Cannot use ${flag}${list}: give 1 to 100 ports`);
+  }
+  return ports.map((port) => ({ kind, port }));
+}
+
 /** Every option; keys are spelled without leading dashes. */
 const SPECS: Record<string, Spec> = {
   "h": flag((o) => (o.help = true)),
@@ -180,9 +234,27 @@ const SPECS: Record<string, Spec> = {
   "top-ports": valued((o, v) => (o.topPorts = integer("--top-ports", v, 1, 65_536))),
   "F": flag((o) => (o.fast = true)),
   "exclude-ports": valued((o, v) => (o.excludePorts = v)),
-  "sT": flag((o) => (o.scanType = "connect")),
-  "sL": flag((o) => (o.scanType = "list")),
+  "sT": flag((o) => setTcpScan(o, "connect")),
+  "sS": flag((o) => setTcpScan(o, "syn")),
+  "sU": flag((o) => (o.udpScan = true)),
+  "sL": flag((o) => (o.listOnly = true)),
+  "sn": flag((o) => (o.pingOnly = true)),
+  "sV": flag((o) => (o.serviceDetection = true)),
+  "version-intensity": valued((o, v) => {
+    try {
+      o.versionIntensity = parseVersionIntensity(v);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }),
+  "version-light": flag((o) => (o.versionIntensity = 2)),
+  "version-all": flag((o) => (o.versionIntensity = 9)),
   "Pn": flag((o) => (o.skipDiscovery = true)),
+  "PE": flag((o) => o.discoveryProbes.push({ kind: "echo" })),
+  "PR": flag((o) => o.discoveryProbes.push({ kind: "arp" })),
+  "PS": valued((o, v) => o.discoveryProbes.push(...tcpDiscovery("syn", "-PS", v))),
+  "PA": valued((o, v) => o.discoveryProbes.push(...tcpDiscovery("ack", "-PA", v))),
+  "shard": valued((o, v) => (o.shard = shardOption(v))),
   "n": flag((o) => (o.noResolve = true)),
   "r": flag((o) => (o.sequential = true)),
   "T": valued((o, v) => (o.timingLevel = timingLevel(v))),
@@ -243,10 +315,20 @@ const SPECS: Record<string, Spec> = {
 };
 
 /** Short options that take their value glued on: -p22, -T4, -oJfile. */
-const GLUED = ["iL", "oN", "oJ", "oX", "oG", "oH", "oA", "p", "T"];
+const GLUED = ["iL", "oN", "oJ", "oX", "oG", "oH", "oA", "PS", "PA", "p", "T"];
+
+/** Short options whose glued value is optional: -PS alone means -PS80. */
+const OPTIONAL_VALUE = new Set(["PS", "PA"]);
 
 /** Scan types nmap has that this build does not (yet). */
-const UNSUPPORTED = new Set(["sS", "sU", "sA", "sW", "sM", "sN", "sF", "sX", "sY", "sZ", "sO"]);
+const UNSUPPORTED = new Set(["sA", "sW", "sM", "sN", "sF", "sX", "sY", "sZ", "sO"]);
+
+function setTcpScan(options: CliOptions, scan: "connect" | "syn"): void {
+  if (options.tcpScan !== undefined && options.tcpScan !== scan) {
+    throw new UsageError("Cannot use -sT and -sS together: choose one TCP scan type");
+  }
+  options.tcpScan = scan;
+}
 
 function defaults(): CliOptions {
   return {
@@ -255,7 +337,11 @@ function defaults(): CliOptions {
     targets: [],
     exclude: [],
     fast: false,
-    scanType: "connect",
+    udpScan: false,
+    listOnly: false,
+    pingOnly: false,
+    serviceDetection: false,
+    discoveryProbes: [],
     skipDiscovery: false,
     noResolve: false,
     sequential: false,
@@ -299,7 +385,9 @@ export function parseArgs(args: readonly string[]): CliOptions {
     let spec = SPECS[name];
     if (spec === undefined && !arg.startsWith("--")) {
       if (UNSUPPORTED.has(name)) {
-        throw new UsageError(`Scan type ${arg} is not available in this build; use -sT or -sL`);
+        throw new UsageError(
+          `Scan type ${arg} is not available in this build; use -sS, -sT, -sU, -sn or -sL`,
+        );
       }
       const glued = GLUED.find((short) => body.startsWith(short) && body.length > short.length);
       if (glued !== undefined) {
@@ -317,6 +405,7 @@ export function parseArgs(args: readonly string[]): CliOptions {
       continue;
     }
     let value = inline;
+    if (value === undefined && OPTIONAL_VALUE.has(name) && !arg.startsWith("--")) value = "";
     if (value === undefined) {
       const next = args[i + 1];
       if (next === undefined) throw new UsageError(`Option ${arg} needs a value`);
@@ -325,5 +414,33 @@ export function parseArgs(args: readonly string[]): CliOptions {
     }
     spec.handle(options, value);
   }
+  checkCombinations(options);
   return options;
+}
+
+/** Options that cannot go together, as nmap refuses them. */
+function checkCombinations(options: CliOptions): void {
+  const scanning = options.tcpScan !== undefined || options.udpScan;
+  if (options.listOnly && (scanning || options.pingOnly || options.serviceDetection)) {
+    throw new UsageError("Cannot use -sL with other scan types: it only lists the targets");
+  }
+  if (options.pingOnly && (scanning || options.serviceDetection)) {
+    throw new UsageError("Cannot use -sn with a port scan (-sS, -sT, -sU, -sV)");
+  }
+  if (options.pingOnly && (options.ports !== undefined || options.topPorts !== undefined)) {
+    throw new UsageError("Cannot use -sn with -p or --top-ports: -sn scans no ports");
+  }
+  if (options.skipDiscovery && options.discoveryProbes.length > 0) {
+    throw new UsageError("Cannot use -Pn with -PE, -PS, -PA or -PR: -Pn skips host discovery");
+  }
+  if (options.versionIntensity !== undefined && !options.serviceDetection) {
+    throw new UsageError(
+      "Cannot use --version-intensity, --version-light or --version-all without -sV",
+    );
+  }
+  if (options.shard !== undefined && options.seed === undefined && options.resume === undefined) {
+    throw new UsageError(
+      "Cannot use --shard without --seed: every shard must walk the same order (give all of them one --seed)",
+    );
+  }
 }

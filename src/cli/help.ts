@@ -32,12 +32,29 @@ PORTS
                          (default: the top 1000 TCP ports)
 
 SCAN
-  -sT                    TCP connect scan (default; needs no privileges)
+  -sS                    TCP SYN scan over raw sockets (default where they open: root or
+                         CAP_NET_RAW, and --allow-ffi)
+  -sT                    TCP connect scan (default otherwise; needs no privileges)
+  -sU                    UDP scan, with protocol payloads for common services (raw sockets)
+  -sn                    host discovery only: no port scan
   -sL                    list the targets, one address a line, and exit (sends nothing)
+  -sV                    detect services and versions on open ports (probe plugins)
+  --version-intensity N  0 (likely probes only, short waits) ... 9 (all probes); default 7
+  --version-light        --version-intensity 2
+  --version-all          --version-intensity 9
+
+HOST DISCOVERY (default with raw sockets: ARP / neighbour discovery on a local link,
+  else ICMP echo, SYN to 443 and ACK to 80; without them: connect to 80 and 443)
   -Pn                    skip host discovery: treat every host as up
+  -PE                    ICMP echo (raw sockets)
+  -PS[PORTS]             TCP SYN to PORTS (default 80); connect() without raw sockets
+  -PA[PORTS]             TCP ACK to PORTS (default 80); connect() without raw sockets
+  -PR                    ARP / IPv6 neighbour discovery on a local link (raw sockets)
   -n                     never resolve names (numeric targets only)
   -r                     probe in order instead of a random permutation
   --seed N               seed of the probe-order permutation (repeatable scans)
+  --shard I/N            scan shard I (1..N) of N: processes started with the same --seed
+                         and other shards cover the whole space exactly once between them
   --connect-engine E     auto (epoll through FFI when allowed), epoll, or deno
 
 HISTORY AND RESUME

@@ -25,7 +25,9 @@ export interface ResumeState {
   seed: string;
   /** Hosts found up by discovery, in scan order (absent with -Pn). */
   upHosts?: string[];
-  /** Progress of the port scan. */
+  /** Which phase of the port scan (TCP, then UDP) was running; the ones before it are done. */
+  phase?: number;
+  /** Progress of that phase. */
   point: ResumePoint;
   /** The results so far. */
   report: ScanReport;
@@ -78,6 +80,13 @@ export function validateResumeState(value: unknown, path: string): ResumeState {
     !isObject(point) || typeof point.next !== "number" || !Number.isSafeInteger(point.next) ||
     point.next < 0 || !Array.isArray(point.done) ||
     !point.done.every((index) => Number.isSafeInteger(index) && (index as number) >= 0)
+  ) {
+    return fail("its progress is damaged");
+  }
+  if (
+    value.phase !== undefined &&
+    (typeof value.phase !== "number" || !Number.isInteger(value.phase) || value.phase < 0 ||
+      value.phase > 1)
   ) {
     return fail("its progress is damaged");
   }

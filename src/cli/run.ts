@@ -7,20 +7,33 @@
 
 import { createConnectEngine } from "../engine/connect_engine.ts";
 import { randomSeed } from "../engine/permutation.ts";
+import { createRawEngine, discoverHosts, rawAvailable } from "../engine/raw_engine.ts";
+import type { RawEngineStats } from "../engine/raw_types.ts";
 import { timingTemplate } from "../engine/timing.ts";
-import type { PortResult, ScanPlan, Timing } from "../engine/types.ts";
-import { createEventBus, runOutputs } from "../output/bus.ts";
+import type {
+  EngineSink,
+  EngineStats,
+  HostResult,
+  PortResult,
+  ScanEngine,
+  ScanPlan,
+  Shard,
+  Timing,
+} from "../engine/types.ts";
+import { createEventBus, type EventBus, runOutputs } from "../output/bus.ts";
 import { createProgress } from "../output/progress.ts";
-import { createReportBuilder, hostSortKey } from "../output/report_builder.ts";
+import { createReportBuilder, hostSortKey, type ReportBuilder } from "../output/report_builder.ts";
+import { createServiceDetector, DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { renderTable } from "../output/table.ts";
 import { checkWritable, type FileWriter, openFileWriter } from "../output/writer.ts";
 import { excludePorts, formatPortRanges, parsePorts, topPorts } from "../ports/mod.ts";
 import { buildTargetSet, listTargets, readTargetFile, splitExcludeList } from "../targets/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
-import { outputPlugins } from "../../plugins/mod.ts";
+import { outputPlugins, probePlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
 import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
-import { loadSandboxedOutputPlugins, type Sandbox } from "../plugins/sandbox.ts";
+import { loadSandboxedPlugins, type Sandbox } from "../plugins/sandbox.ts";
+import type { ProbePlugin } from "../plugins/probe_types.ts";
 import type { OutputPlugin } from "../plugins/types.ts";
 import {
   defaultDbPath,
@@ -143,25 +156,92 @@ async function usageStep<T>(step: () => T | Promise<T>): Promise<T> {
   }
 }
 
-function selectTcpPorts(options: CliOptions, io: CliIo): number[] {
+/** The ports of each protocol to scan, from -p / --top-ports / -F and the scan types. */
+function selectPorts(
+  options: CliOptions,
+  modes: Modes,
+  io: CliIo,
+): { tcp: number[]; udp: number[] } {
+  const protocols: ("tcp" | "udp")[] = [];
+  if (modes.tcp !== undefined) protocols.push("tcp");
+  if (modes.udp) protocols.push("udp");
+  if (protocols.length === 0) return { tcp: [], udp: [] };
+  // Ports without a T:/U: prefix belong to every scan type asked for.
+  const only = { protocols };
+  const top = (count: number): { tcp: number[]; udp: number[] } => ({
+    tcp: modes.tcp !== undefined ? topPorts(count, "tcp") : [],
+    udp: modes.udp ? topPorts(count, "udp") : [],
+  });
   let spec: { tcp: number[]; udp: number[] };
-  // Ports without a T:/U: prefix belong to the scan types asked for: TCP only here.
-  const tcpOnly = { protocols: ["tcp"] as const };
-  if (options.ports !== undefined) spec = parsePorts(options.ports, tcpOnly);
-  else if (options.topPorts !== undefined) {
-    spec = { tcp: topPorts(options.topPorts, "tcp"), udp: [] };
-  } else if (options.fast) spec = { tcp: topPorts(100, "tcp"), udp: [] };
-  else spec = { tcp: topPorts(1000, "tcp"), udp: [] };
+  if (options.ports !== undefined) spec = parsePorts(options.ports, only);
+  else if (options.topPorts !== undefined) spec = top(options.topPorts);
+  else if (options.fast) spec = top(100);
+  else spec = top(1000);
   if (options.excludePorts !== undefined) {
-    spec = excludePorts(spec, parsePorts(options.excludePorts, tcpOnly));
+    spec = excludePorts(spec, parsePorts(options.excludePorts, only));
   }
-  if (spec.udp.length > 0) {
+  if (modes.tcp !== undefined && spec.tcp.length === 0) {
+    throw new UsageError("No TCP ports left to scan: give some (-p T:…) or drop the TCP scan type");
+  }
+  if (modes.udp && spec.udp.length === 0) {
+    throw new UsageError("No UDP ports left to scan: give some (-p U:…) or drop -sU");
+  }
+  if (modes.tcp === undefined && spec.tcp.length > 0) {
     io.stderr(
-      "portolan: warning: UDP ports given, but UDP scanning (-sU) is not in this build; skipping them\n",
+      "portolan: warning: TCP ports given without a TCP scan type (-sS, -sT); skipping them\n",
+    );
+    spec.tcp = [];
+  }
+  if (!modes.udp && spec.udp.length > 0) {
+    io.stderr("portolan: warning: UDP ports given without -sU; skipping them\n");
+    spec.udp = [];
+  }
+  return spec;
+}
+
+/** Which engines the scan runs, once privileges are known. */
+interface Modes {
+  /** TCP scan, if any. */
+  tcp?: "connect" | "syn";
+  udp: boolean;
+  /** How hosts are found up: not at all (-Pn), by connect(), or by raw probes. */
+  discovery: "none" | "connect" | "raw";
+}
+
+const RAW_NAMES: Record<string, string> = {
+  syn: "a SYN scan (-sS)",
+  udp: "a UDP scan (-sU)",
+  echo: "ICMP echo discovery (-PE)",
+  arp: "ARP discovery (-PR)",
+};
+
+/**
+ * Settle the scan types: SYN when raw sockets open and no TCP type was
+ * asked for, as nmap does for root; a raw mode asked for by name and not
+ * available is an error of one line.
+ */
+function resolveModes(options: CliOptions): Modes {
+  const asked = [
+    ...(options.tcpScan === "syn" ? ["syn"] : []),
+    ...(options.udpScan ? ["udp"] : []),
+    ...options.discoveryProbes.flatMap((probe) =>
+      probe.kind === "echo" || probe.kind === "arp" ? [probe.kind] : []
+    ),
+  ];
+  const mayUseRaw = asked.length > 0 || options.tcpScan === undefined || !options.skipDiscovery;
+  const raw = mayUseRaw ? rawAvailable() : { ok: false as const, why: "" };
+  if (!raw.ok && asked.length > 0) {
+    throw new Error(
+      `Cannot run ${RAW_NAMES[asked[0]!]}: ${raw.why}. A connect scan (-sT) needs no privileges`,
     );
   }
-  if (spec.tcp.length === 0) throw new UsageError("No TCP ports left to scan");
-  return spec.tcp;
+  const tcp = options.tcpScan ??
+    (options.udpScan || options.pingOnly ? undefined : raw.ok ? "syn" : "connect");
+  return {
+    ...(tcp !== undefined ? { tcp } : {}),
+    udp: options.udpScan,
+    discovery: options.skipDiscovery ? "none" : raw.ok ? "raw" : "connect",
+  };
 }
 
 function buildTiming(options: CliOptions): Timing {
@@ -221,13 +301,23 @@ interface PlannedOutput {
 async function planOutputs(
   options: CliOptions,
   sandboxes: Sandbox[],
+  io: CliIo,
 ): Promise<PlannedOutput[]> {
   const loaded: LoadedOutputPlugin[] = [];
+  const intensity = options.versionIntensity ?? DEFAULT_INTENSITY;
   for (const path of options.plugins) {
     try {
-      const sandbox = await loadSandboxedOutputPlugins(path);
+      const sandbox = await loadSandboxedPlugins(path, {
+        readTimeoutMs: intensityTimings(intensity).probeWaitMs,
+        onError: (message) => io.stderr(`portolan: ${oneLine(message)}\n`),
+      });
       sandboxes.push(sandbox);
-      loaded.push(...sandbox.plugins);
+      loaded.push(...sandbox.outputs);
+      if (sandbox.probes.length > 0 && !options.serviceDetection) {
+        io.stderr(
+          `portolan: warning: "${path}" holds probe plugins; they run only with -sV\n`,
+        );
+      }
     } catch (error) {
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
@@ -315,11 +405,14 @@ async function runPlanned(
   },
 ): Promise<number> {
   const { args, resumed } = context;
-  const tcpPorts = options.scanType === "list"
-    ? []
-    : await usageStep(() => selectTcpPorts(options, io));
+  const modes = options.listOnly
+    ? { udp: false, discovery: "none" as const }
+    : resolveModes(options);
+  const ports = options.listOnly || options.pingOnly
+    ? { tcp: [], udp: [] }
+    : await usageStep(() => selectPorts(options, modes, io));
   const timing = await usageStep(() => buildTiming(options));
-  const outputs = await planOutputs(options, context.sandboxes);
+  const outputs = await planOutputs(options, context.sandboxes, io);
   for (const { path } of options.outputs) {
     if (path === "-") continue;
     await usageStep(async () => {
@@ -372,7 +465,7 @@ async function runPlanned(
     })
   );
 
-  if (options.scanType === "list") {
+  if (options.listOnly) {
     await listTargets(targets, (chunk) => io.stdout(chunk), {
       ...(io.signal ? { signal: io.signal } : {}),
     });
@@ -381,11 +474,13 @@ async function runPlanned(
   if (targets.size === 0n) {
     io.stderr("portolan: warning: no targets left to scan after exclusions and resolution\n");
   }
-  await confirmLarge(options, io, targets.size, tcpPorts.length);
+  await confirmLarge(options, io, targets.size, Math.max(1, ports.tcp.length + ports.udp.length));
 
   return await scan(options, io, {
     targets,
-    tcpPorts,
+    modes,
+    ports,
+    userProbes: context.sandboxes.flatMap((sandbox) => sandbox.probes),
     timing,
     args,
     outputs,
@@ -432,12 +527,138 @@ const NO_WRITER: FileWriter = {
   close: (): Promise<void> => Promise.resolve(),
 };
 
+/** One engine run over the hosts found up: a TCP or a UDP port scan. */
+interface Phase {
+  type: "connect" | "syn" | "udp";
+  protocol: "tcp" | "udp";
+  ports: number[];
+  engine: ScanEngine;
+}
+
+function phasesOf(options: CliOptions, modes: Modes, ports: PortLists): Phase[] {
+  const phases: Phase[] = [];
+  if (modes.tcp === "syn") {
+    phases.push({
+      type: "syn",
+      protocol: "tcp",
+      ports: ports.tcp,
+      engine: createRawEngine({ scan: "syn" }),
+    });
+  } else if (modes.tcp === "connect") {
+    phases.push({
+      type: "connect",
+      protocol: "tcp",
+      ports: ports.tcp,
+      engine: createConnectEngine({ transport: options.connectEngine }),
+    });
+  }
+  if (modes.udp) {
+    phases.push({
+      type: "udp",
+      protocol: "udp",
+      ports: ports.udp,
+      engine: createRawEngine({ scan: "udp" }),
+    });
+  }
+  return phases;
+}
+
+interface PortLists {
+  tcp: number[];
+  udp: number[];
+}
+
+/** A host found up, with its index in the target set. */
+interface UpHost {
+  index: bigint;
+  host: Host;
+  reason: string;
+}
+
+/**
+ * Find the hosts that are up: raw probes (ICMP echo, SYN 443, ACK 80, or
+ * ARP / neighbour discovery on a local link) where raw sockets open, else
+ * connect() to 80 and 443 (or the -PS/-PA ports) as nmap does unprivileged.
+ */
+async function discover(
+  options: CliOptions,
+  modes: Modes,
+  context: {
+    targets: TargetSet;
+    timing: Timing;
+    seed: bigint;
+    progress: (done: number, total: number) => void;
+    signal?: AbortSignal;
+  },
+): Promise<{ up: UpHost[]; stats: EngineStats }> {
+  const { targets, timing, seed } = context;
+  const up = new Map<bigint, UpHost>();
+  // Only -sn shards hosts; a port scan's shards each need every host's verdict.
+  const shard = options.pingOnly ? options.shard : undefined;
+  const signalOption = context.signal ? { signal: context.signal } : {};
+  let stats: EngineStats;
+  if (modes.discovery === "raw") {
+    const plan: ScanPlan = {
+      targets,
+      protocol: "tcp",
+      ports: [0],
+      timing,
+      seed,
+      sequential: options.sequential,
+      ...(shard ? { shard } : {}),
+    };
+    stats = await discoverHosts(plan, {
+      host(index: bigint, host: Host, result: HostResult): void {
+        if (result.state === "up") up.set(index, { index, host, reason: result.reason });
+      },
+      progress: context.progress,
+    }, {
+      ...signalOption,
+      ...(options.discoveryProbes.length > 0 ? { probes: options.discoveryProbes } : {}),
+    });
+  } else {
+    const asked = options.discoveryProbes.flatMap((probe) =>
+      probe.kind === "syn" || probe.kind === "ack" ? [probe.port] : []
+    );
+    const ports = asked.length > 0 ? [...new Set(asked)].sort((a, b) => a - b) : [80, 443];
+    const plan: ScanPlan = {
+      targets,
+      protocol: "tcp",
+      ports,
+      timing,
+      seed,
+      sequential: options.sequential,
+      ...(shard
+        ? { hostFilter: (index: bigint) => index % BigInt(shard.count) === BigInt(shard.index) }
+        : {}),
+    };
+    const engine = createConnectEngine({ transport: options.connectEngine });
+    stats = await engine.run(plan, {
+      result(index: bigint, host: Host, result: PortResult): void {
+        if (up.has(index)) return;
+        if (result.state === "open" || result.state === "closed") {
+          up.set(index, { index, host, reason: result.reason });
+        }
+      },
+      progress: context.progress,
+    }, signalOption);
+  }
+  const found = [...up.values()].sort((
+    a,
+    b,
+  ) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
+  return { up: found, stats };
+}
+
 async function scan(
   options: CliOptions,
   io: CliIo,
   setup: {
     targets: TargetSet;
-    tcpPorts: number[];
+    modes: Modes;
+    ports: PortLists;
+    /** Probe plugins loaded with --plugin, tried after the built-ins. */
+    userProbes: readonly ProbePlugin[];
     timing: Timing;
     args: readonly string[];
     outputs: readonly PlannedOutput[];
@@ -445,21 +666,22 @@ async function scan(
     resumed?: { state: ResumeState; path: string };
   },
 ): Promise<number> {
-  const { targets, tcpPorts, timing, resumed } = setup;
+  const { targets, modes, timing, resumed } = setup;
   const previous = resumed?.state;
   const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
   const start = previous ? new Date(previous.report.start) : new Date();
   const seed = previous ? BigInt(previous.seed) : options.seed ?? randomSeed();
+  const phases = options.pingOnly ? [] : phasesOf(options, modes, setup.ports);
   const builder = createReportBuilder(
     {
       version: VERSION,
       args: ["portolan", ...setup.args],
-      scaninfo: [{
-        type: "connect",
-        protocol: "tcp",
-        numServices: tcpPorts.length,
-        services: formatPortRanges(tcpPorts),
-      }],
+      scaninfo: phases.map((phase) => ({
+        type: phase.type,
+        protocol: phase.protocol,
+        numServices: phase.ports.length,
+        services: formatPortRanges(phase.ports),
+      })),
       start,
     },
     { openOnly: options.open, includeDown: options.verbose > 0 },
@@ -482,70 +704,62 @@ async function scan(
   }
   const outputsDone = runOutputs(outputTargets, bus);
   bus.emit({ type: "start", report: builder.snapshot() });
-  if (previous !== undefined) {
-    // What the interrupted run found: into the report, and to every output again.
-    for (const host of previous.report.hosts) {
-      const add = { hostnames: host.hostnames };
-      if (host.state !== "unknown") {
-        const verdict = {
-          address: host.address,
-          hostnames: host.hostnames,
-          state: host.state,
-          reason: host.reason,
-        };
-        builder.addHost(verdict, add);
-        bus.emit({ type: "host", host: verdict });
-      }
-      for (const port of host.ports) {
-        builder.addPort(port, add);
-        bus.emit({ type: "port", result: port });
-      }
-      for (const extra of host.extraports) builder.addExtra(host.address, extra, add);
-    }
-  }
+  if (previous !== undefined) replayPrevious(previous, builder, bus);
 
   const progress = createProgress({ write: io.stderr, isTerminal: io.stderrIsTerminal });
-  const engine = createConnectEngine({ transport: options.connectEngine });
+  const update = (done: number, total: number): void => progress.update(done, total);
   if (options.verbose > 0) {
-    io.stderr(`portolan: ${engine.name} engine, seed ${seed}, ${tcpPorts.length} ports\n`);
+    const engines = phases.map((phase) => `${phase.engine.name} (${phase.ports.length} ports)`);
+    io.stderr(
+      `portolan: seed ${seed}, discovery ${modes.discovery}, ${
+        engines.join(", ") || "no port scan"
+      }\n`,
+    );
   }
   const signalOption = io.signal ? { signal: io.signal } : {};
   let probes = previous?.report.stats.probes ?? 0;
   let retries = previous?.report.stats.retries ?? 0;
   let hostsDown = previous?.report.stats.hostsDown ?? 0;
+  let receiverDrops = previous?.report.stats.receiverDrops;
+  const count = (stats: EngineStats): void => {
+    probes += stats.probes;
+    retries += stats.retries;
+    const drops = (stats as Partial<RawEngineStats>).receiverDrops;
+    if (drops !== undefined) receiverDrops = (receiverDrops ?? 0) + drops;
+  };
   let point: ResumePoint = { next: 0, done: [] };
+  let phaseIndex = previous?.phase ?? 0;
   let upHosts: string[] | undefined;
 
-  // Host discovery: unprivileged, as nmap does it, a connect to 443 and 80.
+  // The hosts to port-scan: a list of the ones found up, or (sharded, so
+  // that every shard walks the same space) all targets behind a filter.
   let scanTargets = targets;
+  let scanHosts = targets.size;
+  let hostFilter: ((index: bigint) => boolean) | undefined;
+  const restrictTo = (hosts: readonly Host[]): void => {
+    scanHosts = BigInt(hosts.length);
+    if (options.shard === undefined) {
+      scanTargets = hostList(hosts);
+      return;
+    }
+    const addresses = new Set(hosts.map((host) => host.address));
+    hostFilter = (index) => addresses.has(targets.at(index).address);
+  };
   if (previous?.upHosts !== undefined) {
     // Discovery finished before the interruption: the same hosts, in the same order.
     upHosts = previous.upHosts;
     const byAddress = new Map([...targets.hosts()].map((host) => [host.address, host]));
-    scanTargets = hostList(upHosts.flatMap((address) => byAddress.get(address) ?? []));
-  } else if (!options.skipDiscovery && targets.size > 0n) {
-    const up = new Map<bigint, { host: Host; reason: string }>();
-    const plan: ScanPlan = {
+    restrictTo(upHosts.flatMap((address) => byAddress.get(address) ?? []));
+  } else if (modes.discovery !== "none" && targets.size > 0n) {
+    const { up, stats } = await discover(options, modes, {
       targets,
-      protocol: "tcp",
-      ports: [80, 443],
       timing,
       seed,
-      sequential: options.sequential,
-    };
-    const stats = await engine.run(plan, {
-      result(hostIndex: bigint, host: Host, result: PortResult): void {
-        if (up.has(hostIndex)) return;
-        if (result.state === "open" || result.state === "closed") {
-          up.set(hostIndex, { host, reason: result.reason });
-        }
-      },
-      progress: (done, total) => progress.update(done, total),
-    }, signalOption);
-    probes += stats.probes;
-    retries += stats.retries;
-    const found = [...up.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    for (const [, { host, reason }] of found) {
+      progress: update,
+      ...signalOption,
+    });
+    count(stats);
+    for (const { host, reason } of up) {
       const verdict = {
         address: host.address,
         hostnames: namesOf(host),
@@ -555,56 +769,111 @@ async function scan(
       builder.addHost(verdict, { sortKey: hostSortKey(host), hostnames: namesOf(host) });
       bus.emit({ type: "host", host: verdict });
     }
-    hostsDown = Number(targets.size) - found.length;
+    const probed = options.pingOnly && options.shard
+      ? Number(shardHosts(targets.size, options.shard))
+      : Number(targets.size);
+    hostsDown = probed - up.length;
     if (options.verbose > 0 && hostsDown > 0 && hostsDown <= 65_536) {
-      const upAddresses = new Set([...up.values()].map((entry) => entry.host.address));
+      const upAddresses = new Set(up.map((entry) => entry.host.address));
+      let index = 0n;
       for (const host of targets.hosts()) {
-        if (upAddresses.has(host.address)) continue;
+        const mine = !(options.pingOnly && options.shard) ||
+          index % BigInt(options.shard.count) === BigInt(options.shard.index);
+        index++;
+        if (!mine || upAddresses.has(host.address)) continue;
         builder.addHost(
           { address: host.address, hostnames: namesOf(host), state: "down", reason: "no-response" },
           { sortKey: hostSortKey(host) },
         );
       }
     }
-    scanTargets = hostList(found.map(([, entry]) => entry.host));
+    restrictTo(up.map((entry) => entry.host));
     // Only a finished discovery can be trusted to resume from.
-    if (!io.signal?.aborted) upHosts = found.map(([, entry]) => entry.host.address);
+    if (!io.signal?.aborted) upHosts = up.map((entry) => entry.host.address);
+  } else if (options.pingOnly) {
+    // -sn -Pn: every host is taken as up, as nmap reports it.
+    for (const host of targets.hosts()) {
+      const verdict = {
+        address: host.address,
+        hostnames: namesOf(host),
+        state: "up" as const,
+        reason: "user-set",
+      };
+      builder.addHost(verdict, { sortKey: hostSortKey(host), hostnames: namesOf(host) });
+      bus.emit({ type: "host", host: verdict });
+    }
   }
 
+  const detector = options.serviceDetection
+    ? createServiceDetector([...probePlugins.map((make) => make()), ...setup.userProbes], {
+      intensity: options.versionIntensity ?? DEFAULT_INTENSITY,
+      ...signalOption,
+    })
+    : undefined;
+  const detecting = new Set<Promise<void>>();
+  const record = (host: Host, result: PortResult): void => {
+    builder.addPort(result, { sortKey: hostSortKey(host), hostnames: namesOf(host) });
+    bus.emit({ type: "port", result });
+  };
+  const sink: EngineSink = {
+    result(_hostIndex: bigint, host: Host, result: PortResult): void {
+      const wanted = result.state === "open" ||
+        (result.protocol === "udp" && result.state === "open|filtered");
+      if (detector === undefined || !wanted) return record(host, result);
+      // The port is reported once, with its service, when detection ends.
+      const task = detector.detect(result).then((found) => record(host, found));
+      detecting.add(task);
+      task.finally(() => detecting.delete(task));
+    },
+    progress: update,
+    checkpoint(at: ResumePoint): void {
+      point = at;
+    },
+  };
+
   let interrupted = io.signal?.aborted ?? false;
-  if (!interrupted && scanTargets.size > 0n) {
+  const empty = scanHosts === 0n;
+  for (let index = phaseIndex; index < phases.length && !interrupted && !empty; index++) {
+    const phase = phases[index]!;
+    phaseIndex = index;
+    point = { next: 0, done: [] };
     const plan: ScanPlan = {
       targets: scanTargets,
-      protocol: "tcp",
-      ports: tcpPorts,
+      protocol: phase.protocol,
+      ports: phase.ports,
       timing,
       seed,
       sequential: options.sequential,
-      ...(previous ? { resume: previous.point } : {}),
+      ...(hostFilter ? { hostFilter } : {}),
+      ...(options.shard ? { shard: options.shard } : {}),
+      ...(previous !== undefined && index === (previous.phase ?? 0)
+        ? { resume: previous.point }
+        : {}),
     };
-    const stats = await engine.run(plan, {
-      result(_hostIndex: bigint, host: Host, result: PortResult): void {
-        builder.addPort(result, { sortKey: hostSortKey(host), hostnames: namesOf(host) });
-        bus.emit({ type: "port", result });
-      },
-      progress: (done, total) => progress.update(done, total),
-      checkpoint(at: ResumePoint): void {
-        point = at;
-      },
-    }, signalOption);
-    probes += stats.probes;
-    retries += stats.retries;
+    const stats = await phase.engine.run(plan, sink, signalOption);
+    count(stats);
     if (options.verbose > 0) {
+      const drops = (stats as Partial<RawEngineStats>).receiverDrops;
       io.stderr(
-        `portolan: ${stats.probes} probes, ${stats.retries} retries, ${stats.backoffs} backoffs, peak ${stats.peakInFlight} in flight\n`,
+        `portolan: ${phase.engine.name}: ${stats.probes} probes, ${stats.retries} retries, ${stats.backoffs} backoffs, peak ${stats.peakInFlight} in flight${
+          drops !== undefined ? `, receiver drops ${drops}` : ""
+        }\n`,
       );
     }
+    interrupted = io.signal?.aborted ?? false;
   }
+  await Promise.all(detecting);
   progress.stop();
   interrupted = io.signal?.aborted ?? false;
 
   const report = builder.finish(
-    { probes, retries, hostsTotal: Number(targets.size), hostsDown },
+    {
+      probes,
+      retries,
+      hostsTotal: Number(targets.size),
+      hostsDown,
+      ...(receiverDrops !== undefined ? { receiverDrops } : {}),
+    },
     new Date(),
   );
   bus.emit({ type: "end", report, interrupted });
@@ -625,6 +894,7 @@ async function scan(
   }
   if (interrupted) {
     const path = options.resumeFile ?? defaultResumePath((name) => io.env(name));
+    const resumable = upHosts !== undefined || options.skipDiscovery;
     const state: ResumeState = {
       format: "portolan-resume",
       version: 1,
@@ -632,7 +902,8 @@ async function scan(
       args: setup.args.filter((arg, i, all) => arg !== "--resume" && all[i - 1] !== "--resume"),
       seed: String(seed),
       ...(upHosts !== undefined ? { upHosts } : {}),
-      point: upHosts !== undefined || options.skipDiscovery ? point : { next: 0, done: [] },
+      ...(resumable && phaseIndex > 0 ? { phase: phaseIndex } : {}),
+      point: resumable ? point : { next: 0, done: [] },
       report,
     };
     try {
@@ -652,4 +923,36 @@ async function scan(
     await Deno.remove(resumed.path).catch(() => {});
   }
   return errors.length > 0 ? 1 : 0;
+}
+
+/** How many of `total` hosts shard `shard` holds. */
+function shardHosts(total: bigint, shard: Shard): bigint {
+  const index = BigInt(shard.index);
+  return total <= index ? 0n : (total - index - 1n) / BigInt(shard.count) + 1n;
+}
+
+/** What an interrupted run found: into the report, and to every output again. */
+function replayPrevious(
+  previous: ResumeState,
+  builder: ReportBuilder,
+  bus: EventBus,
+): void {
+  for (const host of previous.report.hosts) {
+    const add = { hostnames: host.hostnames };
+    if (host.state !== "unknown") {
+      const verdict = {
+        address: host.address,
+        hostnames: host.hostnames,
+        state: host.state,
+        reason: host.reason,
+      };
+      builder.addHost(verdict, add);
+      bus.emit({ type: "host", host: verdict });
+    }
+    for (const port of host.ports) {
+      builder.addPort(port, add);
+      bus.emit({ type: "port", result: port });
+    }
+    for (const extra of host.extraports) builder.addExtra(host.address, extra, add);
+  }
 }

@@ -51,16 +51,31 @@ export class ProbeOrder {
   #cachedHost: Host | undefined;
   #done: ReadonlySet<number>;
   #onSkip: ((index: number) => void) | undefined;
+  #shardIndex: bigint;
+  #shardCount: bigint;
 
   constructor(plan: ScanPlan, options: { onSkip?: (index: number) => void } = {}) {
     this.#plan = plan;
     this.#onSkip = options.onSkip;
     this.#done = new Set(plan.resume?.done ?? []);
     this.#portCount = plan.ports.length;
-    this.total = plan.targets.size * BigInt(this.#portCount);
-    this.#useNumber = this.total <= BigInt(Number.MAX_SAFE_INTEGER);
-    if (!plan.sequential && this.total > 1n) {
-      const permutation = createPermutation(this.total, { seed: plan.seed });
+    const space = plan.targets.size * BigInt(this.#portCount);
+    const shard = plan.shard ?? { index: 0, count: 1 };
+    if (
+      !Number.isInteger(shard.index) || !Number.isInteger(shard.count) || shard.count < 1 ||
+      shard.index < 0 || shard.index >= shard.count
+    ) {
+      throw new RangeError(`Cannot use shard ${shard.index}/${shard.count}: index out of range`);
+    }
+    this.#shardIndex = BigInt(shard.index);
+    this.#shardCount = BigInt(shard.count);
+    // Position i of this shard is position i * count + index of the whole order.
+    this.total = space <= this.#shardIndex
+      ? 0n
+      : (space - this.#shardIndex - 1n) / this.#shardCount + 1n;
+    this.#useNumber = space <= BigInt(Number.MAX_SAFE_INTEGER);
+    if (!plan.sequential && space > 1n) {
+      const permutation = createPermutation(space, { seed: plan.seed });
       if (this.#useNumber) this.#atNumber = (i) => permutation.atNumber(i);
       else this.#at = (i) => permutation.at(i);
     }
@@ -87,7 +102,10 @@ export class ProbeOrder {
         if (this.#nextNumber >= Number(this.total)) return undefined;
         index = this.#nextNumber++;
         if (this.#done.has(index)) continue;
-        const flat = this.#atNumber ? this.#atNumber(index) : index;
+        const position = this.#shardCount === 1n
+          ? index
+          : index * Number(this.#shardCount) + Number(this.#shardIndex);
+        const flat = this.#atNumber ? this.#atNumber(position) : position;
         hostIndex = BigInt(Math.floor(flat / portCount));
         portIndex = flat % portCount;
       } else {
@@ -95,7 +113,8 @@ export class ProbeOrder {
         const i = this.#next++;
         // Past 2^53 positions are not exact, and not needed: such scans cannot resume.
         index = Number(i);
-        const flat = this.#at ? this.#at(i) : i;
+        const position = i * this.#shardCount + this.#shardIndex;
+        const flat = this.#at ? this.#at(position) : position;
         hostIndex = flat / BigInt(portCount);
         portIndex = Number(flat % BigInt(portCount));
       }

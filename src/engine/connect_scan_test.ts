@@ -101,3 +101,19 @@ Deno.test("probe order resumed from a point visits exactly what was left", () =>
     .map(({ probe }) => probe);
   assert.deepEqual(left, expected);
 });
+
+Deno.test("shards of one seed cover the probe space exactly once between them", () => {
+  const whole = walk(new ProbeOrder(plan()));
+  for (const count of [1, 2, 3, 7, 80, 81]) {
+    const seen: string[] = [];
+    for (let index = 0; index < count; index++) {
+      const order = new ProbeOrder(plan({ shard: { index, count } }));
+      const part = walk(order);
+      assert.equal(BigInt(part.length), order.total);
+      seen.push(...part);
+    }
+    assert.equal(seen.length, whole.length, `${count} shards`);
+    assert.deepEqual([...seen].sort(), [...whole].sort(), `${count} shards`);
+  }
+  assert.throws(() => new ProbeOrder(plan({ shard: { index: 2, count: 2 } })), RangeError);
+});

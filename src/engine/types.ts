@@ -99,6 +99,17 @@ export interface ScanPlan {
   hostFilter?: (hostIndex: bigint) => boolean;
   /** Continue an interrupted scan of the same plan from here. */
   resume?: ResumePoint;
+  /**
+   * Probe only this shard of the seeded order (--shard): positions p with
+   * p % count === index. Shards of one seed cover the space exactly once.
+   */
+  shard?: Shard;
+}
+
+/** One process's share of a plan's probe space, 0-based. */
+export interface Shard {
+  index: number;
+  count: number;
 }
 
 /**

@@ -45,6 +45,8 @@ export interface ScanStats {
   hostsUp: number;
   hostsDown: number;
   hostsTotal: number;
+  /** Packets the raw receiver lost for want of buffer (raw scans only). */
+  receiverDrops?: number;
 }
 
 /** The whole report, the `-oJ` schema. */

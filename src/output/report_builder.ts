@@ -54,6 +54,8 @@ export interface FinishStats {
   hostsTotal?: number;
   /** Hosts found down; defaults to the hosts reported down through `addHost`. */
   hostsDown?: number;
+  /** Packets the raw receiver lost for want of buffer (raw scans only). */
+  receiverDrops?: number;
 }
 
 /** Builds the report of one scan. */
@@ -294,6 +296,7 @@ export function createReportBuilder(
         hostsUp: up,
         hostsDown: stats.hostsDown ?? down,
         hostsTotal: stats.hostsTotal ?? hosts.size,
+        ...(stats.receiverDrops !== undefined ? { receiverDrops: stats.receiverDrops } : {}),
       },
     };
   }

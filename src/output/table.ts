@@ -117,10 +117,12 @@ function portTable(ports: readonly PortResult[], options: TableOptions): string[
   const rows: Cell[][] = [header];
   for (const port of ports) {
     const name = port.service?.name;
+    // nmap's "ssl/http": the service was found inside TLS.
+    const tunnel = port.service?.tunnel === "ssl" ? "ssl/" : "";
     const row: Cell[] = [
       { text: `${port.port}/${port.protocol}` },
       { text: port.state, color: STATE_COLORS[port.state] },
-      { text: escapeTerminal(typeof name === "string" ? name : "") },
+      { text: escapeTerminal(typeof name === "string" ? tunnel + name : "") },
     ];
     if (options.reason) row.push({ text: reasonText(port), color: DIM });
     if (withVersion) row.push({ text: versionText(port) });
@@ -181,7 +183,12 @@ function renderHost(host: HostReport, protocol: string, options: TableOptions): 
   const lines = [`portolan scan report for ${title}`];
   if (host.state === "up") {
     const rtt = latency(host);
-    lines.push(rtt === undefined ? "Host is up." : `Host is up (${formatLatency(rtt)} latency).`);
+    const why = options.reason && host.reason !== ""
+      ? `, received ${escapeTerminal(host.reason)}`
+      : "";
+    lines.push(
+      rtt === undefined ? `Host is up${why}.` : `Host is up${why} (${formatLatency(rtt)} latency).`,
+    );
   } else {
     lines.push("Host state is unknown: no port answered.");
   }

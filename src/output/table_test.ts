@@ -68,7 +68,7 @@ Deno.test("renderTable lays out a host like nmap", () => {
     text,
     [
       "portolan scan report for 198.51.100.2",
-      "Host is up (0.00012s latency).",
+      "Host is up, received syn-ack (0.00012s latency).",
       "Not shown: 65415 closed tcp ports (conn-refused)",
       "PORT     STATE    SERVICE REASON",
       "22/tcp   open     ssh     syn-ack",
@@ -252,4 +252,18 @@ Deno.test("table folds more than 25 filtered ports into the Not shown line", () 
   );
   assert.match(text, /22\/tcp +open/);
   assert.doesNotMatch(text, /1000\/tcp/);
+});
+
+Deno.test("renderTable names a service found inside TLS as nmap does: ssl/http", () => {
+  const host: HostReport = {
+    ...HOST,
+    ports: [{
+      ...HOST.ports[0]!,
+      port: 443,
+      service: { name: "http", product: "nginx", tunnel: "ssl" },
+    }],
+    extraports: [],
+  };
+  const text = renderTable(report([host]), { color: false, reason: false });
+  assert.match(text, /^443\/tcp open {2}ssl\/http nginx$/m);
 });

@@ -2,12 +2,15 @@
  * Loading user plugins from disk (`--plugin PATH`).
  *
  * A plugin module is a TypeScript or JavaScript file whose exports include
- * one or more output plugin factories: functions that take no required
- * argument and return `{ name, description, write }`. Every export that is a
- * function without required parameters is called once, at load time, to see
- * what it returns; exports that are not such functions, or return something
- * that is plainly not a plugin (not an object, or an object with none of
- * `name`, `description`, `write`), are left alone.
+ * one or more plugin factories: functions that take no required argument
+ * and return an output plugin (`{ name, description, write }`) or a probe
+ * plugin (`{ name, description, protocols, ports, rarity, passive, probe }`,
+ * see `probe_types.ts`). Every export that is a function without required
+ * parameters is called once, at load time, to see what it returns; exports
+ * that are not such functions, or return something that is plainly not a
+ * plugin (not an object, or an object with none of `name`, `description`,
+ * `write`, `probe`), are left alone. A returned object with a `probe` member
+ * is a probe plugin; any other is an output plugin.
  *
  * This loads in the current isolate, with its permissions; the command line
  * loads user plugins through `sandbox.ts`, which runs this inside a Worker
@@ -18,6 +21,8 @@
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { probePluginProblem } from "../service/validate.ts";
+import type { ProbePlugin } from "./probe_types.ts";
 import type { OutputPlugin } from "./types.ts";
 
 /** An output plugin factory and where it came from. */
@@ -33,6 +38,24 @@ export interface LoadedOutputPlugin {
   factory: () => OutputPlugin;
 }
 
+/** A probe plugin and where it came from. */
+export interface LoadedProbePlugin {
+  name: string;
+  description: string;
+  /** The export that makes it. */
+  exportName: string;
+  /** The file, as given. */
+  path: string;
+  /** The plugin, made once: a probe plugin keeps no state, so one object serves every port. */
+  plugin: ProbePlugin;
+}
+
+/** Every plugin a module exports, by kind. */
+export interface LoadedPlugins {
+  outputs: LoadedOutputPlugin[];
+  probes: LoadedProbePlugin[];
+}
+
 /** Names usable in `--output NAME:FILE`. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -43,7 +66,7 @@ function firstLine(error: unknown): string {
 
 function looksLikePlugin(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null &&
-    ("name" in value || "write" in value || "description" in value);
+    ("name" in value || "write" in value || "description" in value || "probe" in value);
 }
 
 /** Why `value` is not an {@link OutputPlugin}, or undefined when it is one. */
@@ -59,8 +82,14 @@ export function outputPluginProblem(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Why `value` is not a plugin of the kind it looks like, or undefined when it is one. */
+function pluginProblem(value: Record<string, unknown>): string | undefined {
+  return "probe" in value ? probePluginProblem(value) : outputPluginProblem(value);
+}
+
 /**
- * Import a plugin module and return the output plugins it exports.
+ * Import a plugin module and return the output plugins it exports (probe
+ * plugins it may also export are left out; {@link loadPlugins} returns both).
  *
  * @throws {Error} one line naming the file, e.g.
  * `Cannot load plugin "x.ts": file not found`,
@@ -79,7 +108,53 @@ export async function loadOutputPlugins(
   path: string,
   options: { cwd?: string } = {},
 ): Promise<LoadedOutputPlugin[]> {
-  const fail = (why: string): Error => new Error(`Cannot load plugin "${path}": ${why}`);
+  const { outputs } = await importPlugins(path, options);
+  if (outputs.length === 0) {
+    throw loadError(
+      path,
+      "it exports no output plugin factory (a function returning { name, description, write })",
+    );
+  }
+  return outputs;
+}
+
+/**
+ * Import a plugin module and return the output and probe plugins it exports.
+ *
+ * @throws {Error} as {@link loadOutputPlugins}, and
+ * `Cannot load plugin "x.ts": it exports no output plugin factory (a function returning { name, description, write }) and no probe plugin factory (a function returning { name, description, protocols, ports, rarity, passive, probe })`,
+ * `Cannot load plugin "x.ts": export "gopher" returns no valid probe plugin: \`rarity\` is not an integer 0-9`.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadPlugins } from "./loader.ts";
+ * const { probes } = await loadPlugins("examples/probe_gopher.ts");
+ * console.log(probes[0]?.name); // "gopher"
+ * ```
+ */
+export async function loadPlugins(
+  path: string,
+  options: { cwd?: string } = {},
+): Promise<LoadedPlugins> {
+  const loaded = await importPlugins(path, options);
+  if (loaded.outputs.length === 0 && loaded.probes.length === 0) {
+    throw loadError(
+      path,
+      "it exports no output plugin factory (a function returning { name, description, write }) and no probe plugin factory (a function returning { name, description, protocols, ports, rarity, passive, probe })",
+    );
+  }
+  return loaded;
+}
+
+function loadError(path: string, why: string): Error {
+  return new Error(`Cannot load plugin "${path}": ${why}`);
+}
+
+async function importPlugins(
+  path: string,
+  options: { cwd?: string },
+): Promise<LoadedPlugins> {
+  const fail = (why: string): Error => loadError(path, why);
   if (path === "") throw fail("the file name is empty");
   const absolute = resolve(options.cwd ?? Deno.cwd(), path);
   let info: Deno.FileInfo;
@@ -98,10 +173,11 @@ export async function loadOutputPlugins(
     throw fail(`import failed: ${firstLine(error)}`);
   }
 
-  const found: LoadedOutputPlugin[] = [];
+  const outputs: LoadedOutputPlugin[] = [];
+  const probes: LoadedProbePlugin[] = [];
   for (const [exportName, value] of Object.entries(module)) {
     if (typeof value !== "function") {
-      if (looksLikePlugin(value) && outputPluginProblem(value) === undefined) {
+      if (looksLikePlugin(value) && pluginProblem(value) === undefined) {
         throw fail(
           `export "${exportName}" is a plugin object; export a function that returns it`,
         );
@@ -123,12 +199,27 @@ export async function loadOutputPlugins(
       throw fail(`export "${exportName}" returns a promise; a factory must return the plugin`);
     }
     if (!looksLikePlugin(made)) continue;
+    if ("probe" in made) {
+      const problem = probePluginProblem(made);
+      if (problem !== undefined) {
+        throw fail(`export "${exportName}" returns no valid probe plugin: ${problem}`);
+      }
+      const plugin = made as unknown as ProbePlugin;
+      probes.push({
+        name: plugin.name,
+        description: plugin.description,
+        exportName,
+        path,
+        plugin,
+      });
+      continue;
+    }
     const problem = outputPluginProblem(made);
     if (problem !== undefined) {
       throw fail(`export "${exportName}" returns no valid output plugin: ${problem}`);
     }
     const plugin = made as unknown as OutputPlugin;
-    found.push({
+    outputs.push({
       name: plugin.name,
       description: plugin.description,
       exportName,
@@ -143,17 +234,16 @@ export async function loadOutputPlugins(
       },
     });
   }
-  if (found.length === 0) {
-    throw fail(
-      "it exports no output plugin factory (a function returning { name, description, write })",
-    );
+  for (const [kind, list] of [["", outputs], ["probe ", probes]] as const) {
+    const seen = new Set<string>();
+    for (const plugin of list) {
+      if (seen.has(plugin.name)) {
+        throw fail(`two exports make a ${kind}plugin named "${plugin.name}"`);
+      }
+      seen.add(plugin.name);
+    }
   }
-  const seen = new Set<string>();
-  for (const plugin of found) {
-    if (seen.has(plugin.name)) throw fail(`two exports make a plugin named "${plugin.name}"`);
-    seen.add(plugin.name);
-  }
-  return found;
+  return { outputs, probes };
 }
 
 /**

@@ -7,8 +7,23 @@
  */
 
 export type { OutputPlugin, OutputWriter, ScanEvent } from "./types.ts";
-export { loadOutputPlugins, mergeOutputPlugins, outputPluginProblem } from "./loader.ts";
-export type { LoadedOutputPlugin } from "./loader.ts";
+export type {
+  HttpDetails,
+  ProbeConn,
+  ProbePlugin,
+  ProbeProtocol,
+  ReadOptions,
+  ServiceMatch,
+  StartTlsOptions,
+  TlsDetails,
+} from "./probe_types.ts";
+export {
+  loadOutputPlugins,
+  loadPlugins,
+  mergeOutputPlugins,
+  outputPluginProblem,
+} from "./loader.ts";
+export type { LoadedOutputPlugin, LoadedPlugins, LoadedProbePlugin } from "./loader.ts";
 export {
   addressType,
   commandArgs,
