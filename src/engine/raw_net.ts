@@ -10,6 +10,7 @@
 import type { IpAddress, MacAddress } from "../packet/mod.ts";
 import { ipv6FromBigInt, ipv6ToBigInt, parseMac } from "../packet/mod.ts";
 import { formatIpv6 } from "../targets/ip.ts";
+import { localLinkForFfi } from "./raw_ifaddrs.ts";
 import { allocateArena, openRawLibc, RawConst, type RawLibc } from "./raw_libc.ts";
 
 /** Whether this process can run raw scans, and why not. */
@@ -53,16 +54,20 @@ export function rawAvailable(): RawAvailability {
 
 /** Write a sockaddr for `address` (IPv4 number or 16-byte IPv6) into `bytes`; returns its length. */
 export function writeRawSockaddr(bytes: Uint8Array, address: IpAddress, port = 0): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Byte by byte: this runs once per probe, and a DataView per call costs more than the rest.
   bytes.fill(0, 0, 28);
+  const family = typeof address === "number" ? RawConst.AF_INET : RawConst.AF_INET6;
+  bytes[0] = family & 0xff; // sa_family is host order (little-endian here)
+  bytes[1] = family >>> 8;
+  bytes[2] = (port >>> 8) & 0xff;
+  bytes[3] = port & 0xff;
   if (typeof address === "number") {
-    view.setUint16(0, RawConst.AF_INET, true);
-    view.setUint16(2, port, false);
-    view.setUint32(4, address >>> 0, false);
+    bytes[4] = address >>> 24;
+    bytes[5] = (address >>> 16) & 0xff;
+    bytes[6] = (address >>> 8) & 0xff;
+    bytes[7] = address & 0xff;
     return 16;
   }
-  view.setUint16(0, RawConst.AF_INET6, true);
-  view.setUint16(2, port, false);
   bytes.set(address, 8);
   return 28;
 }
@@ -178,16 +183,19 @@ function popcount(value: number): number {
 
 /**
  * The Ethernet link `dst` is directly attached to, or undefined when it is
- * reached through a gateway, over loopback or a link without MAC addresses,
- * or when /proc and /sys cannot be read.
+ * reached through a gateway, over loopback or a link without MAC addresses.
+ * The routing table in /proc is exact, but Deno lets only --allow-all read
+ * /proc and /sys; under the scan task's permissions the interfaces' own
+ * subnets (getifaddrs through FFI) answer instead.
  */
 export function localLinkFor(dst: IpAddress): LocalLink | undefined {
-  const routes = typeof dst === "number"
-    ? { v4: readText("/proc/net/route") ?? "" }
-    : { v6: readText("/proc/net/ipv6_route") ?? "" };
+  const table = readText(typeof dst === "number" ? "/proc/net/route" : "/proc/net/ipv6_route");
+  if (table === undefined) return localLinkForFfi(dst);
+  const routes = typeof dst === "number" ? { v4: table } : { v6: table };
   const name = onLinkInterface(dst, routes);
   if (name === undefined || name === "lo" || !/^[\w.@-]+$/.test(name)) return undefined;
   const type = readText(`/sys/class/net/${name}/type`)?.trim();
+  if (type === undefined) return localLinkForFfi(dst);
   if (type !== "1") return undefined; // ARPHRD_ETHER
   const macText = readText(`/sys/class/net/${name}/address`)?.trim();
   const indexText = readText(`/sys/class/net/${name}/ifindex`)?.trim();
