@@ -45,65 +45,70 @@ function portsIn(report: { hosts: JsonHost[] }, state: string): number[] {
   );
 }
 
-labTest("SIGINT mid-scan, then --resume: the result equals an uninterrupted scan", async () => {
-  const lab = await startLab({ name: "ptlr" });
-  const dir = await Deno.makeTempDir();
-  try {
-    // A rate cap stretches the scan to several seconds so that the
-    // interrupt lands in the middle of it.
-    const args = ["-sT", "-p-", "-n", "--max-rate", "10000", "--no-db"];
-    const interrupted = spawnScan(lab, [
-      ...args,
-      "--resume-file",
-      `${dir}/resume.json`,
-      "-oJ",
-      `${dir}/resumed.json`,
-      lab.target4,
-    ]);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    interrupted.kill("SIGINT");
-    const first = await finish(interrupted);
-    assert.equal(first.code, 130, first.stderr);
-    assert.match(first.stderr, /Resume with: portolan --resume /);
-    // The interrupted run's JSON is whole, and partial.
-    const partial = JSON.parse(await Deno.readTextFile(`${dir}/resumed.json`));
-    const partialCount = partial.hosts[0].ports.length +
-      partial.hosts[0].extraports.reduce((n: number, e: { count: number }) => n + e.count, 0);
-    assert.ok(partialCount > 0 && partialCount < 65535, `partial: ${partialCount} ports`);
+for (const [scanType, name] of [["-sT", "ptlr"], ["-sS", "ptlrs"]] as const) {
+  labTest(
+    `SIGINT mid-scan (${scanType}), then --resume: the result equals an uninterrupted scan`,
+    async () => {
+      const lab = await startLab({ name });
+      const dir = await Deno.makeTempDir();
+      try {
+        // A rate cap stretches the scan to several seconds so that the
+        // interrupt lands in the middle of it.
+        const args = [scanType, "-p-", "-n", "--max-rate", "10000", "--no-db"];
+        const interrupted = spawnScan(lab, [
+          ...args,
+          "--resume-file",
+          `${dir}/resume.json`,
+          "-oJ",
+          `${dir}/resumed.json`,
+          lab.target4,
+        ]);
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        interrupted.kill("SIGINT");
+        const first = await finish(interrupted);
+        assert.equal(first.code, 130, first.stderr);
+        assert.match(first.stderr, /Resume with: portolan --resume /);
+        // The interrupted run's JSON is whole, and partial.
+        const partial = JSON.parse(await Deno.readTextFile(`${dir}/resumed.json`));
+        const partialCount = partial.hosts[0].ports.length +
+          partial.hosts[0].extraports.reduce((n: number, e: { count: number }) => n + e.count, 0);
+        assert.ok(partialCount > 0 && partialCount < 65535, `partial: ${partialCount} ports`);
 
-    const resumed = await finish(spawnScan(lab, ["--resume", `${dir}/resume.json`]));
-    assert.equal(resumed.code, 0, resumed.stderr);
-    const complete = JSON.parse(await Deno.readTextFile(`${dir}/resumed.json`));
+        const resumed = await finish(spawnScan(lab, ["--resume", `${dir}/resume.json`]));
+        assert.equal(resumed.code, 0, resumed.stderr);
+        const complete = JSON.parse(await Deno.readTextFile(`${dir}/resumed.json`));
 
-    const straight = await finish(
-      spawnScan(lab, [...args, "-oJ", `${dir}/straight.json`, lab.target4]),
-    );
-    assert.equal(straight.code, 0, straight.stderr);
-    const reference = JSON.parse(await Deno.readTextFile(`${dir}/straight.json`));
+        const straight = await finish(
+          spawnScan(lab, [...args, "-oJ", `${dir}/straight.json`, lab.target4]),
+        );
+        assert.equal(straight.code, 0, straight.stderr);
+        const reference = JSON.parse(await Deno.readTextFile(`${dir}/straight.json`));
 
-    assert.deepEqual(portsIn(complete, "open"), portsIn(reference, "open"));
-    assert.deepEqual(portsIn(complete, "filtered"), portsIn(reference, "filtered"));
-    assert.deepEqual(portsIn(complete, "open"), lab.open);
-    assert.deepEqual(
-      portsIn(complete, "filtered"),
-      [...lab.dropped, ...lab.prohibited].sort((a, b) => a - b),
-    );
-    const closed = complete.hosts[0].extraports.find((e: { state: string }) =>
-      e.state === "closed"
-    );
-    assert.equal(
-      closed?.count,
-      65535 - lab.open.length - lab.dropped.length - lab.prohibited.length,
-    );
-    await assert.rejects(
-      () => Deno.stat(`${dir}/resume.json`),
-      "a finished resume removes its state",
-    );
-  } finally {
-    await lab.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+        assert.deepEqual(portsIn(complete, "open"), portsIn(reference, "open"));
+        assert.deepEqual(portsIn(complete, "filtered"), portsIn(reference, "filtered"));
+        assert.deepEqual(portsIn(complete, "open"), lab.open);
+        assert.deepEqual(
+          portsIn(complete, "filtered"),
+          [...lab.dropped, ...lab.prohibited].sort((a, b) => a - b),
+        );
+        const closed = complete.hosts[0].extraports.find((e: { state: string }) =>
+          e.state === "closed"
+        );
+        assert.equal(
+          closed?.count,
+          65535 - lab.open.length - lab.dropped.length - lab.prohibited.length,
+        );
+        await assert.rejects(
+          () => Deno.stat(`${dir}/resume.json`),
+          "a finished resume removes its state",
+        );
+      } finally {
+        await lab.stop();
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
+}
 
 labTest("a second SIGINT ends the process at once, skipping the clean-up", async () => {
   const lab = await startLab({ name: "ptlr2" });
@@ -112,6 +117,7 @@ labTest("a second SIGINT ends the process at once, skipping the clean-up", async
     // Dropped ports with long timeouts: after the first SIGINT the scan sits
     // waiting for answers in flight, which never come.
     const args = [
+      "-sT",
       "-Pn",
       "-p",
       lab.dropped.join(","),
