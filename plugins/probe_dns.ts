@@ -147,7 +147,10 @@ export function dnsUdpProbe(): ProbePlugin {
     passive: false,
     async probe(conn): Promise<ServiceMatch | undefined> {
       await conn.write(versionBindQuery().subarray(2));
-      return parseDnsDatagram(await conn.read({ maxBytes: 4096 }));
+      // One datagram is the whole answer: return as soon as a header's worth has come.
+      return parseDnsDatagram(
+        await conn.read({ maxBytes: 4096, until: (bytes) => bytes.length >= 12 }),
+      );
     },
   };
 }

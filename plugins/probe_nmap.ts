@@ -5,7 +5,8 @@
  * `nmap:<probe>`; the NULL probe's matches become a passive plugin that
  * tries every greeting the built-ins did not recognise.
  *
- * Patterns are PCRE; those JavaScript cannot compile are skipped.
+ * Patterns are PCRE; those JavaScript cannot compile, or could not match
+ * without exponential backtracking, are skipped.
  *
  * @module
  */
@@ -84,8 +85,72 @@ const POSIX: Record<string, string> = {
 };
 
 /**
+ * True when a repeated group can end in a repeated atom: `(\w+)+`,
+ * `(?:[^<]+|<(?!x))*`, `(?:\w+ ?)+`. A run of such characters can then be
+ * split between the two repeats in exponentially many ways, and JavaScript
+ * tries them all on an answer that almost matches: one greeting would hang
+ * the scan. nmap's PCRE stops at a match limit; JavaScript has none. (A few
+ * safe patterns, whose repeat starts with a character the inner one cannot
+ * take, are caught too.)
+ */
+function backtracksExponentially(source: string): boolean {
+  // Per open group: whether the current alternative, and any earlier one, ends in a repeat.
+  const frames: { tail: boolean; anyTail: boolean; look: boolean }[] = [
+    { tail: false, anyTail: false, look: false },
+  ];
+  for (let at = 0; at < source.length; at++) {
+    const frame = frames[frames.length - 1] as (typeof frames)[number];
+    const char = source[at];
+    let endsInRepeat = false;
+    if (char === "(") {
+      const look = /^\(\?<?[=!]/.test(source.slice(at, at + 4));
+      frames.push({ tail: false, anyTail: false, look });
+      if (source[at + 1] === "?") at += look && source[at + 2] === "<" ? 3 : 2;
+      continue;
+    }
+    if (char === "|") {
+      frame.anyTail ||= frame.tail;
+      frame.tail = false;
+      continue;
+    }
+    if (char === "^" || char === "$") continue;
+    if (char === ")") {
+      const closed = frames.pop() as (typeof frames)[number];
+      if (frames.length === 0) return false;
+      // A lookaround consumes nothing.
+      if (closed.look) continue;
+      endsInRepeat = closed.anyTail || closed.tail;
+    } else if (char === "\\") {
+      at++;
+      if (source[at] === "x") at += 2;
+      if (source[at] === "b" || source[at] === "B") continue;
+    } else if (char === "[") {
+      at++;
+      if (source[at] === "^") at++;
+      if (source[at] === "]") at++;
+      for (; at < source.length && source[at] !== "]"; at++) if (source[at] === "\\") at++;
+    }
+    const parent = frames[frames.length - 1] as (typeof frames)[number];
+    const quantifier = /^(?:[*+?]|\{(\d+)(,(\d*))?\})[?+]?/.exec(source.slice(at + 1, at + 16));
+    if (quantifier === null) {
+      parent.tail = endsInRepeat;
+      continue;
+    }
+    at += quantifier[0].length;
+    const head = quantifier[0][0];
+    const unbounded = head === "*" || head === "+" || quantifier[3] === "";
+    if (unbounded && endsInRepeat) return true;
+    if (unbounded) parent.tail = true;
+    // An optional atom ("x?", "(, )?") leaves the alternative ending as it did.
+    else if (head !== "?" && quantifier[1] !== "0") parent.tail = endsInRepeat;
+  }
+  return false;
+}
+
+/**
  * A PCRE pattern as a JavaScript one, or undefined when it uses what
- * JavaScript lacks.
+ * JavaScript lacks or could backtrack exponentially (see
+ * {@link backtracksExponentially}).
  */
 export function pcreToRegExp(source: string, flags: string): RegExp | undefined {
   const translated = source
@@ -94,6 +159,7 @@ export function pcreToRegExp(source: string, flags: string): RegExp | undefined 
     .replace(/\\z/g, "$")
     .replace(/\\A/g, "^")
     .replace(/\\h/g, "[ \\t]");
+  if (backtracksExponentially(translated)) return undefined;
   const jsFlags = [...new Set(flags.replace(/[^is]/g, ""))].join("");
   try {
     return new RegExp(translated, jsFlags);
