@@ -26,6 +26,7 @@ import {
   UDP_TEST_PORTS,
   type UdpServices,
 } from "../tests/lab/raw_lab.ts";
+import { type FoldedPorts, parsePortList } from "../tests/raw_driver.ts";
 import { median, replaceSection } from "./score.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
@@ -108,10 +109,17 @@ const decoder = new TextDecoder();
 function parseDriver(out: string): States & { drops?: number } {
   const data = JSON.parse(out) as {
     ports: { address: string; port: number; state: string }[];
+    folded?: FoldedPorts[];
     stats: { receiverDrops: number };
   };
   const states: States & { drops?: number } = new Map();
   for (const p of data.ports) states.set(`${p.address} ${p.port}`, p.state);
+  // --fold: closed ports come as ranges, as nmap's <extraports>.
+  for (const group of data.folded ?? []) {
+    for (const port of parsePortList(group.ports)) {
+      states.set(`${group.address} ${port}`, group.state);
+    }
+  }
   states.drops = data.stats.receiverDrops;
   return states;
 }
@@ -278,7 +286,17 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          cmd: [...deno, "--scan", "syn", "--targets", lab.target4, "--ports", "1-65535"],
+          cmd: [
+            ...deno,
+            "--scan",
+            "syn",
+            "--targets",
+            lab.target4,
+            "--ports",
+            "1-65535",
+            "--fold",
+            "closed",
+          ],
           parse: parseDriver,
           openOnly: false,
         },
@@ -304,7 +322,17 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          cmd: [...deno, "--scan", "syn", "--targets", far.address4, "--ports", "1-10000"],
+          cmd: [
+            ...deno,
+            "--scan",
+            "syn",
+            "--targets",
+            far.address4,
+            "--ports",
+            "1-10000",
+            "--fold",
+            "closed",
+          ],
           parse: parseDriver,
           openOnly: false,
         },
@@ -380,7 +408,17 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          cmd: [...deno, "--scan", "syn", "--targets", lab.target6, "--ports", "1-65535"],
+          cmd: [
+            ...deno,
+            "--scan",
+            "syn",
+            "--targets",
+            lab.target6,
+            "--ports",
+            "1-65535",
+            "--fold",
+            "closed",
+          ],
           parse: parseDriver,
           openOnly: false,
         },
@@ -482,9 +520,20 @@ function table(scenario: Scenario, rows: Row[]): string {
   return lines.join("\n");
 }
 
+/** The 1-minute load average, or "unknown". */
+async function loadAverage(): Promise<string> {
+  try {
+    return (await Deno.readTextFile("/proc/loadavg")).split(" ")[0] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
 /** Entry point; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const args = parseRawBenchArgs(argv);
+  // The machine may be shared: its load is written beside the figures.
+  const loadAtStart = await loadAverage();
   const support = await labSupported();
   if (!support.ok) {
     console.error(`Cannot run the raw bench: the lab is unsupported here: ${support.why}`);
@@ -567,7 +616,7 @@ export async function main(argv: string[]): Promise<number> {
       "",
       `Measured ${
         new Date().toISOString().slice(0, 10)
-      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits behind the lab's target and a userspace delay line (25 ms each way) with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those.`,
+      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits behind the lab's target and a userspace delay line (25 ms each way) with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those. Load average (1 min) ${loadAtStart} at the start, ${await loadAverage()} at the end. Portolan's driver prints closed ports as ranges (\`--fold closed\`), as nmap's XML folds them into \`<extraports>\`.`,
       "",
       ...sections.flatMap((section) => [section, ""]),
     ].join("\n");

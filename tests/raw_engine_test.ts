@@ -19,6 +19,7 @@ import {
 } from "./lab/raw_lab.ts";
 import type { HostResult, PortResult } from "../src/engine/types.ts";
 import type { RawEngineStats } from "../src/engine/raw_types.ts";
+import { foldPorts, parsePortList } from "./raw_driver.ts";
 
 const DRIVER = decodeURIComponent(new URL("./raw_driver.ts", import.meta.url).pathname);
 
@@ -62,6 +63,38 @@ function assertStates(
 
 const range = (first: number, last: number): number[] =>
   Array.from({ length: last - first + 1 }, (_, i) => first + i);
+
+Deno.test("the driver's --fold lists closed ports as ranges per host and reason", () => {
+  const port = (address: string, number: number, state: string, reason: string): PortResult => ({
+    address,
+    protocol: "tcp",
+    port: number,
+    state: state as PortResult["state"],
+    reason,
+  });
+  const ports = [
+    port("198.51.100.2", 5, "closed", "reset"),
+    port("198.51.100.2", 1, "closed", "reset"),
+    port("198.51.100.2", 2, "closed", "reset"),
+    port("198.51.100.2", 3, "open", "syn-ack"),
+    port("198.51.100.2", 4, "closed", "reset"),
+    port("198.51.100.2", 9, "closed", "reset"),
+    port("198.51.100.3", 7, "closed", "reset"),
+  ];
+  const { ports: listed, folded } = foldPorts(ports, "closed");
+  assert.deepEqual(listed, [ports[3]]);
+  assert.deepEqual(folded, [
+    {
+      address: "198.51.100.2",
+      protocol: "tcp",
+      state: "closed",
+      reason: "reset",
+      ports: "1-2,4-5,9",
+    },
+    { address: "198.51.100.3", protocol: "tcp", state: "closed", reason: "reset", ports: "7" },
+  ]);
+  assert.deepEqual(parsePortList(folded[0]!.ports), [1, 2, 4, 5, 9]);
+});
 
 labTest("raw engine: SYN, shards, sweep, UDP and discovery in the lab", async (t) => {
   const lab = await startLab({ name: "ptlraw" });

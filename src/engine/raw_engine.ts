@@ -77,7 +77,15 @@ interface Sources {
   links: { 4?: LocalLink; 6?: LocalLink };
 }
 
-/** Source address (and local link) per family, from the first host of each family. */
+/** Hosts of the plan tried for a route per family: enough to pass over a few unroutable ones. */
+const ROUTE_TRIES = 8;
+
+/**
+ * Source address (and local link) per family, from the first routable host
+ * of each family. A family without any routable host among the first and
+ * last few has no source: its probes are counted as lost, and its hosts
+ * come out silent (filtered, or down), as nmap reports unroutable targets.
+ */
 function findSources(plan: ScanPlan): Sources {
   const libc = openRawLibc();
   if (libc === undefined) {
@@ -86,21 +94,25 @@ function findSources(plan: ScanPlan): Sources {
   const result: Sources = { sources: {}, links: {} };
   try {
     const size = plan.targets.size;
-    if (size === 0n) return result;
-    const first = plan.targets.at(0n);
-    const last = plan.targets.at(size - 1n);
-    for (const host of first.family === last.family ? [first] : [first, last]) {
-      if (host.family === 4) {
-        const dst = Number(host.value) >>> 0;
-        result.sources[4] = sourceAddressFor(libc, dst) as number;
-        const link = localLinkFor(dst);
-        if (link) result.links[4] = link;
-      } else {
-        const dst = ipv6FromBigInt(host.value);
-        result.sources[6] = sourceAddressFor(libc, dst) as Uint8Array;
-        const link = localLinkFor(dst);
-        if (link) result.links[6] = link;
+    const candidates = new Set<bigint>();
+    for (let i = 0n; i < BigInt(ROUTE_TRIES) && i < size; i++) {
+      candidates.add(i);
+      candidates.add(size - 1n - i);
+    }
+    for (const index of candidates) {
+      const host = plan.targets.at(index);
+      if (result.sources[host.family] !== undefined) continue;
+      const dst = host.family === 4 ? Number(host.value) >>> 0 : ipv6FromBigInt(host.value);
+      let source;
+      try {
+        source = sourceAddressFor(libc, dst);
+      } catch {
+        continue; // no route to this one: try the next
       }
+      if (host.family === 4) result.sources[4] = source as number;
+      else result.sources[6] = source as Uint8Array;
+      const link = localLinkFor(dst);
+      if (link) result.links[host.family] = link;
     }
   } finally {
     libc.close();

@@ -8,13 +8,19 @@
 import type { TargetSet } from "../targets/types.ts";
 
 interface RangeView {
-  ipv4: { starts: readonly number[]; ends: readonly number[] };
+  ipv4: { starts: ArrayLike<number>; ends: ArrayLike<number> };
   ipv6: readonly { start: bigint; end: bigint }[];
+}
+
+/** Arrays or typed arrays (the core keeps IPv4 ranges in Float64Arrays). */
+function isNumbers(value: unknown): value is ArrayLike<number> {
+  return Array.isArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView));
 }
 
 function hasRanges(targets: TargetSet): targets is TargetSet & RangeView {
   const candidate = targets as Partial<RangeView>;
-  return Array.isArray(candidate.ipv4?.starts) && Array.isArray(candidate.ipv6);
+  return isNumbers(candidate.ipv4?.starts) && isNumbers(candidate.ipv4?.ends) &&
+    Array.isArray(candidate.ipv6);
 }
 
 /** Finds the index of an address in a target set. */

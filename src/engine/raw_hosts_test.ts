@@ -21,6 +21,17 @@ Deno.test("HostIndexer finds every host of a range set, and nothing else", () =>
   assert.equal(indexer.indexOf(6, 5n), undefined);
 });
 
+Deno.test("HostIndexer reads the core's ranges (typed arrays) without walking the set", () => {
+  const ranges = createTargetSet([{ family: 4, start: 10n, end: 19n }]);
+  const hosts = [...ranges.hosts()];
+  let walked = 0;
+  const at = ranges.at.bind(ranges);
+  Object.assign(ranges, { at: (index: bigint): Host => (walked++, at(index)) });
+  const indexer = new HostIndexer(ranges);
+  hosts.forEach((host, i) => assert.equal(indexer.indexOf(4, Number(host.value)), BigInt(i)));
+  assert.equal(walked, 0);
+});
+
 Deno.test("HostIndexer falls back to a binary search over any target set", () => {
   const generic: TargetSet = {
     size: set.size,

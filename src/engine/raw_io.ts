@@ -31,15 +31,15 @@ import {
   writeEthernetHeader,
   writeIcmpMessage,
   writeIpHeader,
-  writeTcpPacket,
   writeTcpSegment,
   writeUdpDatagram,
   writeUdpPacket,
 } from "../packet/mod.ts";
 import type { Host } from "../targets/types.ts";
-import { openRawLibc, RawConst, type RawLibc, setIntOption } from "./raw_libc.ts";
+import { openRawLibc, RawConst, RawErrno, type RawLibc, setIntOption } from "./raw_libc.ts";
 import { type LocalLink, writeRawSockaddr } from "./raw_net.ts";
 import type { RawIo, RawSend } from "./raw_scan.ts";
+import { type Tcp4ProbeFields, Tcp4ProbeWriter } from "./raw_probe.ts";
 import { BatchSender } from "./raw_sender.ts";
 import {
   type DiscoveryProbe,
@@ -48,6 +48,9 @@ import {
   ReplyRing,
 } from "./raw_types.ts";
 import { udpPayload } from "./udp_payloads.ts";
+
+/** Out of kernel memory: transient, like ENOBUFS. */
+const ENOMEM = 12;
 
 /** Options of {@link openRawIo}. */
 export interface RawIoOptions {
@@ -154,64 +157,127 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     return found;
   }
 
-  function queueFailures(result: { failed: { tag: number }[] }): void {
-    for (const { tag } of result.failed) failed.push(tag);
+  /**
+   * Only a full queue (ENOBUFS, EAGAIN, ENOMEM) is worth sending again at
+   * no cost; a refusal that will not change (no route, not permitted) is
+   * left as a probe lost on the way, so its tries run out and it ends silent
+   * instead of being resent for ever.
+   */
+  function queueFailures(result: { failed: { tag: number; errno: number }[] }): void {
+    for (const { tag, errno } of result.failed) {
+      if (errno === RawErrno.ENOBUFS || errno === RawErrno.EAGAIN || errno === ENOMEM) {
+        failed.push(tag);
+      }
+    }
   }
 
-  function take(
-    kind: Parameters<typeof sender>[0],
-  ): ReturnType<BatchSender["next"]> & { send: BatchSender } {
+  /** The sender of `kind`, with room for one more packet. */
+  function take(kind: Parameters<typeof sender>[0]): BatchSender {
     const send = sender(kind);
     if (send.full) queueFailures(send.flush());
-    return { ...send.next(), send };
+    return send;
   }
 
+  // The last host's address: probes to one host come in runs (and bigint
+  // conversions cost more than the rest of a packet).
+  let lastHost: Host | undefined;
+  let lastAddress: IpAddress = 0;
   function hostAddress(host: Host): IpAddress {
-    return host.family === 4 ? Number(host.value) >>> 0 : ipv6FromBigInt(host.value);
+    if (host !== lastHost) {
+      lastHost = host;
+      lastAddress = host.family === 4 ? Number(host.value) >>> 0 : ipv6FromBigInt(host.value);
+    }
+    return lastAddress;
+  }
+
+  // Reused for every probe (all are read synchronously): a packet allocates nothing of its own.
+  const mss = mssOption();
+  const noOptions = new Uint8Array(0);
+  const cookies: CookieOptions[] = Array.from(
+    { length: options.attempts },
+    (_, attempt) => ({ ...cookie, attempt }),
+  );
+  const target = { src: 0 as IpAddress, dst: 0 as IpAddress, dstPort: 0, protocol: 0 };
+  const tcp = {
+    src: 0 as IpAddress,
+    dst: 0 as IpAddress,
+    srcPort: 0,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    options: mss,
+    id: 0,
+  };
+  // IPv4 SYNs (and ACKs) from templates: nearly every packet of a SYN scan.
+  const synWriter = sources[4] !== undefined ? new Tcp4ProbeWriter(sources[4], mss) : undefined;
+  const ackWriter = sources[4] !== undefined
+    ? new Tcp4ProbeWriter(sources[4], noOptions)
+    : undefined;
+  const probe4: Tcp4ProbeFields = {
+    dst: 0,
+    srcPort: 0,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    id: 0,
+  };
+
+  function identityOf(
+    dst: IpAddress,
+    port: number,
+    protocol: number,
+    attempt: number,
+  ): { srcPort: number; seq: number } {
+    target.src = typeof dst === "number" ? sources[4]! : sources[6]!;
+    target.dst = dst;
+    target.dstPort = port;
+    target.protocol = protocol;
+    return probeIdentity(options.key, target, cookies[attempt] ?? { ...cookie, attempt });
   }
 
   function sendTcp(probe: RawSend, dst: IpAddress, port: number, flags: number): void {
-    const v4 = typeof dst === "number";
-    const src = v4 ? sources[4]! : sources[6]!;
-    const identity = probeIdentity(options.key, {
-      src,
-      dst,
-      dstPort: port,
-      protocol: IpProtocol.Tcp,
-    }, {
-      ...cookie,
-      attempt: probe.attempt,
-    });
+    const identity = identityOf(dst, port, IpProtocol.Tcp, probe.attempt);
     const syn = (flags & TcpFlag.Syn) !== 0;
-    const fields = {
-      src,
-      dst,
-      srcPort: identity.srcPort,
-      dstPort: port,
-      // An ACK probe carries the cookie as its acknowledgment: the RST answers with it as seq.
-      seq: syn ? identity.seq : 0,
-      ack: syn ? 0 : identity.seq,
-      flags,
-      ...(syn ? { options: mssOption() } : {}),
-      id: (Math.random() * 0x10000) | 0,
-    };
-    const slot = take(v4 ? "ip4" : "tcp6");
-    const length = v4 ? writeTcpPacket(slot.packet, fields) : writeTcpSegment(slot.packet, fields);
-    slot.send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
+    // An ACK probe carries the cookie as its acknowledgment: the RST answers with it as seq.
+    const seq = syn ? identity.seq : 0;
+    const ack = syn ? 0 : identity.seq;
+    const id = (Math.random() * 0x10000) | 0;
+    const v4 = typeof dst === "number";
+    const send = take(v4 ? "ip4" : "tcp6");
+    const slot = send.next();
+    const writer = syn ? synWriter : ackWriter;
+    let length: number;
+    // Fields are set one by one on reused objects: an object literal per probe is garbage.
+    if (v4 && writer !== undefined) {
+      probe4.dst = dst;
+      probe4.srcPort = identity.srcPort;
+      probe4.dstPort = port;
+      probe4.seq = seq;
+      probe4.ack = ack;
+      probe4.flags = flags;
+      probe4.id = id;
+      length = writer.write(slot.packet, probe4);
+    } else {
+      tcp.src = v4 ? sources[4]! : sources[6]!;
+      tcp.dst = dst;
+      tcp.srcPort = identity.srcPort;
+      tcp.dstPort = port;
+      tcp.seq = seq;
+      tcp.ack = ack;
+      tcp.flags = flags;
+      tcp.options = syn ? mss : noOptions;
+      tcp.id = id;
+      length = writeTcpSegment(slot.packet, tcp);
+    }
+    send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
   }
 
   function sendUdp(probe: RawSend, dst: IpAddress, port: number): void {
     const v4 = typeof dst === "number";
     const src = v4 ? sources[4]! : sources[6]!;
-    const identity = probeIdentity(options.key, {
-      src,
-      dst,
-      dstPort: port,
-      protocol: IpProtocol.Udp,
-    }, {
-      ...cookie,
-      attempt: probe.attempt,
-    });
+    const identity = identityOf(dst, port, IpProtocol.Udp, probe.attempt);
     const fields = {
       src,
       dst,
@@ -219,11 +285,12 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       dstPort: port,
       payload: udpPayload(port),
     };
-    const slot = take(v4 ? "ip4" : "udp6");
+    const send = take(v4 ? "ip4" : "udp6");
+    const slot = send.next();
     const length = v4
       ? writeUdpPacket(slot.packet, { ...fields, id: (Math.random() * 0x10000) | 0 })
       : writeUdpDatagram(slot.packet, fields);
-    slot.send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
+    send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
   }
 
   function sendEcho(probe: RawSend, dst: IpAddress): void {
@@ -236,7 +303,8 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       type: v4 ? IcmpType.EchoRequest : Icmpv6Type.EchoRequest,
       rest: ((id << 16) | seq) >>> 0,
     };
-    const slot = take(v4 ? "ip4" : "icmp6");
+    const send = take(v4 ? "ip4" : "icmp6");
+    const slot = send.next();
     let length: number;
     if (v4) {
       const ip = writeIpHeader(slot.packet, {
@@ -250,14 +318,15 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     } else {
       length = writeIcmpMessage(slot.packet, message);
     }
-    slot.send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
+    send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
   }
 
   function sendNeighbor(probe: RawSend, dst: IpAddress): void {
     if (typeof dst === "number") {
       const link = options.links?.[4];
       if (link === undefined || sources[4] === undefined) return;
-      const slot = take("link4");
+      const send = take("link4");
+      const slot = send.next();
       const frame = slot.packet;
       writeEthernetHeader(frame, { dst: BROADCAST_MAC, src: link.mac, etherType: EtherType.Arp });
       const at = ETHERNET_HEADER_LENGTH;
@@ -266,7 +335,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       new DataView(frame.buffer, frame.byteOffset).setUint32(at + 14, sources[4], false);
       frame.fill(0, at + 18, at + 24);
       new DataView(frame.buffer, frame.byteOffset).setUint32(at + 24, dst, false);
-      slot.send.commit(
+      send.commit(
         at + 28,
         writeLinkSockaddr(slot.name, link, EtherType.Arp, BROADCAST_MAC),
         probe.slot,
@@ -276,7 +345,8 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     const link = options.links?.[6];
     if (link === undefined || sources[6] === undefined) return;
     const group = solicitedNodeAddress(dst);
-    const slot = take("link6");
+    const send = take("link6");
+    const slot = send.next();
     const frame = slot.packet;
     const mac = ipv6MulticastMac(group);
     writeEthernetHeader(frame, { dst: mac, src: link.mac, etherType: EtherType.Ipv6 });
@@ -294,7 +364,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       ttl: 255,
     }, ETHERNET_HEADER_LENGTH);
     const length = writeIcmpMessage(frame, message, ETHERNET_HEADER_LENGTH + ip);
-    slot.send.commit(
+    send.commit(
       ETHERNET_HEADER_LENGTH + ip + length,
       writeLinkSockaddr(slot.name, link, EtherType.Ipv6, mac),
       probe.slot,
@@ -304,10 +374,8 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   const io: RawIoHandle = {
     send(probe: RawSend): void {
       const dst = hostAddress(probe.host);
-      if ((probe.host.family === 4 ? sources[4] : sources[6]) === undefined) {
-        failed.push(probe.slot);
-        return;
-      }
+      // No route to any host of this family: the probe is lost, and its host comes out silent.
+      if ((probe.host.family === 4 ? sources[4] : sources[6]) === undefined) return;
       switch (options.mode) {
         case "syn":
           sendTcp(probe, dst, options.ports[probe.unit]!, TcpFlag.Syn);
@@ -336,6 +404,9 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       if (ring.pending || ms <= 0) return Promise.resolve();
       // Short naps: the ring has no way to wake this thread.
       return new Promise((resolve) => setTimeout(resolve, Math.min(ms, 2)));
+    },
+    caughtUp(): number {
+      return ring.caughtUp;
     },
     receiverStats(): { packets: number; drops: number } {
       const { packets, drops, overflows } = ring.counters;
@@ -389,7 +460,8 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       filter,
       addresses,
       shared: ring.shared,
-      pollMs: 50,
+      // Short: the scanner judges silence only up to the worker's last read.
+      pollMs: 5,
     };
     worker = new Worker(new URL("./raw_receiver.ts", import.meta.url).href, { type: "module" });
     const ready = new Promise<void>((resolve, reject) => {

@@ -20,18 +20,28 @@ export const DEFAULT_MAX_RATE = 200_000;
 /** First rate of a scan, probes/s. */
 export const DEFAULT_INITIAL_RATE = 2_000;
 
+/** Answers a band needs before its loss is believed. */
+const MIN_SAMPLES = 64;
+
 /**
  * Answers at the current rate before it may grow: growth is clocked by
  * answers, as TCP's slow start is by acknowledgments, so a far host is not
- * flooded before the first loss could be seen, and every band gets measured.
+ * flooded before the first loss could be seen, and every band gets
+ * measured. One band's worth: from the first rate to the maximum takes
+ * about 64 ms of answers on a near host (256 took a quarter of a second).
  */
-const GROW_AFTER = 256;
+const GROW_AFTER = MIN_SAMPLES;
 
 /** Sends before the rate may grow without answers (dark address space). */
-const GROW_BLIND_AFTER = 16 * GROW_AFTER;
+const GROW_BLIND_AFTER = 4096;
 
-/** Answers a band needs before its loss is believed. */
-const MIN_SAMPLES = 64;
+/**
+ * In slow start, answers enough to double the rate once a round trip has
+ * passed since it last grew, as TCP's slow start doubles per round trip:
+ * on a near host (a round trip of a millisecond) waiting for
+ * {@link GROW_AFTER} answers at a slow first rate is what takes time.
+ */
+const GROW_PER_ROUND_TRIP_AFTER = 8;
 
 /** Options of {@link RateController}. */
 export interface RateControlOptions {
@@ -64,6 +74,9 @@ export class RateController {
   #ok = 0;
   #lost = 0;
   #growthHeld = false;
+  /** Smoothed round trip, ms (Infinity until told). */
+  #roundTrip = Infinity;
+  #grownAt = -Infinity;
 
   constructor(options: RateControlOptions) {
     this.#min = Math.max(0, options.minRate);
@@ -108,10 +121,11 @@ export class RateController {
     if (this.#sentAtRate >= GROW_BLIND_AFTER) this.#grow();
   }
 
-  #grow(): void {
+  #grow(now = -Infinity): void {
     if (this.#growthHeld) return;
     this.#sentAtRate = 0;
     this.#answeredAtRate = 0;
+    this.#grownAt = now;
     if (this.#slowStart) {
       this.#setRate(this.#rate * 2);
     } else {
@@ -130,7 +144,15 @@ export class RateController {
     this.#ok++;
     if (lostAtRate === undefined) {
       // Answers to probes sent at about the current rate clock its growth.
-      if (rateAtSend >= this.#rate / 2 && ++this.#answeredAtRate >= GROW_AFTER) this.#grow();
+      if (rateAtSend < this.#rate / 2) return;
+      const answers = ++this.#answeredAtRate;
+      if (
+        answers >= GROW_AFTER ||
+        (this.#slowStart && answers >= GROW_PER_ROUND_TRIP_AFTER &&
+          now - this.#grownAt >= this.#roundTrip)
+      ) {
+        this.#grow(now);
+      }
       return;
     }
     this.#band(lostAtRate).lost++;
@@ -153,6 +175,11 @@ export class RateController {
   overload(now: number): void {
     if (now < this.#holdUntil) return;
     this.#cut(this.#rate, now);
+  }
+
+  /** The path's smoothed round trip, ms, for growth once per round trip in slow start. */
+  roundTrip(ms: number): void {
+    if (ms > 0) this.#roundTrip = ms;
   }
 
   /** Queueing delay grew: stop growing (true) or allow growth again (false). */

@@ -72,3 +72,21 @@ Deno.test("without answers the rate grows only after many sends (dark space)", (
   controller.sent(1);
   assert.equal(controller.rate, 2000);
 });
+
+Deno.test("in slow start the rate doubles once a round trip, given a few answers", () => {
+  const controller = new RateController({ minRate: 0, maxRate: 0, initialRate: 1000 });
+  controller.roundTrip(5);
+  // Eight answers, but within one round trip of the start: one doubling.
+  for (let i = 0; i < 8; i++) controller.answered(1000, undefined, 100);
+  assert.equal(controller.rate, 2000);
+  for (let i = 0; i < 8; i++) controller.answered(2000, undefined, 102);
+  assert.equal(controller.rate, 2000);
+  // A round trip later, eight more answers double it again.
+  for (let i = 0; i < 8; i++) controller.answered(2000, undefined, 105);
+  assert.equal(controller.rate, 4000);
+  // Past slow start (a cut), growth goes back to creeping.
+  controller.overload(200);
+  const after = controller.rate;
+  for (let i = 0; i < 8; i++) controller.answered(after, undefined, 1000);
+  assert.equal(controller.rate, after);
+});

@@ -4,7 +4,9 @@
  * the scan's BPF filter), validates each packet against the scan's cookies
  * and hands {@link ReplyRecord}s to the scanner. A receive
  * timeout lets it see the stop flag; the socket's drop counter is summed
- * into the shared ring, which also carries the replies ({@link ReplyRing}).
+ * into the shared ring, which also carries the replies ({@link ReplyRing})
+ * and the time up to which the socket has been read (so the scanner never
+ * calls a probe silent while its answer still waits in the socket).
  *
  * Messages: in `{ type: "start", config }`; out `{ type: "ready" }`,
  * `{ type: "error", message }`, `{ type: "closed" }`.
@@ -26,7 +28,13 @@ import {
   setIntOption,
 } from "./raw_libc.ts";
 import { type ReceiverConfig, ReplyRing } from "./raw_types.ts";
-import { validateReply } from "./raw_validate.ts";
+import {
+  createTcp4Scratch,
+  FRAME_OTHER,
+  FRAME_RECORD,
+  readTcp4Frame,
+  validateReply,
+} from "./raw_validate.ts";
 
 const BATCH = 256;
 const SLOT = 2048;
@@ -97,6 +105,7 @@ function run(config: ReceiverConfig): void {
     const statsLength = stats.bytes.subarray(8, 12);
     const vector = arena.bytes.subarray(0, iovBase);
     let lastStats = 0;
+    const scratch = createTcp4Scratch();
     ring.state = 1;
     self.postMessage({ type: "ready" });
     // Replies go through the shared ring: posted messages would wait for this
@@ -114,17 +123,24 @@ function run(config: ReceiverConfig): void {
         for (let i = 0; i < count; i++) {
           const length = Math.min(arena.view.getUint32(i * MMSGHDR_SIZE + 56, true), SLOT);
           const packet = arena.bytes.subarray(dataBase + i * SLOT, dataBase + i * SLOT + length);
+          // IPv4 TCP (nearly every reply of a SYN scan) is read in place; the rest in full.
+          const fast = readTcp4Frame(packet, config, at, scratch);
+          if (fast === FRAME_RECORD) ring.push(scratch.record);
+          if (fast !== FRAME_OTHER) continue;
           const reply = parseReply(packet, { linkType: "ethernet" });
           if (reply === undefined) continue;
           const found = validateReply(reply, config, at);
           if (found !== undefined) ring.push(found);
         }
         ring.count(count, 0);
+        // A short batch emptied the socket: everything that arrived by `at` is in the ring.
+        if (count < BATCH) ring.caughtUp = at;
       } else if (count < 0) {
         const errno = libc.errno();
         if (errno !== RawErrno.EAGAIN && errno !== RawErrno.EINTR) {
           throw new Error(`recvmmsg failed (errno ${errno})`);
         }
+        if (errno === RawErrno.EAGAIN) ring.caughtUp = at;
       }
       if (at - lastStats >= 50) {
         lastStats = at;

@@ -14,12 +14,12 @@
  */
 
 import type { Host } from "../targets/types.ts";
-import { CompletionTracker } from "./connect_scan.ts";
+import { RawCompletion } from "./raw_completion.ts";
 import { HostIndexer } from "./raw_hosts.ts";
 import { RawOrder } from "./raw_order.ts";
 import { RateController } from "./raw_rate.ts";
 import { type RawEngineStats, type RawScanPlan, ReplyKind, type ReplyRecord } from "./raw_types.ts";
-import { RttEstimator } from "./timing.ts";
+import { RttEstimator, timingTemplate } from "./timing.ts";
 import type { EngineSink } from "./types.ts";
 
 /** One try of one unit, for {@link RawIo.send}. */
@@ -36,7 +36,7 @@ export interface RawSend {
 
 /** The I/O a raw scan runs over. */
 export interface RawIo {
-  /** Queue the packets of one try; may send at once when a batch fills. */
+  /** Queue the packets of one try; may send at once when a batch fills. `probe` is reused after. */
   send(probe: RawSend): void;
   /** Send what is queued; returns the slots of tries the kernel refused. */
   flush(): number[];
@@ -46,6 +46,12 @@ export interface RawIo {
   wait(ms: number): Promise<void>;
   /** The receive socket's counters so far. */
   receiverStats(): { packets: number; drops: number };
+  /**
+   * Every reply that arrived before this time (on {@link now}'s clock) has
+   * been received; silence is judged only up to it. Omitted: receipt is
+   * immediate.
+   */
+  caughtUp?(): number;
   /** Milliseconds since the epoch, on the clock of {@link ReplyRecord.at}. */
   now(): number;
 }
@@ -97,6 +103,33 @@ export function attemptsFor(maxRetries: number): number {
   return Math.min(16, maxRetries + 3);
 }
 
+/**
+ * Floor of a SYN probe's timeout at -T3 and faster, ms. nmap's floor (100 ms
+ * at -T4) covers its own reply handling; here replies are timestamped on
+ * arrival by the receive worker, silence is judged only once that worker has
+ * read the socket past the deadline, and SYN answers come from the target's
+ * kernel, so srtt + 4 × rttvar is trusted down to this.
+ */
+export const SYN_MIN_TIMEOUT_MS = 10;
+
+/** Past this lag behind the clock, the receiver is not waited for (it is stuck), ms. */
+const MAX_RECEIVER_LAG_MS = 5000;
+
+/**
+ * The timeout floor of a scan: the template's, or {@link SYN_MIN_TIMEOUT_MS}
+ * for SYN scans at -T3 and faster unless --min-rtt-timeout changed it.
+ */
+export function timeoutFloor(kind: RawScanMode["kind"], timing: RawScanPlan["timing"]): number {
+  const template = timingTemplate(timing.level).minRttTimeout;
+  if (kind !== "syn" || timing.level < 3 || timing.minRttTimeout !== template) {
+    return timing.minRttTimeout;
+  }
+  return Math.min(timing.minRttTimeout, SYN_MIN_TIMEOUT_MS);
+}
+
+/** Refused sends of one unit that are sent again without counting as a try. */
+const MAX_REFUSALS = 8;
+
 const PROGRESS_EVERY_MS = 100;
 const CHECKPOINT_EVERY_MS = 1000;
 
@@ -115,10 +148,10 @@ export async function runRawScan(
 ): Promise<RawEngineStats> {
   const { timing } = plan;
   const units = mode.units;
-  const tracker = new CompletionTracker(plan.resume);
+  const tracker = new RawCompletion(plan.resume);
   const order = new RawOrder(plan, units, { onSkip: (index) => tracker.complete(index) });
   const indexer = new HostIndexer(plan.targets);
-  const rtt = new RttEstimator(timing);
+  const rtt = new RttEstimator({ ...timing, minRttTimeout: timeoutFloor(mode.kind, timing) });
   const rate = new RateController({
     minRate: timing.minRate,
     maxRate: timing.scanDelay > 0
@@ -152,6 +185,10 @@ export async function runRawScan(
   let firstSentAt = new Float64Array(capacity);
   let tries = new Uint8Array(capacity);
   let paced = new Uint8Array(capacity);
+  /** Times the kernel refused to send this unit's tries. */
+  let refused = new Uint8Array(capacity);
+  /** 1 while the unit's last try is a paced one sent with the host's ICMP budget refilled. */
+  let proving = new Uint8Array(capacity);
   let rateAt = new Float64Array(capacity);
   let previousRate = new Float64Array(capacity);
   const hostOf: (Host | undefined)[] = new Array(capacity);
@@ -172,6 +209,8 @@ export async function runRawScan(
   const pacedNextAt = new Map<number, number>();
   /** Per host: when its last ICMP port unreachable arrived. */
   const lastUnreach = new Map<number, number>();
+  /** Per host: when its first probe went out (--host-timeout only). */
+  const hostStarted = new Map<number, number>();
 
   function grow(): void {
     const next = capacity * 2;
@@ -190,6 +229,8 @@ export async function runRawScan(
     firstSentAt = copy(firstSentAt, (n) => new Float64Array(n));
     tries = copy(tries, (n) => new Uint8Array(n));
     paced = copy(paced, (n) => new Uint8Array(n));
+    refused = copy(refused, (n) => new Uint8Array(n));
+    proving = copy(proving, (n) => new Uint8Array(n));
     rateAt = copy(rateAt, (n) => new Float64Array(n));
     previousRate = copy(previousRate, (n) => new Float64Array(n));
     generation = copy(generation, (n) => new Uint32Array(n));
@@ -236,6 +277,30 @@ export async function runRawScan(
     free.push(slot);
   }
 
+  /**
+   * --host-timeout, as the connect engine: a host's clock starts at its first
+   * probe; past the timeout its unsent probes are skipped and its unanswered
+   * ones not tried again, and neither is reported (nmap reports nothing
+   * unfinished of a host that timed out).
+   */
+  function hostExpired(hostIndex: bigint, now: number): boolean {
+    if (timing.hostTimeout <= 0) return false;
+    const key = Number(hostIndex);
+    const first = hostStarted.get(key);
+    if (first === undefined) {
+      hostStarted.set(key, now);
+      return false;
+    }
+    return now - first > timing.hostTimeout;
+  }
+
+  /** Give up on a unit of a host that timed out: finished, not reported. */
+  function abandon(slot: number): void {
+    done++;
+    tracker.complete(positionOf[slot]!);
+    release(slot);
+  }
+
   function decide(slot: number, verdict: RawVerdict): void {
     done++;
     tracker.complete(positionOf[slot]!);
@@ -268,6 +333,7 @@ export async function runRawScan(
       const first = record.at - firstSentAt[slot]!;
       if (first >= 0) {
         rtt.sample(first);
+        rate.roundTrip(rtt.srtt);
         if (first < baseRtt) baseRtt = first;
       }
     }
@@ -290,7 +356,8 @@ export async function runRawScan(
     return Math.min(timing.maxRetries, highestAnsweredRetry + 1, attempts - 1);
   }
 
-  function expire(now: number): void {
+  /** Deal with the tries whose deadline passed by `judgeAt` (the receiver has read that far). */
+  function expire(judgeAt: number, now: number): void {
     const timeout = rtt.timeout();
     while (fifoHead < fifoTail) {
       const slot = fifoSlots[fifoHead % capacity]!;
@@ -299,9 +366,13 @@ export async function runRawScan(
         fifoHead++; // stale: answered, or sent again since
         continue;
       }
-      if (now < sentAt[slot]! + timeout) return;
+      if (judgeAt < sentAt[slot]! + timeout) return;
       fifoHead++;
       const hostKey = Number(hostIndexOf[slot]!);
+      if (timing.hostTimeout > 0 && hostExpired(hostIndexOf[slot]!, now)) {
+        abandon(slot);
+        continue;
+      }
       const unreachAt = lastUnreach.get(hostKey);
       if (mode.kind === "udp" && unreachAt !== undefined) {
         // The host sends unreachables but may be out of its ICMP budget: retry
@@ -309,6 +380,15 @@ export async function runRawScan(
         // On a lossy path one silent try proves less: ask twice.
         const pacedTries = options.pacedTries ?? (rate.lossRate > 0 ? 2 : 1);
         if (paced[slot]! >= pacedTries || tries[slot]! >= attempts) {
+          // A paced try that drew nothing, with nothing else heard from the
+          // host since it went: the host spent no ICMP on it, so its next
+          // paced probe need not wait out the pace. (With loss on the path,
+          // silence may be a lost unreachable that did spend the budget.)
+          if (proving[slot] === 1 && pacedTries === 1 && unreachAt < sentAt[slot]!) {
+            pacedNextAt.set(hostKey, now);
+            const host = pacedHosts.get(hostKey);
+            if (host !== undefined) host.nextAt = Math.min(host.nextAt, now);
+          }
           decide(slot, { ...mode.silent });
           continue;
         }
@@ -333,33 +413,44 @@ export async function runRawScan(
     }
   }
 
+  /** The one {@link RawSend} handed to the I/O, refilled per try (it reads it at once). */
+  const outgoing: RawSend = { slot: 0, hostIndex: 0n, host: undefined!, unit: 0, attempt: 0 };
+
   function transmit(slot: number, now: number, isPaced: boolean): void {
     previousRate[slot] = rateAt[slot]!;
     rateAt[slot] = rate.rate;
     sentAt[slot] = now;
     if (tries[slot] === 0) firstSentAt[slot] = now;
+    proving[slot] = 0;
     if (isPaced) {
       // Only a try sent once the host's ICMP budget has refilled can prove silence.
       const unreachAt = lastUnreach.get(Number(hostIndexOf[slot]!)) ?? -Infinity;
-      if (now - unreachAt >= paceMs * 0.95) paced[slot] = paced[slot]! + 1;
+      if (now - unreachAt >= paceMs * 0.95) {
+        paced[slot] = paced[slot]! + 1;
+        proving[slot] = 1;
+      }
     }
     const attempt = tries[slot]!;
     tries[slot] = attempt + 1;
     generation[slot] = (generation[slot]! + 1) >>> 0;
     fifoPush(slot);
     stats.probes++;
-    io.send({
-      slot,
-      hostIndex: hostIndexOf[slot]!,
-      host: hostOf[slot]!,
-      unit: unitOf[slot]!,
-      attempt,
-    });
+    outgoing.slot = slot;
+    outgoing.hostIndex = hostIndexOf[slot]!;
+    outgoing.host = hostOf[slot]!;
+    outgoing.unit = unitOf[slot]!;
+    outgoing.attempt = attempt;
+    io.send(outgoing);
   }
 
-  function fresh(): number | undefined {
+  function fresh(now: number): number | undefined {
     if (exhausted) return undefined;
-    const item = order.next();
+    let item = order.next();
+    while (item !== undefined && timing.hostTimeout > 0 && hostExpired(item.hostIndex, now)) {
+      done++;
+      tracker.complete(item.index);
+      item = order.next();
+    }
     if (item === undefined) {
       exhausted = true;
       return undefined;
@@ -372,6 +463,8 @@ export async function runRawScan(
     hostOf[slot] = item.host;
     tries[slot] = 0;
     paced[slot] = 0;
+    refused[slot] = 0;
+    proving[slot] = 0;
     rateAt[slot] = 0;
     bySlotKey.set(keyOf(item.hostIndex, item.portIndex), slot);
     inFlight++;
@@ -393,6 +486,11 @@ export async function runRawScan(
         continue;
       }
       const slot = entry.slot;
+      if (timing.hostTimeout > 0 && hostExpired(hostIndexOf[slot]!, now)) {
+        abandon(slot);
+        if (host.queue.length === 0) pacedHosts.delete(key);
+        continue;
+      }
       host.nextAt = now + paceMs;
       pacedNextAt.set(key, host.nextAt);
       // An empty queue must not keep the scan alive until the next pace.
@@ -421,6 +519,11 @@ export async function runRawScan(
     }
     const draining = drainUntil !== Infinity;
     if (now >= drainUntil) break;
+    // Silence is judged up to the receiver's read point, taken before the
+    // drain: every reply that arrived by then is handled first.
+    const judgeAt = io.caughtUp === undefined
+      ? now
+      : Math.max(Math.min(now, io.caughtUp()), now - MAX_RECEIVER_LAG_MS);
     for (const record of io.receive()) handle(record);
     const receiver = io.receiverStats();
     if (receiver.drops > seenDrops) {
@@ -435,7 +538,7 @@ export async function runRawScan(
       rate.overload(now);
       if (rate.backoffs !== before) rate.settle(now + 2 * rtt.timeout());
     }
-    expire(now);
+    expire(judgeAt, now);
     if (!draining) {
       sendPaced(now);
       const elapsed = Math.max(0, now - lastRefill);
@@ -451,7 +554,7 @@ export async function runRawScan(
             break;
           }
         }
-        if (slot === undefined) slot = fresh();
+        if (slot === undefined) slot = fresh(now);
         if (slot === undefined) break;
         transmit(slot, now, false);
         tokens--;
@@ -460,9 +563,13 @@ export async function runRawScan(
       rate.sent(sent);
       if (rate.rate > stats.peakRate) stats.peakRate = rate.rate;
       for (const slot of io.flush()) {
-        // Refused locally: not the network's fault. Send it again later.
+        // Refused locally (a full queue): not the network's fault. Send it
+        // again later, a few times; past that (no route, no source address,
+        // a local firewall) the try stands as sent and lost, and the unit
+        // ends as silence does.
         stats.sendErrors++;
-        if (hostOf[slot] !== undefined) {
+        if (hostOf[slot] !== undefined && refused[slot]! < MAX_REFUSALS) {
+          refused[slot] = refused[slot]! + 1;
           tries[slot] = Math.max(0, tries[slot]! - 1);
           generation[slot] = (generation[slot]! + 1) >>> 0;
           retryQueue.push({ slot, generation: generation[slot]! });
@@ -488,7 +595,9 @@ export async function runRawScan(
     else if (canSend) wait = 0;
     if (fifoHead < fifoTail) {
       const head = fifoSlots[fifoHead % capacity]!;
-      wait = Math.min(wait, sentAt[head]! + rtt.timeout() - now);
+      const due = sentAt[head]! + rtt.timeout() - now;
+      // Due already: the receiver has yet to read that far; give it a moment.
+      wait = Math.min(wait, due > 0 ? due : 1);
     }
     for (const host of pacedHosts.values()) wait = Math.min(wait, host.nextAt - now);
     await io.wait(Math.max(0, Math.min(20, wait)));

@@ -38,6 +38,8 @@ export class BatchSender {
   #iovBase: number;
   #nameBase: number;
   #dataBase: number;
+  /** Each slot's buffers, made once: a packet costs no allocation. */
+  #slots: { packet: Uint8Array; name: Uint8Array }[] = [];
 
   constructor(libc: RawLibc, fd: number, options: BatchSenderOptions = {}) {
     this.#libc = libc;
@@ -61,6 +63,12 @@ export class BatchSender {
         address + BigInt(this.#dataBase + i * this.slotSize),
         true,
       );
+      const data = this.#dataBase + i * this.slotSize;
+      const name = this.#nameBase + i * NAME_SIZE;
+      this.#slots.push({
+        packet: this.#arena.bytes.subarray(data, data + this.slotSize),
+        name: this.#arena.bytes.subarray(name, name + NAME_SIZE),
+      });
     }
   }
 
@@ -77,13 +85,7 @@ export class BatchSender {
   /** The buffers of the next free slot: write the packet and its destination, then {@link commit}. */
   next(): { packet: Uint8Array; name: Uint8Array } {
     if (this.full) throw new RangeError(`Cannot queue packet: batch of ${this.capacity} is full`);
-    const i = this.#count;
-    const data = this.#dataBase + i * this.slotSize;
-    const name = this.#nameBase + i * NAME_SIZE;
-    return {
-      packet: this.#arena.bytes.subarray(data, data + this.slotSize),
-      name: this.#arena.bytes.subarray(name, name + NAME_SIZE),
-    };
+    return this.#slots[this.#count]!;
   }
 
   /** Queue the packet written into {@link next}'s slot. */

@@ -124,7 +124,10 @@ const REASON_CODES = new Map(REASONS.map((reason, index) => [reason, index]));
 
 /** Numbers per record in the ring. */
 const FIELDS = 12;
-/** Header: Int32 stop, state, written, read; then Float64 packets, drops, overflows. */
+/**
+ * Header: Int32 stop, state, written, read; then Float64 packets, drops,
+ * overflows; then BigInt64 caught-up time, µs since the epoch.
+ */
 const HEADER_BYTES = 64;
 
 /**
@@ -138,12 +141,14 @@ export class ReplyRing {
   #control: Int32Array;
   #counters: Float64Array;
   #records: Float64Array;
+  #caughtUp: BigInt64Array;
 
   constructor(shared: SharedArrayBuffer) {
     this.shared = shared;
     this.capacity = Math.floor((shared.byteLength - HEADER_BYTES) / (FIELDS * 8));
     this.#control = new Int32Array(shared, 0, 4);
     this.#counters = new Float64Array(shared, 16, 3);
+    this.#caughtUp = new BigInt64Array(shared, 40, 1);
     this.#records = new Float64Array(shared, HEADER_BYTES, this.capacity * FIELDS);
   }
 
@@ -183,6 +188,20 @@ export class ReplyRing {
   count(packets: number, drops: number): void {
     this.#counters[0] = this.#counters[0]! + packets;
     this.#counters[1] = this.#counters[1]! + drops;
+  }
+
+  /**
+   * Every reply that reached the socket before this time (ms since the
+   * epoch) is in the ring: the worker's last read found the socket empty
+   * then. 0 before the first read.
+   */
+  get caughtUp(): number {
+    return Number(Atomics.load(this.#caughtUp, 0)) / 1000;
+  }
+
+  /** Worker side: set after the records read up to `at` are pushed. */
+  set caughtUp(at: number) {
+    Atomics.store(this.#caughtUp, 0, BigInt(Math.floor(at * 1000)));
   }
 
   /** Append a record; false (and counted) when the ring is full. */

@@ -13,6 +13,7 @@ import {
   IpProtocol,
   type Reply,
   TcpFlag,
+  type TcpReplyFields,
   validateEchoReply,
   validateIcmpQuote,
   validateTcpReply,
@@ -127,4 +128,92 @@ function record(
     protocol,
     attempt,
   };
+}
+
+/** {@link readTcp4Frame}: the frame is not a plain IPv4 TCP segment; parse it in full. */
+export const FRAME_OTHER = -1;
+/** {@link readTcp4Frame}: an IPv4 TCP segment that answers no probe of ours. */
+export const FRAME_REJECTED = 0;
+/** {@link readTcp4Frame}: `out` now holds the reply's record. */
+export const FRAME_RECORD = 1;
+
+/** Reusable state of {@link readTcp4Frame} (nothing is allocated per frame). */
+export interface Tcp4Scratch {
+  fields: TcpReplyFields;
+  record: ReplyRecord;
+}
+
+/** Scratch for {@link readTcp4Frame}. */
+export function createTcp4Scratch(): Tcp4Scratch {
+  return {
+    fields: { src: 0, dst: 0, srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0 },
+    record: {
+      kind: 0,
+      family: 4,
+      address: 0,
+      port: 0,
+      protocol: IpProtocol.Tcp,
+      attempt: 0,
+      ttl: 0,
+      at: 0,
+      reason: "",
+      fromTarget: true,
+    },
+  };
+}
+
+/**
+ * The receive worker's fast path for nearly every packet of a SYN scan: an
+ * Ethernet frame carrying IPv4 and TCP is read in place and validated into
+ * `scratch.record`, with the same verdict {@link validateReply} gives after
+ * a full parse. Anything else (IPv6, ICMP, options it does not expect,
+ * fragments, short or odd frames) is {@link FRAME_OTHER}: parse it in full.
+ */
+export function readTcp4Frame(
+  bytes: Uint8Array,
+  config: Pick<ReceiverConfig, "key" | "ports" | "attempts">,
+  at: number,
+  scratch: Tcp4Scratch,
+): number {
+  const ip = 14;
+  if (bytes.length < ip + 40 || bytes[12] !== 0x08 || bytes[13] !== 0x00) return FRAME_OTHER;
+  const versionIhl = bytes[ip]!;
+  const ihl = (versionIhl & 0x0f) * 4;
+  if (versionIhl >>> 4 !== 4 || ihl < 20 || bytes[ip + 9] !== IpProtocol.Tcp) return FRAME_OTHER;
+  const totalLength = (bytes[ip + 2]! << 8) | bytes[ip + 3]!;
+  // Fragments (more to come, or a later piece) go the long way.
+  if ((((bytes[ip + 6]! << 8) | bytes[ip + 7]!) & 0x3fff) !== 0) return FRAME_OTHER;
+  if (totalLength < ihl + 20 || ip + totalLength > bytes.length) return FRAME_OTHER;
+  const tcp = ip + ihl;
+  const dataOffset = (bytes[tcp + 12]! >>> 4) * 4;
+  if (dataOffset < 20 || ihl + dataOffset > totalLength) return FRAME_OTHER;
+  const { fields, record } = scratch;
+  fields.src = read32(bytes, ip + 12);
+  fields.dst = read32(bytes, ip + 16);
+  fields.srcPort = (bytes[tcp]! << 8) | bytes[tcp + 1]!;
+  fields.dstPort = (bytes[tcp + 2]! << 8) | bytes[tcp + 3]!;
+  fields.seq = read32(bytes, tcp + 4);
+  fields.ack = read32(bytes, tcp + 8);
+  fields.flags = bytes[tcp + 13]!;
+  const synAck = (fields.flags & (TcpFlag.Syn | TcpFlag.Ack)) === (TcpFlag.Syn | TcpFlag.Ack);
+  const reset = (fields.flags & TcpFlag.Rst) !== 0;
+  if (!synAck && !reset) return FRAME_REJECTED;
+  const attempt = validateTcpReply(config.key, fields, config);
+  if (attempt === undefined) return FRAME_REJECTED;
+  record.kind = synAck ? ReplyKind.SynAck : ReplyKind.Reset;
+  record.family = 4;
+  record.address = fields.src as number;
+  record.port = fields.srcPort;
+  record.protocol = IpProtocol.Tcp;
+  record.attempt = attempt;
+  record.ttl = bytes[ip + 8]!;
+  record.at = at;
+  record.reason = synAck ? "syn-ack" : "reset";
+  record.fromTarget = true;
+  return FRAME_RECORD;
+}
+
+function read32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>>
+    0;
 }

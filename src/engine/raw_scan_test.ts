@@ -1,0 +1,409 @@
+import assert from "node:assert/strict";
+import { createTargetSet } from "../targets/mod.ts";
+import type { Host } from "../targets/types.ts";
+import {
+  type RawIo,
+  type RawScanMode,
+  type RawSend,
+  type RawVerdict,
+  runRawScan,
+  SYN_MIN_TIMEOUT_MS,
+  timeoutFloor,
+} from "./raw_scan.ts";
+import { type RawScanPlan, ReplyKind, type ReplyRecord } from "./raw_types.ts";
+import { timingTemplate } from "./timing.ts";
+import type { ResumePoint } from "./types.ts";
+
+/** What the fake network does with one try: answer after `delay` ms, or drop it. */
+type Behaviour = (
+  send: { hostIndex: bigint; port: number; attempt: number; at: number },
+) => { kind: number; reason: string; delay: number; protocol?: number } | undefined;
+
+interface FakeNetwork {
+  /** Virtual milliseconds: `wait` advances them, so no test depends on real time. */
+  clock: number;
+  /** The receiver reads this far behind the clock. */
+  lag: number;
+  /** Whether the I/O reports how far the receiver has read. */
+  reportsCaughtUp: boolean;
+  sent: { hostIndex: bigint; port: number; attempt: number; at: number }[];
+}
+
+function fakeIo(
+  ports: readonly number[],
+  behaviour: Behaviour,
+  network: FakeNetwork,
+  /** The kernel refuses this send (a full queue, no route). */
+  refuse?: (send: { hostIndex: bigint; port: number; attempt: number }) => boolean,
+): RawIo {
+  const inFlight: ReplyRecord[] = [];
+  const refused: number[] = [];
+  let received = 0;
+  const io: RawIo = {
+    send(probe: RawSend): void {
+      const port = ports[probe.unit]!;
+      if (refuse?.({ hostIndex: probe.hostIndex, port, attempt: probe.attempt })) {
+        refused.push(probe.slot);
+        return;
+      }
+      network.sent.push({
+        hostIndex: probe.hostIndex,
+        port,
+        attempt: probe.attempt,
+        at: network.clock,
+      });
+      const reply = behaviour({
+        hostIndex: probe.hostIndex,
+        port,
+        attempt: probe.attempt,
+        at: network.clock,
+      });
+      if (reply === undefined) return;
+      inFlight.push({
+        kind: reply.kind,
+        family: 4,
+        address: Number(probe.host.value),
+        port,
+        protocol: reply.protocol ?? 6,
+        attempt: probe.attempt,
+        ttl: 64,
+        at: network.clock + reply.delay,
+        reason: reply.reason,
+        fromTarget: true,
+      });
+    },
+    flush: () => refused.splice(0),
+    receive(): ReplyRecord[] {
+      // The receiver hands over what arrived up to where it has read.
+      const readTo = network.clock - network.lag;
+      const ready = inFlight.filter((record) => record.at <= readTo);
+      for (const record of ready) inFlight.splice(inFlight.indexOf(record), 1);
+      received += ready.length;
+      return ready;
+    },
+    wait(ms: number): Promise<void> {
+      network.clock += Math.max(ms, 0.05);
+      return Promise.resolve();
+    },
+    receiverStats: () => ({ packets: received, drops: 0 }),
+    now: () => network.clock,
+  };
+  if (network.reportsCaughtUp) io.caughtUp = () => network.clock - network.lag;
+  return io;
+}
+
+function synMode(
+  ports: readonly number[],
+  results: Map<string, RawVerdict>,
+): RawScanMode {
+  const index = new Map(ports.map((port, i) => [port, i]));
+  return {
+    kind: "syn",
+    units: ports.length,
+    unitOf: (record) => index.get(record.port),
+    verdictOf(record): RawVerdict | undefined {
+      if (record.kind === ReplyKind.SynAck) return { state: "open", reason: "syn-ack" };
+      if (record.kind === ReplyKind.Reset) return { state: "closed", reason: "reset" };
+      return undefined;
+    },
+    silent: { state: "filtered", reason: "no-response" },
+    emit(_hostIndex: bigint, host: Host, unit: number, verdict: RawVerdict): void {
+      const key = `${host.address} ${ports[unit]}`;
+      assert.ok(!results.has(key), `${key} reported twice`);
+      results.set(key, verdict);
+    },
+  };
+}
+
+function plan(hosts: number, ports: number[], timing = timingTemplate(4)): RawScanPlan {
+  return {
+    targets: createTargetSet([{
+      family: 4,
+      start: 0xc6336402n,
+      end: BigInt(0xc6336402 + hosts - 1),
+    }]),
+    protocol: "tcp",
+    ports,
+    timing,
+    seed: 5n,
+    sequential: false,
+  };
+}
+
+const OPEN = new Set([22, 80, 443]);
+const DROPPED = new Set([23, 111, 135, 445, 1433]);
+
+/** A host with OPEN answering SYN-ACK, DROPPED silent, the rest RST, after `delay` ms. */
+function host(delay: number, loss = 0, random = seeded(1)): Behaviour {
+  return ({ port }) => {
+    if (DROPPED.has(port)) return undefined;
+    // Lost on the way out or on the way back.
+    if (random() < loss || random() < loss) return undefined;
+    return OPEN.has(port)
+      ? { kind: ReplyKind.SynAck, reason: "syn-ack", delay }
+      : { kind: ReplyKind.Reset, reason: "reset", delay };
+  };
+}
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+function expectedState(port: number): string {
+  return OPEN.has(port) ? "open" : DROPPED.has(port) ? "filtered" : "closed";
+}
+
+function network(lag = 0, reportsCaughtUp = true): FakeNetwork {
+  return { clock: 1_000_000, lag, reportsCaughtUp, sent: [] };
+}
+
+const PORTS = Array.from({ length: 2000 }, (_, i) => i + 1);
+
+function wrong(results: Map<string, RawVerdict>, ports: number[]): string[] {
+  return ports.filter((port) => results.get(`198.51.100.2 ${port}`)?.state !== expectedState(port))
+    .map((port) => `${port}: ${results.get(`198.51.100.2 ${port}`)?.state}`);
+}
+
+Deno.test("every port gets its state once; silent ones are filtered after one retry", async () => {
+  const results = new Map<string, RawVerdict>();
+  const net = network();
+  const stats = await runRawScan(
+    plan(1, PORTS),
+    {},
+    fakeIo(PORTS, host(0.2), net),
+    synMode(PORTS, results),
+  );
+  assert.equal(results.size, PORTS.length);
+  assert.deepEqual(wrong(results, PORTS), []);
+  assert.equal(results.get("198.51.100.2 23")?.reason, "no-response");
+  // A clean link: no answer ever needed a retry, so silent ports get one and no more.
+  for (const port of DROPPED) {
+    assert.equal(net.sent.filter((s) => s.port === port).length, 2, `port ${port}`);
+  }
+  assert.equal(stats.retries, DROPPED.size);
+});
+
+Deno.test("with random loss on the path, no answering port is called filtered", async () => {
+  const results = new Map<string, RawVerdict>();
+  const net = network();
+  const stats = await runRawScan(
+    plan(1, PORTS),
+    {},
+    fakeIo(PORTS, host(20, 0.02, seeded(9)), net),
+    synMode(PORTS, results),
+  );
+  assert.deepEqual(wrong(results, PORTS), []);
+  assert.ok(stats.lossRate > 0);
+});
+
+Deno.test("silence is judged only as far as the receiver has read", async () => {
+  // The receiver lags 300 ms behind (a starved thread): answers to the first try
+  // wait in the socket long past any RTT-based timeout.
+  const results = new Map<string, RawVerdict>();
+  await runRawScan(
+    plan(1, PORTS),
+    {},
+    fakeIo(PORTS, host(0.2), network(300)),
+    synMode(PORTS, results),
+  );
+  assert.deepEqual(wrong(results, PORTS), []);
+  // Without the read point, the same lag turns answering ports into filtered ones.
+  const blind = new Map<string, RawVerdict>();
+  await runRawScan(
+    plan(1, PORTS),
+    {},
+    fakeIo(PORTS, host(0.2), network(300, false)),
+    synMode(PORTS, blind),
+  );
+  assert.ok(wrong(blind, PORTS).length > 0);
+});
+
+Deno.test("the SYN timeout floor follows the measured RTT unless --min-rtt-timeout is set", () => {
+  const t4 = timingTemplate(4);
+  assert.equal(timeoutFloor("syn", t4), SYN_MIN_TIMEOUT_MS);
+  assert.equal(timeoutFloor("udp", t4), t4.minRttTimeout);
+  assert.equal(timeoutFloor("syn", timingTemplate(2)), timingTemplate(2).minRttTimeout);
+  assert.equal(timeoutFloor("syn", { ...t4, minRttTimeout: 300 }), 300);
+});
+
+Deno.test("--host-timeout: a host's unfinished ports are not reported", async () => {
+  // 1000 probes/s at most: the two hosts' 4000 probes take about 4 s of virtual time.
+  const timing = { ...timingTemplate(4), maxRate: 1000, hostTimeout: 500 };
+  const results = new Map<string, RawVerdict>();
+  const net = network();
+  let checkpoint: ResumePoint | undefined;
+  let progress = [0, 0];
+  const scan = plan(2, PORTS, timing);
+  await runRawScan(
+    scan,
+    {
+      checkpoint: (point) => checkpoint = point,
+      progress: (done, total) => progress = [done, total],
+    },
+    fakeIo(PORTS, host(0.2), net),
+    synMode(PORTS, results),
+  );
+  const reported = [...results.keys()];
+  assert.ok(reported.length > 0 && reported.length < 2 * PORTS.length, `${reported.length}`);
+  // What is reported is right, and nothing was sent to a host after its timeout.
+  for (const [key, verdict] of results) {
+    assert.equal(verdict.state, expectedState(Number(key.split(" ")[1])), key);
+  }
+  for (const hostIndex of [0n, 1n]) {
+    const times = net.sent.filter((s) => s.hostIndex === hostIndex).map((s) => s.at);
+    assert.ok(Math.max(...times) - Math.min(...times) <= timing.hostTimeout);
+  }
+  // Skipped ports count as finished: a resume would not probe them again.
+  assert.equal(checkpoint?.next, 2 * PORTS.length);
+  assert.deepEqual(progress, [2 * PORTS.length, 2 * PORTS.length]);
+
+  // Without a host timeout, every port of both hosts is reported.
+  const all = new Map<string, RawVerdict>();
+  await runRawScan(
+    plan(2, PORTS, { ...timing, hostTimeout: 0 }),
+    {},
+    fakeIo(PORTS, host(0.2), network()),
+    synMode(PORTS, all),
+  );
+  assert.equal(all.size, 2 * PORTS.length);
+});
+
+Deno.test("refused sends are sent again, and a host nothing can be sent to ends silent", async () => {
+  // The first send of every probe is refused (a full queue): no harm done.
+  const results = new Map<string, RawVerdict>();
+  const net = network();
+  const firstRefused = new Set<string>();
+  const stats = await runRawScan(
+    plan(1, PORTS),
+    {},
+    fakeIo(PORTS, host(0.2), net, ({ port }) => {
+      if (firstRefused.has(`${port}`)) return false;
+      firstRefused.add(`${port}`);
+      return true;
+    }),
+    synMode(PORTS, results),
+  );
+  assert.deepEqual(wrong(results, PORTS), []);
+  assert.equal(stats.sendErrors, PORTS.length);
+  // Host 1 cannot be sent to at all (no route): the scan still ends, its ports silent.
+  const both = new Map<string, RawVerdict>();
+  await runRawScan(
+    plan(2, PORTS),
+    {},
+    fakeIo(PORTS, host(0.2), network(), ({ hostIndex }) => hostIndex === 1n),
+    synMode(PORTS, both),
+  );
+  assert.equal(both.size, 2 * PORTS.length);
+  assert.deepEqual(wrong(both, PORTS), []);
+  for (const port of PORTS) {
+    assert.deepEqual(both.get(`198.51.100.3 ${port}`), {
+      state: "filtered",
+      reason: "no-response",
+    });
+  }
+});
+
+function udpMode(ports: readonly number[], results: Map<number, RawVerdict>): RawScanMode {
+  const index = new Map(ports.map((port, i) => [port, i]));
+  return {
+    kind: "udp",
+    units: ports.length,
+    unitOf: (record) => index.get(record.port),
+    verdictOf(record): RawVerdict | undefined {
+      if (record.kind === ReplyKind.Udp) return { state: "open", reason: "udp-response" };
+      if (record.kind === ReplyKind.IcmpError && record.reason === "port-unreach") {
+        return { state: "closed", reason: "port-unreach" };
+      }
+      return undefined;
+    },
+    silent: { state: "open|filtered", reason: "no-response" },
+    emit(_hostIndex: bigint, _host: Host, unit: number, verdict: RawVerdict): void {
+      results.set(ports[unit]!, verdict);
+    },
+  };
+}
+
+/**
+ * A host that rate-limits ICMP as Linux does: a bucket of six 1-second
+ * tokens, refilled with time; an unreachable costs a token, and without one
+ * the probe goes unanswered.
+ */
+function icmpLimitedHost(open: Set<number>, dropped: Set<number>, delay = 0.3): Behaviour {
+  let tokens = 6000;
+  let last = -Infinity;
+  return ({ port, at }) => {
+    tokens = Math.min(6000, tokens + (at - last));
+    last = at;
+    if (open.has(port)) {
+      return { kind: ReplyKind.Udp, reason: "udp-response", delay, protocol: 17 };
+    }
+    if (dropped.has(port) || tokens < 1000) return undefined;
+    tokens -= 1000;
+    return { kind: ReplyKind.IcmpError, reason: "port-unreach", delay, protocol: 17 };
+  };
+}
+
+const UDP_PORTS = [
+  53,
+  67,
+  69,
+  111,
+  123,
+  137,
+  138,
+  161,
+  162,
+  500,
+  514,
+  520,
+  1900,
+  4500,
+  5353,
+  11211,
+];
+const UDP_OPEN = new Set([53, 161, 11211]);
+const UDP_DROPPED = new Set([123]);
+
+function udpState(port: number): string {
+  return UDP_OPEN.has(port) ? "open" : UDP_DROPPED.has(port) ? "open|filtered" : "closed";
+}
+
+Deno.test("UDP past the target's ICMP budget: every closed port found, silence paced", async () => {
+  for (const seed of [1n, 2n, 3n, 4n]) {
+    const results = new Map<number, RawVerdict>();
+    const net = network();
+    await runRawScan(
+      { ...plan(1, UDP_PORTS), protocol: "udp", seed },
+      {},
+      fakeIo(UDP_PORTS, icmpLimitedHost(UDP_OPEN, UDP_DROPPED), net),
+      udpMode(UDP_PORTS, results),
+    );
+    const wrongStates = UDP_PORTS.filter((port) => results.get(port)?.state !== udpState(port));
+    assert.deepEqual(wrongStates, [], `seed ${seed}`);
+    // The dropped port's paced try spent none of the host's budget: the next
+    // paced probe did not wait out a whole pace after it.
+    const retries = net.sent.filter((s) => s.attempt > 0);
+    const dropped = retries.findIndex((s) => s.port === 123);
+    const after = retries[dropped + 1];
+    if (after !== undefined) assert.ok(after.at - retries[dropped]!.at < 500, `seed ${seed}`);
+  }
+});
+
+Deno.test("UDP: closed ports are all found while first tries keep spending the budget", async () => {
+  // 400 closed ports sent slowly, from 20 ms away: first tries take each
+  // refilled token while paced retries are due.
+  const ports = Array.from({ length: 400 }, (_, i) => 2000 + i);
+  const results = new Map<number, RawVerdict>();
+  await runRawScan(
+    { ...plan(1, ports, { ...timingTemplate(4), maxRate: 40 }), protocol: "udp" },
+    {},
+    fakeIo(ports, icmpLimitedHost(new Set(), new Set(), 20), network()),
+    udpMode(ports, results),
+  );
+  const wrongStates = ports.filter((port) => results.get(port)?.state !== "closed");
+  assert.deepEqual(wrongStates, []);
+});
