@@ -5,8 +5,8 @@
  * exit), accuracy against the lab's ground truth, and the raw engine's own
  * receive-drop count, and can write its section into BENCHMARKS.md.
  *
- * Portolan runs through tests/raw_driver.ts (the engine with a plan built
- * from flags) until the CLI's -sS/-sU are wired to the raw engine.
+ * Portolan runs through its command line (`main.ts -sS` / `-sU`, -T4, -Pn,
+ * JSON on stdout) with the scan task's permissions.
  *
  * ```sh
  * deno run -A bench/raw_bench.ts [--runs 1] [--timeout 300] [--only portolan,nmap,masscan,zmap]
@@ -26,11 +26,11 @@ import {
   UDP_TEST_PORTS,
   type UdpServices,
 } from "../tests/lab/raw_lab.ts";
-import { type FoldedPorts, parsePortList } from "../tests/raw_driver.ts";
+import { parsePortList } from "../tests/raw_driver.ts";
 import { median, replaceSection } from "./score.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
-const DRIVER = `${ROOT}/tests/raw_driver.ts`;
+const MAIN = `${ROOT}/main.ts`;
 
 /** Options from the command line. */
 export interface RawBenchArgs {
@@ -106,22 +106,67 @@ interface Scenario {
 
 const decoder = new TextDecoder();
 
-function parseDriver(out: string): States & { drops?: number } {
-  const data = JSON.parse(out) as {
-    ports: { address: string; port: number; state: string }[];
-    folded?: FoldedPorts[];
-    stats: { receiverDrops: number };
+/** The scan task's permissions (deno.json "scan"): the bench measures what users run. */
+const SCAN_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys=osRelease",
+  "--allow-ffi",
+];
+
+/**
+ * portolan through its command line, as `nmap -sS -T4 -Pn -n` is run, with
+ * the JSON report on stdout: listed ports and, per host, the one summarised
+ * (closed) state for the rest.
+ */
+function portolanCli(
+  scan: "syn" | "udp",
+  targets: string,
+  ports: string,
+): { cmd: string[]; parse: (out: string) => States & { drops?: number } } {
+  const list = parsePortList(ports);
+  return {
+    cmd: [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      ...SCAN_PERMISSIONS,
+      MAIN,
+      scan === "syn" ? "-sS" : "-sU",
+      "-T4",
+      "-Pn",
+      "-n",
+      "-p",
+      scan === "syn" ? ports : `U:${ports}`,
+      "--no-db",
+      "-oJ",
+      "-",
+      targets,
+    ],
+    parse(out: string): States & { drops?: number } {
+      const data = JSON.parse(out) as {
+        hosts: {
+          address: string;
+          ports: { port: number; state: string }[];
+          extraports: { state: string }[];
+        }[];
+        stats: { receiverDrops?: number };
+      };
+      const states: States & { drops?: number } = new Map();
+      for (const host of data.hosts) {
+        const listed = new Map(host.ports.map((p) => [p.port, p.state]));
+        const rest = host.extraports.length === 1 ? host.extraports[0]!.state : undefined;
+        for (const port of list) {
+          const state = listed.get(port) ?? rest;
+          if (state !== undefined) states.set(`${host.address} ${port}`, state);
+        }
+      }
+      if (data.stats.receiverDrops !== undefined) states.drops = data.stats.receiverDrops;
+      return states;
+    },
   };
-  const states: States & { drops?: number } = new Map();
-  for (const p of data.ports) states.set(`${p.address} ${p.port}`, p.state);
-  // --fold: closed ports come as ranges, as nmap's <extraports>.
-  for (const group of data.folded ?? []) {
-    for (const port of parsePortList(group.ports)) {
-      states.set(`${group.address} ${port}`, group.state);
-    }
-  }
-  states.drops = data.stats.receiverDrops;
-  return states;
 }
 
 function parseNmap(xml: string): States {
@@ -241,7 +286,6 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
   const prefix = lab.scanNs.replace(/-scan$/, "");
   const scanIf = `${prefix}-s0`;
   const targetMac = await linkMac(lab.targetNs, `${prefix}-t0`);
-  const deno = [Deno.execPath(), "run", "-A", "--no-lock", DRIVER];
   const nmapOut = ["-oX", "-"];
   // masscan 1.3.2 keeps running past its --wait here (its countdown goes negative).
   const masscan = (targets: string, ports: string, extra: string[] = []): string[] => [
@@ -286,18 +330,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          cmd: [
-            ...deno,
-            "--scan",
-            "syn",
-            "--targets",
-            lab.target4,
-            "--ports",
-            "1-65535",
-            "--fold",
-            "closed",
-          ],
-          parse: parseDriver,
+          ...portolanCli("syn", lab.target4, "1-65535"),
           openOnly: false,
         },
         {
@@ -322,18 +355,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          cmd: [
-            ...deno,
-            "--scan",
-            "syn",
-            "--targets",
-            far.address4,
-            "--ports",
-            "1-10000",
-            "--fold",
-            "closed",
-          ],
-          parse: parseDriver,
+          ...portolanCli("syn", far.address4, "1-10000"),
           openOnly: false,
         },
         {
@@ -358,8 +380,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          cmd: [...deno, "--scan", "syn", "--targets", "198.18.0.0/16", "--ports", "80"],
-          parse: parseDriver,
+          ...portolanCli("syn", "198.18.0.0/16", "80"),
           openOnly: false,
         },
         {
@@ -408,18 +429,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          cmd: [
-            ...deno,
-            "--scan",
-            "syn",
-            "--targets",
-            lab.target6,
-            "--ports",
-            "1-65535",
-            "--fold",
-            "closed",
-          ],
-          parse: parseDriver,
+          ...portolanCli("syn", lab.target6, "1-65535"),
           openOnly: false,
         },
         {
@@ -454,16 +464,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          cmd: [
-            ...deno,
-            "--scan",
-            "udp",
-            "--targets",
-            lab.target4,
-            "--ports",
-            UDP_TEST_PORTS.join(","),
-          ],
-          parse: parseDriver,
+          ...portolanCli("udp", lab.target4, UDP_TEST_PORTS.join(",")),
           openOnly: false,
         },
         {
@@ -489,9 +490,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
 }
 
 function display(cmd: string[]): string {
-  return cmd.map((part) =>
-    part === DRIVER ? "tests/raw_driver.ts" : part === Deno.execPath() ? "deno" : part
-  )
+  return cmd.map((part) => part === MAIN ? "main.ts" : part === Deno.execPath() ? "deno" : part)
     .join(" ");
 }
 
@@ -616,7 +615,7 @@ export async function main(argv: string[]): Promise<number> {
       "",
       `Measured ${
         new Date().toISOString().slice(0, 10)
-      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits behind the lab's target and a userspace delay line (25 ms each way) with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those. Load average (1 min) ${loadAtStart} at the start, ${await loadAverage()} at the end. Portolan's driver prints closed ports as ranges (\`--fold closed\`), as nmap's XML folds them into \`<extraports>\`.`,
+      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits behind the lab's target and a userspace delay line (25 ms each way) with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those. Load average (1 min) ${loadAtStart} at the start, ${await loadAverage()} at the end. portolan runs through \`main.ts\` with the scan task's permissions; its JSON report, like nmap's XML, summarises closed ports.`,
       "",
       ...sections.flatMap((section) => [section, ""]),
     ].join("\n");
