@@ -112,6 +112,22 @@ export function attemptsFor(maxRetries: number): number {
  */
 export const SYN_MIN_TIMEOUT_MS = 10;
 
+/**
+ * Least extra wait before a last try's silence stands without proof that the
+ * path still answers (a reply to a later probe), ms: covers a path or a
+ * receiving host that stalled for a moment rather than a dropped probe.
+ */
+export const SILENCE_HOLD_MS = 100;
+
+/**
+ * Retries that random loss at `lossRate` (round trip) needs so that fewer than
+ * one in a thousand scans of `total` probes gets a port wrong for it.
+ */
+export function lossRetries(lossRate: number, total: number): number {
+  if (!(lossRate > 0) || lossRate >= 1 || total < 1) return 0;
+  return Math.max(0, Math.ceil(Math.log(1e-3 / total) / Math.log(lossRate)) - 1);
+}
+
 /** Past this lag behind the clock, the receiver is not waited for (it is stuck), ms. */
 const MAX_RECEIVER_LAG_MS = 5000;
 
@@ -204,6 +220,11 @@ export async function runRawScan(
   let fifoTail = 0;
   /** Slots to send again, each with its generation when queued (stale once decided or reused). */
   const retryQueue: { slot: number; generation: number }[] = [];
+  /** Last tries past their deadline whose silence awaits proof that the path answers. */
+  const held: { slot: number; generation: number }[] = [];
+  let heldHead = 0;
+  /** Latest send time of a try that drew an answer: the path answered up to there. */
+  let answeredSentAt = -Infinity;
   const pacedHosts = new Map<number, PacedHost>();
   /** When each host may get its next paced probe (kept while its queue is empty). */
   const pacedNextAt = new Map<number, number>();
@@ -325,6 +346,9 @@ export async function runRawScan(
     stats.replies++;
     const latest = tries[slot]! - 1;
     const answered = Math.min(record.attempt, latest);
+    // The answered try's send time (of a middle try only the first is known).
+    const triedAt = answered === latest ? sentAt[slot]! : firstSentAt[slot]!;
+    if (triedAt > answeredSentAt) answeredSentAt = triedAt;
     // Loss is judged on TCP answers only: ICMP is rate-limited by the targets.
     const counts = record.kind !== ReplyKind.IcmpError && record.kind !== ReplyKind.Arp &&
       record.kind !== ReplyKind.Neighbor;
@@ -353,7 +377,43 @@ export async function runRawScan(
   }
 
   function retriesAllowed(): number {
-    return Math.min(timing.maxRetries, highestAnsweredRetry + 1, attempts - 1);
+    const wanted = Math.max(highestAnsweredRetry + 1, lossRetries(rate.lossRate, total));
+    return Math.min(timing.maxRetries, wanted, attempts - 1);
+  }
+
+  /**
+   * Judge held last tries: retried if more retries are allowed by now, silent
+   * once a later probe drew an answer (the path was not stalled) or the hold
+   * ran out. Held in send order, so the first that must wait stops the walk.
+   */
+  function releaseHeld(judgeAt: number, now: number): void {
+    const timeout = rtt.timeout();
+    const hold = timeout + Math.max(timeout, SILENCE_HOLD_MS);
+    while (heldHead < held.length) {
+      const { slot, generation: queued } = held[heldHead]!;
+      if (generation[slot] !== queued || hostOf[slot] === undefined) {
+        heldHead++;
+        continue;
+      }
+      if (timing.hostTimeout > 0 && hostExpired(hostIndexOf[slot]!, now)) {
+        heldHead++;
+        abandon(slot);
+        continue;
+      }
+      if (tries[slot]! - 1 < retriesAllowed()) {
+        heldHead++;
+        stats.retries++;
+        retryQueue.push({ slot, generation: generation[slot]! });
+        continue;
+      }
+      if (answeredSentAt < sentAt[slot]! && judgeAt < sentAt[slot]! + hold) break;
+      heldHead++;
+      decide(slot, { ...mode.silent });
+    }
+    if (heldHead > 1024 && heldHead * 2 > held.length) {
+      held.splice(0, heldHead);
+      heldHead = 0;
+    }
   }
 
   /** Deal with the tries whose deadline passed by `judgeAt` (the receiver has read that far). */
@@ -408,9 +468,10 @@ export async function runRawScan(
         stats.retries++;
         retryQueue.push({ slot, generation: generation[slot]! });
       } else {
-        decide(slot, { ...mode.silent });
+        held.push({ slot, generation: generation[slot]! });
       }
     }
+    releaseHeld(judgeAt, now);
   }
 
   /** The one {@link RawSend} handed to the I/O, refilled per try (it reads it at once). */
@@ -600,6 +661,7 @@ export async function runRawScan(
       wait = Math.min(wait, due > 0 ? due : 1);
     }
     for (const host of pacedHosts.values()) wait = Math.min(wait, host.nextAt - now);
+    if (heldHead < held.length) wait = Math.min(wait, 5);
     await io.wait(Math.max(0, Math.min(20, wait)));
   }
   const receiver = io.receiverStats();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createTargetSet } from "../targets/mod.ts";
 import type { Host } from "../targets/types.ts";
 import {
+  lossRetries,
   type RawIo,
   type RawScanMode,
   type RawSend,
@@ -198,6 +199,40 @@ Deno.test("with random loss on the path, no answering port is called filtered", 
   );
   assert.deepEqual(wrong(results, PORTS), []);
   assert.ok(stats.lossRate > 0);
+});
+
+Deno.test("a path that stalls mid-scan: held-up answers are waited for, not called filtered", async () => {
+  // For 300 ms of the scan the path holds every packet (a stalled relay or
+  // router), then lets them all through: far past any RTT-based timeout.
+  const stallFrom = 1_000_020;
+  const stallTo = 1_000_320;
+  const normal = host(0.2);
+  const stalled: Behaviour = (send) => {
+    const reply = normal(send);
+    if (reply === undefined || send.at < stallFrom || send.at >= stallTo) return reply;
+    return { ...reply, delay: stallTo - send.at + 0.2 };
+  };
+  const results = new Map<string, RawVerdict>();
+  const net = network();
+  await runRawScan(
+    plan(1, PORTS, { ...timingTemplate(4), maxRate: 4000 }),
+    {},
+    fakeIo(PORTS, stalled, net),
+    synMode(PORTS, results),
+  );
+  assert.ok(net.sent.some((s) => s.at >= stallFrom && s.at < stallTo), "sent into the stall");
+  assert.deepEqual(wrong(results, PORTS), []);
+});
+
+Deno.test("retries cover the measured random loss", () => {
+  assert.equal(lossRetries(0, 65535), 0);
+  assert.equal(lossRetries(Number.NaN, 65535), 0);
+  // 2% round-trip loss over 3000 probes: four tries leave 3000 × 0.02^4 ≈ 5e-4 ports wrong.
+  assert.equal(lossRetries(0.02, 3000), 3);
+  for (const [loss, total] of [[0.02, 3000], [0.001, 65535], [0.05, 1e6], [0.3, 100]] as const) {
+    const retries = lossRetries(loss, total);
+    assert.ok(loss ** (retries + 1) * total < 1e-3 && loss ** retries * total >= 1e-3);
+  }
 });
 
 Deno.test("silence is judged only as far as the receiver has read", async () => {
