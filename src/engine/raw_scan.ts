@@ -113,11 +113,16 @@ export function attemptsFor(maxRetries: number): number {
 export const SYN_MIN_TIMEOUT_MS = 10;
 
 /**
- * Least extra wait before a last try's silence stands without proof that the
- * path still answers (a reply to a later probe), ms: covers a path or a
- * receiving host that stalled for a moment rather than a dropped probe.
+ * Least extra wait before a last try's silence stands when nothing in the scan
+ * has answered yet (so nothing can show whether the path still answers), ms.
  */
 export const SILENCE_HOLD_MS = 100;
+
+/**
+ * Longest wait for proof that the path still answers before a last try's
+ * silence stands anyway (the path or the host went away), ms.
+ */
+export const SILENCE_PROOF_MS = 2000;
 
 /**
  * Retries that random loss at `lossRate` (round trip) needs so that fewer than
@@ -178,6 +183,8 @@ export async function runRawScan(
   // Serialised templates (-T0..-T2) keep their parallelism; faster ones are paced by rate.
   const maxInFlight = timing.level <= 2 ? Math.max(1, timing.maxParallelism) : 1 << 20;
   const attempts = attemptsFor(timing.maxRetries);
+  /** Path checks use the last try number, which retries never reach. */
+  const checkAttempt = attempts - 1;
   const paceMs = options.icmpPaceMs ?? 1010;
   const stats: RawEngineStats = {
     probes: 0,
@@ -205,6 +212,8 @@ export async function runRawScan(
   let refused = new Uint8Array(capacity);
   /** 1 while the unit's last try is a paced one sent with the host's ICMP budget refilled. */
   let proving = new Uint8Array(capacity);
+  /** 1 for a path check: a probe of a unit already decided, sent only to see the path answer. */
+  let isCheck = new Uint8Array(capacity);
   let rateAt = new Float64Array(capacity);
   let previousRate = new Float64Array(capacity);
   const hostOf: (Host | undefined)[] = new Array(capacity);
@@ -225,6 +234,13 @@ export async function runRawScan(
   let heldHead = 0;
   /** Latest send time of a try that drew an answer: the path answered up to there. */
   let answeredSentAt = -Infinity;
+  /** A unit that answered (TCP, or UDP data: never an ICMP-budget spender), to check the path with. */
+  let checkUnit: { hostIndex: bigint; host: Host; unit: number } | undefined;
+  /** The path check in flight, if any, and when the last one went. */
+  let checkSlot = -1;
+  let checkSentAt = -Infinity;
+  /** Holding last tries only pays where probes run in parallel (-T3 and faster). */
+  const holds = timing.level >= 3;
   const pacedHosts = new Map<number, PacedHost>();
   /** When each host may get its next paced probe (kept while its queue is empty). */
   const pacedNextAt = new Map<number, number>();
@@ -252,6 +268,7 @@ export async function runRawScan(
     paced = copy(paced, (n) => new Uint8Array(n));
     refused = copy(refused, (n) => new Uint8Array(n));
     proving = copy(proving, (n) => new Uint8Array(n));
+    isCheck = copy(isCheck, (n) => new Uint8Array(n));
     rateAt = copy(rateAt, (n) => new Float64Array(n));
     previousRate = copy(previousRate, (n) => new Float64Array(n));
     generation = copy(generation, (n) => new Uint32Array(n));
@@ -290,6 +307,10 @@ export async function runRawScan(
   const total = order.total;
 
   function release(slot: number): void {
+    if (isCheck[slot] === 1) {
+      isCheck[slot] = 0;
+      checkSlot = -1;
+    }
     bySlotKey.delete(keyOf(hostIndexOf[slot]!, unitOf[slot]!));
     hostOf[slot] = undefined;
     tries[slot] = 0;
@@ -336,6 +357,15 @@ export async function runRawScan(
     if (unit === undefined) return;
     const slot = bySlotKey.get(keyOf(hostIndex, unit));
     if (slot === undefined) return; // decided already, or never sent
+    if (isCheck[slot] === 1) {
+      // Only the check's own try proves the path answers now (not a late
+      // answer to the unit's earlier tries).
+      if (record.attempt === checkAttempt && mode.verdictOf(record) !== undefined) {
+        if (sentAt[slot]! > answeredSentAt) answeredSentAt = sentAt[slot]!;
+        release(slot);
+      }
+      return;
+    }
     if (
       record.kind === ReplyKind.IcmpError && record.reason === "port-unreach" && record.fromTarget
     ) {
@@ -372,6 +402,9 @@ export async function runRawScan(
       }
       if (answered > 0 && counts) highestAnsweredRetry = Math.max(highestAnsweredRetry, answered);
     }
+    if (counts) {
+      checkUnit = { hostIndex: hostIndexOf[slot]!, host: hostOf[slot]!, unit: unitOf[slot]! };
+    }
     if (verdict.ttl === undefined && record.ttl > 0) verdict.ttl = record.ttl;
     decide(slot, verdict);
   }
@@ -383,12 +416,17 @@ export async function runRawScan(
 
   /**
    * Judge held last tries: retried if more retries are allowed by now, silent
-   * once a later probe drew an answer (the path was not stalled) or the hold
-   * ran out. Held in send order, so the first that must wait stops the walk.
+   * once a probe sent after them drew an answer (the path was not stalled:
+   * their answers are not merely late). While none has, a path check goes to
+   * a unit that answered before; with nothing that ever answered, or past
+   * {@link SILENCE_PROOF_MS}, silence stands. Held in send order, so the
+   * first that must wait stops the walk.
    */
   function releaseHeld(judgeAt: number, now: number): void {
     const timeout = rtt.timeout();
-    const hold = timeout + Math.max(timeout, SILENCE_HOLD_MS);
+    const hold = checkUnit === undefined
+      ? timeout + Math.max(timeout, SILENCE_HOLD_MS)
+      : timeout + SILENCE_PROOF_MS;
     while (heldHead < held.length) {
       const { slot, generation: queued } = held[heldHead]!;
       if (generation[slot] !== queued || hostOf[slot] === undefined) {
@@ -400,13 +438,17 @@ export async function runRawScan(
         abandon(slot);
         continue;
       }
-      if (tries[slot]! - 1 < retriesAllowed()) {
+      // Paced tries are retried by the host's ICMP pace, never here.
+      if (paced[slot] === 0 && tries[slot]! - 1 < retriesAllowed()) {
         heldHead++;
         stats.retries++;
         retryQueue.push({ slot, generation: generation[slot]! });
         continue;
       }
-      if (answeredSentAt < sentAt[slot]! && judgeAt < sentAt[slot]! + hold) break;
+      if (answeredSentAt < sentAt[slot]! && judgeAt < sentAt[slot]! + hold) {
+        if (checkSlot < 0 && now - checkSentAt >= timeout) checkPath(now);
+        break;
+      }
       heldHead++;
       decide(slot, { ...mode.silent });
     }
@@ -414,6 +456,30 @@ export async function runRawScan(
       held.splice(0, heldHead);
       heldHead = 0;
     }
+  }
+
+  /** Probe a unit that answered before, to learn whether the path answers now. */
+  function checkPath(now: number): void {
+    if (checkUnit === undefined) return;
+    const { hostIndex, host, unit } = checkUnit;
+    const key = keyOf(hostIndex, unit);
+    if (bySlotKey.has(key)) return;
+    if (free.length === 0) grow();
+    const slot = free.pop()!;
+    hostIndexOf[slot] = hostIndex;
+    unitOf[slot] = unit;
+    positionOf[slot] = -1;
+    hostOf[slot] = host;
+    tries[slot] = checkAttempt;
+    paced[slot] = 0;
+    refused[slot] = MAX_REFUSALS;
+    proving[slot] = 0;
+    isCheck[slot] = 1;
+    bySlotKey.set(key, slot);
+    inFlight++;
+    checkSlot = slot;
+    checkSentAt = now;
+    transmit(slot, now, false);
   }
 
   /** Deal with the tries whose deadline passed by `judgeAt` (the receiver has read that far). */
@@ -426,8 +492,12 @@ export async function runRawScan(
         fifoHead++; // stale: answered, or sent again since
         continue;
       }
-      if (judgeAt < sentAt[slot]! + timeout) return;
+      if (judgeAt < sentAt[slot]! + timeout) break;
       fifoHead++;
+      if (isCheck[slot] === 1) {
+        release(slot); // lost, or the path is stalled: the next check tells
+        continue;
+      }
       const hostKey = Number(hostIndexOf[slot]!);
       if (timing.hostTimeout > 0 && hostExpired(hostIndexOf[slot]!, now)) {
         abandon(slot);
@@ -449,7 +519,8 @@ export async function runRawScan(
             const host = pacedHosts.get(hostKey);
             if (host !== undefined) host.nextAt = Math.min(host.nextAt, now);
           }
-          decide(slot, { ...mode.silent });
+          if (holds) held.push({ slot, generation: generation[slot]! });
+          else decide(slot, { ...mode.silent });
           continue;
         }
         let host = pacedHosts.get(hostKey);
@@ -467,8 +538,10 @@ export async function runRawScan(
       if (tries[slot]! - 1 < retriesAllowed()) {
         stats.retries++;
         retryQueue.push({ slot, generation: generation[slot]! });
-      } else {
+      } else if (holds) {
         held.push({ slot, generation: generation[slot]! });
+      } else {
+        decide(slot, { ...mode.silent });
       }
     }
     releaseHeld(judgeAt, now);

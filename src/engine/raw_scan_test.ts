@@ -2,12 +2,14 @@ import assert from "node:assert/strict";
 import { createTargetSet } from "../targets/mod.ts";
 import type { Host } from "../targets/types.ts";
 import {
+  attemptsFor,
   lossRetries,
   type RawIo,
   type RawScanMode,
   type RawSend,
   type RawVerdict,
   runRawScan,
+  SILENCE_PROOF_MS,
   SYN_MIN_TIMEOUT_MS,
   timeoutFloor,
 } from "./raw_scan.ts";
@@ -224,6 +226,25 @@ Deno.test("a path that stalls mid-scan: held-up answers are waited for, not call
   assert.deepEqual(wrong(results, PORTS), []);
 });
 
+Deno.test("a silent port sent last is settled by a path check, not by waiting out the proof limit", async () => {
+  // In order, the dropped port goes last: no later probe can show the path answers.
+  const ports = [...Array.from({ length: 200 }, (_, i) => i + 1), 1433];
+  const results = new Map<string, RawVerdict>();
+  const net = network();
+  const timing = timingTemplate(4);
+  await runRawScan(
+    { ...plan(1, ports, timing), sequential: true },
+    {},
+    fakeIo(ports, host(0.2), net),
+    synMode(ports, results),
+  );
+  assert.deepEqual(wrong(results, ports), []);
+  const last = net.sent.filter((s) => s.port === 1433).at(-1)!;
+  const checks = net.sent.filter((s) => s.attempt === attemptsFor(timing.maxRetries) - 1);
+  assert.ok(checks.length > 0 && checks.every((s) => s.port !== 1433 && s.at > last.at));
+  assert.ok(net.clock < last.at + SILENCE_PROOF_MS, "settled by the check's answer");
+});
+
 Deno.test("retries cover the measured random loss", () => {
   assert.equal(lossRetries(0, 65535), 0);
   assert.equal(lossRetries(Number.NaN, 65535), 0);
@@ -239,22 +260,25 @@ Deno.test("silence is judged only as far as the receiver has read", async () => 
   // The receiver lags 300 ms behind (a starved thread): answers to the first try
   // wait in the socket long past any RTT-based timeout.
   const results = new Map<string, RawVerdict>();
-  await runRawScan(
+  const stats = await runRawScan(
     plan(1, PORTS),
     {},
     fakeIo(PORTS, host(0.2), network(300)),
     synMode(PORTS, results),
   );
   assert.deepEqual(wrong(results, PORTS), []);
-  // Without the read point, the same lag turns answering ports into filtered ones.
+  assert.equal(stats.retries, DROPPED.size);
+  // Without the read point, the same lag times out answers still in the socket:
+  // their ports are sent again for nothing (the held last tries keep the states right).
   const blind = new Map<string, RawVerdict>();
-  await runRawScan(
+  const blindStats = await runRawScan(
     plan(1, PORTS),
     {},
     fakeIo(PORTS, host(0.2), network(300, false)),
     synMode(PORTS, blind),
   );
-  assert.ok(wrong(blind, PORTS).length > 0);
+  assert.deepEqual(wrong(blind, PORTS), []);
+  assert.ok(blindStats.retries > 10 * DROPPED.size, `${blindStats.retries} retries`);
 });
 
 Deno.test("the SYN timeout floor follows the measured RTT unless --min-rtt-timeout is set", () => {
