@@ -15,7 +15,7 @@
  */
 
 /** Used when the plan sets no --max-rate: about what batched sendmmsg sustains. */
-export const DEFAULT_MAX_RATE = 200_000;
+export const DEFAULT_MAX_RATE = 300_000;
 
 /** First rate of a scan, probes/s. */
 export const DEFAULT_INITIAL_RATE = 2_000;
