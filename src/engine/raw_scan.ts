@@ -236,8 +236,8 @@ export async function runRawScan(
   let answeredSentAt = -Infinity;
   /** A unit that answered (TCP, or UDP data: never an ICMP-budget spender), to check the path with. */
   let checkUnit: { hostIndex: bigint; host: Host; unit: number } | undefined;
-  /** The path check in flight, if any, and when the last one went. */
-  let checkSlot = -1;
+  /** Whether a path check is in flight, and when the last one went. */
+  let checking = false;
   let checkSentAt = -Infinity;
   /** Holding last tries only pays where probes run in parallel (-T3 and faster). */
   const holds = timing.level >= 3;
@@ -309,7 +309,7 @@ export async function runRawScan(
   function release(slot: number): void {
     if (isCheck[slot] === 1) {
       isCheck[slot] = 0;
-      checkSlot = -1;
+      checking = false;
     }
     bySlotKey.delete(keyOf(hostIndexOf[slot]!, unitOf[slot]!));
     hostOf[slot] = undefined;
@@ -446,7 +446,7 @@ export async function runRawScan(
         continue;
       }
       if (answeredSentAt < sentAt[slot]! && judgeAt < sentAt[slot]! + hold) {
-        if (checkSlot < 0 && now - checkSentAt >= timeout) checkPath(now);
+        if (!checking && now - checkSentAt >= timeout) checkPath(now);
         break;
       }
       heldHead++;
@@ -458,26 +458,22 @@ export async function runRawScan(
     }
   }
 
+  /** A last try stayed silent: held for proof that the path answers, or decided at once. */
+  function silent(slot: number): void {
+    if (holds) held.push({ slot, generation: generation[slot]! });
+    else decide(slot, { ...mode.silent });
+  }
+
   /** Probe a unit that answered before, to learn whether the path answers now. */
   function checkPath(now: number): void {
     if (checkUnit === undefined) return;
     const { hostIndex, host, unit } = checkUnit;
-    const key = keyOf(hostIndex, unit);
-    if (bySlotKey.has(key)) return;
-    if (free.length === 0) grow();
-    const slot = free.pop()!;
-    hostIndexOf[slot] = hostIndex;
-    unitOf[slot] = unit;
-    positionOf[slot] = -1;
-    hostOf[slot] = host;
+    if (bySlotKey.has(keyOf(hostIndex, unit))) return;
+    const slot = occupy(hostIndex, host, unit, -1);
     tries[slot] = checkAttempt;
-    paced[slot] = 0;
-    refused[slot] = MAX_REFUSALS;
-    proving[slot] = 0;
+    refused[slot] = MAX_REFUSALS; // a refused check is not sent again: the next one will be
     isCheck[slot] = 1;
-    bySlotKey.set(key, slot);
-    inFlight++;
-    checkSlot = slot;
+    checking = true;
     checkSentAt = now;
     transmit(slot, now, false);
   }
@@ -519,8 +515,7 @@ export async function runRawScan(
             const host = pacedHosts.get(hostKey);
             if (host !== undefined) host.nextAt = Math.min(host.nextAt, now);
           }
-          if (holds) held.push({ slot, generation: generation[slot]! });
-          else decide(slot, { ...mode.silent });
+          silent(slot);
           continue;
         }
         let host = pacedHosts.get(hostKey);
@@ -538,10 +533,8 @@ export async function runRawScan(
       if (tries[slot]! - 1 < retriesAllowed()) {
         stats.retries++;
         retryQueue.push({ slot, generation: generation[slot]! });
-      } else if (holds) {
-        held.push({ slot, generation: generation[slot]! });
       } else {
-        decide(slot, { ...mode.silent });
+        silent(slot);
       }
     }
     releaseHeld(judgeAt, now);
@@ -589,18 +582,23 @@ export async function runRawScan(
       exhausted = true;
       return undefined;
     }
+    return occupy(item.hostIndex, item.host, item.portIndex, item.index);
+  }
+
+  /** A free slot for a unit of a host (`position` in the scan order, -1 for a path check). */
+  function occupy(hostIndex: bigint, host: Host, unit: number, position: number): number {
     if (free.length === 0) grow();
     const slot = free.pop()!;
-    hostIndexOf[slot] = item.hostIndex;
-    unitOf[slot] = item.portIndex;
-    positionOf[slot] = item.index;
-    hostOf[slot] = item.host;
+    hostIndexOf[slot] = hostIndex;
+    unitOf[slot] = unit;
+    positionOf[slot] = position;
+    hostOf[slot] = host;
     tries[slot] = 0;
     paced[slot] = 0;
     refused[slot] = 0;
     proving[slot] = 0;
     rateAt[slot] = 0;
-    bySlotKey.set(keyOf(item.hostIndex, item.portIndex), slot);
+    bySlotKey.set(keyOf(hostIndex, unit), slot);
     inFlight++;
     if (inFlight > stats.peakInFlight) stats.peakInFlight = inFlight;
     return slot;
