@@ -18,7 +18,7 @@ import type {
   TlsDetails,
 } from "../src/plugins/probe_types.ts";
 import { DEFAULT_READ_BYTES, MAX_READ_BYTES } from "../src/service/conn.ts";
-import { FIELD_CHARS, latin1, latin1Bytes } from "../src/service/text.ts";
+import { concatBytes, FIELD_CHARS, latin1, latin1Bytes } from "../src/service/text.ts";
 import {
   dnsProduct,
   htmlTitle,
@@ -135,14 +135,6 @@ function view(bytes: Uint8Array, pad: number): Uint8Array {
   return buffer.subarray(pad, pad + bytes.length);
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /** An answer as the chunks a socket would deliver: TCP segments, or one UDP datagram. */
 function chunks(answer: Uint8Array, script: Script, udp: boolean): Uint8Array[] {
   if (udp) return [view(answer, script.pad)];
@@ -220,7 +212,7 @@ function fakeConn(
         eof = true;
         break;
       }
-      got = concat(got, chunk);
+      got = concatBytes(got, chunk);
     }
     if (got.length > maxBytes) {
       buffer = got.slice(maxBytes);
@@ -366,7 +358,7 @@ function bytes(text: string): Uint8Array {
 function join(...parts: (Uint8Array | string | number[])[]): Uint8Array {
   return parts.reduce<Uint8Array>(
     (out, part) =>
-      concat(
+      concatBytes(
         out,
         typeof part === "string" ? bytes(part) : Uint8Array.from(part as ArrayLike<number>),
       ),

@@ -11,7 +11,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { latin1 } from "../service/text.ts";
+import { concatBytes, latin1 } from "../service/text.ts";
 import { type LoadedPlugins, loadOutputPlugins, loadPlugins } from "./loader.ts";
 import type {
   ProbeConn,
@@ -178,14 +178,6 @@ function finite(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 /**
  * The worker side of the parent's connection. Reads and writes never throw,
  * as the engine's own; `closed` and `tls` are as of the last reply.
@@ -272,7 +264,7 @@ function proxyConn(
         anyChunk: true,
       });
       if (more.length === 0) break;
-      got = concat(got, more);
+      got = concatBytes(got, more);
       if (got.length >= maxBytes) break;
       let done: boolean;
       try {

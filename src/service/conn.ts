@@ -16,7 +16,7 @@ import type {
   StartTlsOptions,
   TlsDetails,
 } from "../plugins/probe_types.ts";
-import { latin1 } from "./text.ts";
+import { concatBytes, latin1 } from "./text.ts";
 import { tlsDetails } from "./tls.ts";
 
 /** Largest read a plugin may ask for. */
@@ -229,14 +229,6 @@ function udpSource(socket: dgram.Socket): Source {
   };
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 function contains(bytes: Uint8Array, needle: string): boolean {
   return needle !== "" && latin1(bytes).includes(needle);
 }
@@ -393,7 +385,7 @@ function probeConn(
         eof = true;
         break;
       }
-      got = concat(got, chunk);
+      got = concatBytes(got, chunk);
     }
     if (got.length > maxBytes) {
       buffer = got.slice(maxBytes);

@@ -28,6 +28,15 @@ export function latin1(bytes: Uint8Array): string {
   return text;
 }
 
+/** `a` then `b` in one array (`b` itself when `a` is empty: no copy). */
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** Text as Latin-1 bytes (characters above U+00FF become "?"). */
 export function latin1Bytes(text: string): Uint8Array {
   const bytes = new Uint8Array(text.length);
