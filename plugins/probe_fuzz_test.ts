@@ -17,7 +17,7 @@ import type {
   ServiceMatch,
   TlsDetails,
 } from "../src/plugins/probe_types.ts";
-import { DEFAULT_READ_BYTES, MAX_READ_BYTES } from "../src/service/conn.ts";
+import { readChunks, type ReadState } from "../src/service/conn.ts";
 import { concatBytes, FIELD_CHARS, latin1, latin1Bytes } from "../src/service/text.ts";
 import {
   dnsProduct,
@@ -152,9 +152,10 @@ function chunks(answer: Uint8Array, script: Script, udp: boolean): Uint8Array[] 
 
 /**
  * A {@link ProbeConn} over a script, following `probeConn` in
- * src/service/conn.ts: the same byte limits and `until` test, leftovers kept
- * for the next read, EOF sticky, writes and reads inert once the stream ended
- * or the signal aborted. Time is virtual: running out of data is a timeout.
+ * src/service/conn.ts: reads are its own `readChunks` (byte limits, `until`,
+ * leftovers kept for the next read, EOF sticky), writes and reads inert once
+ * the stream ended or the signal aborted. Time is virtual: running out of
+ * data is a timeout.
  */
 function fakeConn(
   script: Script,
@@ -165,8 +166,7 @@ function fakeConn(
   // Chunks that arrived; null is EOF and stays queued.
   const queue: (Uint8Array | null)[] = [];
   const answers = [...script.answers];
-  let buffer: Uint8Array = EMPTY;
-  let eof = false;
+  const state: ReadState = { buffer: EMPTY, eof: false };
   let tlsInfo = script.inTls ? fakeTls() : undefined;
   const greeting = udp ? EMPTY : script.greeting;
   const trace: Trace = { ops: 0, seen: greeting.length, tls: tlsInfo };
@@ -184,40 +184,17 @@ function fakeConn(
     if (trace.ops > HARD_OPS) throw new Error(`plugin looped: ${trace.ops} operations`);
   }
 
-  function next(): Uint8Array | null | undefined {
-    if (queue[0] === null) return null;
-    return queue.shift() as Uint8Array | undefined;
-  }
+  const source = {
+    // deno-lint-ignore require-await
+    async next(): Promise<Uint8Array | null | undefined> {
+      if (queue[0] === null) return null;
+      return queue.shift() as Uint8Array | undefined;
+    },
+  };
 
-  function contains(bytes: Uint8Array, needle: string): boolean {
-    return needle !== "" && latin1(bytes).includes(needle);
-  }
-
-  // deno-lint-ignore require-await
   async function read(read: ReadOptions = {}): Promise<Uint8Array> {
     tick();
-    const maxBytes = Math.max(1, Math.min(read.maxBytes ?? DEFAULT_READ_BYTES, MAX_READ_BYTES));
-    const until = read.until;
-    const done = (bytes: Uint8Array): boolean =>
-      bytes.length >= maxBytes ||
-      (until !== undefined && bytes.length > 0 &&
-        (typeof until === "string" ? contains(bytes, until) : until(bytes)));
-    let got = buffer;
-    buffer = EMPTY;
-    while (!done(got) && !eof && !signal.aborted) {
-      const chunk = next();
-      // Nothing more in time (timeoutMs or idleMs ran out).
-      if (chunk === undefined) break;
-      if (chunk === null) {
-        eof = true;
-        break;
-      }
-      got = concatBytes(got, chunk);
-    }
-    if (got.length > maxBytes) {
-      buffer = got.slice(maxBytes);
-      got = got.slice(0, maxBytes);
-    }
+    const got = await readChunks(state, source, { read, limit: Infinity, signal });
     trace.seen += got.length;
     return got;
   }
@@ -233,7 +210,7 @@ function fakeConn(
       return tlsInfo;
     },
     get closed(): boolean {
-      return eof && buffer.length === 0;
+      return state.eof && state.buffer.length === 0;
     },
     read,
     async readText(options?: ReadOptions): Promise<string> {
@@ -244,9 +221,9 @@ function fakeConn(
       tick();
       const bytes = typeof data === "string" ? encoder.encode(data) : data;
       assert.ok(bytes instanceof Uint8Array, "write takes text or bytes");
-      if (eof || signal.aborted) return;
+      if (state.eof || signal.aborted) return;
       if (script.writeFails) {
-        eof = true;
+        state.eof = true;
         return;
       }
       release(answers.shift());
@@ -259,9 +236,9 @@ function fakeConn(
       }
       if (udp) throw new Error(`Cannot start TLS with ${script.address}:${script.port}/udp`);
       // What was buffered went into the handshake.
-      buffer = EMPTY;
-      if (!script.tlsAccepts || eof || signal.aborted) {
-        eof = true;
+      state.buffer = EMPTY;
+      if (!script.tlsAccepts || state.eof || signal.aborted) {
+        state.eof = true;
         throw new Error(`Cannot start TLS with ${script.address}:${script.port}: handshake failed`);
       }
       tlsInfo = fakeTls();

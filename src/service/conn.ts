@@ -27,14 +27,72 @@ export const DEFAULT_READ_BYTES = 4096;
 const TLS_QUEUE_BYTES = 65_536;
 
 /**
- * A stream of chunks. `next` waits at most `waitMs` (Infinity: no limit) and
- * returns undefined when nothing came in time; a chunk that arrives later is
- * kept for the next call, never lost. EOF is null.
+ * Chunks as they arrive. `next` waits at most `waitMs` (Infinity: no limit)
+ * and returns undefined when nothing came in time; a chunk that arrives later
+ * is kept for the next call, never lost. EOF is null.
  */
-interface Source {
+export interface ChunkSource {
   next(waitMs: number, signal?: AbortSignal): Promise<Uint8Array | null | undefined>;
+}
+
+/** A {@link ChunkSource} that can also be written to and closed. */
+interface Source extends ChunkSource {
   write(bytes: Uint8Array): Promise<void>;
   close(): void;
+}
+
+/** What a stream has read but not yet handed out, and whether it ended (for good). */
+export interface ReadState {
+  buffer: Uint8Array;
+  eof: boolean;
+}
+
+/** Options of {@link readChunks}. */
+export interface ReadChunksOptions {
+  /** The plugin's read options (maxBytes, until, idleMs). */
+  read: ReadOptions;
+  /** Time (Date.now()) past which nothing more is waited for. */
+  limit: number;
+  signal: AbortSignal;
+}
+
+/**
+ * One read of {@link ProbeConn.read}'s contract from `source`: at most
+ * `maxBytes` (clamped to {@link MAX_READ_BYTES}), done early once `until`
+ * holds, the rest kept in `state` for the next read; EOF stays; an abort ends
+ * the read with what it has.
+ */
+export async function readChunks(
+  state: ReadState,
+  source: ChunkSource,
+  options: ReadChunksOptions,
+): Promise<Uint8Array> {
+  const { read, limit, signal } = options;
+  const maxBytes = Math.max(1, Math.min(read.maxBytes ?? DEFAULT_READ_BYTES, MAX_READ_BYTES));
+  const until = read.until;
+  const done = (bytes: Uint8Array): boolean =>
+    bytes.length >= maxBytes ||
+    (until !== undefined && bytes.length > 0 &&
+      (typeof until === "string" ? contains(bytes, until) : until(bytes)));
+  let got = state.buffer;
+  state.buffer = new Uint8Array(0);
+  while (!done(got) && !state.eof && !signal.aborted) {
+    let wait = limit - Date.now();
+    if (read.idleMs !== undefined && got.length > 0) wait = Math.min(wait, read.idleMs);
+    if (wait <= 0) break;
+    const chunk = await source.next(wait, signal);
+    if (chunk === undefined) break;
+    if (chunk === null) {
+      state.eof = true;
+      break;
+    }
+    got = concatBytes(got, chunk);
+  }
+  if (got.length > maxBytes) {
+    state.buffer = got.slice(maxBytes);
+    got = got.slice(0, maxBytes);
+  }
+  return got;
 }
 
 /** Resolves after `ms` (never for Infinity) or on abort; `cancel` frees the timer. */
@@ -354,44 +412,19 @@ function probeConn(
   options: ConnectOptions,
 ): EngineConn {
   let source = initial;
-  let buffer: Uint8Array = new Uint8Array(0);
-  let eof = false;
+  const state: ReadState = { buffer: new Uint8Array(0), eof: false };
   let written = 0;
   let greeting: Uint8Array = new Uint8Array(0);
   let tlsInfo: TlsDetails | undefined;
   let signal = options.signal;
   const encoder = new TextEncoder();
 
-  async function read(read: ReadOptions = {}): Promise<Uint8Array> {
-    const maxBytes = Math.max(1, Math.min(read.maxBytes ?? DEFAULT_READ_BYTES, MAX_READ_BYTES));
+  function read(read: ReadOptions = {}): Promise<Uint8Array> {
     const limit = Math.min(
       Date.now() + Math.max(0, read.timeoutMs ?? options.readTimeoutMs),
       options.deadline,
     );
-    const until = read.until;
-    const done = (bytes: Uint8Array): boolean =>
-      bytes.length >= maxBytes ||
-      (until !== undefined && bytes.length > 0 &&
-        (typeof until === "string" ? contains(bytes, until) : until(bytes)));
-    let got = buffer;
-    buffer = new Uint8Array(0);
-    while (!done(got) && !eof && !signal.aborted) {
-      let wait = limit - Date.now();
-      if (read.idleMs !== undefined && got.length > 0) wait = Math.min(wait, read.idleMs);
-      if (wait <= 0) break;
-      const chunk = await source.next(wait, signal);
-      if (chunk === undefined) break;
-      if (chunk === null) {
-        eof = true;
-        break;
-      }
-      got = concatBytes(got, chunk);
-    }
-    if (got.length > maxBytes) {
-      buffer = got.slice(maxBytes);
-      got = got.slice(0, maxBytes);
-    }
-    return got;
+    return readChunks(state, source, { read, limit, signal });
   }
 
   const conn: EngineConn = {
@@ -404,7 +437,7 @@ function probeConn(
       return tlsInfo;
     },
     get closed(): boolean {
-      return eof && buffer.length === 0;
+      return state.eof && state.buffer.length === 0;
     },
     get written(): number {
       return written;
@@ -415,7 +448,7 @@ function probeConn(
     },
     async write(data: string | Uint8Array): Promise<void> {
       const bytes = typeof data === "string" ? encoder.encode(data) : data;
-      if (eof || signal.aborted) return;
+      if (state.eof || signal.aborted) return;
       written += bytes.length;
       const timer = sleepOrAbort(options.deadline - Date.now(), signal);
       try {
@@ -424,7 +457,7 @@ function probeConn(
           source.write(bytes).then(() => "ok" as const, () => "failed" as const),
           timer.done.then(() => "timeout" as const),
         ]);
-        if (result !== "ok") eof = true;
+        if (result !== "ok") state.eof = true;
       } finally {
         timer.cancel();
       }
@@ -433,8 +466,8 @@ function probeConn(
       if (tlsInfo !== undefined) {
         throw new Error("Cannot start TLS: the connection already runs TLS");
       }
-      const leftover = buffer;
-      buffer = new Uint8Array(0);
+      const leftover = state.buffer;
+      state.buffer = new Uint8Array(0);
       const under = source;
       const servername = start.servername ?? (IP_LITERAL.test(address) ? undefined : address);
       const socket = tls.connect({
@@ -459,7 +492,7 @@ function probeConn(
         if (outcome !== "ok") {
           socket.destroy();
           under.close();
-          eof = true;
+          state.eof = true;
           throw new Error(`Cannot start TLS with ${address}:${port}: ${outcome.message}`);
         }
       } finally {
@@ -478,7 +511,7 @@ function probeConn(
       greeting = bytes;
     },
     close(): void {
-      eof = true;
+      state.eof = true;
       source.close();
     },
   };
