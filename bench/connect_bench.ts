@@ -15,6 +15,7 @@
 
 import { expectedStates, labSupported, startLab } from "../tests/lab/lab.ts";
 import type { Lab } from "../tests/lab/lab.ts";
+import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
 import {
   median,
   parseNmapXml,
@@ -121,14 +122,6 @@ interface ToolResult {
 }
 
 function portolanTool(name: string, extra: string[]): Tool {
-  const permissions = [
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--allow-sys=osRelease",
-    "--allow-ffi",
-  ];
   const tail = (out: string, ports: string, target: string): string[] => [
     "-sT",
     "-Pn",
@@ -147,12 +140,18 @@ function portolanTool(name: string, extra: string[]): Tool {
   }
   return {
     name,
-    display: ["deno", "run", ...permissions, "main.ts", ...tail("OUT.json", "-", "198.51.100.2")]
+    display: [
+      "deno",
+      "run",
+      ...SCAN_PERMISSIONS,
+      "main.ts",
+      ...tail("OUT.json", "-", "198.51.100.2"),
+    ]
       .join(" "),
     command: (out, ports) => [
       Deno.execPath(),
       "run",
-      ...permissions,
+      ...SCAN_PERMISSIONS,
       MAIN,
       ...tail(out, ports, "198.51.100.2"),
     ],

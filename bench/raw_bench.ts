@@ -28,6 +28,7 @@ import {
 } from "../tests/lab/raw_lab.ts";
 import { parsePortList } from "../tests/raw_driver.ts";
 import { median, replaceSection } from "./score.ts";
+import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
@@ -105,16 +106,6 @@ interface Scenario {
 }
 
 const decoder = new TextDecoder();
-
-/** The scan task's permissions (deno.json "scan"): the bench measures what users run. */
-const SCAN_PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys=osRelease",
-  "--allow-ffi",
-];
 
 /**
  * portolan through its command line, as `nmap -sS -T4 -Pn -n` is run, with

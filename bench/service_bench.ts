@@ -22,6 +22,7 @@ import { labSupported, startLab } from "../tests/lab/lab.ts";
 import type { Lab } from "../tests/lab/lab.ts";
 import { LAB_SERVICES, SERVICE_PORTS } from "../tests/lab/services.ts";
 import { median, replaceSection } from "./score.ts";
+import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
@@ -192,15 +193,6 @@ async function portolanTool(intensity: number): Promise<Tool> {
   const ports = SERVICE_PORTS.join(",");
   const help = await output([Deno.execPath(), "run", "-A", MAIN, "--help"]) ?? "";
   if (/-sV\b/.test(help)) {
-    // The scan task's permissions: as root the port scan is SYN, as nmap's is.
-    const permissions = [
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys=osRelease",
-      "--allow-ffi",
-    ];
     const args = (out: string): string[] => [
       "--no-db",
       "-sV",
@@ -216,8 +208,9 @@ async function portolanTool(intensity: number): Promise<Tool> {
     ];
     return {
       name: "portolan",
-      display: ["deno", "run", ...permissions, "main.ts", ...args("OUT.json")].join(" "),
-      command: (out) => [Deno.execPath(), "run", ...permissions, MAIN, ...args(out)],
+      // The scan task's permissions: as root the port scan is SYN, as nmap's is.
+      display: ["deno", "run", ...SCAN_PERMISSIONS, "main.ts", ...args("OUT.json")].join(" "),
+      command: (out) => [Deno.execPath(), "run", ...SCAN_PERMISSIONS, MAIN, ...args(out)],
       parse: parseJsonServices,
       extension: "json",
     };

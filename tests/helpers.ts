@@ -4,18 +4,12 @@
  * @module
  */
 
+import { SCAN_PERMISSIONS } from "./permissions.ts";
+
+export { SCAN_PERMISSIONS };
+
 /** Root of the checkout. */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
-
-/** Permissions the scan task grants (deno.json "scan"). */
-export const SCAN_PERMISSIONS: readonly string[] = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys=osRelease",
-  "--allow-ffi",
-];
 
 /**
  * Where the commands under test keep their history and resume state: a

@@ -9,6 +9,7 @@ import {
   localLinkVia,
 } from "./raw_ifaddrs.ts";
 import { formatAddress } from "./raw_net.ts";
+import { SCAN_PERMISSIONS } from "../../tests/permissions.ts";
 
 function v4(text: string): number {
   return parseIpv4(text);
@@ -98,15 +99,6 @@ Deno.test({
 // The real test: a namespace with an addressed veth, an aliased label, a
 // down veth and loopback, read by a child holding only the scan task's
 // permissions, checked against what `ip -j` reports in the same namespace.
-
-const SCAN_PERMISSIONS = [
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys=osRelease",
-  "--allow-ffi",
-];
 
 const CHILD = `
 import { listEthernetLinks, localLinkForFfi } from ${

@@ -1,0 +1,22 @@
+/**
+ * The permissions deno.json's tasks grant, read from deno.json itself, so
+ * that tests and benches run the scanner exactly as a user's task does.
+ *
+ * @module
+ */
+
+import config from "../deno.json" with { type: "json" };
+
+/**
+ * The `--allow-*` flags of the deno.json task `name`.
+ *
+ * @throws {RangeError} when deno.json has no such task.
+ */
+export function taskPermissions(name: string): string[] {
+  const task = (config.tasks as Record<string, string | undefined>)[name];
+  if (task === undefined) throw new RangeError(`Cannot find task "${name}" in deno.json`);
+  return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
+}
+
+/** Permissions the scan task grants (deno.json "scan"). */
+export const SCAN_PERMISSIONS: readonly string[] = Object.freeze(taskPermissions("scan"));

@@ -1,0 +1,12 @@
+import assert from "node:assert/strict";
+import { SCAN_PERMISSIONS, taskPermissions } from "./permissions.ts";
+
+Deno.test("the scan task grants narrow permissions, read from deno.json", () => {
+  // Raw scans need FFI; nothing needs all permissions or running programs.
+  assert.ok(SCAN_PERMISSIONS.includes("--allow-ffi"));
+  assert.ok(SCAN_PERMISSIONS.includes("--allow-net"));
+  for (const flag of ["--allow-all", "-A", "--allow-run"]) {
+    assert.ok(!SCAN_PERMISSIONS.includes(flag), flag);
+  }
+  assert.throws(() => taskPermissions("no-such-task"), RangeError);
+});
