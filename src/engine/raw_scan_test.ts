@@ -16,6 +16,7 @@ import {
 import { type RawScanPlan, ReplyKind, type ReplyRecord } from "./raw_types.ts";
 import { timingTemplate } from "./timing.ts";
 import type { ResumePoint } from "./types.ts";
+import { UDP_TEST_PORTS } from "../../tests/lab/raw_lab.ts";
 
 /** What the fake network does with one try: answer after `delay` ms, or drop it. */
 type Behaviour = (
@@ -406,24 +407,8 @@ function icmpLimitedHost(open: Set<number>, dropped: Set<number>, delay = 0.3): 
   };
 }
 
-const UDP_PORTS = [
-  53,
-  67,
-  69,
-  111,
-  123,
-  137,
-  138,
-  161,
-  162,
-  500,
-  514,
-  520,
-  1900,
-  4500,
-  5353,
-  11211,
-];
+/** The lab's 16 common UDP ports, answered here by a fake host. */
+const UDP_PORTS = [...UDP_TEST_PORTS];
 const UDP_OPEN = new Set([53, 161, 11211]);
 const UDP_DROPPED = new Set([123]);
 
