@@ -7,9 +7,11 @@
  * @module
  */
 
-import * as dgram from "node:dgram";
-import { Duplex } from "node:stream";
-import * as tls from "node:tls";
+// node:tls, node:stream and node:dgram cost tens of ms to load: they are
+// imported by the first probe that needs them, not by every start-up.
+import type { Socket as UdpSocket } from "node:dgram";
+import type { Duplex } from "node:stream";
+import type { TLSSocket } from "node:tls";
 import type {
   ProbeConn,
   ReadOptions,
@@ -194,7 +196,8 @@ function rawSource(conn: Deno.TcpConn): Source {
 }
 
 /** A node Duplex over a source, for `tls.connect({ socket })`. */
-function duplexOver(source: Source, leftover: Uint8Array): Duplex {
+async function duplexOver(source: Source, leftover: Uint8Array): Promise<Duplex> {
+  const { Duplex } = await import("node:stream");
   let first: Uint8Array | undefined = leftover.length > 0 ? leftover : undefined;
   return new Duplex({
     read(): void {
@@ -219,7 +222,7 @@ function duplexOver(source: Source, leftover: Uint8Array): Duplex {
   });
 }
 
-function tlsSource(socket: tls.TLSSocket, under: Source): Source {
+function tlsSource(socket: TLSSocket, under: Source): Source {
   const queue = new ChunkQueue();
   let ended = false;
   socket.on("data", (data: Uint8Array) => {
@@ -256,7 +259,7 @@ function tlsSource(socket: tls.TLSSocket, under: Source): Source {
 }
 
 /** Datagrams from a connected UDP socket; an ICMP port unreachable ends the stream. */
-function udpSource(socket: dgram.Socket): Source {
+function udpSource(socket: UdpSocket): Source {
   const queue = new ChunkQueue();
   let closed = false;
   socket.on("message", (message: Uint8Array) => {
@@ -383,6 +386,7 @@ export async function connectUdpProbe(
   port: number,
   options: ConnectOptions,
 ): Promise<EngineConn> {
+  const dgram = await import("node:dgram");
   const socket = dgram.createSocket(address.includes(":") ? "udp6" : "udp4");
   try {
     await new Promise<void>((resolve, reject) => {
@@ -470,8 +474,9 @@ function probeConn(
       state.buffer = new Uint8Array(0);
       const under = source;
       const servername = start.servername ?? (IP_LITERAL.test(address) ? undefined : address);
+      const [tls, plain] = await Promise.all([import("node:tls"), duplexOver(under, leftover)]);
       const socket = tls.connect({
-        socket: duplexOver(under, leftover),
+        socket: plain,
         rejectUnauthorized: false,
         ALPNProtocols: start.alpn ?? ["h2", "http/1.1"],
         ...(servername === undefined ? {} : { servername }),
