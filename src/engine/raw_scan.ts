@@ -732,6 +732,7 @@ export async function runRawScan(
       wait = Math.min(wait, due > 0 ? due : 1);
     }
     for (const host of pacedHosts.values()) wait = Math.min(wait, host.nextAt - now);
+    // Held tries end on a reply (which wakes us), a check's timeout or the hold: poll for the last two.
     if (heldHead < held.length) wait = Math.min(wait, 5);
     await io.wait(Math.max(0, Math.min(20, wait)));
   }
