@@ -18,9 +18,9 @@
  * @module
  */
 
-import { createRawEngine, discoverHosts } from "../src/engine/raw_engine.ts";
-import { parseShard } from "../src/engine/raw_order.ts";
-import type { DiscoveryProbe, RawScanPlan } from "../src/engine/raw_types.ts";
+import { createRawEngine, discoverHosts } from "../src/engine/raw/engine.ts";
+import { parseShard } from "../src/engine/order.ts";
+import type { DiscoveryProbe, RawScanPlan } from "../src/engine/raw/types.ts";
 import { timingTemplate } from "../src/engine/timing.ts";
 import type { HostResult, PortResult, TimingLevel } from "../src/engine/types.ts";
 import { buildTargetSet } from "../src/targets/mod.ts";

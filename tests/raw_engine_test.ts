@@ -18,7 +18,7 @@ import {
   UDP_TEST_PORTS,
 } from "./lab/raw_lab.ts";
 import type { HostResult, PortResult } from "../src/engine/types.ts";
-import type { RawEngineStats } from "../src/engine/raw_types.ts";
+import type { RawEngineStats } from "../src/engine/raw/types.ts";
 import { foldPorts, parsePortList } from "./raw_driver.ts";
 
 const DRIVER = decodeURIComponent(new URL("./raw_driver.ts", import.meta.url).pathname);

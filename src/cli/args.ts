@@ -7,8 +7,8 @@
  */
 
 import type { TimingLevel } from "../engine/types.ts";
-import { parseShard } from "../engine/raw_order.ts";
-import type { DiscoveryProbe, Shard } from "../engine/raw_types.ts";
+import { parseShard } from "../engine/order.ts";
+import type { DiscoveryProbe, Shard } from "../engine/raw/types.ts";
 import { parsePorts } from "../ports/mod.ts";
 import { parseVersionIntensity } from "../service/detect.ts";
 import { UsageError } from "./usage_error.ts";

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { createConnectEngine } from "../engine/connect_engine.ts";
+import { createConnectEngine } from "../engine/connect/engine.ts";
 import { randomSeed } from "../engine/permutation.ts";
-import { createRawEngine, discoverHosts, rawAvailable } from "../engine/raw_engine.ts";
-import type { RawEngineStats } from "../engine/raw_types.ts";
+import { createRawEngine, discoverHosts, rawAvailable } from "../engine/raw/engine.ts";
+import type { RawEngineStats } from "../engine/raw/types.ts";
 import { timingTemplate } from "../engine/timing.ts";
 import type {
   EngineSink,

@@ -18,9 +18,9 @@ import {
   openRawLibc,
   RawConst,
   setIntOption,
-} from "../../src/engine/raw_libc.ts";
-import type { RawLibc } from "../../src/engine/raw_libc.ts";
-import { BatchSender } from "../../src/engine/raw_sender.ts";
+} from "../../src/engine/raw/libc.ts";
+import type { RawLibc } from "../../src/engine/raw/libc.ts";
+import { BatchSender } from "../../src/engine/raw/sender.ts";
 
 const BATCH = 64;
 const SLOT = 2048;

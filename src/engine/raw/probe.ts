@@ -8,7 +8,7 @@
  * @module
  */
 
-import { DEFAULT_PROBE_WINDOW, IpProtocol } from "../packet/mod.ts";
+import { DEFAULT_PROBE_WINDOW, IpProtocol } from "../../packet/mod.ts";
 
 const IP_HEADER = 20;
 const TCP_HEADER = 20;

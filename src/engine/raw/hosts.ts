@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TargetSet } from "../targets/types.ts";
+import type { TargetSet } from "../../targets/types.ts";
 
 interface RangeView {
   ipv4: { starts: ArrayLike<number>; ends: ArrayLike<number> };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_RATE, RateController } from "./raw_rate.ts";
+import { DEFAULT_MAX_RATE, RateController } from "./rate.ts";
 
 /** Drive a controller: each probe is answered, its first try lost with `lossAt(rate)`. */
 function drive(

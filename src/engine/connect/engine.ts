@@ -5,12 +5,12 @@
  * @module
  */
 
-import { runConnectScan } from "./connect_scan.ts";
-import type { ConnectTransport } from "./connect_types.ts";
-import { createDenoTransport } from "./deno_transport.ts";
-import { createEpollTransport } from "./epoll_transport.ts";
-import { openLibc } from "./libc.ts";
-import type { EngineRunOptions, EngineSink, EngineStats, ScanEngine, ScanPlan } from "./types.ts";
+import { runConnectScan } from "../connect_scan.ts";
+import type { ConnectTransport } from "../connect_types.ts";
+import { createDenoTransport } from "./deno.ts";
+import { createEpollTransport } from "./epoll.ts";
+import { openLibc } from "../libc.ts";
+import type { EngineRunOptions, EngineSink, EngineStats, ScanEngine, ScanPlan } from "../types.ts";
 
 /** Which transport a connect scan runs on. */
 export type ConnectTransportKind = "auto" | "epoll" | "deno";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { Host, TargetSet } from "../targets/mod.ts";
-import { createTargetSet } from "../targets/mod.ts";
-import { HostIndexer } from "./raw_hosts.ts";
+import type { Host, TargetSet } from "../../targets/mod.ts";
+import { createTargetSet } from "../../targets/mod.ts";
+import { HostIndexer } from "./hosts.ts";
 
 const set = createTargetSet([
   { family: 4, start: 10n, end: 19n },

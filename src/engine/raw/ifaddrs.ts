@@ -11,9 +11,9 @@
  * @module
  */
 
-import type { IpAddress, MacAddress } from "../packet/mod.ts";
-import { dlopenLibc } from "./libc.ts";
-import type { LocalLink } from "./raw_net.ts";
+import type { IpAddress, MacAddress } from "../../packet/mod.ts";
+import { dlopenLibc } from "../libc.ts";
+import type { LocalLink } from "./net.ts";
 
 const SYMBOLS = {
   getifaddrs: { parameters: ["buffer"], result: "i32" },

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { EngineStats, ScanPlan } from "./types.ts";
+import type { EngineStats, ScanPlan } from "../types.ts";
 
 /** This process's share of the probe space: positions i with i % count === index. */
 export interface Shard {

@@ -9,7 +9,7 @@
 
 import type { Host } from "../targets/types.ts";
 import { createPermutation } from "./permutation.ts";
-import type { RawScanPlan, Shard } from "./raw_types.ts";
+import type { RawScanPlan, Shard } from "./raw/types.ts";
 
 /** One probe unit: a host and an index into the plan's ports (or probe list). */
 export interface OrderItem {

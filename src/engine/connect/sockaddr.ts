@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { Host } from "../targets/types.ts";
-import { AF_INET, AF_INET6 } from "./libc.ts";
+import type { Host } from "../../targets/types.ts";
+import { AF_INET, AF_INET6 } from "../libc.ts";
 
 /** Length of the sockaddr that {@link writeSockaddr} writes for `family`. */
 export function sockaddrLength(family: 4 | 6): number {

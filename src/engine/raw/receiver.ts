@@ -16,7 +16,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { parseReply } from "../packet/mod.ts";
+import { parseReply } from "../../packet/mod.ts";
 import {
   allocateArena,
   htons,
@@ -26,15 +26,15 @@ import {
   RawErrno,
   type RawLibc,
   setIntOption,
-} from "./raw_libc.ts";
-import { type ReceiverConfig, ReplyRing } from "./raw_types.ts";
+} from "./libc.ts";
+import { type ReceiverConfig, ReplyRing } from "./types.ts";
 import {
   createTcp4Scratch,
   FRAME_OTHER,
   FRAME_RECORD,
   readTcp4Frame,
   validateReply,
-} from "./raw_validate.ts";
+} from "./validate.ts";
 
 const BATCH = 256;
 const SLOT = 2048;

@@ -14,11 +14,11 @@
  */
 
 import type { Host } from "../targets/types.ts";
-import { RawCompletion } from "./raw_completion.ts";
-import { HostIndexer } from "./raw_hosts.ts";
-import { RawOrder } from "./raw_order.ts";
-import { RateController } from "./raw_rate.ts";
-import { type RawEngineStats, type RawScanPlan, ReplyKind, type ReplyRecord } from "./raw_types.ts";
+import { RawCompletion } from "./completion.ts";
+import { HostIndexer } from "./raw/hosts.ts";
+import { RawOrder } from "./order.ts";
+import { RateController } from "./rate.ts";
+import { type RawEngineStats, type RawScanPlan, ReplyKind, type ReplyRecord } from "./raw/types.ts";
 import { RttEstimator, timingTemplate } from "./timing.ts";
 import type { EngineSink } from "./types.ts";
 

@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
-import type { IpAddress } from "../packet/mod.ts";
-import { formatMac, ipv6FromBigInt, parseMac } from "../packet/mod.ts";
-import { parseIpv4, parseIpv6 } from "../targets/ip.ts";
+import type { IpAddress } from "../../packet/mod.ts";
+import { formatMac, ipv6FromBigInt, parseMac } from "../../packet/mod.ts";
+import { parseIpv4, parseIpv6 } from "../../targets/ip.ts";
 import {
   type LinkAddress,
   listEthernetLinks,
   localLinkForFfi,
   localLinkVia,
-} from "./raw_ifaddrs.ts";
-import { formatAddress } from "./raw_net.ts";
-import { SCAN_PERMISSIONS } from "../../tests/permissions.ts";
+} from "./ifaddrs.ts";
+import { formatAddress } from "./net.ts";
+import { SCAN_PERMISSIONS } from "../../../tests/permissions.ts";
 
 function v4(text: string): number {
   return parseIpv4(text);
@@ -102,12 +102,12 @@ Deno.test({
 
 const CHILD = `
 import { listEthernetLinks, localLinkForFfi } from ${
-  JSON.stringify(new URL("./raw_ifaddrs.ts", import.meta.url).href)
+  JSON.stringify(new URL("./ifaddrs.ts", import.meta.url).href)
 };
-import { formatMac } from ${JSON.stringify(new URL("../packet/mod.ts", import.meta.url).href)};
-import { formatAddress } from ${JSON.stringify(new URL("./raw_net.ts", import.meta.url).href)};
-import { parseIpv6 } from ${JSON.stringify(new URL("../targets/ip.ts", import.meta.url).href)};
-import { ipv6FromBigInt } from ${JSON.stringify(new URL("../packet/mod.ts", import.meta.url).href)};
+import { formatMac } from ${JSON.stringify(new URL("../../packet/mod.ts", import.meta.url).href)};
+import { formatAddress } from ${JSON.stringify(new URL("./net.ts", import.meta.url).href)};
+import { parseIpv6 } from ${JSON.stringify(new URL("../../targets/ip.ts", import.meta.url).href)};
+import { ipv6FromBigInt } from ${JSON.stringify(new URL("../../packet/mod.ts", import.meta.url).href)};
 const show = (l) => l === undefined ? null : { name: l.name, index: l.index, mac: formatMac(l.mac) };
 const links = listEthernetLinks().map((l) => ({
   name: l.name, index: l.index, mac: formatMac(l.mac), family: l.family,

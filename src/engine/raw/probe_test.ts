@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { mssOption, parseReply, TcpFlag, writeTcpPacket } from "../packet/mod.ts";
-import { Tcp4ProbeWriter } from "./raw_probe.ts";
+import { mssOption, parseReply, TcpFlag, writeTcpPacket } from "../../packet/mod.ts";
+import { Tcp4ProbeWriter } from "./probe.ts";
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u16 = fc.integer({ min: 0, max: 0xffff });

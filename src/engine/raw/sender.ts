@@ -6,7 +6,7 @@
  * @module
  */
 
-import { allocateArena, type Arena, MMSGHDR_SIZE, RawErrno, type RawLibc } from "./raw_libc.ts";
+import { allocateArena, type Arena, MMSGHDR_SIZE, RawErrno, type RawLibc } from "./libc.ts";
 
 /** Bytes reserved for each slot's socket address (sockaddr_in6 or sockaddr_ll fit). */
 const NAME_SIZE = 32;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatAddress, onLinkInterface, rawAvailable, writeRawSockaddr } from "./raw_net.ts";
+import { formatAddress, onLinkInterface, rawAvailable, writeRawSockaddr } from "./net.ts";
 
 const ROUTES = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0

@@ -34,19 +34,19 @@ import {
   writeTcpSegment,
   writeUdpDatagram,
   writeUdpPacket,
-} from "../packet/mod.ts";
-import type { Host } from "../targets/types.ts";
-import { openRawLibc, RawConst, RawErrno, type RawLibc, setIntOption } from "./raw_libc.ts";
-import { type LocalLink, writeRawSockaddr } from "./raw_net.ts";
-import type { RawIo, RawSend } from "./raw_scan.ts";
-import { type Tcp4ProbeFields, Tcp4ProbeWriter } from "./raw_probe.ts";
-import { BatchSender } from "./raw_sender.ts";
+} from "../../packet/mod.ts";
+import type { Host } from "../../targets/types.ts";
+import { openRawLibc, RawConst, RawErrno, type RawLibc, setIntOption } from "./libc.ts";
+import { type LocalLink, writeRawSockaddr } from "./net.ts";
+import type { RawIo, RawSend } from "../scheduler.ts";
+import { type Tcp4ProbeFields, Tcp4ProbeWriter } from "./probe.ts";
+import { BatchSender } from "./sender.ts";
 import {
   type DiscoveryProbe,
   type ReceiverConfig,
   type ReplyRecord,
   ReplyRing,
-} from "./raw_types.ts";
+} from "./types.ts";
 import { udpPayload } from "./udp_payloads.ts";
 
 /** Out of kernel memory: transient, like ENOBUFS. */
@@ -463,7 +463,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       // Short: the scanner judges silence only up to the worker's last read.
       pollMs: 5,
     };
-    worker = new Worker(new URL("./raw_receiver.ts", import.meta.url).href, { type: "module" });
+    worker = new Worker(new URL("./receiver.ts", import.meta.url).href, { type: "module" });
     const ready = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error("The receive worker did not start in 10 s")),

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Attempt, Completion, ConnectOutcome, ConnectTransport } from "./connect_types.ts";
+import type { Attempt, Completion, ConnectOutcome, ConnectTransport } from "../connect_types.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -31,9 +31,9 @@ import {
   SOCK_NONBLOCK,
   SOCK_STREAM,
   SOL_SOCKET,
-} from "./libc.ts";
+} from "../libc.ts";
 import { writeSockaddr } from "./sockaddr.ts";
-import { icmpReason } from "../packet/icmp.ts";
+import { icmpReason } from "../../packet/icmp.ts";
 
 const MAX_EVENTS = 1024;
 const SO_LINGER = 13;

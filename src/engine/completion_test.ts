@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CompletionTracker } from "./connect_scan.ts";
-import { RawCompletion } from "./raw_completion.ts";
+import { RawCompletion } from "./completion.ts";
 
 Deno.test("RawCompletion advances over finished positions and lists those above", () => {
   const completion = new RawCompletion();

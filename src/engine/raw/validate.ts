@@ -18,8 +18,8 @@ import {
   validateIcmpQuote,
   validateTcpReply,
   validateUdpReply,
-} from "../packet/mod.ts";
-import { type ReceiverConfig, ReplyKind, type ReplyRecord } from "./raw_types.ts";
+} from "../../packet/mod.ts";
+import { type ReceiverConfig, ReplyKind, type ReplyRecord } from "./types.ts";
 
 /** Turn a parsed packet into a validated record, or undefined when it answers no probe of ours. */
 export function validateReply(

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Attempt, Completion, ConnectOutcome, ConnectTransport } from "./connect_types.ts";
+import type { Attempt, Completion, ConnectOutcome, ConnectTransport } from "../connect_types.ts";
 
 /** Options of {@link createDenoTransport}. */
 export interface DenoTransportOptions {

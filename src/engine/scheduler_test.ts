@@ -12,8 +12,8 @@ import {
   SILENCE_PROOF_MS,
   SYN_MIN_TIMEOUT_MS,
   timeoutFloor,
-} from "./raw_scan.ts";
-import { type RawScanPlan, ReplyKind, type ReplyRecord } from "./raw_types.ts";
+} from "./scheduler.ts";
+import { type RawScanPlan, ReplyKind, type ReplyRecord } from "./raw/types.ts";
 import { timingTemplate } from "./timing.ts";
 import type { ResumePoint } from "./types.ts";
 import { UDP_TEST_PORTS } from "../../tests/lab/raw_lab.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createTargetSet } from "../targets/mod.ts";
-import { parseShard, RawOrder, shardSize } from "./raw_order.ts";
-import type { RawScanPlan } from "./raw_types.ts";
+import { parseShard, RawOrder, shardSize } from "./order.ts";
+import type { RawScanPlan } from "./raw/types.ts";
 import { timingTemplate } from "./timing.ts";
 
 function plan(hosts: number, ports: number, extra: Partial<RawScanPlan> = {}): RawScanPlan {

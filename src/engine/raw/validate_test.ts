@@ -10,8 +10,8 @@ import {
   parseReply,
   probeIdentity,
   TcpFlag,
-} from "../packet/mod.ts";
-import { ReplyKind, type ReplyRecord } from "./raw_types.ts";
+} from "../../packet/mod.ts";
+import { ReplyKind, type ReplyRecord } from "./types.ts";
 import {
   createTcp4Scratch,
   FRAME_OTHER,
@@ -19,7 +19,7 @@ import {
   FRAME_REJECTED,
   readTcp4Frame,
   validateReply,
-} from "./raw_validate.ts";
+} from "./validate.ts";
 
 const key = createCookieKey();
 const us = 0xc6336401;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REASONS, ReplyKind, type ReplyRecord, ReplyRing } from "./raw_types.ts";
+import { REASONS, ReplyKind, type ReplyRecord, ReplyRing } from "./types.ts";
 
 function record(address: number | bigint, port: number, reason = "reset"): ReplyRecord {
   return {

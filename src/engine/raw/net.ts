@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { IpAddress, MacAddress } from "../packet/mod.ts";
-import { ipv6FromBigInt, ipv6ToBigInt, parseMac } from "../packet/mod.ts";
-import { formatIpv6 } from "../targets/ip.ts";
-import { localLinkForFfi } from "./raw_ifaddrs.ts";
-import { allocateArena, openRawLibc, RawConst, type RawLibc } from "./raw_libc.ts";
+import type { IpAddress, MacAddress } from "../../packet/mod.ts";
+import { ipv6FromBigInt, ipv6ToBigInt, parseMac } from "../../packet/mod.ts";
+import { formatIpv6 } from "../../targets/ip.ts";
+import { localLinkForFfi } from "./ifaddrs.ts";
+import { allocateArena, openRawLibc, RawConst, type RawLibc } from "./libc.ts";
 
 /** Whether this process can run raw scans, and why not. */
 export type RawAvailability = { ok: true } | { ok: false; why: string };

@@ -7,12 +7,12 @@
  * @module
  */
 
-import { createCookieKey, IpProtocol, ipv6FromBigInt } from "../packet/mod.ts";
-import type { Host } from "../targets/types.ts";
-import { openRawIo } from "./raw_io.ts";
-import { openRawLibc } from "./raw_libc.ts";
-import { type LocalLink, localLinkFor, sourceAddressFor } from "./raw_net.ts";
-import { attemptsFor, type RawScanMode, type RawVerdict, runRawScan } from "./raw_scan.ts";
+import { createCookieKey, IpProtocol, ipv6FromBigInt } from "../../packet/mod.ts";
+import type { Host } from "../../targets/types.ts";
+import { openRawIo } from "./io.ts";
+import { openRawLibc } from "./libc.ts";
+import { type LocalLink, localLinkFor, sourceAddressFor } from "./net.ts";
+import { attemptsFor, type RawScanMode, type RawVerdict, runRawScan } from "../scheduler.ts";
 import {
   type DiscoveryProbe,
   type RawEngineStats,
@@ -20,7 +20,7 @@ import {
   type RawScanType,
   ReplyKind,
   type ReplyRecord,
-} from "./raw_types.ts";
+} from "./types.ts";
 import type {
   EngineRunOptions,
   EngineSink,
@@ -28,10 +28,10 @@ import type {
   PortState,
   ScanEngine,
   ScanPlan,
-} from "./types.ts";
+} from "../types.ts";
 
-export { rawAvailable } from "./raw_net.ts";
-export type { RawAvailability } from "./raw_net.ts";
+export { rawAvailable } from "./net.ts";
+export type { RawAvailability } from "./net.ts";
 
 /** Options of {@link createRawEngine}. */
 export interface RawEngineOptions {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { dlopenLibc } from "./libc.ts";
+import { dlopenLibc } from "../libc.ts";
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
