@@ -20,9 +20,9 @@
 
 import { createRawEngine, discoverHosts } from "../src/engine/raw/engine.ts";
 import { parseShard } from "../src/engine/order.ts";
-import type { DiscoveryProbe, RawScanPlan } from "../src/engine/raw/types.ts";
+import type { DiscoveryProbe } from "../src/engine/raw/types.ts";
 import { timingTemplate } from "../src/engine/timing.ts";
-import type { HostResult, PortResult, TimingLevel } from "../src/engine/types.ts";
+import type { HostResult, PortResult, ScanPlan, TimingLevel } from "../src/engine/types.ts";
 import { buildTargetSet } from "../src/targets/mod.ts";
 
 /** Ports of one host in one state and reason, as ranges ("1-21,23,25-79"). */
@@ -115,7 +115,7 @@ export async function main(args: string[]): Promise<number> {
   if (options.has("min-rate")) timing.minRate = Number(options.get("min-rate"));
   if (options.has("max-rate")) timing.maxRate = Number(options.get("max-rate"));
   if (options.has("host-timeout")) timing.hostTimeout = Number(options.get("host-timeout"));
-  const plan: RawScanPlan = {
+  const plan: ScanPlan = {
     targets: await buildTargetSet((options.get("targets") ?? "").split(",")),
     protocol: scan === "udp" ? "udp" : "tcp",
     ports: parsePortList(options.get("ports") ?? "80"),

@@ -17,15 +17,14 @@ import {
   startUdpServices,
   UDP_TEST_PORTS,
 } from "./lab/raw_lab.ts";
-import type { HostResult, PortResult } from "../src/engine/types.ts";
-import type { RawEngineStats } from "../src/engine/raw/types.ts";
+import type { EngineStats, HostResult, PortResult } from "../src/engine/types.ts";
 import { foldPorts, parsePortList } from "./raw_driver.ts";
 
 const DRIVER = decodeURIComponent(new URL("./raw_driver.ts", import.meta.url).pathname);
 
 interface DriverOutput {
   seconds: number;
-  stats: RawEngineStats;
+  stats: EngineStats;
   ports: PortResult[];
   hosts: HostResult[];
 }
@@ -147,7 +146,7 @@ labTest("raw engine: SYN, shards, sweep, UDP and discovery in the lab", async (t
       assert.ok([...seen.values()].every((count) => count === 1));
       assertStates(lab, {
         seconds: 0,
-        stats: { receiverDrops: 0 } as RawEngineStats,
+        stats: { receiverDrops: 0 } as EngineStats,
         ports: all,
         hosts: [],
       }, range(1, 3000));

@@ -8,7 +8,8 @@
 
 import type { TimingLevel } from "../engine/types.ts";
 import { parseShard } from "../engine/order.ts";
-import type { DiscoveryProbe, Shard } from "../engine/raw/types.ts";
+import type { DiscoveryProbe } from "../engine/raw/types.ts";
+import type { Shard } from "../engine/types.ts";
 import { parsePorts } from "../ports/mod.ts";
 import { parseVersionIntensity } from "../service/detect.ts";
 import { UsageError } from "./usage_error.ts";

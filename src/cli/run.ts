@@ -5,11 +5,14 @@
  * @module
  */
 
-import { createConnectEngine } from "../engine/connect/engine.ts";
-import { randomSeed } from "../engine/permutation.ts";
-import { createRawEngine, discoverHosts, rawAvailable } from "../engine/raw/engine.ts";
-import type { RawEngineStats } from "../engine/raw/types.ts";
-import { timingTemplate } from "../engine/timing.ts";
+import {
+  createConnectEngine,
+  createRawEngine,
+  discoverHosts,
+  rawAvailable,
+  randomSeed,
+  timingTemplate,
+} from "../engine/mod.ts";
 import type {
   EngineSink,
   EngineStats,
@@ -19,7 +22,7 @@ import type {
   ScanPlan,
   Shard,
   Timing,
-} from "../engine/types.ts";
+} from "../engine/mod.ts";
 import { createEventBus, type EventBus, runOutputs } from "../output/bus.ts";
 import { createProgress } from "../output/progress.ts";
 import { createReportBuilder, hostSortKey, type ReportBuilder } from "../output/report_builder.ts";
@@ -724,7 +727,7 @@ async function scan(
   const count = (stats: EngineStats): void => {
     probes += stats.probes;
     retries += stats.retries;
-    const drops = (stats as Partial<RawEngineStats>).receiverDrops;
+    const drops = (stats as Partial<EngineStats>).receiverDrops;
     if (drops !== undefined) receiverDrops = (receiverDrops ?? 0) + drops;
   };
   let point: ResumePoint = { next: 0, done: [] };
@@ -853,7 +856,7 @@ async function scan(
     const stats = await phase.engine.run(plan, sink, signalOption);
     count(stats);
     if (options.verbose > 0) {
-      const drops = (stats as Partial<RawEngineStats>).receiverDrops;
+      const drops = (stats as Partial<EngineStats>).receiverDrops;
       io.stderr(
         `portolan: ${phase.engine.name}: ${stats.probes} probes, ${stats.retries} retries, ${stats.backoffs} backoffs, peak ${stats.peakInFlight} in flight${
           drops !== undefined ? `, receiver drops ${drops}` : ""

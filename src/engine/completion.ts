@@ -1,7 +1,6 @@
 /**
- * Which positions of the scan order are finished, for resume points: the
- * connect engine's CompletionTracker in a form cheap enough for the raw
- * engine's rates. Positions finish nearly in order (sends are in order,
+ * Which positions of the scan order are finished, for resume points, in a
+ * form cheap enough for the scheduler's rates. Positions finish nearly in order (sends are in order,
  * answers a round trip later), so the unfinished ones sit in a window after
  * the first unfinished position; a ring of flags over that window replaces
  * a set of numbers.
@@ -14,7 +13,7 @@ import type { ResumePoint } from "./types.ts";
 const INITIAL_WINDOW = 4096;
 
 /** Finished positions: everything below `next`, and flags for those above. */
-export class RawCompletion {
+export class Completion {
   #next: number;
   #flags = new Uint8Array(INITIAL_WINDOW);
   /** Flags marked at positions above `next`. */

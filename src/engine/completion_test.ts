@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { CompletionTracker } from "./connect_scan.ts";
-import { RawCompletion } from "./completion.ts";
+import { Completion } from "./completion.ts";
+import type { ResumePoint } from "./types.ts";
 
-Deno.test("RawCompletion advances over finished positions and lists those above", () => {
-  const completion = new RawCompletion();
+Deno.test("Completion advances over finished positions and lists those above", () => {
+  const completion = new Completion();
   for (const index of [1, 2, 5]) completion.complete(index);
   assert.deepEqual(completion.point(), { next: 0, done: [1, 2, 5] });
   completion.complete(0);
@@ -13,12 +13,19 @@ Deno.test("RawCompletion advances over finished positions and lists those above"
   completion.complete(3);
   completion.complete(4);
   assert.deepEqual(completion.point(), { next: 6, done: [] });
-  const resumed = new RawCompletion({ next: 10, done: [11, 20_000] });
+  const resumed = new Completion({ next: 10, done: [11, 20_000] });
   resumed.complete(10);
   assert.deepEqual(resumed.point(), { next: 12, done: [20_000] });
 });
 
-Deno.test("property: RawCompletion keeps the same resume points as CompletionTracker", () => {
+/** The plain model: a set of finished positions and the first one missing. */
+function modelPoint(finished: ReadonlySet<number>): ResumePoint {
+  let next = 0;
+  while (finished.has(next)) next++;
+  return { next, done: [...finished].filter((i) => i > next).sort((a, b) => a - b) };
+}
+
+Deno.test("property: Completion keeps the resume points of the plain set model", () => {
   fc.assert(
     fc.property(
       // Positions finishing nearly in order, with some far ahead (a window that must grow).
@@ -26,14 +33,14 @@ Deno.test("property: RawCompletion keeps the same resume points as CompletionTra
       fc.nat(50),
       (indexes, start) => {
         const resume = { next: start, done: [start + 3, start + 70] };
-        const tracker = new CompletionTracker(resume);
-        const completion = new RawCompletion(resume);
+        const finished = new Set([...Array(start).keys(), ...resume.done]);
+        const completion = new Completion(resume);
         for (const index of indexes) {
-          tracker.complete(index);
+          finished.add(index);
           completion.complete(index);
-          assert.equal(completion.next, tracker.point().next);
+          assert.equal(completion.next, modelPoint(finished).next);
         }
-        assert.deepEqual(completion.point(), tracker.point());
+        assert.deepEqual(completion.point(), modelPoint(finished));
       },
     ),
     { numRuns: 300 },

@@ -1,5 +1,6 @@
 /**
- * Scan engines and their shared machinery.
+ * Scan engines: the one scheduler and its transports (connect through epoll
+ * or `Deno.connect`; raw SYN, UDP and discovery), as the scan layer uses them.
  *
  * @module
  */
@@ -7,6 +8,9 @@
 export type * from "./types.ts";
 export { createConnectEngine, resolveConnectTransport } from "./connect/engine.ts";
 export type { ConnectEngineOptions, ConnectTransportKind } from "./connect/engine.ts";
-export { ProbeOrder, runConnectScan } from "./connect_scan.ts";
-export { CongestionWindow, RateLimiter, RttEstimator, timingTemplate } from "./timing.ts";
-export { createPermutation } from "./permutation.ts";
+export { createRawEngine, discoverHosts, rawAvailable } from "./raw/engine.ts";
+export type { DiscoveryOptions, DiscoverySink, RawEngineOptions } from "./raw/engine.ts";
+export type { DiscoveryProbe, RawScanType } from "./raw/types.ts";
+export { parseShard } from "./order.ts";
+export { randomSeed } from "./permutation.ts";
+export { timingTemplate } from "./timing.ts";

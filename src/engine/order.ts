@@ -1,5 +1,5 @@
 /**
- * The raw engine's walk over the probe space: the core's seeded permutation
+ * The scheduler's walk over the probe space: the core's seeded permutation
  * over (host, port), cut into shards. Shard I of N takes the positions i of
  * the permutation with i % N === I, so shards run with the same seed cover
  * the space exactly once between them, with no coordination.
@@ -9,7 +9,7 @@
 
 import type { Host } from "../targets/types.ts";
 import { createPermutation } from "./permutation.ts";
-import type { RawScanPlan, Shard } from "./raw/types.ts";
+import type { ScanPlan, Shard } from "./types.ts";
 
 /** One probe unit: a host and an index into the plan's ports (or probe list). */
 export interface OrderItem {
@@ -47,13 +47,15 @@ export function shardSize(total: bigint, shard: Shard): bigint {
 }
 
 /** Walks one shard of a plan's (host, unit) space in the plan's order. */
-export class RawOrder {
-  /** Positions in this shard. */
+export class Order {
+  /** Positions in this shard (inexact past 2^53, where scans cannot resume). */
   readonly total: number;
-  #plan: RawScanPlan;
+  #plan: ScanPlan;
   #units: number;
   #shard: Shard;
   #next: number;
+  /** Spaces past 2^53 positions walk in bigints. */
+  #big: { next: bigint; total: bigint; permute?: (i: bigint) => bigint } | undefined;
   #done: ReadonlySet<number>;
   #permute: ((i: number) => number) | undefined;
   #cachedIndex = -1n;
@@ -62,10 +64,10 @@ export class RawOrder {
 
   /**
    * @param units Probe units per host: the number of ports, or 1 for discovery.
-   * @throws {RangeError} when the space exceeds 2^53 positions or the shard is malformed.
+   * @throws {RangeError} when the shard is malformed, or a space past 2^53 is resumed.
    */
   constructor(
-    plan: RawScanPlan,
+    plan: ScanPlan,
     units: number,
     options: { onSkip?: (index: number) => void } = {},
   ) {
@@ -80,11 +82,21 @@ export class RawOrder {
       throw new RangeError(`Cannot use shard "${index}/${count}": index must be in 0..count-1`);
     }
     const space = plan.targets.size * BigInt(units);
+    const size = shardSize(space, this.#shard);
+    this.total = Number(size);
     if (space > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new RangeError(`Cannot scan ${space} probes in one raw scan: the limit is 2^53`);
-    }
-    this.total = Number(shardSize(space, this.#shard));
-    if (!plan.sequential && space > 1n) {
+      if (plan.resume !== undefined) {
+        throw new RangeError(`Cannot resume a scan of ${space} probes: the limit is 2^53`);
+      }
+      const permutation = plan.sequential
+        ? undefined
+        : createPermutation(space, { seed: plan.seed });
+      this.#big = {
+        next: 0n,
+        total: size,
+        ...(permutation ? { permute: (i: bigint) => permutation.at(i) } : {}),
+      };
+    } else if (!plan.sequential && space > 1n) {
       const permutation = createPermutation(space, { seed: plan.seed });
       this.#permute = (i) => permutation.atNumber(i);
     }
@@ -97,13 +109,27 @@ export class RawOrder {
   next(): OrderItem | undefined {
     const { index: shardIndex, count } = this.#shard;
     for (;;) {
-      if (this.#next >= this.total) return undefined;
-      const index = this.#next++;
-      if (this.#done.has(index)) continue;
-      const position = index * count + shardIndex;
-      const flat = this.#permute ? this.#permute(position) : position;
-      const hostIndex = BigInt(Math.floor(flat / this.#units));
-      const portIndex = flat % this.#units;
+      let index: number;
+      let hostIndex: bigint;
+      let portIndex: number;
+      if (this.#big !== undefined) {
+        const big = this.#big;
+        if (big.next >= big.total) return undefined;
+        const i = big.next++;
+        index = Number(i);
+        const position = i * BigInt(count) + BigInt(shardIndex);
+        const flat = big.permute ? big.permute(position) : position;
+        hostIndex = flat / BigInt(this.#units);
+        portIndex = Number(flat % BigInt(this.#units));
+      } else {
+        if (this.#next >= this.total) return undefined;
+        index = this.#next++;
+        if (this.#done.has(index)) continue;
+        const position = index * count + shardIndex;
+        const flat = this.#permute ? this.#permute(position) : position;
+        hostIndex = BigInt(Math.floor(flat / this.#units));
+        portIndex = flat % this.#units;
+      }
       if (this.#plan.hostFilter && !this.#plan.hostFilter(hostIndex)) {
         this.#onSkip?.(index);
         continue;

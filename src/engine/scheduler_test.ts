@@ -4,18 +4,15 @@ import type { Host } from "../targets/types.ts";
 import {
   attemptsFor,
   lossRetries,
-  type RawIo,
-  type RawScanMode,
-  type RawSend,
-  type RawVerdict,
-  runRawScan,
+  runScan,
   SILENCE_PROOF_MS,
   SYN_MIN_TIMEOUT_MS,
   timeoutFloor,
 } from "./scheduler.ts";
-import { type RawScanPlan, ReplyKind, type ReplyRecord } from "./raw/types.ts";
+import { ReplyKind } from "./raw/types.ts";
 import { timingTemplate } from "./timing.ts";
-import type { ResumePoint } from "./types.ts";
+import type { Answer, Probe, ScanMode, Transport, Verdict } from "./transport.ts";
+import type { ResumePoint, ScanPlan } from "./types.ts";
 import { UDP_TEST_PORTS } from "../../tests/lab/raw_lab.ts";
 
 /** What the fake network does with one try: answer after `delay` ms, or drop it. */
@@ -33,18 +30,29 @@ interface FakeNetwork {
   sent: { hostIndex: bigint; port: number; attempt: number; at: number }[];
 }
 
+/** The verdict a fake reply gives, as the raw engine reads replies. */
+function verdictFor(kind: number, reason: string): Verdict | undefined {
+  if (kind === ReplyKind.SynAck) return { state: "open", reason: "syn-ack" };
+  if (kind === ReplyKind.Reset) return { state: "closed", reason: "reset" };
+  if (kind === ReplyKind.Udp) return { state: "open", reason: "udp-response" };
+  if (kind === ReplyKind.IcmpError && reason === "port-unreach") {
+    return { state: "closed", reason: "port-unreach" };
+  }
+  return undefined;
+}
+
 function fakeIo(
   ports: readonly number[],
   behaviour: Behaviour,
   network: FakeNetwork,
   /** The kernel refuses this send (a full queue, no route). */
   refuse?: (send: { hostIndex: bigint; port: number; attempt: number }) => boolean,
-): RawIo {
-  const inFlight: ReplyRecord[] = [];
+): Transport {
+  const inFlight: { answer: Answer; kind: number }[] = [];
   const refused: number[] = [];
   let received = 0;
-  const io: RawIo = {
-    send(probe: RawSend): void {
+  const io: Transport = {
+    send(probe: Probe): void {
       const port = ports[probe.unit]!;
       if (refuse?.({ hostIndex: probe.hostIndex, port, attempt: probe.attempt })) {
         refused.push(probe.slot);
@@ -65,25 +73,26 @@ function fakeIo(
       if (reply === undefined) return;
       inFlight.push({
         kind: reply.kind,
-        family: 4,
-        address: Number(probe.host.value),
-        port,
-        protocol: reply.protocol ?? 6,
-        attempt: probe.attempt,
-        ttl: 64,
-        at: network.clock + reply.delay,
-        reason: reply.reason,
-        fromTarget: true,
+        answer: {
+          hostIndex: probe.hostIndex,
+          unit: probe.unit,
+          attempt: probe.attempt,
+          at: network.clock + reply.delay,
+          ttl: 64,
+          verdict: verdictFor(reply.kind, reply.reason),
+          timed: reply.kind !== ReplyKind.IcmpError,
+          portUnreach: reply.kind === ReplyKind.IcmpError && reply.reason === "port-unreach",
+        },
       });
     },
     flush: () => refused.splice(0),
-    receive(): ReplyRecord[] {
+    receive(): Answer[] {
       // The receiver hands over what arrived up to where it has read.
       const readTo = network.clock - network.lag;
-      const ready = inFlight.filter((record) => record.at <= readTo);
-      for (const record of ready) inFlight.splice(inFlight.indexOf(record), 1);
+      const ready = inFlight.filter((item) => item.answer.at <= readTo);
+      for (const item of ready) inFlight.splice(inFlight.indexOf(item), 1);
       received += ready.length;
-      return ready;
+      return ready.map((item) => item.answer);
     },
     wait(ms: number): Promise<void> {
       network.clock += Math.max(ms, 0.05);
@@ -98,20 +107,13 @@ function fakeIo(
 
 function synMode(
   ports: readonly number[],
-  results: Map<string, RawVerdict>,
-): RawScanMode {
-  const index = new Map(ports.map((port, i) => [port, i]));
+  results: Map<string, Verdict>,
+): ScanMode {
   return {
     kind: "syn",
     units: ports.length,
-    unitOf: (record) => index.get(record.port),
-    verdictOf(record): RawVerdict | undefined {
-      if (record.kind === ReplyKind.SynAck) return { state: "open", reason: "syn-ack" };
-      if (record.kind === ReplyKind.Reset) return { state: "closed", reason: "reset" };
-      return undefined;
-    },
     silent: { state: "filtered", reason: "no-response" },
-    emit(_hostIndex: bigint, host: Host, unit: number, verdict: RawVerdict): void {
+    emit(_hostIndex: bigint, host: Host, unit: number, verdict: Verdict): void {
       const key = `${host.address} ${ports[unit]}`;
       assert.ok(!results.has(key), `${key} reported twice`);
       results.set(key, verdict);
@@ -119,7 +121,7 @@ function synMode(
   };
 }
 
-function plan(hosts: number, ports: number[], timing = timingTemplate(4)): RawScanPlan {
+function plan(hosts: number, ports: number[], timing = timingTemplate(4)): ScanPlan {
   return {
     targets: createTargetSet([{
       family: 4,
@@ -167,15 +169,15 @@ function network(lag = 0, reportsCaughtUp = true): FakeNetwork {
 
 const PORTS = Array.from({ length: 2000 }, (_, i) => i + 1);
 
-function wrong(results: Map<string, RawVerdict>, ports: number[]): string[] {
+function wrong(results: Map<string, Verdict>, ports: number[]): string[] {
   return ports.filter((port) => results.get(`198.51.100.2 ${port}`)?.state !== expectedState(port))
     .map((port) => `${port}: ${results.get(`198.51.100.2 ${port}`)?.state}`);
 }
 
 Deno.test("every port gets its state once; silent ones are filtered after one retry", async () => {
-  const results = new Map<string, RawVerdict>();
+  const results = new Map<string, Verdict>();
   const net = network();
-  const stats = await runRawScan(
+  const stats = await runScan(
     plan(1, PORTS),
     {},
     fakeIo(PORTS, host(0.2), net),
@@ -192,9 +194,9 @@ Deno.test("every port gets its state once; silent ones are filtered after one re
 });
 
 Deno.test("with random loss on the path, no answering port is called filtered", async () => {
-  const results = new Map<string, RawVerdict>();
+  const results = new Map<string, Verdict>();
   const net = network();
-  const stats = await runRawScan(
+  const stats = await runScan(
     plan(1, PORTS),
     {},
     fakeIo(PORTS, host(20, 0.02, seeded(9)), net),
@@ -215,9 +217,9 @@ Deno.test("a path that stalls mid-scan: held-up answers are waited for, not call
     if (reply === undefined || send.at < stallFrom || send.at >= stallTo) return reply;
     return { ...reply, delay: stallTo - send.at + 0.2 };
   };
-  const results = new Map<string, RawVerdict>();
+  const results = new Map<string, Verdict>();
   const net = network();
-  await runRawScan(
+  await runScan(
     plan(1, PORTS, { ...timingTemplate(4), maxRate: 4000 }),
     {},
     fakeIo(PORTS, stalled, net),
@@ -230,10 +232,10 @@ Deno.test("a path that stalls mid-scan: held-up answers are waited for, not call
 Deno.test("a silent port sent last is settled by a path check, not by waiting out the proof limit", async () => {
   // In order, the dropped port goes last: no later probe can show the path answers.
   const ports = [...Array.from({ length: 200 }, (_, i) => i + 1), 1433];
-  const results = new Map<string, RawVerdict>();
+  const results = new Map<string, Verdict>();
   const net = network();
   const timing = timingTemplate(4);
-  await runRawScan(
+  await runScan(
     { ...plan(1, ports, timing), sequential: true },
     {},
     fakeIo(ports, host(0.2), net),
@@ -260,8 +262,8 @@ Deno.test("retries cover the measured random loss", () => {
 Deno.test("silence is judged only as far as the receiver has read", async () => {
   // The receiver lags 300 ms behind (a starved thread): answers to the first try
   // wait in the socket long past any RTT-based timeout.
-  const results = new Map<string, RawVerdict>();
-  const stats = await runRawScan(
+  const results = new Map<string, Verdict>();
+  const stats = await runScan(
     plan(1, PORTS),
     {},
     fakeIo(PORTS, host(0.2), network(300)),
@@ -271,8 +273,8 @@ Deno.test("silence is judged only as far as the receiver has read", async () => 
   assert.equal(stats.retries, DROPPED.size);
   // Without the read point, the same lag times out answers still in the socket:
   // their ports are sent again for nothing (the held last tries keep the states right).
-  const blind = new Map<string, RawVerdict>();
-  const blindStats = await runRawScan(
+  const blind = new Map<string, Verdict>();
+  const blindStats = await runScan(
     plan(1, PORTS),
     {},
     fakeIo(PORTS, host(0.2), network(300, false)),
@@ -293,12 +295,12 @@ Deno.test("the SYN timeout floor follows the measured RTT unless --min-rtt-timeo
 Deno.test("--host-timeout: a host's unfinished ports are not reported", async () => {
   // 1000 probes/s at most: the two hosts' 4000 probes take about 4 s of virtual time.
   const timing = { ...timingTemplate(4), maxRate: 1000, hostTimeout: 500 };
-  const results = new Map<string, RawVerdict>();
+  const results = new Map<string, Verdict>();
   const net = network();
   let checkpoint: ResumePoint | undefined;
   let progress = [0, 0];
   const scan = plan(2, PORTS, timing);
-  await runRawScan(
+  await runScan(
     scan,
     {
       checkpoint: (point) => checkpoint = point,
@@ -322,8 +324,8 @@ Deno.test("--host-timeout: a host's unfinished ports are not reported", async ()
   assert.deepEqual(progress, [2 * PORTS.length, 2 * PORTS.length]);
 
   // Without a host timeout, every port of both hosts is reported.
-  const all = new Map<string, RawVerdict>();
-  await runRawScan(
+  const all = new Map<string, Verdict>();
+  await runScan(
     plan(2, PORTS, { ...timing, hostTimeout: 0 }),
     {},
     fakeIo(PORTS, host(0.2), network()),
@@ -334,10 +336,10 @@ Deno.test("--host-timeout: a host's unfinished ports are not reported", async ()
 
 Deno.test("refused sends are sent again, and a host nothing can be sent to ends silent", async () => {
   // The first send of every probe is refused (a full queue): no harm done.
-  const results = new Map<string, RawVerdict>();
+  const results = new Map<string, Verdict>();
   const net = network();
   const firstRefused = new Set<string>();
-  const stats = await runRawScan(
+  const stats = await runScan(
     plan(1, PORTS),
     {},
     fakeIo(PORTS, host(0.2), net, ({ port }) => {
@@ -350,8 +352,8 @@ Deno.test("refused sends are sent again, and a host nothing can be sent to ends 
   assert.deepEqual(wrong(results, PORTS), []);
   assert.equal(stats.sendErrors, PORTS.length);
   // Host 1 cannot be sent to at all (no route): the scan still ends, its ports silent.
-  const both = new Map<string, RawVerdict>();
-  await runRawScan(
+  const both = new Map<string, Verdict>();
+  await runScan(
     plan(2, PORTS),
     {},
     fakeIo(PORTS, host(0.2), network(), ({ hostIndex }) => hostIndex === 1n),
@@ -367,21 +369,12 @@ Deno.test("refused sends are sent again, and a host nothing can be sent to ends 
   }
 });
 
-function udpMode(ports: readonly number[], results: Map<number, RawVerdict>): RawScanMode {
-  const index = new Map(ports.map((port, i) => [port, i]));
+function udpMode(ports: readonly number[], results: Map<number, Verdict>): ScanMode {
   return {
     kind: "udp",
     units: ports.length,
-    unitOf: (record) => index.get(record.port),
-    verdictOf(record): RawVerdict | undefined {
-      if (record.kind === ReplyKind.Udp) return { state: "open", reason: "udp-response" };
-      if (record.kind === ReplyKind.IcmpError && record.reason === "port-unreach") {
-        return { state: "closed", reason: "port-unreach" };
-      }
-      return undefined;
-    },
     silent: { state: "open|filtered", reason: "no-response" },
-    emit(_hostIndex: bigint, _host: Host, unit: number, verdict: RawVerdict): void {
+    emit(_hostIndex: bigint, _host: Host, unit: number, verdict: Verdict): void {
       results.set(ports[unit]!, verdict);
     },
   };
@@ -418,9 +411,9 @@ function udpState(port: number): string {
 
 Deno.test("UDP past the target's ICMP budget: every closed port found, silence paced", async () => {
   for (const seed of [1n, 2n, 3n, 4n]) {
-    const results = new Map<number, RawVerdict>();
+    const results = new Map<number, Verdict>();
     const net = network();
-    await runRawScan(
+    await runScan(
       { ...plan(1, UDP_PORTS), protocol: "udp", seed },
       {},
       fakeIo(UDP_PORTS, icmpLimitedHost(UDP_OPEN, UDP_DROPPED), net),
@@ -441,8 +434,8 @@ Deno.test("UDP: closed ports are all found while first tries keep spending the b
   // 400 closed ports sent slowly, from 20 ms away: first tries take each
   // refilled token while paced retries are due.
   const ports = Array.from({ length: 400 }, (_, i) => 2000 + i);
-  const results = new Map<number, RawVerdict>();
-  await runRawScan(
+  const results = new Map<number, Verdict>();
+  await runScan(
     { ...plan(1, ports, { ...timingTemplate(4), maxRate: 40 }), protocol: "udp" },
     {},
     fakeIo(ports, icmpLimitedHost(new Set(), new Set(), 20), network()),

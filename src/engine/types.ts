@@ -122,14 +122,26 @@ export interface ResumePoint {
   done: number[];
 }
 
-/** Counters every engine reports. */
+/** Counters of a scan, the same under every transport. */
 export interface EngineStats {
   probes: number;
   retries: number;
-  /** Times the engine found itself overloaded and backed off. */
+  /** Times the scheduler found the path or itself overloaded and slowed down. */
   backoffs: number;
-  /** Largest number of probes in flight at once. */
+  /** Largest number of units in flight at once. */
   peakInFlight: number;
+  /** Packets the raw receive socket dropped for want of buffer (0 for connect scans). */
+  receiverDrops: number;
+  /** Packets the raw receive socket accepted after its filter (0 for connect scans). */
+  receiverPackets: number;
+  /** Answers that matched a probe of ours. */
+  replies: number;
+  /** Tries refused locally (full queues, no descriptors); they are sent again. */
+  sendErrors: number;
+  /** Highest sending rate reached, probes/s. */
+  peakRate: number;
+  /** Probe loss measured on the path (probes answered only on a retry). */
+  lossRate: number;
 }
 
 /** Callbacks an engine reports through. */

@@ -1,28 +1,34 @@
 /**
- * Connect attempts through `Deno.connect`: needs only `--allow-net`. Slower
- * than epoll and prone to the runtime's own queueing under load, which the
- * scheduler watches for and backs off from.
+ * Connect attempts through `Deno.connect`: a transport of the one scheduler
+ * that needs only `--allow-net`. Slower than epoll and prone to the
+ * runtime's own queueing under load, which the scheduler sees as a growing
+ * round trip and slows down for. As with epoll, a try the scheduler times
+ * out is retried on a new connection while the one before stays open for a
+ * late answer.
  *
  * @module
  */
 
-import type { Attempt, Completion, ConnectOutcome, ConnectTransport } from "../connect_types.ts";
+import type { Answer, Probe } from "../transport.ts";
+import { type ConnectOutcome, type ConnectTransport, connectVerdict } from "./outcome.ts";
 
 /** Options of {@link createDenoTransport}. */
 export interface DenoTransportOptions {
-  /** Upper bound on attempts in flight. */
+  /** The plan's ports: a probe's unit indexes them. */
+  ports: readonly number[];
+  /** Upper bound on units in flight (default 2048). */
   capacity?: number;
 }
 
-function classify(error: unknown): ConnectOutcome {
+/** The outcome an error of `Deno.connect` stands for, or undefined for a local shortage. */
+function classify(error: unknown): ConnectOutcome | undefined {
   if (error instanceof Deno.errors.ConnectionRefused) return { kind: "refused" };
-  if (error instanceof Deno.errors.ConnectionReset) return { kind: "refused" };
+  // A reset after the handshake: the port accepted and dropped the connection.
+  if (error instanceof Deno.errors.ConnectionReset) return { kind: "open" };
   if (error instanceof Deno.errors.NetworkUnreachable) {
     return { kind: "unreachable", reason: "net-unreach" };
   }
-  if (error instanceof Deno.errors.AddrNotAvailable) {
-    return { kind: "local", error: "address not available" };
-  }
+  if (error instanceof Deno.errors.AddrNotAvailable) return undefined;
   const message = error instanceof Error ? error.message : String(error);
   if (/os error 113\b|No route to host/i.test(message)) {
     return { kind: "unreachable", reason: "host-unreach" };
@@ -31,21 +37,38 @@ function classify(error: unknown): ConnectOutcome {
     return { kind: "unreachable", reason: "admin-prohibited" };
   }
   if (/os error (24|23|105)\b|Too many open files|No buffer space/i.test(message)) {
-    return { kind: "local", error: message };
+    return undefined;
   }
   return { kind: "unreachable", reason: "error" };
 }
 
 /** A transport on `Deno.connect`. */
-export function createDenoTransport(options: DenoTransportOptions = {}): ConnectTransport {
-  const controllers = new Map<number, AbortController>();
-  let ready: Completion[] = [];
+export function createDenoTransport(options: DenoTransportOptions): ConnectTransport {
+  const ports = options.ports;
+  /** Per slot: the controllers of its latest try and of the one before. */
+  const latest = new Map<number, AbortController>();
+  const previous = new Map<number, AbortController>();
+  let ready: Answer[] = [];
+  const failed: number[] = [];
   let wake: (() => void) | undefined;
-  let nextId = 1;
 
-  function complete(attempt: Attempt, outcome: ConnectOutcome): void {
-    if (attempt.done) return;
-    ready.push({ attempt, outcome, at: performance.now() });
+  function forget(slot: number, controller: AbortController): void {
+    if (latest.get(slot) === controller) latest.delete(slot);
+    if (previous.get(slot) === controller) previous.delete(slot);
+  }
+
+  function push(probe: Probe, outcome: ConnectOutcome): void {
+    ready.push({
+      hostIndex: probe.hostIndex,
+      unit: probe.unit,
+      attempt: probe.attempt,
+      at: performance.now(),
+      ttl: 0,
+      verdict: connectVerdict(outcome),
+      timed: outcome.kind === "open" || outcome.kind === "refused",
+      portUnreach: false,
+      ...(outcome.kind === "self" ? { again: true } : {}),
+    });
     const resolve = wake;
     wake = undefined;
     resolve?.();
@@ -54,53 +77,70 @@ export function createDenoTransport(options: DenoTransportOptions = {}): Connect
   return {
     name: "deno",
     capacity: options.capacity ?? 2_048,
-    start(attempt: Attempt): ConnectOutcome | undefined {
-      const id = nextId++;
+    send(probe: Probe): void {
+      // The probe object is reused by the scheduler: keep what the answer needs.
+      const sent: Probe = { ...probe };
+      const slot = probe.slot;
+      const port = ports[probe.unit]!;
       const controller = new AbortController();
-      controllers.set(id, controller);
-      attempt.slot = id;
-      const hostname = attempt.host.address;
-      Deno.connect({ hostname, port: attempt.port, signal: controller.signal }).then(
+      previous.get(slot)?.abort();
+      const before = latest.get(slot);
+      if (before !== undefined) previous.set(slot, before);
+      latest.set(slot, controller);
+      const hostname = probe.host.address;
+      Deno.connect({ hostname, port, signal: controller.signal }).then(
         (conn) => {
-          controllers.delete(id);
+          forget(slot, controller);
           const local = conn.localAddr as Deno.NetAddr;
-          const self = local.port === attempt.port && local.hostname === hostname;
+          const self = local.port === port && local.hostname === hostname;
           try {
             conn.close();
           } catch { /* already closed */ }
-          complete(attempt, self ? { kind: "self" } : { kind: "open" });
+          if (!controller.signal.aborted) push(sent, self ? { kind: "self" } : { kind: "open" });
         },
         (error) => {
-          controllers.delete(id);
+          forget(slot, controller);
           if (controller.signal.aborted) return;
-          complete(attempt, classify(error));
+          const outcome = classify(error);
+          if (outcome === undefined) failed.push(slot);
+          else push(sent, outcome);
         },
       );
-      return undefined;
     },
-    abort(attempt: Attempt): void {
-      const controller = controllers.get(attempt.slot);
-      controllers.delete(attempt.slot);
-      controller?.abort();
-      attempt.slot = -1;
+    flush(): number[] {
+      return failed.splice(0);
     },
-    async poll(ms: number): Promise<Completion[]> {
-      if (ready.length === 0 && ms > 0) {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          timer = setTimeout(resolve, ms);
-        });
-        clearTimeout(timer);
-        wake = undefined;
-      }
+    receive(): Answer[] {
       const out = ready;
       ready = [];
       return out;
     },
+    async wait(ms: number): Promise<void> {
+      // Always a turn of the event loop: that is where connections settle.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        if (ready.length > 0) {
+          timer = setTimeout(resolve, 0);
+          return;
+        }
+        wake = resolve;
+        timer = setTimeout(resolve, Math.max(0, ms));
+      });
+      clearTimeout(timer);
+      wake = undefined;
+    },
+    now: () => performance.now(),
+    release(slot: number): void {
+      latest.get(slot)?.abort();
+      previous.get(slot)?.abort();
+      latest.delete(slot);
+      previous.delete(slot);
+    },
     close(): void {
-      for (const controller of controllers.values()) controller.abort();
-      controllers.clear();
+      for (const controller of latest.values()) controller.abort();
+      for (const controller of previous.values()) controller.abort();
+      latest.clear();
+      previous.clear();
     },
   };
 }

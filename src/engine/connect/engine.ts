@@ -1,16 +1,24 @@
 /**
- * The connect scan (-sT) as a {@link ScanEngine}: epoll through FFI where the
- * process may use FFI, `Deno.connect` otherwise.
+ * The connect scan (-sT) as a {@link ScanEngine}: the one scheduler over
+ * epoll through FFI where the process may use FFI, `Deno.connect` otherwise.
  *
  * @module
  */
 
-import { runConnectScan } from "../connect_scan.ts";
-import type { ConnectTransport } from "../connect_types.ts";
+import { openLibc } from "../libc.ts";
+import { runScan } from "../scheduler.ts";
+import type { ScanMode } from "../transport.ts";
+import type {
+  EngineRunOptions,
+  EngineSink,
+  EngineStats,
+  PortState,
+  ScanEngine,
+  ScanPlan,
+} from "../types.ts";
 import { createDenoTransport } from "./deno.ts";
 import { createEpollTransport } from "./epoll.ts";
-import { openLibc } from "../libc.ts";
-import type { EngineRunOptions, EngineSink, EngineStats, ScanEngine, ScanPlan } from "../types.ts";
+import type { ConnectTransport } from "./outcome.ts";
 
 /** Which transport a connect scan runs on. */
 export type ConnectTransportKind = "auto" | "epoll" | "deno";
@@ -18,6 +26,8 @@ export type ConnectTransportKind = "auto" | "epoll" | "deno";
 /** Options of {@link createConnectEngine}. */
 export interface ConnectEngineOptions {
   transport?: ConnectTransportKind;
+  /** Starting rate, probes/s (the scheduler's default when omitted). */
+  initialRate?: number;
 }
 
 /** The transport `kind` resolves to on this process. */
@@ -49,15 +59,31 @@ export function createConnectEngine(options: ConnectEngineOptions = {}): ScanEng
       if (kind === "epoll") {
         const libc = openLibc();
         if (libc === undefined) throw new Error("FFI became unavailable");
-        transport = createEpollTransport(libc);
+        transport = createEpollTransport(libc, { ports: plan.ports });
         closeLibc = () => libc.close();
       } else {
-        transport = createDenoTransport();
+        transport = createDenoTransport({ ports: plan.ports });
       }
+      const mode: ScanMode = {
+        kind: "connect",
+        units: plan.ports.length,
+        silent: { state: "filtered", reason: "no-response" },
+        emit(hostIndex, host, unit, verdict): void {
+          sink.result(hostIndex, host, {
+            address: host.address,
+            protocol: "tcp",
+            port: plan.ports[unit]!,
+            state: verdict.state as PortState,
+            reason: verdict.reason,
+            ...(verdict.rtt !== undefined ? { rtt: verdict.rtt } : {}),
+          });
+        },
+      };
       try {
-        return await runConnectScan(plan, sink, transport, {
+        return await runScan(plan, sink, transport, mode, {
           ...(runOptions.signal ? { signal: runOptions.signal } : {}),
           ...(runOptions.drainMs !== undefined ? { drainMs: runOptions.drainMs } : {}),
+          ...(options.initialRate !== undefined ? { initialRate: options.initialRate } : {}),
         });
       } finally {
         transport.close();

@@ -9,21 +9,17 @@
 
 import { createCookieKey, IpProtocol, ipv6FromBigInt } from "../../packet/mod.ts";
 import type { Host } from "../../targets/types.ts";
-import { openRawIo } from "./io.ts";
+import { openRawIo, type RawIoHandle } from "./io.ts";
+import { HostIndexer } from "./hosts.ts";
 import { openRawLibc } from "./libc.ts";
 import { type LocalLink, localLinkFor, sourceAddressFor } from "./net.ts";
-import { attemptsFor, type RawScanMode, type RawVerdict, runRawScan } from "../scheduler.ts";
-import {
-  type DiscoveryProbe,
-  type RawEngineStats,
-  type RawScanPlan,
-  type RawScanType,
-  ReplyKind,
-  type ReplyRecord,
-} from "./types.ts";
+import { attemptsFor, runScan } from "../scheduler.ts";
+import type { Answer, ScanMode, Transport, Verdict } from "../transport.ts";
+import { type DiscoveryProbe, type RawScanType, ReplyKind, type ReplyRecord } from "./types.ts";
 import type {
   EngineRunOptions,
   EngineSink,
+  EngineStats,
   HostResult,
   PortState,
   ScanEngine,
@@ -44,7 +40,7 @@ export interface RawEngineOptions {
 }
 
 /** The ICMP reasons nmap calls filtered for a SYN scan (unreachable codes 0/1/2/3/9/10/13 and kin). */
-function synVerdict(record: ReplyRecord): RawVerdict | undefined {
+function synVerdict(record: ReplyRecord): Verdict | undefined {
   switch (record.kind) {
     case ReplyKind.SynAck:
       return { state: "open", reason: "syn-ack" };
@@ -58,7 +54,7 @@ function synVerdict(record: ReplyRecord): RawVerdict | undefined {
   return undefined;
 }
 
-function udpVerdict(record: ReplyRecord): RawVerdict | undefined {
+function udpVerdict(record: ReplyRecord): Verdict | undefined {
   switch (record.kind) {
     case ReplyKind.Udp:
       return { state: "open", reason: "udp-response" };
@@ -75,6 +71,51 @@ function udpVerdict(record: ReplyRecord): RawVerdict | undefined {
 interface Sources {
   sources: { 4?: number; 6?: Uint8Array };
   links: { 4?: LocalLink; 6?: LocalLink };
+}
+
+/** How replies map to units and verdicts. */
+interface ReplyReader {
+  /** The unit a reply answers (e.g. port to port index), or undefined when none. */
+  unitOf(record: ReplyRecord): number | undefined;
+  /** The verdict a reply gives, or undefined when it settles nothing. */
+  verdictOf(record: ReplyRecord): Verdict | undefined;
+}
+
+/** The raw I/O as the scheduler's transport: replies keyed by address become answers keyed by unit. */
+function rawTransport(io: RawIoHandle, plan: ScanPlan, reader: ReplyReader): Transport {
+  const indexer = new HostIndexer(plan.targets);
+  return {
+    send: (probe) => io.send(probe),
+    flush: () => io.flush(),
+    wait: (ms) => io.wait(ms),
+    now: () => io.now(),
+    caughtUp: () => io.caughtUp(),
+    receiverStats: () => io.receiverStats(),
+    receive(): Answer[] {
+      const answers: Answer[] = [];
+      for (const record of io.receive()) {
+        const hostIndex = indexer.indexOf(record.family, record.address);
+        if (hostIndex === undefined) continue;
+        const unit = reader.unitOf(record);
+        if (unit === undefined) continue;
+        const kind = record.kind;
+        answers.push({
+          hostIndex,
+          unit,
+          attempt: record.attempt,
+          at: record.at,
+          ttl: record.ttl,
+          verdict: reader.verdictOf(record),
+          // ICMP is rate-limited by routers and targets, ARP/ND answer for the host: neither times the path.
+          timed: kind !== ReplyKind.IcmpError && kind !== ReplyKind.Arp &&
+            kind !== ReplyKind.Neighbor,
+          portUnreach: kind === ReplyKind.IcmpError && record.reason === "port-unreach" &&
+            record.fromTarget,
+        });
+      }
+      return answers;
+    },
+  };
 }
 
 /** Hosts of the plan tried for a route per family: enough to pass over a few unroutable ones. */
@@ -122,35 +163,37 @@ function findSources(plan: ScanPlan): Sources {
 
 /**
  * A raw-socket engine for SYN or UDP scans. `run` takes a {@link ScanPlan}
- * or a {@link RawScanPlan} (with `shard`) and resolves to
- * {@link RawEngineStats} (a superset of EngineStats with `receiverDrops`).
+ * or a {@link ScanPlan} (with `shard`) and resolves to
+ * {@link EngineStats} (a superset of EngineStats with `receiverDrops`).
  */
 export function createRawEngine(options: RawEngineOptions): ScanEngine {
   const scan = options.scan;
   return {
     name: `raw/${scan}`,
     async run(
-      plan: RawScanPlan,
+      plan: ScanPlan,
       sink: EngineSink,
       runOptions: EngineRunOptions,
-    ): Promise<RawEngineStats> {
+    ): Promise<EngineStats> {
       const { sources } = findSources(plan);
       const attempts = attemptsFor(plan.timing.maxRetries);
       const portIndex = new Int32Array(65536).fill(-1);
       plan.ports.forEach((port, index) => portIndex[port] = index);
       const protocol = scan === "syn" ? "tcp" : "udp";
-      const mode: RawScanMode = {
-        kind: scan,
-        units: plan.ports.length,
+      const reader: ReplyReader = {
         unitOf(record: ReplyRecord): number | undefined {
           const index = portIndex[record.port] ?? -1;
           return index < 0 ? undefined : index;
         },
         verdictOf: scan === "syn" ? synVerdict : udpVerdict,
+      };
+      const mode: ScanMode = {
+        kind: scan,
+        units: plan.ports.length,
         silent: scan === "syn"
           ? { state: "filtered", reason: "no-response" }
           : { state: "open|filtered", reason: "no-response" },
-        emit(hostIndex: bigint, host: Host, unit: number, verdict: RawVerdict): void {
+        emit(hostIndex: bigint, host: Host, unit: number, verdict: Verdict): void {
           sink.result(hostIndex, host, {
             address: host.address,
             protocol,
@@ -170,7 +213,7 @@ export function createRawEngine(options: RawEngineOptions): ScanEngine {
         attempts,
       });
       try {
-        return await runRawScan(plan, sink, io, mode, {
+        return await runScan(plan, sink, rawTransport(io, plan, reader), mode, {
           ...(runOptions.signal ? { signal: runOptions.signal } : {}),
           ...(runOptions.drainMs !== undefined ? { drainMs: runOptions.drainMs } : {}),
           ...(options.initialRate !== undefined ? { initialRate: options.initialRate } : {}),
@@ -215,10 +258,10 @@ export function defaultDiscoveryProbes(onLink: boolean): DiscoveryProbe[] {
  * or down with no-response. `plan.ports` is ignored.
  */
 export async function discoverHosts(
-  plan: RawScanPlan,
+  plan: ScanPlan,
   sink: DiscoverySink,
   options: DiscoveryOptions = {},
-): Promise<RawEngineStats> {
+): Promise<EngineStats> {
   const { sources, links } = findSources(plan);
   const probes4 = options.probes ?? defaultDiscoveryProbes(links[4] !== undefined);
   const probes6 = options.probes ?? defaultDiscoveryProbes(links[6] !== undefined);
@@ -230,18 +273,20 @@ export async function discoverHosts(
       "Cannot discover hosts: ARP / neighbour discovery needs targets on a local link",
     );
   }
-  const mode: RawScanMode = {
-    kind: "discovery",
-    units: 1,
+  const reader: ReplyReader = {
     unitOf: () => 0,
-    verdictOf(record: ReplyRecord): RawVerdict | undefined {
+    verdictOf(record: ReplyRecord): Verdict | undefined {
       if (record.kind === ReplyKind.IcmpError && !record.fromTarget) {
         return { state: "down", reason: record.reason };
       }
       return { state: "up", reason: record.reason };
     },
+  };
+  const mode: ScanMode = {
+    kind: "discovery",
+    units: 1,
     silent: { state: "down", reason: "no-response" },
-    emit(hostIndex: bigint, host: Host, _unit: number, verdict: RawVerdict): void {
+    emit(hostIndex: bigint, host: Host, _unit: number, verdict: Verdict): void {
       sink.host(hostIndex, host, {
         address: host.address,
         hostnames: host.hostname !== undefined ? [host.hostname] : [],
@@ -260,7 +305,8 @@ export async function discoverHosts(
     attempts: attemptsFor(plan.timing.maxRetries),
   });
   try {
-    return await runRawScan({ ...plan, ports: [0] }, sink, io, mode, {
+    const discoveryPlan = { ...plan, ports: [0] };
+    return await runScan(discoveryPlan, sink, rawTransport(io, discoveryPlan, reader), mode, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}),
       ...(options.initialRate !== undefined ? { initialRate: options.initialRate } : {}),

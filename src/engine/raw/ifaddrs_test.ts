@@ -2,12 +2,7 @@ import assert from "node:assert/strict";
 import type { IpAddress } from "../../packet/mod.ts";
 import { formatMac, ipv6FromBigInt, parseMac } from "../../packet/mod.ts";
 import { parseIpv4, parseIpv6 } from "../../targets/ip.ts";
-import {
-  type LinkAddress,
-  listEthernetLinks,
-  localLinkForFfi,
-  localLinkVia,
-} from "./ifaddrs.ts";
+import { type LinkAddress, listEthernetLinks, localLinkForFfi, localLinkVia } from "./ifaddrs.ts";
 import { formatAddress } from "./net.ts";
 import { SCAN_PERMISSIONS } from "../../../tests/permissions.ts";
 
@@ -107,7 +102,9 @@ import { listEthernetLinks, localLinkForFfi } from ${
 import { formatMac } from ${JSON.stringify(new URL("../../packet/mod.ts", import.meta.url).href)};
 import { formatAddress } from ${JSON.stringify(new URL("./net.ts", import.meta.url).href)};
 import { parseIpv6 } from ${JSON.stringify(new URL("../../targets/ip.ts", import.meta.url).href)};
-import { ipv6FromBigInt } from ${JSON.stringify(new URL("../../packet/mod.ts", import.meta.url).href)};
+import { ipv6FromBigInt } from ${
+  JSON.stringify(new URL("../../packet/mod.ts", import.meta.url).href)
+};
 const show = (l) => l === undefined ? null : { name: l.name, index: l.index, mac: formatMac(l.mac) };
 const links = listEthernetLinks().map((l) => ({
   name: l.name, index: l.index, mac: formatMac(l.mac), family: l.family,

@@ -38,15 +38,10 @@ import {
 import type { Host } from "../../targets/types.ts";
 import { openRawLibc, RawConst, RawErrno, type RawLibc, setIntOption } from "./libc.ts";
 import { type LocalLink, writeRawSockaddr } from "./net.ts";
-import type { RawIo, RawSend } from "../scheduler.ts";
+import type { Probe } from "../transport.ts";
 import { type Tcp4ProbeFields, Tcp4ProbeWriter } from "./probe.ts";
 import { BatchSender } from "./sender.ts";
-import {
-  type DiscoveryProbe,
-  type ReceiverConfig,
-  type ReplyRecord,
-  ReplyRing,
-} from "./types.ts";
+import { type DiscoveryProbe, type ReceiverConfig, type ReplyRecord, ReplyRing } from "./types.ts";
 import { udpPayload } from "./udp_payloads.ts";
 
 /** Out of kernel memory: transient, like ENOBUFS. */
@@ -69,8 +64,26 @@ export interface RawIoOptions {
   attempts: number;
 }
 
-/** A {@link RawIo} on real sockets; {@link RawIoHandle.close} releases everything. */
-export interface RawIoHandle extends RawIo {
+/**
+ * Raw packets on real sockets: a transport whose answers are the receive
+ * worker's validated replies, still keyed by address and port (the engine
+ * maps them to units). {@link RawIoHandle.close} releases everything.
+ */
+export interface RawIoHandle {
+  /** Queue the packets of one try; may send at once when a batch fills. */
+  send(probe: Probe): void;
+  /** Send what is queued; returns the slots of tries the kernel refused. */
+  flush(): number[];
+  /** Replies received since the last call. */
+  receive(): ReplyRecord[];
+  /** Resolve after `ms`, or sooner when replies arrive. */
+  wait(ms: number): Promise<void>;
+  /** The receive socket's counters so far. */
+  receiverStats(): { packets: number; drops: number };
+  /** Every reply that arrived before this time has been received. */
+  caughtUp(): number;
+  /** Milliseconds since the epoch, on the clock of {@link ReplyRecord.at}. */
+  now(): number;
   close(): Promise<void>;
 }
 
@@ -237,7 +250,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     return probeIdentity(options.key, target, cookies[attempt] ?? { ...cookie, attempt });
   }
 
-  function sendTcp(probe: RawSend, dst: IpAddress, port: number, flags: number): void {
+  function sendTcp(probe: Probe, dst: IpAddress, port: number, flags: number): void {
     const identity = identityOf(dst, port, IpProtocol.Tcp, probe.attempt);
     const syn = (flags & TcpFlag.Syn) !== 0;
     // An ACK probe carries the cookie as its acknowledgment: the RST answers with it as seq.
@@ -274,7 +287,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
   }
 
-  function sendUdp(probe: RawSend, dst: IpAddress, port: number): void {
+  function sendUdp(probe: Probe, dst: IpAddress, port: number): void {
     const v4 = typeof dst === "number";
     const src = v4 ? sources[4]! : sources[6]!;
     const identity = identityOf(dst, port, IpProtocol.Udp, probe.attempt);
@@ -293,7 +306,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
   }
 
-  function sendEcho(probe: RawSend, dst: IpAddress): void {
+  function sendEcho(probe: Probe, dst: IpAddress): void {
     const v4 = typeof dst === "number";
     const src = v4 ? sources[4]! : sources[6]!;
     const { id, seq } = echoIdentity(options.key, { src, dst }, { attempt: probe.attempt });
@@ -321,7 +334,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
   }
 
-  function sendNeighbor(probe: RawSend, dst: IpAddress): void {
+  function sendNeighbor(probe: Probe, dst: IpAddress): void {
     if (typeof dst === "number") {
       const link = options.links?.[4];
       if (link === undefined || sources[4] === undefined) return;
@@ -372,7 +385,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   }
 
   const io: RawIoHandle = {
-    send(probe: RawSend): void {
+    send(probe: Probe): void {
       const dst = hostAddress(probe.host);
       // No route to any host of this family: the probe is lost, and its host comes out silent.
       if ((probe.host.family === 4 ? sources[4] : sources[6]) === undefined) return;

@@ -5,20 +5,6 @@
  * @module
  */
 
-import type { EngineStats, ScanPlan } from "../types.ts";
-
-/** This process's share of the probe space: positions i with i % count === index. */
-export interface Shard {
-  index: number;
-  count: number;
-}
-
-/** A {@link ScanPlan} for the raw engine. */
-export interface RawScanPlan extends ScanPlan {
-  /** Run only this shard of the seeded order (--shard I/N); the whole space when omitted. */
-  shard?: Shard;
-}
-
 /** What the raw engine scans. */
 export type RawScanType = "syn" | "udp";
 
@@ -28,22 +14,6 @@ export type DiscoveryProbe =
   | { kind: "syn"; port: number }
   | { kind: "ack"; port: number }
   | { kind: "arp" };
-
-/** Counters of a raw scan: the common ones and the receiver's own. */
-export interface RawEngineStats extends EngineStats {
-  /** Packets the receive socket dropped for want of buffer (PACKET_STATISTICS tp_drops). */
-  receiverDrops: number;
-  /** Packets the receive socket accepted (after the BPF filter). */
-  receiverPackets: number;
-  /** Replies that matched a probe of ours. */
-  replies: number;
-  /** Probes the kernel refused to send (ENOBUFS and the like); they are resent. */
-  sendErrors: number;
-  /** Highest sending rate reached, probes/s. */
-  peakRate: number;
-  /** Probe loss measured on the path (probes answered only on a retry). */
-  lossRate: number;
-}
 
 /** Kinds of reply the receiver reports. */
 export const ReplyKind = {

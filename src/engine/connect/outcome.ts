@@ -1,0 +1,40 @@
+/**
+ * What became of a connect attempt, and the verdict it gives: shared by the
+ * epoll and `Deno.connect` transports.
+ *
+ * @module
+ */
+
+import type { Transport, Verdict } from "../transport.ts";
+
+/** What became of one connect attempt. */
+export type ConnectOutcome =
+  /** The handshake completed (a reset right after it still means open). */
+  | { kind: "open" }
+  /** A reset answered the SYN. */
+  | { kind: "refused" }
+  /** An ICMP error (or a local routing error) answered it; `reason` names it. */
+  | { kind: "unreachable"; reason: string }
+  /** The socket connected to itself (loopback, source port = target port). */
+  | { kind: "self" };
+
+/** A connect transport: the scheduler's seam, with a name and resources to close. */
+export interface ConnectTransport extends Transport {
+  readonly name: string;
+  /** Release every socket. */
+  close(): void;
+}
+
+/** The verdict an outcome gives, in nmap's words. */
+export function connectVerdict(outcome: ConnectOutcome): Verdict {
+  switch (outcome.kind) {
+    case "open":
+      return { state: "open", reason: "syn-ack" };
+    case "refused":
+      return { state: "closed", reason: "conn-refused" };
+    case "unreachable":
+      return { state: "filtered", reason: outcome.reason };
+    case "self":
+      return { state: "closed", reason: "self-connect" };
+  }
+}
