@@ -9,8 +9,8 @@ import {
   createConnectEngine,
   createRawEngine,
   discoverHosts,
-  rawAvailable,
   randomSeed,
+  rawAvailable,
   timingTemplate,
 } from "../engine/mod.ts";
 import type {

@@ -16,7 +16,7 @@
 import { Completion } from "./completion.ts";
 import { Order } from "./order.ts";
 import { RateController } from "./rate.ts";
-import { type CheckUnit, type HeldHandler, SilenceProof } from "./silence.ts";
+import { type CheckUnit, type HeldHandler, SILENCE_PROOF_MS, SilenceProof } from "./silence.ts";
 import { SlotTable } from "./slots.ts";
 import { RttEstimator, timingTemplate } from "./timing.ts";
 import type { Answer, Probe, ScanMode, Transport, Verdict } from "./transport.ts";
@@ -142,6 +142,14 @@ export async function runScan(
   const proof = new SilenceProof(slots);
   /** Slots to send again, each with its generation when queued (stale once decided or reused). */
   const retryQueue: { slot: number; generation: number }[] = [];
+  /**
+   * How long a host never heard from is waited for, from its first probe: as
+   * long as proof is waited for on a path that stalled, but never less than
+   * the template's initial timeout (-T5 accepts the misses of a shorter wait).
+   */
+  const unheard = timing.level >= 5
+    ? timing.initialRttTimeout
+    : Math.max(timing.initialRttTimeout, SILENCE_PROOF_MS);
   /** Holding last tries only pays where probes run in parallel (-T3 and faster). */
   const holds = timing.level >= 3;
   const pacedHosts = new Map<number, PacedHost>();
@@ -159,7 +167,7 @@ export async function runScan(
   const total = order.total;
 
   function release(slot: number): void {
-    if (slots.isCheck[slot] === 1) proof.checking = false;
+    if (slots.isCheck[slot] === 1) proof.checkDone(slots.hostIndexOf[slot]!);
     transport.release?.(slot);
     slots.free(slot);
   }
@@ -195,6 +203,14 @@ export async function runScan(
     release(slot);
   }
 
+  function unitOf(slot: number): CheckUnit {
+    return {
+      hostIndex: slots.hostIndexOf[slot]!,
+      host: slots.hostOf[slot]!,
+      unit: slots.unitOf[slot]!,
+    };
+  }
+
   function retriesAllowed(): number {
     const wanted = Math.max(highestAnsweredRetry + 1, lossRetries(rate.lossRate, total));
     return Math.min(timing.maxRetries, wanted, attempts - 1);
@@ -212,7 +228,7 @@ export async function runScan(
       // Only the check's own try proves the path answers now (not a late
       // answer to the unit's earlier tries).
       if (answer.attempt === checkAttempt && answer.verdict !== undefined) {
-        proof.answered(slots.sentAt[slot]!);
+        proof.answered(unitOf(slot), slots.sentAt[slot]!, answer.timed);
         release(slot);
       }
       return;
@@ -225,8 +241,8 @@ export async function runScan(
     const answered = Math.min(answer.attempt, latest);
     // The answered try's send time (of a middle try only the first is known).
     const triedAt = answered === latest ? slots.sentAt[slot]! : slots.firstSentAt[slot]!;
-    proof.answered(triedAt);
     const timed = answer.timed;
+    proof.answered(unitOf(slot), triedAt, timed);
     if (answered === 0 && timed) {
       // A late answer to the first try still times the path: queueing shows here.
       const first = answer.at - slots.firstSentAt[slot]!;
@@ -244,13 +260,6 @@ export async function runScan(
     }
     if (answered === latest && answered > 0 && timed) {
       highestAnsweredRetry = Math.max(highestAnsweredRetry, answered);
-    }
-    if (timed) {
-      proof.checkUnit = {
-        hostIndex: slots.hostIndexOf[slot]!,
-        host: slots.hostOf[slot]!,
-        unit: slots.unitOf[slot]!,
-      };
     }
     if (answer.again === true && slots.tries[slot]! < attempts && latest < timing.maxRetries) {
       // Says nothing of the unit (a socket met itself): a fresh try settles it.
@@ -293,7 +302,7 @@ export async function runScan(
       slots.tries[slot] = checkAttempt;
       slots.refused[slot] = MAX_REFUSALS; // a refused check is not sent again: the next one will be
       slots.isCheck[slot] = 1;
-      proof.checkSent(now);
+      proof.checkSent(unit.hostIndex, now);
       transmit(slot, now, false);
     },
   };
@@ -349,7 +358,7 @@ export async function runScan(
       else if (slots.tries[slot]! - 1 < retriesAllowed()) retry(slot);
       else silent(slot);
     }
-    proof.release(judgeAt, now, timeout, heldHandler);
+    proof.release(judgeAt, now, { timeout, unheard }, heldHandler);
   }
 
   /** The one {@link Probe} handed to the transport, refilled per try (it reads it at once). */

@@ -444,3 +444,65 @@ Deno.test("UDP: closed ports are all found while first tries keep spending the b
   const wrongStates = ports.filter((port) => results.get(port)?.state !== "closed");
   assert.deepEqual(wrongStates, []);
 });
+
+Deno.test("a second host first heard from late (a neighbour being resolved) is not called silent by the first host's answers", async () => {
+  // Host 0 answers at once; everything sent to host 1 in its first 1.2 s
+  // waits in a neighbour queue and is delivered then, far past any timeout
+  // host 0's round trips give (as a fresh IPv6 neighbour in the lab does).
+  const ports = [22, 80, 81, 443, 1433];
+  const start = 1_000_000;
+  const near = host(0.2);
+  const behaviour: Behaviour = (send) => {
+    const reply = near(send);
+    if (reply === undefined || send.hostIndex === 0n) return reply;
+    const queuedUntil = start + 1200;
+    return send.at < queuedUntil ? { ...reply, delay: queuedUntil - send.at + 0.2 } : reply;
+  };
+  const results = new Map<string, Verdict>();
+  await runScan(
+    { ...plan(2, ports), sequential: true },
+    {},
+    fakeIo(ports, behaviour, network()),
+    synMode(ports, results),
+  );
+  for (const address of ["198.51.100.2", "198.51.100.3"]) {
+    for (const port of ports) {
+      assert.equal(
+        results.get(`${address} ${port}`)?.state,
+        expectedState(port),
+        `${address}:${port}`,
+      );
+    }
+  }
+});
+
+Deno.test("an answer that says nothing of the unit (a self-connect) is tried again, and stands once tries run out", async () => {
+  const ports = [5000, 5001];
+  const results = new Map<string, Verdict>();
+  const net = network();
+  const transport = fakeIo(
+    ports,
+    () => ({ kind: ReplyKind.SynAck, reason: "syn-ack", delay: 0.2 }),
+    net,
+  );
+  // Port 5000 always meets itself; port 5001 only on its first try.
+  const receive = transport.receive.bind(transport);
+  transport.receive = () =>
+    receive().map((answer) => {
+      const self = answer.unit === 0 || answer.attempt === 0;
+      return self
+        ? { ...answer, verdict: { state: "closed", reason: "self-connect" }, again: true }
+        : answer;
+    });
+  const timing = timingTemplate(4);
+  await runScan(plan(1, ports, timing), {}, transport, synMode(ports, results));
+  assert.deepEqual(results.get("198.51.100.2 5000"), {
+    state: "closed",
+    reason: "self-connect",
+    rtt: 0.2,
+    ttl: 64,
+  });
+  assert.equal(results.get("198.51.100.2 5001")?.state, "open");
+  assert.equal(net.sent.filter((s) => s.port === 5000).length, timing.maxRetries + 1);
+  assert.equal(net.sent.filter((s) => s.port === 5001).length, 2);
+});

@@ -1,11 +1,15 @@
 /**
- * Proof of silence: a last try that drew nothing is called silent only once
- * the path is shown to still answer, that is once a probe sent after it drew
- * an answer. While none has (a stalled relay, a busy router, a receiver that
- * fell behind), its answer may merely be late: the try is held, and a path
- * check (as nmap's timing pings) re-probes a unit that answered before.
- * Past {@link SILENCE_PROOF_MS} without proof silence stands anyway; where
- * nothing in the scan ever answered, a short hold stands instead.
+ * Proof of silence, per host: a last try that drew nothing is called silent
+ * only once the path to its host is shown to still answer, that is once a
+ * probe to the same host sent after it drew an answer. While none has (a
+ * stalled relay, a busy router, a neighbour still being resolved, a
+ * receiver that fell behind), its answer may merely be late: the try is
+ * held, and a path check (as nmap's timing pings) re-probes a unit of that
+ * host that answered before. Past {@link SILENCE_PROOF_MS} without proof
+ * silence stands anyway. A host never heard from is given as long from its
+ * first probe ({@link ProofTimes.unheard}): its path is not measured yet (a
+ * neighbour still being resolved drops or queues the first packets for a
+ * second or more), and another host's answers prove nothing of it.
  *
  * @module
  */
@@ -13,10 +17,7 @@
 import type { Host } from "../targets/types.ts";
 import type { SlotTable } from "./slots.ts";
 
-/**
- * Least extra wait before a last try's silence stands when nothing in the scan
- * has answered yet (so nothing can show whether the path still answers), ms.
- */
+/** Least extra wait before a last try's silence stands on a host never heard from, ms. */
 export const SILENCE_HOLD_MS = 100;
 
 /**
@@ -42,15 +43,27 @@ export interface HeldHandler {
   check(unit: CheckUnit, now: number): void;
 }
 
+/** What is known of the path to one host that has answered. */
+interface HostPath {
+  /** Latest send time of a try to it that drew an answer. */
+  answeredSentAt: number;
+  /** A unit of it that answered with the target's own voice (never an ICMP-budget spender). */
+  checkUnit: CheckUnit | undefined;
+  checking: boolean;
+  checkSentAt: number;
+}
+
+/** Timeouts the proof walk judges by, ms. */
+export interface ProofTimes {
+  /** The current probe timeout. */
+  timeout: number;
+  /** How long from its first probe a host never heard from is waited for. */
+  unheard: number;
+}
+
 /** Held last tries and the path checks that release them. */
 export class SilenceProof {
-  /** Latest send time of a try that drew an answer: the path answered up to there. */
-  answeredSentAt = -Infinity;
-  /** A unit that answered (TCP, or UDP data: never an ICMP-budget spender). */
-  checkUnit: CheckUnit | undefined;
-  /** Whether a path check is in flight. */
-  checking = false;
-  #checkSentAt = -Infinity;
+  #paths = new Map<number, HostPath>();
   #held: { slot: number; generation: number }[] = [];
   #head = 0;
   #slots: SlotTable;
@@ -69,27 +82,43 @@ export class SilenceProof {
     this.#held.push({ slot, generation: this.#slots.generation[slot]! });
   }
 
-  /** A try sent at `sentAt` drew an answer. */
-  answered(sentAt: number): void {
-    if (sentAt > this.answeredSentAt) this.answeredSentAt = sentAt;
+  /**
+   * A try to `unit` of a host, sent at `sentAt`, drew an answer; `checkable`
+   * when the answer was the target's own (it may serve as a path check).
+   */
+  answered(unit: CheckUnit, sentAt: number, checkable: boolean): void {
+    const key = Number(unit.hostIndex);
+    let path = this.#paths.get(key);
+    if (path === undefined) {
+      path = { answeredSentAt: -Infinity, checkUnit: undefined, checking: false, checkSentAt: 0 };
+      this.#paths.set(key, path);
+    }
+    if (sentAt > path.answeredSentAt) path.answeredSentAt = sentAt;
+    if (checkable) path.checkUnit = unit;
   }
 
-  /** A path check went out at `now`. */
-  checkSent(now: number): void {
-    this.checking = true;
-    this.#checkSentAt = now;
+  /** A path check to `hostIndex` went out at `now`. */
+  checkSent(hostIndex: bigint, now: number): void {
+    const path = this.#paths.get(Number(hostIndex));
+    if (path === undefined) return;
+    path.checking = true;
+    path.checkSentAt = now;
+  }
+
+  /** The path check to `hostIndex` is over (answered or lost). */
+  checkDone(hostIndex: bigint): void {
+    const path = this.#paths.get(Number(hostIndex));
+    if (path !== undefined) path.checking = false;
   }
 
   /**
    * Judge the held tries, in send order (the first that must wait stops the
    * walk): dealt with otherwise, silent once proof came or the hold ran out,
-   * else a path check goes out if none is in flight.
+   * else a path check goes to its host if none is in flight.
    */
-  release(judgeAt: number, now: number, timeout: number, handler: HeldHandler): void {
+  release(judgeAt: number, now: number, times: ProofTimes, handler: HeldHandler): void {
     const slots = this.#slots;
-    const hold = this.checkUnit === undefined
-      ? timeout + Math.max(timeout, SILENCE_HOLD_MS)
-      : timeout + SILENCE_PROOF_MS;
+    const { timeout } = times;
     while (this.#head < this.#held.length) {
       const { slot, generation } = this.#held[this.#head]!;
       if (!slots.live(slot, generation)) {
@@ -101,13 +130,23 @@ export class SilenceProof {
         continue;
       }
       const sentAt = slots.sentAt[slot]!;
-      if (this.answeredSentAt < sentAt && judgeAt < sentAt + hold) {
-        const unit = this.checkUnit;
-        if (!this.checking && unit !== undefined && now - this.#checkSentAt >= timeout) {
+      const path = this.#paths.get(Number(slots.hostIndexOf[slot]!));
+      let wait: boolean;
+      if (path === undefined) {
+        // Never heard from: the path is not measured yet.
+        const until = Math.max(
+          sentAt + timeout + Math.max(timeout, SILENCE_HOLD_MS),
+          slots.firstSentAt[slot]! + times.unheard,
+        );
+        wait = judgeAt < until;
+      } else {
+        wait = path.answeredSentAt < sentAt && judgeAt < sentAt + timeout + SILENCE_PROOF_MS;
+        const unit = path.checkUnit;
+        if (wait && !path.checking && unit !== undefined && now - path.checkSentAt >= timeout) {
           if (slots.find(unit.hostIndex, unit.unit) === undefined) handler.check(unit, now);
         }
-        break;
       }
+      if (wait) break;
       this.#head++;
       handler.silent(slot);
     }

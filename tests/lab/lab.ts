@@ -50,6 +50,12 @@ export const OPEN_PORTS: readonly number[] = Object.freeze([
   65535,
 ]);
 
+/**
+ * TCP ports whose service completes the handshake and resets at once
+ * (reset_server.ts): open, as nmap -sT and -sS say, though no data flows.
+ */
+export const RESET_PORTS: readonly number[] = Object.freeze([7070]);
+
 /** TCP ports rejected with ICMP administratively prohibited. */
 export const PROHIBITED_PORTS: readonly number[] = Object.freeze([4444]);
 
@@ -462,9 +468,8 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     scanner6: SCANNER6,
     target4: TARGET4,
     target6: TARGET6,
-    open: withServices
-      ? [...new Set([...OPEN_PORTS, ...SERVICE_PORTS])].sort((a, b) => a - b)
-      : [...OPEN_PORTS],
+    open: [...new Set([...OPEN_PORTS, ...RESET_PORTS, ...(withServices ? SERVICE_PORTS : [])])]
+      .sort((a, b) => a - b),
     dropped: [...DROPPED_PORTS],
     prohibited: [...PROHIBITED_PORTS],
     async run(cmd: string[], runOptions: RunOptions = {}): Promise<RunResult> {
@@ -582,6 +587,30 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     pending.add(stderrDone);
     const reader = await waitForReady(listener, options.readyTimeout ?? 30_000, () => stderrText);
     pending.add(drain(reader));
+    for (const port of RESET_PORTS) {
+      const resetter = track(
+        new Deno.Command("ip", {
+          args: [
+            "netns",
+            "exec",
+            targetNs,
+            Deno.execPath(),
+            "run",
+            "--no-lock",
+            "--allow-ffi",
+            decodeURIComponent(new URL("./reset_server.ts", import.meta.url).pathname),
+            "--port",
+            String(port),
+          ],
+          env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn(),
+      );
+      pending.add(drain(await waitForReady(resetter, options.readyTimeout ?? 30_000, () => "")));
+      pending.add(drain(resetter.stderr.getReader()));
+    }
     if (withServices) {
       lab.services = await startServices({
         targetNs,

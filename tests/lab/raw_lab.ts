@@ -204,6 +204,13 @@ export interface FarHostOptions {
   open?: number[];
   /** Dropped TCP ports; default 3389. */
   dropped?: number[];
+  /**
+   * Put the far host on a second link of the scanner (scanner → delay line →
+   * far host, 203.0.113.1/24 and 2001:db8:2::1/64 on the scanner's side)
+   * instead of behind the target's router: one scan then has targets on two
+   * links, each with its own source address and neighbours.
+   */
+  secondLink?: boolean;
 }
 
 function listenerPath(): string {
@@ -252,10 +259,12 @@ export async function addFarHost(lab: Lab, options: FarHostOptions): Promise<Far
       "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
     ]);
     const [ft, da, db, ff] = [`${prefix}-ft`, `${prefix}-da`, `${prefix}-db`, `${prefix}-ff`];
+    // The near end of the path: the target's router, or the scanner itself on a second link.
+    const near = options.secondLink === true ? lab.scanNs : lab.targetNs;
     await mustExec([
       "ip",
       "-n",
-      lab.targetNs,
+      near,
       "link",
       "add",
       ft,
@@ -282,11 +291,11 @@ export async function addFarHost(lab: Lab, options: FarHostOptions): Promise<Far
       "netns",
       far,
     ]);
-    await mustExec(["ip", "-n", lab.targetNs, "addr", "add", "203.0.113.1/24", "dev", ft]);
+    await mustExec(["ip", "-n", near, "addr", "add", "203.0.113.1/24", "dev", ft]);
     await mustExec([
       "ip",
       "-n",
-      lab.targetNs,
+      near,
       "-6",
       "addr",
       "add",
@@ -297,42 +306,18 @@ export async function addFarHost(lab: Lab, options: FarHostOptions): Promise<Far
     ]);
     await mustExec(["ip", "-n", far, "addr", "add", "203.0.113.2/24", "dev", ff]);
     await mustExec(["ip", "-n", far, "-6", "addr", "add", "2001:db8:2::2/64", "dev", ff, "nodad"]);
-    for (const [ns, dev] of [[lab.targetNs, ft], [dly, da], [dly, db], [far, ff]] as const) {
+    for (const [ns, dev] of [[near, ft], [dly, da], [dly, db], [far, ff]] as const) {
       await mustExec(["ip", "-n", ns, "link", "set", dev, "up"]);
     }
-    await mustExec([
-      "ip",
-      "netns",
-      "exec",
-      lab.targetNs,
-      "sh",
-      "-c",
-      "echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding",
-    ]);
-    await mustExec(["ip", "-n", lab.scanNs, "route", "add", "203.0.113.0/24", "via", lab.target4]);
-    await mustExec([
-      "ip",
-      "-n",
-      lab.scanNs,
-      "-6",
-      "route",
-      "add",
-      "2001:db8:2::/64",
-      "via",
-      lab.target6,
-    ]);
-    await mustExec(["ip", "-n", far, "route", "add", "198.51.100.0/24", "via", "203.0.113.1"]);
-    await mustExec([
-      "ip",
-      "-n",
-      far,
-      "-6",
-      "route",
-      "add",
-      "2001:db8:1::/64",
-      "via",
-      "2001:db8:2::1",
-    ]);
+    if (options.secondLink === true) {
+      // Frames cross the delay line as they are: the kernels' TCP and UDP
+      // checksums must be in them (no offload), else the far ends drop them.
+      await mustExec(["ip", "netns", "exec", near, "ethtool", "-K", ft, "tx", "off"]);
+      await mustExec(["ip", "netns", "exec", far, "ethtool", "-K", ff, "tx", "off"]);
+    }
+    // On a second link the far host is on-link: no router, no routes. (Deleting
+    // the delay line's namespace takes the scanner's end of the veth with it.)
+    if (options.secondLink !== true) await routeThroughTarget(lab, far);
     for (const tool of ["iptables", "ip6tables"]) {
       await mustExec([
         "ip",
@@ -388,6 +373,43 @@ export async function addFarHost(lab: Lab, options: FarHostOptions): Promise<Far
     dropped: [...dropped].sort((a, b) => a - b),
     stop,
   };
+}
+
+/** The far host reached through the lab's target, which routes between the two links. */
+async function routeThroughTarget(lab: Lab, far: string): Promise<void> {
+  await mustExec([
+    "ip",
+    "netns",
+    "exec",
+    lab.targetNs,
+    "sh",
+    "-c",
+    "echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding",
+  ]);
+  await mustExec(["ip", "-n", lab.scanNs, "route", "add", "203.0.113.0/24", "via", lab.target4]);
+  await mustExec([
+    "ip",
+    "-n",
+    lab.scanNs,
+    "-6",
+    "route",
+    "add",
+    "2001:db8:2::/64",
+    "via",
+    lab.target6,
+  ]);
+  await mustExec(["ip", "-n", far, "route", "add", "198.51.100.0/24", "via", "203.0.113.1"]);
+  await mustExec([
+    "ip",
+    "-n",
+    far,
+    "-6",
+    "route",
+    "add",
+    "2001:db8:1::/64",
+    "via",
+    "2001:db8:2::1",
+  ]);
 }
 
 /** The /16 of {@link enableSweep}. */

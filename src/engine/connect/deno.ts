@@ -25,8 +25,10 @@ function classify(error: unknown): ConnectOutcome | undefined {
   if (error instanceof Deno.errors.ConnectionRefused) return { kind: "refused" };
   // A reset after the handshake: the port accepted and dropped the connection.
   if (error instanceof Deno.errors.ConnectionReset) return { kind: "open" };
+  // Linux reports an ICMP net unreachable to a connecting socket as a soft
+  // error: this one is our own routing table refusing before anything was sent.
   if (error instanceof Deno.errors.NetworkUnreachable) {
-    return { kind: "unreachable", reason: "net-unreach" };
+    return { kind: "unreachable", reason: "no-route" };
   }
   if (error instanceof Deno.errors.AddrNotAvailable) return undefined;
   const message = error instanceof Error ? error.message : String(error);

@@ -258,19 +258,17 @@ export function createEpollTransport(
       (entry.host.family === 4 ? spare4 : spare6).push(fd);
       return { kind: "refused" };
     }
+    // The ICMP error behind a hard error, read before the socket goes.
+    const unreachable = error === Errno.EHOSTUNREACH || error === Errno.ENETUNREACH ||
+      error === Errno.EACCES || error === Errno.EPERM;
+    const reason = unreachable ? readIcmpReason(fd) ?? errnoReason(error) : `error-${error}`;
     release(fd);
     // A reset (or FIN) after the handshake completed: the port accepted the
     // connection and dropped it at once (TCP wrappers, a full server). Open.
     if (error === Errno.ECONNRESET || error === Errno.EPIPE) return { kind: "open" };
     // The kernel gave up before we did; the scheduler's deadline decides.
     if (error === Errno.ETIMEDOUT) return undefined;
-    if (
-      error === Errno.EHOSTUNREACH || error === Errno.ENETUNREACH ||
-      error === Errno.EACCES || error === Errno.EPERM
-    ) {
-      return { kind: "unreachable", reason: readIcmpReason(fd) ?? errnoReason(error) };
-    }
-    return { kind: "unreachable", reason: `error-${error}` };
+    return { kind: "unreachable", reason };
   }
 
   function answer(entry: Try, outcome: ConnectOutcome, at: number): void {
@@ -369,6 +367,10 @@ export function createEpollTransport(
         case Errno.ENFILE:
         case Errno.EINTR:
           failed.push(probe.slot);
+          return;
+        case Errno.ENETUNREACH:
+          // Refused by our own routing table before anything was sent.
+          answer(entry, { kind: "unreachable", reason: "no-route" }, performance.now());
           return;
         default:
           answer(entry, { kind: "unreachable", reason: errnoReason(errno) }, performance.now());

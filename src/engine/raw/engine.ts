@@ -7,12 +7,13 @@
  * @module
  */
 
-import { createCookieKey, IpProtocol, ipv6FromBigInt } from "../../packet/mod.ts";
+import { createCookieKey, type IpAddress, IpProtocol } from "../../packet/mod.ts";
 import type { Host } from "../../targets/types.ts";
-import { openRawIo, type RawIoHandle } from "./io.ts";
+import { defaultDiscoveryProbes, openRawIo, type RawIoHandle } from "./io.ts";
 import { HostIndexer } from "./hosts.ts";
 import { openRawLibc } from "./libc.ts";
-import { type LocalLink, localLinkFor, sourceAddressFor } from "./net.ts";
+import { listLocalAddresses } from "./ifaddrs.ts";
+import { RouteCache, wireAddress } from "./route.ts";
 import { attemptsFor, runScan } from "../scheduler.ts";
 import type { Answer, ScanMode, Transport, Verdict } from "../transport.ts";
 import { type DiscoveryProbe, type RawScanType, ReplyKind, type ReplyRecord } from "./types.ts";
@@ -68,31 +69,43 @@ function udpVerdict(record: ReplyRecord): Verdict | undefined {
   return undefined;
 }
 
-interface Sources {
-  sources: { 4?: number; 6?: Uint8Array };
-  links: { 4?: LocalLink; 6?: LocalLink };
-}
-
 /** How replies map to units and verdicts. */
 interface ReplyReader {
   /** The unit a reply answers (e.g. port to port index), or undefined when none. */
   unitOf(record: ReplyRecord): number | undefined;
   /** The verdict a reply gives, or undefined when it settles nothing. */
   verdictOf(record: ReplyRecord): Verdict | undefined;
+  /** The verdict of a unit whose host has no route (nothing could be sent). */
+  noRoute: Verdict;
 }
 
 /** The raw I/O as the scheduler's transport: replies keyed by address become answers keyed by unit. */
 function rawTransport(io: RawIoHandle, plan: ScanPlan, reader: ReplyReader): Transport {
   const indexer = new HostIndexer(plan.targets);
+  /** Units whose host has no route: answered at once, so none is called silent. */
+  let unroutable: Answer[] = [];
   return {
-    send: (probe) => io.send(probe),
+    send(probe): void {
+      if (io.send(probe)) return;
+      unroutable.push({
+        hostIndex: probe.hostIndex,
+        unit: probe.unit,
+        attempt: probe.attempt,
+        at: io.now(),
+        ttl: 0,
+        verdict: { ...reader.noRoute },
+        timed: false,
+        portUnreach: false,
+      });
+    },
     flush: () => io.flush(),
     wait: (ms) => io.wait(ms),
     now: () => io.now(),
     caughtUp: () => io.caughtUp(),
     receiverStats: () => io.receiverStats(),
     receive(): Answer[] {
-      const answers: Answer[] = [];
+      const answers = unroutable;
+      unroutable = [];
       for (const record of io.receive()) {
         const hostIndex = indexer.indexOf(record.family, record.address);
         if (hostIndex === undefined) continue;
@@ -118,47 +131,20 @@ function rawTransport(io: RawIoHandle, plan: ScanPlan, reader: ReplyReader): Tra
   };
 }
 
-/** Hosts of the plan tried for a route per family: enough to pass over a few unroutable ones. */
-const ROUTE_TRIES = 8;
-
-/**
- * Source address (and local link) per family, from the first routable host
- * of each family. A family without any routable host among the first and
- * last few has no source: its probes are counted as lost, and its hosts
- * come out silent (filtered, or down), as nmap reports unroutable targets.
- */
-function findSources(plan: ScanPlan): Sources {
+/** Route cache and our addresses, for the I/O of one scan. */
+function openRoutes(): { routes: RouteCache; localAddresses: IpAddress[]; close(): void } {
   const libc = openRawLibc();
   if (libc === undefined) {
     throw new Error("Cannot run a raw scan: FFI is not allowed (--allow-ffi)");
   }
-  const result: Sources = { sources: {}, links: {} };
+  let localAddresses: IpAddress[];
   try {
-    const size = plan.targets.size;
-    const candidates = new Set<bigint>();
-    for (let i = 0n; i < BigInt(ROUTE_TRIES) && i < size; i++) {
-      candidates.add(i);
-      candidates.add(size - 1n - i);
-    }
-    for (const index of candidates) {
-      const host = plan.targets.at(index);
-      if (result.sources[host.family] !== undefined) continue;
-      const dst = host.family === 4 ? Number(host.value) >>> 0 : ipv6FromBigInt(host.value);
-      let source;
-      try {
-        source = sourceAddressFor(libc, dst);
-      } catch {
-        continue; // no route to this one: try the next
-      }
-      if (host.family === 4) result.sources[4] = source as number;
-      else result.sources[6] = source as Uint8Array;
-      const link = localLinkFor(dst);
-      if (link) result.links[host.family] = link;
-    }
-  } finally {
+    localAddresses = listLocalAddresses();
+  } catch (error) {
     libc.close();
+    throw new Error(`Cannot run a raw scan: ${(error as Error).message}`);
   }
-  return result;
+  return { routes: new RouteCache(libc), localAddresses, close: () => libc.close() };
 }
 
 /**
@@ -175,7 +161,6 @@ export function createRawEngine(options: RawEngineOptions): ScanEngine {
       sink: EngineSink,
       runOptions: EngineRunOptions,
     ): Promise<EngineStats> {
-      const { sources } = findSources(plan);
       const attempts = attemptsFor(plan.timing.maxRetries);
       const portIndex = new Int32Array(65536).fill(-1);
       plan.ports.forEach((port, index) => portIndex[port] = index);
@@ -186,6 +171,7 @@ export function createRawEngine(options: RawEngineOptions): ScanEngine {
           return index < 0 ? undefined : index;
         },
         verdictOf: scan === "syn" ? synVerdict : udpVerdict,
+        noRoute: { state: "filtered", reason: "no-route" },
       };
       const mode: ScanMode = {
         kind: scan,
@@ -205,13 +191,21 @@ export function createRawEngine(options: RawEngineOptions): ScanEngine {
           });
         },
       };
-      const io = await openRawIo({
-        mode: scan,
-        ports: plan.ports,
-        sources,
-        key: createCookieKey(),
-        attempts,
-      });
+      const network = openRoutes();
+      let io: RawIoHandle;
+      try {
+        io = await openRawIo({
+          mode: scan,
+          ports: plan.ports,
+          routes: network.routes,
+          localAddresses: network.localAddresses,
+          key: createCookieKey(),
+          attempts,
+        });
+      } catch (error) {
+        network.close();
+        throw error;
+      }
       try {
         return await runScan(plan, sink, rawTransport(io, plan, reader), mode, {
           ...(runOptions.signal ? { signal: runOptions.signal } : {}),
@@ -221,6 +215,7 @@ export function createRawEngine(options: RawEngineOptions): ScanEngine {
         });
       } finally {
         await io.close();
+        network.close();
       }
     },
   };
@@ -244,12 +239,7 @@ export interface DiscoveryOptions extends EngineRunOptions {
   initialRate?: number;
 }
 
-/** nmap's default discovery probes for a target on a local link or not. */
-export function defaultDiscoveryProbes(onLink: boolean): DiscoveryProbe[] {
-  return onLink
-    ? [{ kind: "arp" }]
-    : [{ kind: "echo" }, { kind: "syn", port: 443 }, { kind: "ack", port: 80 }];
-}
+export { defaultDiscoveryProbes };
 
 /**
  * Host discovery over raw sockets: every host of `plan.targets` (this
@@ -262,13 +252,14 @@ export async function discoverHosts(
   sink: DiscoverySink,
   options: DiscoveryOptions = {},
 ): Promise<EngineStats> {
-  const { sources, links } = findSources(plan);
-  const probes4 = options.probes ?? defaultDiscoveryProbes(links[4] !== undefined);
-  const probes6 = options.probes ?? defaultDiscoveryProbes(links[6] !== undefined);
-  const usable = (probes: DiscoveryProbe[], link: LocalLink | undefined): DiscoveryProbe[] =>
-    link === undefined ? probes.filter((probe) => probe.kind !== "arp") : probes;
-  const discovery = { 4: usable(probes4, links[4]), 6: usable(probes6, links[6]) };
-  if (discovery[4].length === 0 && discovery[6].length === 0) {
+  const network = openRoutes();
+  const first = plan.targets.size > 0n ? plan.targets.at(0n) : undefined;
+  const explicit = options.probes;
+  if (
+    explicit !== undefined && explicit.every((probe) => probe.kind === "arp") &&
+    first !== undefined && network.routes.routeFor(first, wireAddress(first))?.link === undefined
+  ) {
+    network.close();
     throw new RangeError(
       "Cannot discover hosts: ARP / neighbour discovery needs targets on a local link",
     );
@@ -281,6 +272,7 @@ export async function discoverHosts(
       }
       return { state: "up", reason: record.reason };
     },
+    noRoute: { state: "down", reason: "no-route" },
   };
   const mode: ScanMode = {
     kind: "discovery",
@@ -295,15 +287,21 @@ export async function discoverHosts(
       });
     },
   };
-  const io = await openRawIo({
-    mode: "discovery",
-    ports: [],
-    discovery,
-    sources,
-    links,
-    key: createCookieKey(),
-    attempts: attemptsFor(plan.timing.maxRetries),
-  });
+  let io: RawIoHandle;
+  try {
+    io = await openRawIo({
+      mode: "discovery",
+      ports: [],
+      ...(explicit !== undefined ? { discovery: explicit } : {}),
+      routes: network.routes,
+      localAddresses: network.localAddresses,
+      key: createCookieKey(),
+      attempts: attemptsFor(plan.timing.maxRetries),
+    });
+  } catch (error) {
+    network.close();
+    throw error;
+  }
   try {
     const discoveryPlan = { ...plan, ports: [0] };
     return await runScan(discoveryPlan, sink, rawTransport(io, discoveryPlan, reader), mode, {
@@ -313,5 +311,6 @@ export async function discoverHosts(
     });
   } finally {
     await io.close();
+    network.close();
   }
 }

@@ -26,7 +26,6 @@ const AF_INET6 = 10;
 const AF_PACKET = 17;
 const ARPHRD_ETHER = 1;
 const IFF_UP = 0x1;
-const IFF_LOOPBACK = 0x8;
 
 /** `struct ifaddrs` on LP64 Linux (x86_64 and aarch64): pointers are 8 bytes, flags 4 then padding. */
 const IFA_NEXT = 0;
@@ -71,6 +70,20 @@ interface AddressEntry {
  * @throws {Error} when FFI is not allowed or `getifaddrs` fails.
  */
 export function listEthernetLinks(): LinkAddress[] {
+  return readInterfaces().links;
+}
+
+/**
+ * Every IPv4 and IPv6 address on up interfaces, loopback included: the
+ * addresses replies to our probes may be sent to.
+ *
+ * @throws {Error} when FFI is not allowed or `getifaddrs` fails.
+ */
+export function listLocalAddresses(): IpAddress[] {
+  return readInterfaces().addresses.map((entry) => entry.address);
+}
+
+function readInterfaces(): { links: LinkAddress[]; addresses: AddressEntry[] } {
   const libc = dlopenLibc(SYMBOLS);
   if (libc === undefined) throw new Error("Cannot list interfaces: FFI is not allowed");
   try {
@@ -89,7 +102,7 @@ export function listEthernetLinks(): LinkAddress[] {
   }
 }
 
-function walk(first: Deno.PointerValue): LinkAddress[] {
+function walk(first: Deno.PointerValue): { links: LinkAddress[]; addresses: AddressEntry[] } {
   const packets = new Map<string, PacketEntry>();
   const addresses: AddressEntry[] = [];
   let count = 0;
@@ -101,7 +114,8 @@ function walk(first: Deno.PointerValue): LinkAddress[] {
     const flags = view.getUint32(IFA_FLAGS);
     entry = view.getPointer(IFA_NEXT);
     if (namePointer === null || addrPointer === null) continue;
-    if ((flags & IFF_UP) === 0 || (flags & IFF_LOOPBACK) !== 0) continue;
+    // Loopback has no Ethernet entry, so its addresses never make a link.
+    if ((flags & IFF_UP) === 0) continue;
     const name = Deno.UnsafePointerView.getCString(namePointer);
     const addr = new Deno.UnsafePointerView(addrPointer);
     const family = addr.getUint16(0);
@@ -132,7 +146,7 @@ function walk(first: Deno.PointerValue): LinkAddress[] {
     if (packet === undefined) continue; // not Ethernet, or down
     links.push({ ...entry, index: packet.index, mac: packet.mac.slice() });
   }
-  return links;
+  return { links, addresses };
 }
 
 /** The address bytes of a sockaddr_in (offset 4) or sockaddr_in6 (offset 8). */

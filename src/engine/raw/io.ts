@@ -21,7 +21,6 @@ import {
   Icmpv6Type,
   type IpAddress,
   IpProtocol,
-  ipv6FromBigInt,
   ipv6MulticastMac,
   type MacAddress,
   mssOption,
@@ -38,6 +37,7 @@ import {
 import type { Host } from "../../targets/types.ts";
 import { openRawLibc, RawConst, RawErrno, type RawLibc, setIntOption } from "./libc.ts";
 import { type LocalLink, writeRawSockaddr } from "./net.ts";
+import { type Route, type RouteCache, wireAddress } from "./route.ts";
 import type { Probe } from "../transport.ts";
 import { type Tcp4ProbeFields, Tcp4ProbeWriter } from "./probe.ts";
 import { BatchSender } from "./sender.ts";
@@ -53,12 +53,16 @@ export interface RawIoOptions {
   mode: "syn" | "udp" | "discovery";
   /** The plan's ports (syn, udp). */
   ports: readonly number[];
-  /** Discovery probes per family. */
-  discovery?: { 4?: DiscoveryProbe[]; 6?: DiscoveryProbe[] };
-  /** Our source address per family. */
-  sources: { 4?: number; 6?: Uint8Array };
-  /** The Ethernet link per family, for ARP and neighbour solicitation. */
-  links?: { 4?: LocalLink; 6?: LocalLink };
+  /**
+   * Discovery probes (-PE, -PS, -PA, -PR); when omitted, per target as nmap
+   * does: ARP / neighbour solicitation on a local Ethernet link, else ICMP
+   * echo, SYN to 443 and ACK to 80.
+   */
+  discovery?: DiscoveryProbe[];
+  /** The route (source address, link) of each target. */
+  routes: RouteCache;
+  /** Every address of ours replies may come to (the receive filter's). */
+  localAddresses: IpAddress[];
   key: Uint8Array;
   /** Tries a probe may have (source-port slots). */
   attempts: number;
@@ -70,8 +74,8 @@ export interface RawIoOptions {
  * maps them to units). {@link RawIoHandle.close} releases everything.
  */
 export interface RawIoHandle {
-  /** Queue the packets of one try; may send at once when a batch fills. */
-  send(probe: Probe): void;
+  /** Queue the packets of one try; false when its target has no route (nothing is sent). */
+  send(probe: Probe): boolean;
   /** Send what is queued; returns the slots of tries the kernel refused. */
   flush(): number[];
   /** Replies received since the last call. */
@@ -118,6 +122,13 @@ function writeLinkSockaddr(
   return 20;
 }
 
+/** nmap's default discovery probes for a target on a local link or not. */
+export function defaultDiscoveryProbes(onLink: boolean): DiscoveryProbe[] {
+  return onLink
+    ? [{ kind: "arp" }]
+    : [{ kind: "echo" }, { kind: "syn", port: 443 }, { kind: "ack", port: 80 }];
+}
+
 /** Open the sockets and start the receive worker. */
 export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   const libc = openRawLibc();
@@ -126,7 +137,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   }
   const fds: number[] = [];
   const senders = new Map<string, BatchSender>();
-  const sources = options.sources;
+  const routes = options.routes;
   const range = DEFAULT_PORT_RANGE;
   const cookie: CookieOptions = { ports: range, attempts: options.attempts };
   let worker: Worker | undefined;
@@ -153,15 +164,9 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
           : kind === "udp6"
           ? RawConst.IPPROTO_UDP
           : RawConst.IPPROTO_ICMPV6;
+        // Unbound: the kernel picks the source its route gives, the one the
+        // route cache asked it for and our checksums use.
         fd = openSocket(libc!, RawConst.AF_INET6, protocol, "IPv6");
-        // Bound to our source, so the kernel's source matches our checksums.
-        const name = new Uint8Array(new ArrayBuffer(28));
-        const length = writeRawSockaddr(name, sources[6]!, 0);
-        if (libc!.symbols.bind(fd, name, length) !== 0) {
-          const errno = libc!.errno();
-          libc!.symbols.close(fd);
-          throw new Error(`Cannot bind the IPv6 raw socket to our address (errno ${errno})`);
-        }
       }
     }
     fds.push(fd);
@@ -191,14 +196,16 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     return send;
   }
 
-  // The last host's address: probes to one host come in runs (and bigint
-  // conversions cost more than the rest of a packet).
+  // The last host's address and route: probes to one host come in runs (and
+  // bigint conversions cost more than the rest of a packet).
   let lastHost: Host | undefined;
   let lastAddress: IpAddress = 0;
+  let lastRoute: Route | undefined;
   function hostAddress(host: Host): IpAddress {
     if (host !== lastHost) {
       lastHost = host;
-      lastAddress = host.family === 4 ? Number(host.value) >>> 0 : ipv6FromBigInt(host.value);
+      lastAddress = wireAddress(host);
+      lastRoute = routes.routeFor(host, lastAddress);
     }
     return lastAddress;
   }
@@ -222,11 +229,19 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     options: mss,
     id: 0,
   };
-  // IPv4 SYNs (and ACKs) from templates: nearly every packet of a SYN scan.
-  const synWriter = sources[4] !== undefined ? new Tcp4ProbeWriter(sources[4], mss) : undefined;
-  const ackWriter = sources[4] !== undefined
-    ? new Tcp4ProbeWriter(sources[4], noOptions)
-    : undefined;
+  // IPv4 SYNs (and ACKs) from templates, one per source address: nearly
+  // every packet of a SYN scan.
+  const synWriters = new Map<number, Tcp4ProbeWriter>();
+  const ackWriters = new Map<number, Tcp4ProbeWriter>();
+  function writerFor(src: number, syn: boolean): Tcp4ProbeWriter {
+    const writers = syn ? synWriters : ackWriters;
+    let writer = writers.get(src);
+    if (writer === undefined) {
+      writer = new Tcp4ProbeWriter(src, syn ? mss : noOptions);
+      writers.set(src, writer);
+    }
+    return writer;
+  }
   const probe4: Tcp4ProbeFields = {
     dst: 0,
     srcPort: 0,
@@ -238,20 +253,27 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   };
 
   function identityOf(
+    src: IpAddress,
     dst: IpAddress,
     port: number,
     protocol: number,
     attempt: number,
   ): { srcPort: number; seq: number } {
-    target.src = typeof dst === "number" ? sources[4]! : sources[6]!;
+    target.src = src;
     target.dst = dst;
     target.dstPort = port;
     target.protocol = protocol;
     return probeIdentity(options.key, target, cookies[attempt] ?? { ...cookie, attempt });
   }
 
-  function sendTcp(probe: Probe, dst: IpAddress, port: number, flags: number): void {
-    const identity = identityOf(dst, port, IpProtocol.Tcp, probe.attempt);
+  function sendTcp(
+    probe: Probe,
+    src: IpAddress,
+    dst: IpAddress,
+    port: number,
+    flags: number,
+  ): void {
+    const identity = identityOf(src, dst, port, IpProtocol.Tcp, probe.attempt);
     const syn = (flags & TcpFlag.Syn) !== 0;
     // An ACK probe carries the cookie as its acknowledgment: the RST answers with it as seq.
     const seq = syn ? identity.seq : 0;
@@ -260,10 +282,10 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     const v4 = typeof dst === "number";
     const send = take(v4 ? "ip4" : "tcp6");
     const slot = send.next();
-    const writer = syn ? synWriter : ackWriter;
     let length: number;
     // Fields are set one by one on reused objects: an object literal per probe is garbage.
-    if (v4 && writer !== undefined) {
+    if (typeof src === "number" && typeof dst === "number") {
+      const writer = writerFor(src, syn);
       probe4.dst = dst;
       probe4.srcPort = identity.srcPort;
       probe4.dstPort = port;
@@ -273,7 +295,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       probe4.id = id;
       length = writer.write(slot.packet, probe4);
     } else {
-      tcp.src = v4 ? sources[4]! : sources[6]!;
+      tcp.src = src;
       tcp.dst = dst;
       tcp.srcPort = identity.srcPort;
       tcp.dstPort = port;
@@ -287,10 +309,9 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
   }
 
-  function sendUdp(probe: Probe, dst: IpAddress, port: number): void {
+  function sendUdp(probe: Probe, src: IpAddress, dst: IpAddress, port: number): void {
     const v4 = typeof dst === "number";
-    const src = v4 ? sources[4]! : sources[6]!;
-    const identity = identityOf(dst, port, IpProtocol.Udp, probe.attempt);
+    const identity = identityOf(src, dst, port, IpProtocol.Udp, probe.attempt);
     const fields = {
       src,
       dst,
@@ -306,9 +327,8 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
   }
 
-  function sendEcho(probe: Probe, dst: IpAddress): void {
+  function sendEcho(probe: Probe, src: IpAddress, dst: IpAddress): void {
     const v4 = typeof dst === "number";
-    const src = v4 ? sources[4]! : sources[6]!;
     const { id, seq } = echoIdentity(options.key, { src, dst }, { attempt: probe.attempt });
     const message = {
       src,
@@ -334,10 +354,12 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
   }
 
-  function sendNeighbor(probe: Probe, dst: IpAddress): void {
+  function sendNeighbor(probe: Probe, route: Route, dst: IpAddress): void {
+    const link = route.link;
+    if (link === undefined) return;
+    const src = route.source;
     if (typeof dst === "number") {
-      const link = options.links?.[4];
-      if (link === undefined || sources[4] === undefined) return;
+      if (typeof src !== "number") return;
       const send = take("link4");
       const slot = send.next();
       const frame = slot.packet;
@@ -345,7 +367,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       const at = ETHERNET_HEADER_LENGTH;
       frame.set([0, 1, 8, 0, 6, 4, 0, 1], at);
       frame.set(link.mac, at + 8);
-      new DataView(frame.buffer, frame.byteOffset).setUint32(at + 14, sources[4], false);
+      new DataView(frame.buffer, frame.byteOffset).setUint32(at + 14, src, false);
       frame.fill(0, at + 18, at + 24);
       new DataView(frame.buffer, frame.byteOffset).setUint32(at + 24, dst, false);
       send.commit(
@@ -355,8 +377,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       );
       return;
     }
-    const link = options.links?.[6];
-    if (link === undefined || sources[6] === undefined) return;
+    if (typeof src === "number") return;
     const group = solicitedNodeAddress(dst);
     const send = take("link6");
     const slot = send.next();
@@ -368,9 +389,9 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     body[16] = 1;
     body[17] = 1;
     body.set(link.mac, 18);
-    const message = { src: sources[6], dst: group, type: Icmpv6Type.NeighborSolicitation, body };
+    const message = { src, dst: group, type: Icmpv6Type.NeighborSolicitation, body };
     const ip = writeIpHeader(frame, {
-      src: sources[6],
+      src,
       dst: group,
       protocol: IpProtocol.Icmpv6,
       payloadLength: ICMP_HEADER_LENGTH + body.length,
@@ -385,25 +406,29 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   }
 
   const io: RawIoHandle = {
-    send(probe: Probe): void {
+    send(probe: Probe): boolean {
       const dst = hostAddress(probe.host);
-      // No route to any host of this family: the probe is lost, and its host comes out silent.
-      if ((probe.host.family === 4 ? sources[4] : sources[6]) === undefined) return;
+      const route = lastRoute;
+      if (route === undefined) return false;
+      const src = route.source;
       switch (options.mode) {
         case "syn":
-          sendTcp(probe, dst, options.ports[probe.unit]!, TcpFlag.Syn);
-          return;
+          sendTcp(probe, src, dst, options.ports[probe.unit]!, TcpFlag.Syn);
+          return true;
         case "udp":
-          sendUdp(probe, dst, options.ports[probe.unit]!);
-          return;
+          sendUdp(probe, src, dst, options.ports[probe.unit]!);
+          return true;
         case "discovery":
-          for (const item of options.discovery?.[probe.host.family] ?? []) {
-            if (item.kind === "echo") sendEcho(probe, dst);
-            else if (item.kind === "syn") sendTcp(probe, dst, item.port, TcpFlag.Syn);
-            else if (item.kind === "ack") sendTcp(probe, dst, item.port, TcpFlag.Ack);
-            else sendNeighbor(probe, dst);
+          for (
+            const item of options.discovery ?? defaultDiscoveryProbes(route.link !== undefined)
+          ) {
+            if (item.kind === "echo") sendEcho(probe, src, dst);
+            else if (item.kind === "syn") sendTcp(probe, src, dst, item.port, TcpFlag.Syn);
+            else if (item.kind === "ack") sendTcp(probe, src, dst, item.port, TcpFlag.Ack);
+            else sendNeighbor(probe, route, dst);
           }
       }
+      return true;
     },
     flush(): number[] {
       for (const send of senders.values()) queueFailures(send.flush());
@@ -452,9 +477,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   };
 
   try {
-    const addresses: IpAddress[] = [];
-    if (sources[4] !== undefined) addresses.push(sources[4]);
-    if (sources[6] !== undefined) addresses.push(sources[6]);
+    const addresses = options.localAddresses;
     const discovery = options.mode === "discovery";
     const filter = encodeBpfProgram(buildScanFilter({
       linkType: "ethernet",
@@ -504,14 +527,8 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     });
     worker.postMessage({ type: "start", config });
     await ready;
-    // Open the send sockets now, so a missing privilege fails before the scan starts.
-    if (sources[4] !== undefined) {
-      sender(
-        options.mode === "discovery" && options.discovery?.[4]?.every((p) => p.kind === "arp")
-          ? "link4"
-          : "ip4",
-      );
-    }
+    // Open a send socket now, so a missing privilege fails before the scan starts.
+    sender(options.discovery?.every((p) => p.kind === "arp") ? "link4" : "ip4");
   } catch (error) {
     await io.close();
     throw error;

@@ -8,9 +8,8 @@
  */
 
 import type { IpAddress, MacAddress } from "../../packet/mod.ts";
-import { ipv6FromBigInt, ipv6ToBigInt, parseMac } from "../../packet/mod.ts";
+import { ipv6ToBigInt } from "../../packet/mod.ts";
 import { formatIpv6 } from "../../targets/ip.ts";
-import { localLinkForFfi } from "./ifaddrs.ts";
 import { allocateArena, openRawLibc, RawConst, type RawLibc } from "./libc.ts";
 
 /** Whether this process can run raw scans, and why not. */
@@ -119,95 +118,4 @@ export interface LocalLink {
   name: string;
   index: number;
   mac: MacAddress;
-}
-
-function readText(path: string): string | undefined {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-function swap32(value: number): number {
-  return (((value & 0xff) << 24) | ((value & 0xff00) << 8) | ((value >>> 8) & 0xff00) |
-    (value >>> 24)) >>> 0;
-}
-
-/**
- * The interface of the on-link route (no gateway) that best matches `dst`
- * in the main table, from /proc/net/route or /proc/net/ipv6_route text.
- * Pure, for testing; undefined when the best route has a gateway.
- */
-export function onLinkInterface(
-  dst: IpAddress,
-  routes: { v4?: string; v6?: string },
-): string | undefined {
-  let best: { length: number; name: string; gateway: boolean } | undefined;
-  if (typeof dst === "number") {
-    for (const line of (routes.v4 ?? "").split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 8) continue;
-      const [name, destination, gateway, flags, , , , mask] = fields;
-      if ((parseInt(flags!, 16) & 1) === 0) continue; // RTF_UP
-      const net = swap32(parseInt(destination!, 16));
-      const netmask = swap32(parseInt(mask!, 16));
-      if (((dst & netmask) >>> 0) !== net) continue;
-      const length = popcount(netmask);
-      if (best === undefined || length > best.length) {
-        best = { length, name: name!, gateway: parseInt(gateway!, 16) !== 0 };
-      }
-    }
-  } else {
-    const value = ipv6ToBigInt(dst);
-    for (const line of (routes.v6 ?? "").split("\n")) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 10) continue;
-      const length = parseInt(fields[1]!, 16);
-      const net = BigInt(`0x${fields[0]}`);
-      const shift = BigInt(128 - length);
-      if (length > 0 && (value >> shift) !== (net >> shift)) continue;
-      if (best === undefined || length > best.length) {
-        best = { length, name: fields[9]!, gateway: BigInt(`0x${fields[4]}`) !== 0n };
-      }
-    }
-  }
-  return best === undefined || best.gateway ? undefined : best.name;
-}
-
-function popcount(value: number): number {
-  let count = 0;
-  for (let v = value >>> 0; v !== 0; v = (v & (v - 1)) >>> 0) count++;
-  return count;
-}
-
-/**
- * The Ethernet link `dst` is directly attached to, or undefined when it is
- * reached through a gateway, over loopback or a link without MAC addresses.
- * The routing table in /proc is exact, but Deno lets only --allow-all read
- * /proc and /sys; under the scan task's permissions the interfaces' own
- * subnets (getifaddrs through FFI) answer instead.
- */
-export function localLinkFor(dst: IpAddress): LocalLink | undefined {
-  const table = readText(typeof dst === "number" ? "/proc/net/route" : "/proc/net/ipv6_route");
-  if (table === undefined) return localLinkForFfi(dst);
-  const routes = typeof dst === "number" ? { v4: table } : { v6: table };
-  const name = onLinkInterface(dst, routes);
-  if (name === undefined || name === "lo" || !/^[\w.@-]+$/.test(name)) return undefined;
-  const type = readText(`/sys/class/net/${name}/type`)?.trim();
-  if (type === undefined) return localLinkForFfi(dst);
-  if (type !== "1") return undefined; // ARPHRD_ETHER
-  const macText = readText(`/sys/class/net/${name}/address`)?.trim();
-  const indexText = readText(`/sys/class/net/${name}/ifindex`)?.trim();
-  if (macText === undefined || indexText === undefined) return undefined;
-  try {
-    return { name, index: Number(indexText), mac: parseMac(macText) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** An IPv6 address from its text in /proc (32 hex digits); for tests. */
-export function ipv6FromProcHex(hex: string): Uint8Array {
-  return ipv6FromBigInt(BigInt(`0x${hex}`));
 }

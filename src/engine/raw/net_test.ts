@@ -1,29 +1,5 @@
 import assert from "node:assert/strict";
-import { formatAddress, onLinkInterface, rawAvailable, writeRawSockaddr } from "./net.ts";
-
-const ROUTES = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
-eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
-eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
-veth1\t006433C6\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
-`;
-
-const ROUTES6 =
-  `20010db8000100000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     veth1
-00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000003 00000000 00000003     eth0
-`;
-
-Deno.test("onLinkInterface picks the longest on-link route, or none behind a gateway", () => {
-  assert.equal(onLinkInterface(0xc6336402, { v4: ROUTES }), "veth1"); // 198.51.100.2
-  assert.equal(onLinkInterface(0xc0000205, { v4: ROUTES }), "eth0"); // 192.0.2.5
-  assert.equal(onLinkInterface(0x08080808, { v4: ROUTES }), undefined); // via the gateway
-  const inside = new Uint8Array(16);
-  inside.set([0x20, 0x01, 0x0d, 0xb8, 0, 1], 0);
-  inside[15] = 2;
-  assert.equal(onLinkInterface(inside, { v6: ROUTES6 }), "veth1");
-  const outside = inside.slice();
-  outside[5] = 9;
-  assert.equal(onLinkInterface(outside, { v6: ROUTES6 }), undefined);
-});
+import { formatAddress, rawAvailable, writeRawSockaddr } from "./net.ts";
 
 Deno.test("sockaddrs and address text", () => {
   const buffer = new Uint8Array(32);
