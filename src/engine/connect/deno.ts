@@ -16,9 +16,17 @@ import { type ConnectOutcome, type ConnectTransport, connectVerdict } from "./ou
 export interface DenoTransportOptions {
   /** The plan's ports: a probe's unit indexes them. */
   ports: readonly number[];
-  /** Upper bound on units in flight (default 2048). */
+  /** Upper bound on units in flight (default {@link DENO_CAPACITY}). */
   capacity?: number;
 }
+
+/**
+ * Connections in flight at most. Deno's runtime hands over at most about 128
+ * completed operations per turn of its event loop (tokio's cooperative
+ * budget); with more in flight, completions wait turns behind others and a
+ * read point could no longer be told.
+ */
+export const DENO_CAPACITY = 128;
 
 /** The outcome an error of `Deno.connect` stands for, or undefined for a local shortage. */
 function classify(error: unknown): ConnectOutcome | undefined {
@@ -53,6 +61,14 @@ export function createDenoTransport(options: DenoTransportOptions): ConnectTrans
   let ready: Answer[] = [];
   const failed: number[] = [];
   let wake: (() => void) | undefined;
+  /**
+   * When the scheduler last yielded to the event loop. Deno resolves every
+   * connection its reactor finds ready when it gets the thread, so what had
+   * completed by then has been handed over (answers are only ever late for
+   * want of the thread, which this read point accounts for).
+   */
+  let yieldedAt = performance.now();
+  let caughtUpAt = yieldedAt;
 
   function forget(slot: number, controller: AbortController): void {
     if (latest.get(slot) === controller) latest.delete(slot);
@@ -78,7 +94,7 @@ export function createDenoTransport(options: DenoTransportOptions): ConnectTrans
 
   return {
     name: "deno",
-    capacity: options.capacity ?? 2_048,
+    capacity: options.capacity ?? DENO_CAPACITY,
     send(probe: Probe): void {
       // The probe object is reused by the scheduler: keep what the answer needs.
       const sent: Probe = { ...probe };
@@ -119,6 +135,7 @@ export function createDenoTransport(options: DenoTransportOptions): ConnectTrans
     },
     async wait(ms: number): Promise<void> {
       // Always a turn of the event loop: that is where connections settle.
+      yieldedAt = performance.now();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         if (ready.length > 0) {
@@ -130,8 +147,10 @@ export function createDenoTransport(options: DenoTransportOptions): ConnectTrans
       });
       clearTimeout(timer);
       wake = undefined;
+      caughtUpAt = yieldedAt;
     },
     now: () => performance.now(),
+    caughtUp: () => caughtUpAt,
     release(slot: number): void {
       latest.get(slot)?.abort();
       previous.get(slot)?.abort();

@@ -69,6 +69,11 @@ export interface EpollTransportOptions {
   capacity?: number;
 }
 
+const EPOLLET = 1 << 31;
+
+/** Refused sockets kept per family for reuse. */
+const MAX_SPARES = 256;
+
 /** Descriptors left for Deno itself, output files and the history. */
 const RESERVED_FDS = 256;
 /** Units in flight at most: far more than any path needs at the rates a connect scan reaches. */
@@ -94,7 +99,10 @@ export function createEpollTransport(
   const limit = raiseFileLimit(libc, 1 << 20);
   const capacity = Math.max(
     16,
-    Math.min(options.capacity ?? MAX_CAPACITY, Math.floor((limit - RESERVED_FDS) / 2)),
+    Math.min(
+      options.capacity ?? MAX_CAPACITY,
+      Math.floor((limit - RESERVED_FDS - 2 * MAX_SPARES) / 2),
+    ),
   );
   const epfd = s.epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) throw new Error(`epoll_create1 failed (errno ${libc.errno()})`);
@@ -142,6 +150,8 @@ export function createEpollTransport(
   const spare4: number[] = [];
   const spare6: number[] = [];
   const open = new Set<number>();
+  /** Errors read from SO_ERROR (which clears them) before epoll reported the socket. */
+  const pendingError: (number | undefined)[] = [];
   let ready: Answer[] = [];
   const failed: number[] = [];
   let caughtUpAt = performance.now();
@@ -155,7 +165,8 @@ export function createEpollTransport(
     if (fd < 0) return -libc.errno();
     if (family === 4) s.setsockopt(fd, IPPROTO_IP, IP_RECVERR, onFlag, 4);
     else s.setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, onFlag, 4);
-    oneView.setUint32(0, EPOLLOUT | EPOLLERR | EPOLLHUP, true);
+    // Edge-triggered: a spare socket's closed state would otherwise be reported on every wait.
+    oneView.setUint32(0, (EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLET) >>> 0, true);
     oneView.setUint32(dataOffset, fd, true);
     if (s.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, one) !== 0) {
       const errno = libc.errno();
@@ -177,14 +188,15 @@ export function createEpollTransport(
 
   function release(fd: number): void {
     detach(fd);
+    pendingError[fd] = undefined;
     if (open.delete(fd)) s.close(fd);
   }
 
-  function closeSpares(): void {
-    for (const fd of spare4) release(fd);
-    for (const fd of spare6) release(fd);
-    spare4.length = 0;
-    spare6.length = 0;
+  /** Keep a refused socket for the next try of its family, up to a pool's worth. */
+  function spare(fd: number, family: 4 | 6): void {
+    const spares = family === 4 ? spare4 : spare6;
+    if (spares.length < MAX_SPARES) spares.push(fd);
+    else release(fd);
   }
 
   function readIcmpReason(fd: number): string | undefined {
@@ -231,12 +243,27 @@ export function createEpollTransport(
     return true;
   }
 
+  /** Whether a just-started connect was refused already (SO_ERROR read and cleared). */
+  function refusedAtOnce(fd: number): boolean {
+    lengthView.setUint32(0, 4, true);
+    intView.setInt32(0, 0, true);
+    s.getsockopt(fd, SOL_SOCKET, SO_ERROR, intBuffer, lengthBuffer);
+    const error = intView.getInt32(0, true);
+    if (error === 0) return false;
+    if (error === Errno.ECONNREFUSED) return true;
+    // Another error: put it back for epoll's report (it is read from SO_ERROR there).
+    pendingError[fd] = error;
+    return false;
+  }
+
   /** What the socket's state says, or null while it says nothing yet. */
   function settle(fd: number, entry: Try, mask: number): ConnectOutcome | undefined | null {
     lengthView.setUint32(0, 4, true);
     intView.setInt32(0, 0, true);
     s.getsockopt(fd, SOL_SOCKET, SO_ERROR, intBuffer, lengthBuffer);
-    const error = intView.getInt32(0, true);
+    let error = intView.getInt32(0, true);
+    if (error === 0 && pendingError[fd] !== undefined) error = pendingError[fd]!;
+    pendingError[fd] = undefined;
     if (error === 0 && (mask & EPOLLOUT) === 0) {
       // Not connected, no hard error: an ICMP error that arrived while connect()
       // still held the socket is only queued (the kernel would act on the next
@@ -255,7 +282,7 @@ export function createEpollTransport(
     }
     if (error === Errno.ECONNREFUSED) {
       detach(fd);
-      (entry.host.family === 4 ? spare4 : spare6).push(fd);
+      spare(fd, entry.host.family);
       return { kind: "refused" };
     }
     // The ICMP error behind a hard error, read before the socket goes.
@@ -288,7 +315,6 @@ export function createEpollTransport(
 
   /** Collect what epoll reports, waiting up to `ms` for the first event. */
   function drain(ms: number): void {
-    closeSpares();
     let timeout = Math.max(0, Math.floor(ms));
     for (let round = 0; round < 64; round++) {
       const calledAt = performance.now();
@@ -346,6 +372,13 @@ export function createEpollTransport(
       const length = writeSockaddr(address, probe.host, port);
       const result = s.connect(fd, address, length);
       const errno = result === 0 ? 0 : libc.errno();
+      if (result !== 0 && errno === Errno.EINPROGRESS && refusedAtOnce(fd)) {
+        // A near host's reset came back within connect() itself (loopback, a
+        // veth): answered now, and the socket is ready for the next try.
+        spare(fd, family);
+        answer(entry, { kind: "refused" }, performance.now());
+        return;
+      }
       if (result === 0 || errno === Errno.EINPROGRESS) {
         // The try before the latest stays open for a late answer; older ones go.
         const older = previousFd[probe.slot] ?? -1;
