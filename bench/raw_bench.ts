@@ -1,16 +1,20 @@
 /**
- * Raw-scan benchmark: the five scenarios of issue 3, each run side by side
- * with `nmap -sS -T4` (or `-sU`), masscan and zmap where they apply, in one
- * lab, from the scanner namespace. Reports wall time (process start to
- * exit), accuracy against the lab's ground truth, and the raw engine's own
- * receive-drop count, and can write its section into BENCHMARKS.md.
+ * Scan benchmark of the one scheduler under both transports: SYN, IPv6, the
+ * /16 sweep, a far lossy host, UDP, the connect scan of the near and the far
+ * host (also as a non-root user), and a default scan and -sn of targets on
+ * two links; each run side by side with nmap (`-sS -T4`, `-sT -T4`, `-sU`),
+ * masscan and zmap where they apply, in one lab, from the scanner namespace.
+ * Reports wall time (process start to exit), accuracy against the lab's
+ * ground truth, and the raw receiver's drop count, and can write its section
+ * into BENCHMARKS.md.
  *
- * Portolan runs through its command line (`main.ts -sS` / `-sU`, -T4, -Pn,
- * JSON on stdout) with the scan task's permissions.
+ * Portolan runs through its command line (`main.ts`, JSON on stdout) with
+ * the scan task's permissions.
  *
  * ```sh
  * deno run -A bench/raw_bench.ts [--runs 1] [--timeout 300] [--only portolan,nmap,masscan,zmap]
- *                                [--scenarios near,far,sweep,ipv6,udp] [--write] [--out BENCHMARKS.md]
+ *   [--scenarios near,far,sweep,ipv6,udp,connect-near,connect-far,connect-far-user,links,links-sn]
+ *   [--write] [--out BENCHMARKS.md]
  * ```
  *
  * @module
@@ -43,7 +47,21 @@ export interface RawBenchArgs {
   out: string;
 }
 
-const ALL_SCENARIOS = ["near", "far", "sweep", "ipv6", "udp"];
+const ALL_SCENARIOS = [
+  "near",
+  "far",
+  "sweep",
+  "ipv6",
+  "udp",
+  "connect-near",
+  "connect-far",
+  "connect-far-user",
+  "links",
+  "links-sn",
+];
+
+/** A user with no privileges, for the connect scan a jump host's user runs. */
+const NOBODY = 65534;
 
 /** Seconds after which masscan is stopped with SIGINT. */
 const MASSCAN_LIMIT = 20;
@@ -107,34 +125,49 @@ interface Scenario {
 
 const decoder = new TextDecoder();
 
+/** How {@link portolanCli} runs portolan. */
+interface CliOptions {
+  /** Timing flags; default ["-T4"], as nmap is run. */
+  timing?: string[];
+  /** -Pn; default true. */
+  noPing?: boolean;
+  /** Runs the command under this prefix (e.g. as another user). */
+  prefix?: string[];
+}
+
+/** The flag of a scan type. */
+const SCAN_FLAGS = { syn: ["-sS"], udp: ["-sU"], connect: ["-sT"], default: [] } as const;
+
 /**
  * portolan through its command line, as `nmap -sS -T4 -Pn -n` is run, with
  * the JSON report on stdout: listed ports and, per host, the one summarised
  * (closed) state for the rest.
  */
 function portolanCli(
-  scan: "syn" | "udp",
-  targets: string,
+  scan: keyof typeof SCAN_FLAGS,
+  targets: string[],
   ports: string,
+  options: CliOptions = {},
 ): { cmd: string[]; parse: (out: string) => States & { drops?: number } } {
   const list = parsePortList(ports);
   return {
     cmd: [
+      ...(options.prefix ?? []),
       Deno.execPath(),
       "run",
       "--quiet",
       ...SCAN_PERMISSIONS,
       MAIN,
-      scan === "syn" ? "-sS" : "-sU",
-      "-T4",
-      "-Pn",
+      ...SCAN_FLAGS[scan],
+      ...(options.timing ?? ["-T4"]),
+      ...(options.noPing === false ? [] : ["-Pn"]),
       "-n",
       "-p",
-      scan === "syn" ? ports : `U:${ports}`,
+      scan === "udp" ? `U:${ports}` : ports,
       "--no-db",
       "-oJ",
       "-",
-      targets,
+      ...targets,
     ],
     parse(out: string): States & { drops?: number } {
       const data = JSON.parse(out) as {
@@ -279,7 +312,14 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
   const targetMac = await linkMac(lab.targetNs, `${prefix}-t0`);
   const nmapOut = ["-oX", "-"];
   // masscan 1.3.2 keeps running past its --wait here (its countdown goes negative).
-  const masscan = (targets: string, ports: string, extra: string[] = []): string[] => [
+  // The far host sits on the scanner's second link, behind the delay line.
+  const farIf = `${prefix}-ft`;
+  const farMac = await linkMac(`${prefix}-far`, `${prefix}-ff`);
+  const masscan = (
+    targets: string,
+    ports: string,
+    link: { dev: string; mac: string } = { dev: scanIf, mac: targetMac },
+  ): string[] => [
     "timeout",
     "-s",
     "INT",
@@ -293,14 +333,13 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
     "--rate",
     "100000",
     "-e",
-    scanIf,
+    link.dev,
     "--router-mac",
-    targetMac,
+    link.mac,
     "--wait",
     "2",
     "-oL",
     "-",
-    ...extra,
   ];
   const near = truthFor(lab.target4, expectedStates(lab, portRange(1, 65535)));
   const near6 = truthFor(lab.target6, expectedStates(lab, portRange(1, 65535)));
@@ -321,7 +360,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", lab.target4, "1-65535"),
+          ...portolanCli("syn", [lab.target4], "1-65535"),
           openOnly: false,
         },
         {
@@ -346,7 +385,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", far.address4, "1-10000"),
+          ...portolanCli("syn", [far.address4], "1-10000"),
           openOnly: false,
         },
         {
@@ -357,7 +396,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
         },
         {
           scanner: "masscan",
-          cmd: masscan(far.address4, "1-10000"),
+          cmd: masscan(far.address4, "1-10000", { dev: farIf, mac: farMac }),
           parse: parseMasscan,
           openOnly: true,
         },
@@ -371,7 +410,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", "198.18.0.0/16", "80"),
+          ...portolanCli("syn", ["198.18.0.0/16"], "80"),
           openOnly: false,
         },
         {
@@ -420,7 +459,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", lab.target6, "1-65535"),
+          ...portolanCli("syn", [lab.target6], "1-65535"),
           openOnly: false,
         },
         {
@@ -437,6 +476,8 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
         },
       ],
     },
+    ...connectScenarios(lab, far, farTruth, near),
+    ...linkScenarios(lab, far),
   ];
   {
     const truth: States = new Map();
@@ -455,7 +496,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("udp", lab.target4, UDP_TEST_PORTS.join(",")),
+          ...portolanCli("udp", [lab.target4], UDP_TEST_PORTS.join(",")),
           openOnly: false,
         },
         {
@@ -478,6 +519,171 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
     });
   }
   return list;
+}
+
+/**
+ * The connect scan, as a user of a jump host runs it: `-sT` with portolan's
+ * default timing beside `nmap -sT -T4`, on the near host (all ports) and the
+ * far one (ports 1–10000), the far one also as an unprivileged user.
+ */
+function connectScenarios(lab: Lab, far: FarHost, farTruth: States, near: States): Scenario[] {
+  const nmapOut = ["-oX", "-"];
+  // Deno's cache for the unprivileged user: its own, so nothing of root's is needed.
+  const userDir = "/tmp/portolan-bench-nobody";
+  Deno.mkdirSync(userDir, { recursive: true });
+  Deno.chmodSync(userDir, 0o777);
+  const asNobody = [
+    "setpriv",
+    `--reuid=${NOBODY}`,
+    `--regid=${NOBODY}`,
+    "--clear-groups",
+    "env",
+    `HOME=${userDir}`,
+    `DENO_DIR=${userDir}`,
+  ];
+  return [
+    {
+      name: "connect-near",
+      title: "Connect scan, all 65535 ports of the near host (19 open, 1 accepting and resetting)",
+      truth: near,
+      protocol: "tcp",
+      commands: [
+        {
+          scanner: "portolan",
+          ...portolanCli("connect", [lab.target4], "1-65535", { timing: [] }),
+          openOnly: false,
+        },
+        {
+          scanner: "nmap",
+          cmd: ["nmap", "-sT", "-T4", "-Pn", "-n", "-p-", lab.target4, ...nmapOut],
+          parse: parseNmap,
+          openOnly: false,
+        },
+      ],
+    },
+    ...[false, true].map((user): Scenario => ({
+      name: user ? "connect-far-user" : "connect-far",
+      title: `Connect scan, ports 1–10000 of a host 50 ms away with 1% loss each way${
+        user ? ", as an unprivileged user (uid 65534)" : ""
+      }`,
+      truth: farTruth,
+      protocol: "tcp",
+      commands: [
+        {
+          scanner: "portolan",
+          ...portolanCli("connect", [far.address4], "1-10000", {
+            timing: [],
+            ...(user ? { prefix: asNobody } : {}),
+          }),
+          openOnly: false,
+        },
+        {
+          scanner: "nmap",
+          cmd: [
+            ...(user ? asNobody.slice(0, 4) : []),
+            "nmap",
+            "-sT",
+            "-T4",
+            "-Pn",
+            "-n",
+            "-p1-10000",
+            far.address4,
+            ...nmapOut,
+          ],
+          parse: parseNmap,
+          openOnly: false,
+        },
+      ],
+    })),
+  ];
+}
+
+/** Ports of the two-link scenario: open, closed, dropped and the resetting service. */
+const LINK_PORTS = [22, 25, 80, 443, 3389, 7070, 8080];
+
+/**
+ * Targets on two links of the scanner (the lab host, and the far host on a
+ * second link behind the delay line): a default scan as root (discovery,
+ * then SYN) and -sn, beside nmap's own defaults.
+ */
+function linkScenarios(lab: Lab, far: FarHost): Scenario[] {
+  const nmapOut = ["-oX", "-"];
+  const targets = [lab.target4, far.address4];
+  const truth: States = new Map();
+  for (const [port, state] of expectedStates(lab, LINK_PORTS)) {
+    truth.set(`${lab.target4} ${port}`, state);
+  }
+  const farStates = expectedStates(
+    { open: far.open, dropped: far.dropped, prohibited: [] },
+    LINK_PORTS,
+  );
+  for (const [port, state] of farStates) truth.set(`${far.address4} ${port}`, state);
+  const up: States = new Map(targets.map((address) => [`${address} up`, "up"]));
+  return [
+    {
+      name: "links",
+      title: "Default scan as root of two hosts on two links (discovery, then SYN)",
+      truth,
+      protocol: "tcp",
+      commands: [
+        {
+          scanner: "portolan",
+          ...portolanCli("default", targets, LINK_PORTS.join(","), { noPing: false }),
+          openOnly: false,
+        },
+        {
+          scanner: "nmap",
+          cmd: ["nmap", "-T4", "-n", "-p", LINK_PORTS.join(","), ...targets, ...nmapOut],
+          parse: parseNmap,
+          openOnly: false,
+        },
+      ],
+    },
+    {
+      name: "links-sn",
+      title: "Host discovery (-sn) of two hosts on two links",
+      truth: up,
+      protocol: "tcp",
+      commands: [
+        {
+          scanner: "portolan",
+          cmd: [
+            Deno.execPath(),
+            "run",
+            "--quiet",
+            ...SCAN_PERMISSIONS,
+            MAIN,
+            "-sn",
+            "-n",
+            "--no-db",
+            "-oJ",
+            "-",
+            ...targets,
+          ],
+          parse: (out) => {
+            const hosts =
+              (JSON.parse(out) as { hosts: { address: string; state: string }[] }).hosts;
+            return new Map(hosts.map((host) => [`${host.address} ${host.state}`, host.state]));
+          },
+          openOnly: false,
+        },
+        {
+          scanner: "nmap",
+          cmd: ["nmap", "-sn", "-T4", "-n", ...targets, ...nmapOut],
+          parse: (xml) => {
+            const states: States = new Map();
+            for (const host of xml.split("<host").slice(1)) {
+              const state = /<status state="(\w+)"/.exec(host)?.[1];
+              const address = /<address addr="([^"]+)" addrtype="ipv[46]"/.exec(host)?.[1];
+              if (state && address) states.set(`${address} ${state}`, state);
+            }
+            return states;
+          },
+          openOnly: false,
+        },
+      ],
+    },
+  ];
 }
 
 function display(cmd: string[]): string {
@@ -538,6 +744,7 @@ export async function main(argv: string[]): Promise<number> {
       loss: 0.01,
       open: [22, 80, 443, 8080],
       dropped: [3389],
+      secondLink: true,
     });
     await enableSweep(lab);
     let udp: UdpServices | undefined;
@@ -602,11 +809,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (args.write) {
     const body = [
-      "### Raw scans: SYN, IPv6, the /16 sweep, a lossy far host, UDP",
+      "### One scheduler, both transports: SYN, IPv6, the /16 sweep, a lossy far host, UDP, connect scans, two links",
       "",
       `Measured ${
         new Date().toISOString().slice(0, 10)
-      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits behind the lab's target and a userspace delay line (25 ms each way) with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those. Load average (1 min) ${loadAtStart} at the start, ${await loadAverage()} at the end. portolan runs through \`main.ts\` with the scan task's permissions; its JSON report, like nmap's XML, summarises closed ports.`,
+      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits on a second link of the scanner, behind a userspace delay line (25 ms each way), with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those. Load average (1 min) ${loadAtStart} at the start, ${await loadAverage()} at the end. portolan runs through \`main.ts\` with the scan task's permissions; its JSON report, like nmap's XML, summarises closed ports.`,
       "",
       ...sections.flatMap((section) => [section, ""]),
     ].join("\n");
