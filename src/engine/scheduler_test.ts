@@ -13,7 +13,7 @@ import { ReplyKind } from "./raw/types.ts";
 import { timingTemplate } from "./timing.ts";
 import type { Answer, Probe, ScanMode, Transport, Verdict } from "./transport.ts";
 import type { ResumePoint, ScanPlan } from "./types.ts";
-import { UDP_TEST_PORTS } from "../../tests/lab/raw_lab.ts";
+import { UDP_PAYLOAD_PORTS } from "./raw/udp_payloads.ts";
 
 /** What the fake network does with one try: answer after `delay` ms, or drop it. */
 type Behaviour = (
@@ -400,8 +400,8 @@ function icmpLimitedHost(open: Set<number>, dropped: Set<number>, delay = 0.3): 
   };
 }
 
-/** The lab's 16 common UDP ports, answered here by a fake host. */
-const UDP_PORTS = [...UDP_TEST_PORTS];
+/** The UDP ports with protocol payloads, answered here by a fake host. */
+const UDP_PORTS = [...UDP_PAYLOAD_PORTS];
 const UDP_OPEN = new Set([53, 161, 11211]);
 const UDP_DROPPED = new Set([123]);
 

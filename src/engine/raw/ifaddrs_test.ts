@@ -4,7 +4,7 @@ import { formatMac, ipv6FromBigInt, parseMac } from "../../packet/mod.ts";
 import { parseIpv4, parseIpv6 } from "../../targets/ip.ts";
 import { type LinkAddress, listEthernetLinks, localLinkForFfi, localLinkVia } from "./ifaddrs.ts";
 import { formatAddress } from "./net.ts";
-import { SCAN_PERMISSIONS } from "../../../tests/permissions.ts";
+import config from "../../../deno.json" with { type: "json" };
 
 function v4(text: string): number {
   return parseIpv4(text);
@@ -122,6 +122,11 @@ console.log(JSON.stringify({
   loopback: show(localLinkForFfi(0x7f000002)),
 }));
 `;
+
+/** The `--allow-*` flags of deno.json's scan task: the permissions a scan really has. */
+const SCAN_PERMISSIONS = config.tasks.scan.split(/\s+/).filter((word) =>
+  word.startsWith("--allow-")
+);
 
 const NS = `ptlif-${Deno.pid}`;
 const isRoot = Deno.build.os === "linux" && Deno.uid() === 0;
