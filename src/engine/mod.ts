@@ -13,4 +13,6 @@ export type { DiscoveryOptions, DiscoverySink, RawEngineOptions } from "./raw/en
 export type { DiscoveryProbe, RawScanType } from "./raw/types.ts";
 export { parseShard } from "./order.ts";
 export { randomSeed } from "./permutation.ts";
+export { rateCeiling, SWEEP_HOSTS, SWEEP_RATE } from "./rate.ts";
+export type { RateCeiling } from "./rate.ts";
 export { timingTemplate } from "./timing.ts";

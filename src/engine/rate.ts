@@ -14,7 +14,9 @@
  * @module
  */
 
-/** Used when the plan sets no --max-rate: about what batched sendmmsg sustains. */
+import type { Timing } from "./types.ts";
+
+/** Used when the plan sets no --max-rate and {@link rateCeiling} none either: about what batched sendmmsg sustains. */
 export const DEFAULT_MAX_RATE = 300_000;
 
 /** First rate of a scan, probes/s. */
@@ -225,4 +227,59 @@ export class RateController {
 
 function bandOf(rate: number): number {
   return Math.floor(Math.log2(Math.max(1, rate)));
+}
+
+/**
+ * Past this many hosts a scan is a sweep across a network, not a look at a
+ * few machines: its default ceiling is {@link SWEEP_RATE}.
+ */
+export const SWEEP_HOSTS = 256;
+
+/**
+ * Default ceiling of a sweep, probes/s: ZMap's default of 10 Mbit/s in
+ * minimum-size Ethernet frames (84 bytes on the wire with preamble and gap).
+ * Loss tells the rate controller nothing until a firewall's or NAT's state
+ * table, or a WAN link, is already full; across networks we do not own the
+ * tools users know start low too (masscan 100/s, naabu 1,000/s).
+ */
+export const SWEEP_RATE = 14_880;
+
+/** The ceiling a scan runs under, and why. */
+export interface RateCeiling {
+  /** Probes/s at most (0: the adaptive controller's own maximum). */
+  maxRate: number;
+  /** Why it is what it is, for stderr and -v; undefined when nothing was capped. */
+  notice?: string;
+}
+
+/**
+ * The default ceiling for a scan of `hosts` hosts. Up to {@link SWEEP_HOSTS}
+ * hosts, the adaptive controller alone (as fast as the path allows); across
+ * more, {@link SWEEP_RATE} unless --max-rate or -T5 lifted it. A --min-rate
+ * above the sweep ceiling raises it (and says so), never silently.
+ */
+export function rateCeiling(
+  hosts: bigint,
+  timing: Pick<Timing, "level" | "minRate" | "maxRate">,
+): RateCeiling {
+  if (timing.maxRate > 0 || timing.level >= 5 || hosts <= BigInt(SWEEP_HOSTS)) {
+    return { maxRate: timing.maxRate };
+  }
+  const count = hosts.toLocaleString("en-US");
+  if (timing.minRate > SWEEP_RATE) {
+    const rate = timing.minRate.toLocaleString("en-US");
+    return {
+      maxRate: timing.minRate,
+      notice:
+        `sweeping ${count} hosts at ${rate} probes/s: --min-rate is above the sweep ceiling of ${
+          SWEEP_RATE.toLocaleString("en-US")
+        }; --max-rate to set one`,
+    };
+  }
+  return {
+    maxRate: SWEEP_RATE,
+    notice: `sweeping ${count} hosts at up to ${
+      SWEEP_RATE.toLocaleString("en-US")
+    } probes/s; --max-rate to change`,
+  };
 }

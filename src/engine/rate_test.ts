@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_RATE, RateController } from "./rate.ts";
+import { DEFAULT_MAX_RATE, rateCeiling, RateController, SWEEP_RATE } from "./rate.ts";
 
 /** Drive a controller: each probe is answered, its first try lost with `lossAt(rate)`. */
 function drive(
@@ -89,4 +89,23 @@ Deno.test("in slow start the rate doubles once a round trip, given a few answers
   const after = controller.rate;
   for (let i = 0; i < 8; i++) controller.answered(after, undefined, 1000);
   assert.equal(controller.rate, after);
+});
+
+Deno.test("sweeps get a default ceiling; few hosts, --max-rate and -T5 do not", () => {
+  const t3 = { level: 3, minRate: 0, maxRate: 0 } as const;
+  assert.deepEqual(rateCeiling(256n, t3), { maxRate: 0 });
+  const sweep = rateCeiling(65_536n, t3);
+  assert.equal(sweep.maxRate, SWEEP_RATE);
+  assert.equal(
+    sweep.notice,
+    "sweeping 65,536 hosts at up to 14,880 probes/s; --max-rate to change",
+  );
+  assert.deepEqual(rateCeiling(65_536n, { ...t3, maxRate: 100_000 }), { maxRate: 100_000 });
+  assert.deepEqual(rateCeiling(65_536n, { ...t3, level: 5 }), { maxRate: 0 });
+  // --min-rate above the ceiling lifts it, and says so.
+  const fast = rateCeiling(65_536n, { ...t3, minRate: 50_000 });
+  assert.equal(fast.maxRate, 50_000);
+  assert.match(fast.notice ?? "", /--min-rate is above the sweep ceiling of 14,880/);
+  // Below it, --min-rate leaves the ceiling alone.
+  assert.equal(rateCeiling(65_536n, { ...t3, minRate: 1_000 }).maxRate, SWEEP_RATE);
 });
