@@ -86,6 +86,15 @@ const MAX_REFUSALS = 8;
 
 const PROGRESS_EVERY_MS = 100;
 const CHECKPOINT_EVERY_MS = 1000;
+/**
+ * Longest run without a turn of the event loop: a transport may wait
+ * synchronously (epoll), and signals, timers and outputs need the thread.
+ */
+const YIELD_EVERY_MS = 20;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 
 /** A fresh set of counters. */
 export function emptyStats(): EngineStats {
@@ -462,6 +471,7 @@ export async function runScan(
   let lastCheckpoint = start;
   let drainUntil = Infinity;
   let seenDrops = 0;
+  let lastYield = performance.now();
 
   function sendFresh(now: number): void {
     sendPaced(now);
@@ -552,6 +562,10 @@ export async function runScan(
         sink.checkpoint?.(tracker.point());
       }
       await transport.wait(waitTime(now, draining));
+      if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
     }
   } finally {
     // Whatever is still in flight (an abort's drain ran out) gives its resources back.
