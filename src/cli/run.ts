@@ -389,9 +389,11 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   // Everything a user can get wrong is checked before any name is resolved or packet sent.
   const sandboxes: Sandbox[] = [];
   try {
-    return await runPlanned(options, io, { args, resumed, sandboxes });
+    const code = await runPlanned(options, io, { args, resumed, sandboxes });
+    // A plugin whose sandbox had to be ended fails the run, whatever else went well.
+    return code === 0 && sandboxes.some((sandbox) => sandbox.failure !== undefined) ? 1 : code;
   } finally {
-    for (const sandbox of sandboxes) sandbox.close();
+    await Promise.all(sandboxes.map((sandbox) => sandbox.close()));
   }
 }
 
