@@ -25,7 +25,12 @@ import { createProgress } from "../output/progress.ts";
 import { createReportBuilder, hostSortKey, type ReportBuilder } from "../output/report_builder.ts";
 import { createServiceDetector, DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { renderTable } from "../output/table.ts";
-import { checkWritable, type FileWriter, openFileWriter } from "../output/writer.ts";
+import {
+  checkOutputPaths,
+  checkWritable,
+  type FileWriter,
+  openFileWriter,
+} from "../output/writer.ts";
 import { excludePorts, formatPortRanges, parsePorts, topPorts } from "../ports/mod.ts";
 import { buildTargetSet, listTargets, readTargetFile, splitExcludeList } from "../targets/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
@@ -415,6 +420,11 @@ async function runPlanned(
     : await usageStep(() => selectPorts(options, modes, io));
   const timing = await usageStep(() => buildTiming(options));
   const outputs = await planOutputs(options, context.sandboxes, io);
+  await usageStep(() =>
+    checkOutputPaths(options.outputs, {
+      ...(options.noDb ? {} : { db: options.db ?? defaultDbPath((name) => io.env(name)) }),
+    })
+  );
   for (const { path } of options.outputs) {
     if (path === "-") continue;
     await usageStep(async () => {
