@@ -135,8 +135,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   try {
     return await run(args, io);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`portolan: ${message}\n`);
+    // One line, controls made visible: messages quote arguments, file lines and plugin errors.
+    io.stderr(`portolan: ${oneLine(error)}\n`);
     if (error instanceof UsageError) {
       io.stderr("Try 'portolan --help' for usage.\n");
       return error.exitCode;

@@ -96,8 +96,9 @@ function hostOf(value: unknown): HostReport | undefined {
 }
 
 /**
- * Read a portolan `-oJ` report. Missing fields get defaults; malformed ports
- * and hosts are skipped.
+ * Read a portolan `-oJ` report. Missing fields get defaults and malformed
+ * ports and hosts are skipped; a `hosts` with no host at all refuses the file.
+ * An `"interrupted": true` report reads as unfinished (no end).
  */
 export function parseJsonReport(text: string, name: string): ScanReport {
   let data: unknown;
@@ -113,14 +114,22 @@ export function parseJsonReport(text: string, name: string): ScanReport {
       `Cannot parse report "${name}": not a portolan JSON report (no "hosts" array)`,
     );
   }
+
   const stats = obj(r.stats) ?? {};
   const hosts = r.hosts.map(hostOf).filter((h): h is HostReport => h !== undefined);
+  // Lenient with a stray entry, not with a file whose hosts are none of them hosts.
+  if (r.hosts.length > 0 && hosts.length === 0) {
+    throw new SyntaxError(
+      `Cannot parse report "${name}": not a portolan JSON report (no entry of "hosts" is a host)`,
+    );
+  }
   return {
     scanner: "portolan",
     version: str(r.version),
     args: arr(r.args).filter((a): a is string => typeof a === "string"),
     start: str(r.start),
-    end: str(r.end),
+    // An interrupted scan's report is partial: read as unfinished, as its XML is.
+    end: r.interrupted === true ? "" : str(r.end),
     scaninfo: arr(r.scaninfo).map(obj).filter((s): s is Json =>
       s !== undefined && (s.protocol === "tcp" || s.protocol === "udp")
     ).map((s): ScanInfo => ({
