@@ -32,7 +32,7 @@ import {
   openFileWriter,
 } from "../output/writer.ts";
 import { excludePorts, formatPortRanges, parsePorts, topPorts } from "../ports/mod.ts";
-import { buildTargetSet, listTargets, readTargetFile, splitExcludeList } from "../targets/mod.ts";
+import { buildTargetSet, listTargets, readTargetList, splitExcludeList } from "../targets/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 import { outputPlugins, probePlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
@@ -138,7 +138,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     // One line, controls made visible: messages quote arguments, file lines and plugin errors.
     io.stderr(`portolan: ${oneLine(error)}\n`);
     if (error instanceof UsageError) {
-      io.stderr("Try 'portolan --help' for usage.\n");
+      if (error.exitCode === 2) io.stderr("Try 'portolan --help' for usage.\n");
       return error.exitCode;
     }
     return 1;
@@ -422,7 +422,7 @@ async function runPlanned(
   const outputs = await planOutputs(options, context.sandboxes, io);
   await usageStep(() =>
     checkOutputPaths(options.outputs, {
-      ...(options.noDb ? {} : { db: options.db ?? defaultDbPath((name) => io.env(name)) }),
+      ...(options.noDb ? {} : { db: () => options.db ?? defaultDbPath((name) => io.env(name)) }),
     })
   );
   for (const { path } of options.outputs) {
@@ -437,30 +437,12 @@ async function runPlanned(
   }
   const specs = [...options.targets];
   if (options.inputList !== undefined) {
-    const file = options.inputList;
-    specs.push(
-      ...await usageStep(async () => {
-        try {
-          return await readTargetFile(file);
-        } catch (error) {
-          throw new UsageError(error instanceof Error ? error.message : String(error));
-        }
-      }),
-    );
+    await readTargetList(options.inputList, { into: specs, signal: io.signal });
   }
   const exclude = options.exclude.flatMap(splitExcludeList);
   if (!options.noDefaultExclude) exclude.push(...DEFAULT_EXCLUDES);
   if (options.excludeFile !== undefined) {
-    const file = options.excludeFile;
-    exclude.push(
-      ...await usageStep(async () => {
-        try {
-          return await readTargetFile(file);
-        } catch (error) {
-          throw new UsageError(error instanceof Error ? error.message : String(error));
-        }
-      }),
-    );
+    await readTargetList(options.excludeFile, { into: exclude, signal: io.signal });
   }
   if (specs.length === 0) {
     throw new UsageError(

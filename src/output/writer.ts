@@ -231,10 +231,17 @@ async function identity(path: string): Promise<string> {
  */
 export async function checkOutputPaths(
   outputs: readonly { format: string; path: string }[],
-  options: { db?: string } = {},
+  options: { db?: string | (() => string) } = {},
 ): Promise<void> {
+  if (outputs.length === 0) return;
   const seen = new Map<string, string>();
-  const db = options.db === undefined ? undefined : await identity(options.db);
+  let dbPath: string | undefined;
+  try {
+    dbPath = typeof options.db === "function" ? options.db() : options.db;
+  } catch {
+    // No database path to be had (no HOME, say): the run says so itself later.
+  }
+  const db = dbPath === undefined ? undefined : await identity(dbPath);
   for (const { format, path } of outputs) {
     const id = await identity(path);
     const earlier = seen.get(id);
