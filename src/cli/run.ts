@@ -53,6 +53,7 @@ import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
 import { runDiff, runHistory } from "./history.ts";
 import {
+  checkResumePlan,
   defaultResumePath,
   readResumeState,
   type ResumeState,
@@ -375,7 +376,9 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
         `Cannot use ${others[0]} with --resume: a resumed scan goes on with its own options`,
       );
     }
-    const state = await usageStep(() => readResumeState(path));
+    const state = await usageStep(() =>
+      readResumeState(path, io.signal === undefined ? {} : { signal: io.signal })
+    );
     args = state.args;
     options = await usageStep(() => parseArgs(state.args));
     // Interrupted again, it leaves its state where it found it.
@@ -459,6 +462,19 @@ async function runPlanned(
     })
   );
 
+  if (resumed !== undefined) {
+    // The state against the scan its own command line plans, before anything is touched.
+    await usageStep(() =>
+      checkResumePlan(resumed.state, resumed.path, {
+        phasePorts: options.listOnly || options.pingOnly ? [] : [
+          ...(modes.tcp === undefined ? [] : [ports.tcp.length]),
+          ...(modes.udp ? [ports.udp.length] : []),
+        ],
+        targets,
+        discovery: modes.discovery !== "none",
+      })
+    );
+  }
   if (options.listOnly) {
     await listTargets(targets, (chunk) => io.stdout(chunk), {
       ...(io.signal ? { signal: io.signal } : {}),

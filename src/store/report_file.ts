@@ -7,6 +7,7 @@
 
 import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
+import { readBoundedText, TextReadError } from "./bounded_read.ts";
 import { parseNmapXml } from "./nmap_xml.ts";
 
 const PORT_STATES: ReadonlySet<string> = new Set([
@@ -170,12 +171,17 @@ export function parseReportText(text: string, name: string): ScanReport {
  * const report = await readReportFile("scan.xml");
  * ```
  */
-export async function readReportFile(path: string): Promise<ScanReport> {
+export async function readReportFile(
+  path: string,
+  options: { signal?: AbortSignal; maxBytes?: number } = {},
+): Promise<ScanReport> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    // Capped, NUL refused: /dev/zero or an endless pipe ends at once, not at memory's end.
+    text = await readBoundedText(path, options);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
+    const why = error instanceof Deno.errors.NotFound ||
+        (error instanceof TextReadError && error.message === "No such file or directory")
       ? "no such file"
       : error instanceof Error
       ? error.message
