@@ -7,6 +7,7 @@
 
 import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
+import { escapeControls } from "../plugins/format.ts";
 import { readBoundedText, TextReadError } from "./bounded_read.ts";
 import { parseNmapXml } from "./nmap_xml.ts";
 
@@ -106,7 +107,10 @@ export function parseJsonReport(text: string, name: string): ScanReport {
   try {
     data = JSON.parse(text);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    // V8 quotes the text around the fault: one line, controls visible, not too long.
+    const why = escapeControls(
+      (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " "),
+    ).slice(0, 200);
     throw new SyntaxError(`Cannot parse report "${name}": invalid JSON (${why})`);
   }
   const r = obj(data);
