@@ -59,6 +59,7 @@ import {
   type ResumeState,
   writeResumeState,
 } from "./resume.ts";
+import { quietExitCode } from "./quiet_exit.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** What the command talks to; main.ts passes the process's own. */
@@ -136,6 +137,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   try {
     return await run(args, io);
   } catch (error) {
+    const quiet = quietExitCode(error, io.signal);
+    if (quiet !== undefined) return quiet;
     // One line, controls made visible: messages quote arguments, file lines and plugin errors.
     io.stderr(`portolan: ${oneLine(error)}\n`);
     if (error instanceof UsageError) {
