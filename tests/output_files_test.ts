@@ -5,6 +5,7 @@
  * would overwrite each other or the history are refused before anything.
  */
 import assert from "node:assert/strict";
+import { rawUnsafe } from "../src/plugins/format.ts";
 import { portolan, ROOT, SCAN_PERMISSIONS, TEST_STATE_DIR } from "./helpers.ts";
 
 const OLD = '{"previous":"run"}\n';
@@ -110,6 +111,53 @@ Deno.test("SIGKILL at any moment: each output is the old file or absent, never e
       }
       const xml = await Deno.readTextFile(`${dir}/new.xml`).catch(() => undefined);
       if (xml !== undefined) assert.match(xml.trimEnd(), /<\/nmaprun>$/, `${afterMs} ms`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("portolan diff of two hostile -oJ reports prints no raw ESC, BEL, C1 or bidi", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ptlh-out-" });
+  try {
+    const nasty = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x7f\x85\x9b2J\u202eevil";
+    const report = (open: number[]): string =>
+      JSON.stringify({
+        scanner: "portolan",
+        version: "0.1.0",
+        args: ["portolan", nasty],
+        start: "2030-01-01T00:00:00.000Z",
+        end: "2030-01-01T00:00:01.000Z",
+        scaninfo: [{ type: "connect", protocol: "tcp", numServices: 10, services: "20-29" }],
+        hosts: [{
+          address: "198.51.100.2",
+          hostnames: [nasty],
+          state: "up",
+          reason: nasty,
+          ports: open.map((port) => ({
+            protocol: "tcp",
+            port,
+            state: "open",
+            reason: "syn-ack",
+            service: { name: nasty, product: nasty, version: nasty, banner: nasty },
+          })),
+          extraports: [],
+        }],
+        stats: {},
+      });
+    await Deno.writeTextFile(`${dir}/a.json`, report([22]));
+    await Deno.writeTextFile(`${dir}/b.json`, report([23]));
+    for (const extra of [[], ["--json"]]) {
+      const result = await portolan([
+        "diff",
+        "--no-db",
+        ...extra,
+        `${dir}/a.json`,
+        `${dir}/b.json`,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /23/);
+      assert.deepEqual(rawUnsafe(result.stdout), []);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
