@@ -390,6 +390,15 @@ async function openProcessChannel(
       stderr: "null",
     }).spawn();
     const started = child;
+    const accepted = await Promise.race([
+      listener.accept(),
+      started.status.then(() => undefined),
+    ]);
+    listener.close();
+    listener = undefined;
+    if (accepted === undefined) throw new Error("its process ended before it started");
+    conn = accepted;
+    // From here on the sandbox runs the plugin: its end, or its memory, is the plugin's doing.
     void started.status.then((status) => end(describeExit(status)));
     const rssLimit = setup.rssMb * 1024 * 1024;
     const rss = rssReader();
@@ -400,14 +409,6 @@ async function openProcessChannel(
     }, RSS_POLL_MS);
     watch = interval;
     Deno.unrefTimer(interval);
-    const accepted = await Promise.race([
-      listener.accept(),
-      started.status.then(() => undefined),
-    ]);
-    listener.close();
-    listener = undefined;
-    if (accepted === undefined) throw new Error("its process ended before it started");
-    conn = accepted;
     const open = accepted;
     reading = (async (): Promise<void> => {
       let why = "its process closed the connection";
@@ -675,14 +676,16 @@ async function loadSandbox(
   };
   const executable = options.isolation === "worker" ? undefined : sandboxExecutable();
   try {
-    channel = executable === undefined
-      ? openWorkerChannel(absolute, handlers)
-      : await openProcessChannel(absolute, {
+    if (executable !== undefined) {
+      channel = await openProcessChannel(absolute, {
         executable,
         heapMb: options.heapMb ?? 512,
         rssMb: options.rssMb ?? 1024,
         handlers,
-      });
+      }).catch(() => undefined);
+    }
+    // No process to be had (no Deno on PATH, say): the Worker, without the memory limit.
+    channel ??= openWorkerChannel(absolute, handlers);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new Error(
