@@ -163,9 +163,12 @@ Deno.test("hostile plugin: its stdout and stderr go nowhere, and it has no Worke
     let ffi = "ffi allowed";
     try { Deno.dlopen("libc.so.6", {}); } catch (e) { ffi = e.name; }
     await out.write(" " + ffi);
+    for (const probe of [() => Deno.cwd(), () => Deno.execPath(), () => Deno.env.get("HOME")]) {
+      try { probe(); await out.write(" allowed"); } catch (e) { await out.write(" " + e.name); }
+    }
     for await (const e of events) {}`));
   assert.equal(outcome.error, undefined);
-  assert.equal(outcome.text, "undefined function NotCapable");
+  assert.equal(outcome.text, "undefined function NotCapable NotCapable NotCapable NotCapable");
 });
 
 Deno.test("hostile plugin in a Worker sandbox: null and malformed messages end it, not the caller", async () => {

@@ -9,7 +9,8 @@
  * Before the plugin loads it asks the kernel to kill it when the scanner
  * dies (prctl PR_SET_PDEATHSIG: a plugin spinning forever must not outlive
  * a SIGKILLed scanner), then drops the FFI and write permission that took,
- * and the Worker constructor (a nested Worker would get a heap of its own).
+ * the Worker constructor (a nested Worker would get a heap of its own), and
+ * `Deno.cwd()` / `Deno.execPath()`.
  *
  * @module
  */
@@ -44,6 +45,14 @@ if (import.meta.main) {
   await Deno.permissions.revoke({ name: "net" });
   await Deno.permissions.revoke({ name: "write" });
   Reflect.deleteProperty(globalThis, "Worker");
+  // Where it runs and what runs it are none of the plugin's business.
+  for (const name of ["cwd", "execPath"]) {
+    Object.defineProperty(Deno, name, {
+      value: (): never => {
+        throw new Deno.errors.NotCapable(`Deno.${name}() is not available to a plugin`);
+      },
+    });
+  }
   let chain: Promise<void> = Promise.resolve();
   serveSandbox({
     send(message): Promise<void> {

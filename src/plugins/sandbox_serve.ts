@@ -148,6 +148,9 @@ async function* eventsOf(session: Session): AsyncGenerator<ScanEvent> {
 
 const EMPTY = new Uint8Array(0);
 
+/** The parent sends an absolute path; the sandbox may not even ask for its own directory. */
+const ABSOLUTE = { cwd: "/" };
+
 function finite(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
@@ -373,8 +376,8 @@ export function serveSandbox(port: SandboxPort): void {
       case "load":
         try {
           const loaded: LoadedPlugins = data.need === "output"
-            ? { outputs: await loadOutputPlugins(data.path), probes: [] }
-            : await loadPlugins(data.path);
+            ? { outputs: await loadOutputPlugins(data.path, ABSOLUTE), probes: [] }
+            : await loadPlugins(data.path, ABSOLUTE);
           for (const plugin of loaded.outputs) factories.set(plugin.name, plugin.factory);
           for (const probe of loaded.probes) probePlugins.set(probe.name, probe.plugin);
           send({
