@@ -398,6 +398,8 @@ async function openProcessChannel(
     listener = undefined;
     if (accepted === undefined) throw new Error("its process ended before it started");
     conn = accepted;
+    // Connected: the socket's directory has served, and a killed scanner leaves nothing behind.
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
     // From here on the sandbox runs the plugin: its end, or its memory, is the plugin's doing.
     void started.status.then((status) => end(describeExit(status)));
     const rssLimit = setup.rssMb * 1024 * 1024;

@@ -168,7 +168,11 @@ Deno.test("hostile plugin: its stdout and stderr go nowhere, and it has no Worke
     }
     for await (const e of events) {}`));
   assert.equal(outcome.error, undefined);
-  assert.equal(outcome.text, "undefined function NotCapable NotCapable NotCapable NotCapable");
+  // dlopen fails on its own FFI permission, or first on the removed working directory.
+  assert.match(
+    outcome.text,
+    /^undefined function (NotCapable|NotFound) NotCapable NotCapable NotCapable$/,
+  );
 });
 
 Deno.test("hostile plugin in a Worker sandbox: null and malformed messages end it, not the caller", async () => {
