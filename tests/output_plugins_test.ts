@@ -5,7 +5,7 @@
  * file.
  */
 import assert from "node:assert/strict";
-import { freePort, portolan, ROOT } from "./helpers.ts";
+import { freePort, portolan, ROOT, SCAN_PERMISSIONS, TEST_STATE_DIR } from "./helpers.ts";
 
 function portOf(listener: Deno.TcpListener): number {
   return (listener.addr as Deno.NetAddr).port;
@@ -333,6 +333,56 @@ Deno.test("a plugin writing to Deno.stdout cannot corrupt -oJ -", async () => {
     assert.match(await Deno.readTextFile(`${dir}/noisy.out`), /^start\n(host\n)?port\nend\n$/);
   } finally {
     await target.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGINT with a spinning plugin: one interrupt ends the run, -oJ whole and marked interrupted", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ptlh-hostile-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/spin.js`,
+      `export function spin() { return { name: "spin", description: "d", async write() { while (true) {} } }; }`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        ...SCAN_PERMISSIONS,
+        `${ROOT}main.ts`,
+        "-Pn",
+        "-p-",
+        "--max-rate",
+        "2000",
+        "--no-db",
+        "--resume-file",
+        `${dir}/state.json`,
+        "--plugin",
+        `${dir}/spin.js`,
+        "--output",
+        `spin:${dir}/spin.out`,
+        "-oJ",
+        `${dir}/scan.json`,
+        "127.0.0.1",
+      ],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1", XDG_DATA_HOME: `${TEST_STATE_DIR}/data` },
+    }).spawn();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill("SIGINT");
+    const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const output = await child.output();
+    clearTimeout(guard);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 130, stderr);
+    assert.match(
+      stderr,
+      /Output "spin" failed: Plugin ".*spin\.js" stopped: output "spin" did not finish/,
+    );
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/scan.json`));
+    assert.equal(json.interrupted, true);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
