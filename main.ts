@@ -5,9 +5,9 @@
  * @module
  */
 
-import { processIo, runCli } from "./src/cli/run.ts";
-
 if (import.meta.main) {
+  // The listeners go in before the scanner's modules load (a dynamic import
+  // below): an interrupt in the first moments is an interrupt, not a kill.
   const controller = new AbortController();
   const interrupt = (): void => {
     // A second interrupt means "now".
@@ -19,6 +19,7 @@ if (import.meta.main) {
       Deno.addSignalListener(signal, interrupt);
     } catch { /* not on this platform */ }
   }
+  const { processIo, runCli } = await import("./src/cli/run.ts");
   const code = await runCli(Deno.args, processIo(controller.signal));
   Deno.exit(code);
 }

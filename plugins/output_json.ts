@@ -6,6 +6,7 @@
 
 import type { PortResult } from "../src/engine/types.ts";
 import type { HostReport, ScanReport } from "../src/output/report.ts";
+import { jsonText } from "../src/plugins/format.ts";
 import type { OutputPlugin } from "../src/plugins/types.ts";
 
 /** A port as the JSON report shows it: without the host address, always with `service`. */
@@ -46,14 +47,19 @@ function jsonHost(host: HostReport): Record<string, unknown> {
   };
 }
 
-/** The report in the `-oJ` schema, keys in a fixed order. */
-export function toJson(report: ScanReport): string {
+/**
+ * The report in the `-oJ` schema, keys in a fixed order; `interrupted` when
+ * the scan was stopped before its end (its results are partial), as JSON
+ * Lines and XML mark it.
+ */
+export function toJson(report: ScanReport, options: { interrupted?: boolean } = {}): string {
   const ordered = {
     scanner: report.scanner,
     version: report.version,
     args: report.args,
     start: report.start,
     end: report.end,
+    ...(options.interrupted === true ? { interrupted: true } : {}),
     scaninfo: report.scaninfo.map((info) => ({
       type: info.type,
       protocol: info.protocol,
@@ -73,7 +79,7 @@ export function toJson(report: ScanReport): string {
         : {}),
     },
   };
-  return JSON.stringify(ordered, null, 2) + "\n";
+  return jsonText(ordered, 2) + "\n";
 }
 
 /**
@@ -92,7 +98,9 @@ export function jsonOutput(): OutputPlugin {
     description: "the whole report as JSON (-oJ)",
     async write(events, out): Promise<void> {
       for await (const event of events) {
-        if (event.type === "end") await out.write(toJson(event.report));
+        if (event.type === "end") {
+          await out.write(toJson(event.report, { interrupted: event.interrupted }));
+        }
       }
     },
   };

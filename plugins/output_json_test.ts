@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
+import { rawUnsafe } from "../src/plugins/format.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { openFileWriter } from "../src/output/writer.ts";
 import type { ScanReport } from "../src/output/report.ts";
-import { jsonOutput } from "./output_json.ts";
+import { jsonOutput, toJson } from "./output_json.ts";
 import { outputPlugins } from "./mod.ts";
 
 function sampleReport(): { start: ScanReport; end: ScanReport } {
@@ -186,4 +187,29 @@ Deno.test("plugin registry lists the built-in outputs by name", () => {
     assert.equal(plugin.name, name);
     assert.ok(plugin.description.length > 0);
   }
+});
+
+Deno.test("-oJ holds no raw DEL, C1 or bidi control, and marks an interrupted scan", () => {
+  const nasty = "x\x7f\x85\x9b2J\u202e\u2067\x1b[2J\x07";
+  const { end } = sampleReport();
+  const report = {
+    ...end,
+    args: [...end.args, nasty],
+    hosts: end.hosts.map((host) => ({ ...host, hostnames: [nasty] })),
+  };
+  const whole = toJson(report);
+  assert.deepEqual(rawUnsafe(whole), []);
+  const parsed = JSON.parse(whole);
+  assert.equal(parsed.hosts[0].hostnames[0], nasty);
+  assert.equal(parsed.interrupted, undefined);
+  const partial = JSON.parse(toJson(report, { interrupted: true }));
+  assert.equal(partial.interrupted, true);
+  assert.deepEqual(Object.keys(partial).slice(0, 6), [
+    "scanner",
+    "version",
+    "args",
+    "start",
+    "end",
+    "interrupted",
+  ]);
 });

@@ -14,6 +14,7 @@
 
 import type { PortResult } from "../src/engine/types.ts";
 import type { ScanReport } from "../src/output/report.ts";
+import { jsonText } from "../src/plugins/format.ts";
 import type { OutputPlugin, ScanEvent } from "../src/plugins/types.ts";
 
 function portLine(result: PortResult): Record<string, unknown> {
@@ -48,8 +49,8 @@ function endLine(report: ScanReport, interrupted: boolean): Record<string, unkno
 }
 
 /**
- * One event as one JSON line (JSON.stringify escapes every control
- * character, so a line never breaks).
+ * One event as one JSON line ({@link jsonText} escapes every control
+ * character, so a line never breaks and holds no raw control byte).
  */
 export function jsonlLine(event: ScanEvent): string {
   let value: Record<string, unknown>;
@@ -80,11 +81,8 @@ export function jsonlLine(event: ScanEvent): string {
       value = endLine(event.report, event.interrupted);
       break;
   }
-  // U+2028/2029 are legal in JSON but end lines in some readers.
-  return JSON.stringify(value).replace(
-    /[\u2028\u2029]/g,
-    (c) => c === "\u2028" ? "\\u2028" : "\\u2029",
-  ) + "\n";
+  // U+2028/2029 (legal in JSON, but they end lines in some readers), DEL, C1 and bidi escaped too.
+  return jsonText(value) + "\n";
 }
 
 /**

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { rawUnsafe } from "../src/plugins/format.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { jsonlOutput } from "./output_jsonl.ts";
 import { HOSTILE, rawControls, runPlugin, sampleScan } from "./output_fixtures.ts";
@@ -61,4 +62,21 @@ Deno.test("jsonl output keeps hostile text on one valid line", async () => {
   assert.equal(lines.length, events.length);
   const ssh = lines.map((line) => JSON.parse(line)).find((line) => line.port === 22);
   assert.ok(ssh.service.banner.startsWith(HOSTILE));
+});
+
+Deno.test("jsonl output holds no raw DEL, C1 or bidi control, and parses back to the same text", async () => {
+  const nasty = "a\x7fb\x80c\x9b2J\x1b]52;c;eA==\x07\u202eevil\u2066\u2029";
+  const text = await runPlugin(jsonlOutput(), [{
+    type: "port",
+    result: {
+      address: "198.51.100.2",
+      protocol: "tcp",
+      port: 80,
+      state: "open",
+      reason: "syn-ack",
+      service: { name: "http", banner: nasty, extraInfo: nasty },
+    },
+  }]);
+  assert.deepEqual(rawUnsafe(text), []);
+  assert.equal(JSON.parse(text).service.banner, nasty);
 });

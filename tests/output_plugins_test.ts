@@ -5,7 +5,7 @@
  * file.
  */
 import assert from "node:assert/strict";
-import { freePort, portolan, ROOT } from "./helpers.ts";
+import { freePort, portolan, ROOT, SCAN_PERMISSIONS, TEST_STATE_DIR } from "./helpers.ts";
 
 function portOf(listener: Deno.TcpListener): number {
   return (listener.addr as Deno.NetAddr).port;
@@ -254,5 +254,135 @@ Deno.test("--plugin examples/probe_gopher.ts -sV names a Gopher server found on 
   } finally {
     listener.close();
     await serve;
+  }
+});
+
+/** Hostile output plugins through the real command: the scan and every other output survive. */
+const HOSTILE: [string, string][] = [
+  ["Deno.exit()", `await out.write("x"); Deno.exit(3);`],
+  ["self.close()", `self.close(); await new Promise(() => {});`],
+  ["a promise that never settles", `for await (const e of events) {} await new Promise(() => {});`],
+  ["while (true) {}", `for await (const e of events) { if (e.type === "end") while (true) {} }`],
+  ["endless output", `const big = "z".repeat(10_000_000); for (;;) await out.write(big);`],
+  ["unawaited writes until out of heap", `for (let i = 0; ; i++) out.write("y".repeat(1e6) + i);`],
+];
+
+for (const [what, body] of HOSTILE) {
+  Deno.test(`a plugin doing ${what}: the scan ends, -oJ is whole, one line names it, exit 1`, async () => {
+    const target = countingListener();
+    const dir = await Deno.makeTempDir({ prefix: "ptlh-hostile-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/hostile.js`,
+        `export function hostile() { return { name: "hostile", description: "d", async write(events, out) { ${body} } }; }`,
+      );
+      const result = await portolan([
+        "-Pn",
+        "-p",
+        `${target.port}`,
+        "--plugin",
+        `${dir}/hostile.js`,
+        "--output",
+        `hostile:${dir}/hostile.out`,
+        "-oJ",
+        `${dir}/scan.json`,
+        "127.0.0.1",
+      ], { timeoutMs: 60_000 });
+      assert.equal(result.code, 1, result.stderr);
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(
+        lines[0]!,
+        /^portolan: Output "hostile" failed: Plugin ".*hostile\.js" stopped: /,
+      );
+      const json = JSON.parse(await Deno.readTextFile(`${dir}/scan.json`));
+      assert.deepEqual(json.hosts[0].ports.map((p: { port: number }) => p.port), [target.port]);
+      assert.match(result.stdout, /portolan done: 1 IP address \(1 host up\)/);
+    } finally {
+      await target.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("a plugin writing to Deno.stdout cannot corrupt -oJ -", async () => {
+  const target = countingListener();
+  const dir = await Deno.makeTempDir({ prefix: "ptlh-hostile-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/noisy.js`,
+      `export function noisy() { return { name: "noisy", description: "d", async write(events, out) {
+        await Deno.stdout.write(new TextEncoder().encode("RAW\\n")); console.log("LOG");
+        for await (const e of events) await out.write(e.type + "\\n"); } }; }`,
+    );
+    const result = await portolan([
+      "-Pn",
+      "-p",
+      `${target.port}`,
+      "--plugin",
+      `${dir}/noisy.js`,
+      "--output",
+      `noisy:${dir}/noisy.out`,
+      "-oJ",
+      "-",
+      "127.0.0.1",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    assert.equal(JSON.parse(result.stdout).hosts[0].ports[0].port, target.port);
+    assert.match(await Deno.readTextFile(`${dir}/noisy.out`), /^start\n(host\n)?port\nend\n$/);
+  } finally {
+    await target.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SIGINT with a spinning plugin: one interrupt ends the run, -oJ whole and marked interrupted", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ptlh-hostile-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/spin.js`,
+      `export function spin() { return { name: "spin", description: "d", async write() { while (true) {} } }; }`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        ...SCAN_PERMISSIONS,
+        `${ROOT}main.ts`,
+        "-Pn",
+        "-p-",
+        "--max-rate",
+        "2000",
+        "--no-db",
+        "--resume-file",
+        `${dir}/state.json`,
+        "--plugin",
+        `${dir}/spin.js`,
+        "--output",
+        `spin:${dir}/spin.out`,
+        "-oJ",
+        `${dir}/scan.json`,
+        "127.0.0.1",
+      ],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1", XDG_DATA_HOME: `${TEST_STATE_DIR}/data` },
+    }).spawn();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill("SIGINT");
+    const guard = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const output = await child.output();
+    clearTimeout(guard);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 130, stderr);
+    assert.match(
+      stderr,
+      /Output "spin" failed: Plugin ".*spin\.js" stopped: output "spin" did not finish/,
+    );
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/scan.json`));
+    assert.equal(json.interrupted, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -165,8 +165,20 @@ const ALL_FORMATS: readonly [OutputFormat, string][] = [
   ["json", "json"],
 ];
 
+/** -4 or -6, refusing the other one. */
+function oneFamily(options: CliOptions, family: 4 | 6): 4 | 6 {
+  if (options.family !== undefined && options.family !== family) {
+    throw new UsageError("Cannot use -4 and -6 together");
+  }
+  return family;
+}
+
 function outputAll(options: CliOptions, base: string): void {
   if (base === "") throw new UsageError("Cannot use -oA: the file name base is empty");
+  if (base.endsWith("/")) {
+    // "dir/" would make hidden "dir/.xml" files.
+    throw new UsageError(`Cannot use -oA "${base}": it needs a file name base, not a directory`);
+  }
   if (base === "-") {
     throw new UsageError(`Cannot use -oA "-": it needs a file name base, not stdout`);
   }
@@ -282,8 +294,8 @@ const SPECS: Record<string, Spec> = {
     }
     o.seed = BigInt(v);
   }),
-  "4": flag((o) => (o.family = 4)),
-  "6": flag((o) => (o.family = 6)),
+  "4": flag((o) => (o.family = oneFamily(o, 4))),
+  "6": flag((o) => (o.family = oneFamily(o, 6))),
   "oN": output("normal"),
   "oJ": output("json"),
   "oX": output("xml"),

@@ -1,67 +1,55 @@
 import assert from "node:assert/strict";
-import { readResumeState, RESUME_VERSION, type ResumeState, writeResumeState } from "./resume.ts";
+import { check, DAMAGED, type Loose, validState } from "./resume_fixtures.ts";
+import { readResumeState, writeResumeState } from "./resume.ts";
 
-function state(): ResumeState {
-  return {
-    format: "portolan-resume",
-    version: RESUME_VERSION,
-    written: new Date(0).toISOString(),
-    args: ["-p-", "198.51.100.2"],
-    seed: "12345678901234567890",
-    point: { next: 100, done: [102, 107] },
-    report: {
-      scanner: "portolan",
-      version: "0.1.0",
-      args: [],
-      start: "",
-      end: "",
-      scaninfo: [],
-      hosts: [{
-        address: "198.51.100.2",
-        hostnames: [],
-        state: "up",
-        reason: "syn-ack",
-        ports: [],
-        extraports: [],
-      }],
-      stats: { probes: 1, retries: 0, seconds: 1, hostsUp: 1, hostsDown: 0, hostsTotal: 1 },
-    },
-  };
-}
-
-Deno.test("resume state round-trips through its file", async () => {
+Deno.test("a valid state passes, and round-trips through its file", async () => {
+  assert.deepEqual(check(structuredClone(validState())), validState());
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/nested/resume.json`;
-    await writeResumeState(path, state());
-    assert.deepEqual(await readResumeState(path), state());
+    await writeResumeState(path, validState());
+    assert.deepEqual(await readResumeState(path), validState());
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("corrupt, foreign and newer resume files are refused with one clear line", async () => {
+Deno.test(`${DAMAGED.length} damaged variants of a valid state: each refused with one "damaged (…)" line`, () => {
+  assert.ok(DAMAGED.length >= 40);
+  for (const [what, damage] of DAMAGED) {
+    const state: Loose = structuredClone(validState());
+    damage(state);
+    assert.throws(() => check(state), (error: unknown) => {
+      assert.ok(error instanceof SyntaxError, what);
+      assert.match(error.message, /^Cannot resume from "r\.json": damaged \(.+\)$/, what);
+      assert.ok(!/[\n\r]/.test(error.message), what);
+      return true;
+    }, what);
+  }
+});
+
+Deno.test("corrupt, foreign, newer and non-files are refused with one clear line", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const cases: [string, RegExp][] = [
-      ["\u0000\u00ff garbage", /not valid JSON/],
+      ["\u0000\u00ff garbage", /holds a NUL byte/],
+      ["{ not json", /not valid JSON/],
       [JSON.stringify({ hello: "world" }), /not a portolan resume file/],
-      [JSON.stringify({ ...state(), version: 99 }), /version 99 is newer/],
-      [JSON.stringify({ ...state(), seed: "abc" }), /seed is damaged/],
-      [JSON.stringify({ ...state(), point: { next: -1, done: [] } }), /progress is damaged/],
-      [JSON.stringify({ ...state(), report: { hosts: "x" } }), /results are damaged/],
+      [JSON.stringify({ ...validState(), version: 99 }), /version 99 is newer/],
     ];
     for (const [text, pattern] of cases) {
       const path = `${dir}/r.json`;
       await Deno.writeTextFile(path, text);
       await assert.rejects(() => readResumeState(path), (error: Error) => {
+        assert.ok(error instanceof SyntaxError);
         assert.match(error.message, pattern);
         assert.match(error.message, /^Cannot resume from ".*r\.json": /);
-        assert.ok(!error.message.includes("\n"));
         return true;
       });
     }
     await assert.rejects(() => readResumeState(`${dir}/missing.json`), /No such file/);
+    await assert.rejects(() => readResumeState(dir), /^SyntaxError: Cannot resume from ".*": /);
+    await assert.rejects(() => readResumeState("/dev/zero"), /NUL byte/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -28,9 +28,14 @@ import { createProgress } from "../output/progress.ts";
 import { createReportBuilder, hostSortKey, type ReportBuilder } from "../output/report_builder.ts";
 import { createServiceDetector, DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { renderTable } from "../output/table.ts";
-import { checkWritable, type FileWriter, openFileWriter } from "../output/writer.ts";
+import {
+  checkOutputPaths,
+  checkWritable,
+  type FileWriter,
+  openFileWriter,
+} from "../output/writer.ts";
 import { excludePorts, formatPortRanges, parsePorts, topPorts } from "../ports/mod.ts";
-import { buildTargetSet, listTargets, readTargetFile, splitExcludeList } from "../targets/mod.ts";
+import { buildTargetSet, listTargets, readTargetList, splitExcludeList } from "../targets/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 import { outputPlugins, probePlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
@@ -51,11 +56,13 @@ import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
 import { runDiff, runHistory } from "./history.ts";
 import {
+  checkResumePlan,
   defaultResumePath,
   readResumeState,
   type ResumeState,
   writeResumeState,
 } from "./resume.ts";
+import { quietExitCode } from "./quiet_exit.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** What the command talks to; main.ts passes the process's own. */
@@ -133,10 +140,12 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   try {
     return await run(args, io);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`portolan: ${message}\n`);
+    const quiet = quietExitCode(error, io.signal);
+    if (quiet !== undefined) return quiet;
+    // One line, controls made visible: messages quote arguments, file lines and plugin errors.
+    io.stderr(`portolan: ${oneLine(error)}\n`);
     if (error instanceof UsageError) {
-      io.stderr("Try 'portolan --help' for usage.\n");
+      if (error.exitCode === 2) io.stderr("Try 'portolan --help' for usage.\n");
       return error.exitCode;
     }
     return 1;
@@ -373,7 +382,9 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
         `Cannot use ${others[0]} with --resume: a resumed scan goes on with its own options`,
       );
     }
-    const state = await usageStep(() => readResumeState(path));
+    const state = await usageStep(() =>
+      readResumeState(path, io.signal === undefined ? {} : { signal: io.signal })
+    );
     args = state.args;
     options = await usageStep(() => parseArgs(state.args));
     // Interrupted again, it leaves its state where it found it.
@@ -392,9 +403,11 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   // Everything a user can get wrong is checked before any name is resolved or packet sent.
   const sandboxes: Sandbox[] = [];
   try {
-    return await runPlanned(options, io, { args, resumed, sandboxes });
+    const code = await runPlanned(options, io, { args, resumed, sandboxes });
+    // A plugin whose sandbox had to be ended fails the run, whatever else went well.
+    return code === 0 && sandboxes.some((sandbox) => sandbox.failure !== undefined) ? 1 : code;
   } finally {
-    for (const sandbox of sandboxes) sandbox.close();
+    await Promise.all(sandboxes.map((sandbox) => sandbox.close()));
   }
 }
 
@@ -416,6 +429,11 @@ async function runPlanned(
     : await usageStep(() => selectPorts(options, modes, io));
   const timing = await usageStep(() => buildTiming(options));
   const outputs = await planOutputs(options, context.sandboxes, io);
+  await usageStep(() =>
+    checkOutputPaths(options.outputs, {
+      ...(options.noDb ? {} : { db: () => options.db ?? defaultDbPath((name) => io.env(name)) }),
+    })
+  );
   for (const { path } of options.outputs) {
     if (path === "-") continue;
     await usageStep(async () => {
@@ -428,30 +446,12 @@ async function runPlanned(
   }
   const specs = [...options.targets];
   if (options.inputList !== undefined) {
-    const file = options.inputList;
-    specs.push(
-      ...await usageStep(async () => {
-        try {
-          return await readTargetFile(file);
-        } catch (error) {
-          throw new UsageError(error instanceof Error ? error.message : String(error));
-        }
-      }),
-    );
+    await readTargetList(options.inputList, { into: specs, signal: io.signal });
   }
   const exclude = options.exclude.flatMap(splitExcludeList);
   if (!options.noDefaultExclude) exclude.push(...DEFAULT_EXCLUDES);
   if (options.excludeFile !== undefined) {
-    const file = options.excludeFile;
-    exclude.push(
-      ...await usageStep(async () => {
-        try {
-          return await readTargetFile(file);
-        } catch (error) {
-          throw new UsageError(error instanceof Error ? error.message : String(error));
-        }
-      }),
-    );
+    await readTargetList(options.excludeFile, { into: exclude, signal: io.signal });
   }
   if (specs.length === 0) {
     throw new UsageError(
@@ -468,6 +468,19 @@ async function runPlanned(
     })
   );
 
+  if (resumed !== undefined) {
+    // The state against the scan its own command line plans, before anything is touched.
+    await usageStep(() =>
+      checkResumePlan(resumed.state, resumed.path, {
+        phasePorts: options.listOnly || options.pingOnly ? [] : [
+          ...(modes.tcp === undefined ? [] : [ports.tcp.length]),
+          ...(modes.udp ? [ports.udp.length] : []),
+        ],
+        targets,
+        discovery: modes.discovery !== "none",
+      })
+    );
+  }
   if (options.listOnly) {
     await listTargets(targets, (chunk) => io.stdout(chunk), {
       ...(io.signal ? { signal: io.signal } : {}),

@@ -4,39 +4,93 @@
  * @module
  */
 
+import { basename, dirname, join, resolve } from "node:path";
 import type { OutputWriter } from "../plugins/types.ts";
 
 /** An {@link OutputWriter} that must be closed to flush its last text. */
 export interface FileWriter extends OutputWriter {
-  /** Write what is buffered and close the file (stdout is flushed, not closed). */
+  /** Write what is buffered and close the file, renaming it into place (stdout is flushed, not closed). */
   close(): Promise<void>;
+  /** Drop what was written: the target is left as it was. */
+  discard?(): Promise<void>;
 }
 
 // Files are written in chunks of about this many bytes.
 const CHUNK_BYTES = 64 * 1024;
 
-function openError(path: string, error: unknown): Error {
+/** An OS error as its reason alone: "No such file or directory (os error 2): open '/x'" -> "No such file or directory". */
+function reasonOf(error: unknown): string {
   const raw = error instanceof Error ? error.message : String(error);
-  // "No such file or directory (os error 2): open '/x'" -> "No such file or directory"
-  const reason = raw.replace(/ \(os error \d+\)[\s\S]*$/, "");
+  return raw.replace(/ \(os error \d+\)[\s\S]*$/, "");
+}
+
+function openError(path: string, error: unknown): Error {
+  if (error instanceof Error && error.message.startsWith("Cannot open output file")) return error;
+  // Deno lets only --allow-all write most of /dev and /proc; its advice to use that is not ours.
+  const reason = error instanceof Deno.errors.NotCapable
+    ? "a device portolan may not write (write to a file, -, /dev/null or /dev/stderr)"
+    : reasonOf(error);
   return new Error(`Cannot open output file "${path}": ${reason}`, { cause: error });
 }
 
+function writeError(path: string, error: unknown): Error {
+  if (error instanceof Error && error.message.startsWith("Cannot ")) return error;
+  return new Error(`Cannot write output file "${path}": ${reasonOf(error)}`, { cause: error });
+}
+
+/** Where an output goes: stdout, a device or pipe written in place, or a file written whole. */
+type Destination =
+  | { kind: "stdout" }
+  | { kind: "in-place"; path: string }
+  | { kind: "file"; path: string; dir: string; base: string };
+
+async function destination(path: string): Promise<Destination> {
+  if (path === "-") return { kind: "stdout" };
+  let target = path;
+  try {
+    const info = await Deno.stat(path);
+    if (info.isDirectory) throw new Error("Is a directory");
+    // A terminal, /dev/null, a FIFO: not a file to replace.
+    if (!info.isFile) return { kind: "in-place", path };
+    // A link to a file: the file is replaced, the link kept.
+    target = await Deno.realPath(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw openError(path, error);
+  }
+  return { kind: "file", path: target, dir: dirname(target), base: basename(target) };
+}
+
+function tempName(where: { dir: string; base: string }): string {
+  const tag = crypto.getRandomValues(new Uint32Array(1))[0]!.toString(36);
+  return join(where.dir, `.${where.base}.${tag}.part`);
+}
+
 /**
- * Fail early when `path` cannot be written: creates the file if missing,
- * leaves an existing one as it is. "-" (stdout) always passes.
+ * Fail early when `path` cannot be written, touching nothing: a file is
+ * written beside its target and renamed into place, so what is checked is
+ * that the directory takes a new file (made and removed at once). "-"
+ * (stdout) always passes.
  *
  * @throws {Error} `Cannot open output file "/nonexistent/x.json": No such file or directory`
  */
 export async function checkWritable(path: string): Promise<void> {
-  if (path === "-") return;
-  let file: Deno.FsFile;
+  const where = await destination(path);
+  if (where.kind === "stdout") return;
+  if (where.kind === "in-place") {
+    try {
+      (await Deno.open(where.path, { write: true })).close();
+    } catch (error) {
+      throw openError(path, error);
+    }
+    return;
+  }
+  const probe = tempName(where);
   try {
-    file = await Deno.open(path, { write: true, create: true });
+    (await Deno.open(probe, { write: true, createNew: true })).close();
   } catch (error) {
     throw openError(path, error);
   }
-  file.close();
+  await Deno.remove(probe).catch(() => {});
 }
 
 function wantsColor(): boolean {
@@ -61,23 +115,33 @@ async function writeAll(
 }
 
 /**
- * Open an output: a file (created or truncated) or, for "-", stdout. File
- * text is buffered and written in chunks; stdout text is written at once so
- * that results show as they come.
+ * Open an output: a file, or for "-" stdout. File text is buffered and
+ * written in chunks to a temporary file beside the target (`.NAME.xxxx.part`,
+ * made at the first chunk), renamed over the target on close: the target
+ * is never seen half written, is untouched until then, and after a crash
+ * is the old file or absent. A device or FIFO is written in place. Stdout
+ * text is written at once so that results show as they come.
  *
  * @throws {Error} `Cannot open output file "/nonexistent/x.json": No such file or directory`
  */
 export async function openFileWriter(path: string): Promise<FileWriter> {
-  const toStdout = path === "-";
+  await checkWritable(path);
+  const where = await destination(path);
+  const toStdout = where.kind === "stdout";
+  const part = where.kind === "file" ? tempName(where) : undefined;
   let file: Deno.FsFile | undefined;
-  if (!toStdout) {
+  async function sink(): Promise<{ write(p: Uint8Array): Promise<number> }> {
+    if (where.kind === "stdout") return Deno.stdout;
+    if (file !== undefined) return file;
     try {
-      file = await Deno.open(path, { write: true, create: true, truncate: true });
+      file = part === undefined
+        ? await Deno.open(path, { write: true })
+        : await Deno.open(part, { write: true, createNew: true });
     } catch (error) {
       throw openError(path, error);
     }
+    return file;
   }
-  const sink = file ?? Deno.stdout;
   const encoder = new TextEncoder();
   const limit = toStdout ? 0 : CHUNK_BYTES;
   let pending: string[] = [];
@@ -91,7 +155,13 @@ export async function openFileWriter(path: string): Promise<FileWriter> {
     const bytes = encoder.encode(pending.join(""));
     pending = [];
     pendingBytes = 0;
-    chain = chain.then(() => writeAll(sink, bytes));
+    chain = chain.then(async () => {
+      try {
+        await writeAll(await sink(), bytes);
+      } catch (error) {
+        throw writeError(path, error);
+      }
+    });
     return chain;
   }
 
@@ -110,9 +180,83 @@ export async function openFileWriter(path: string): Promise<FileWriter> {
       closed = true;
       try {
         await flush();
-      } finally {
+        if (part !== undefined) await sink();
+      } catch (error) {
         file?.close();
+        file = undefined;
+        if (part !== undefined) await Deno.remove(part).catch(() => {});
+        throw error;
+      }
+      file?.close();
+      if (part === undefined || where.kind !== "file") return;
+      try {
+        await Deno.rename(part, where.path);
+      } catch (error) {
+        await Deno.remove(part).catch(() => {});
+        throw writeError(path, error);
       }
     },
+    async discard(): Promise<void> {
+      closed = true;
+      pending = [];
+      await chain.catch(() => {});
+      file?.close();
+      file = undefined;
+      if (part !== undefined) await Deno.remove(part).catch(() => {});
+    },
   };
+}
+
+async function identity(path: string): Promise<string> {
+  if (path === "-" || path === "/dev/stdout") return "-";
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    // Not there yet: its directory may be reached by another name.
+    try {
+      return join(await Deno.realPath(dirname(resolve(path))), basename(path));
+    } catch {
+      return resolve(path);
+    }
+  }
+}
+
+/**
+ * Refuse outputs that would overwrite each other or the history database:
+ * two outputs to one file (by any name), two to stdout, or one to the
+ * database's file.
+ *
+ * @throws {RangeError} `Cannot write outputs "json" and "xml" both to "x"` or
+ * `Cannot write output "json" to "h.db": it is the history database`
+ */
+export async function checkOutputPaths(
+  outputs: readonly { format: string; path: string }[],
+  options: { db?: string | (() => string) } = {},
+): Promise<void> {
+  if (outputs.length === 0) return;
+  const seen = new Map<string, string>();
+  let dbPath: string | undefined;
+  try {
+    dbPath = typeof options.db === "function" ? options.db() : options.db;
+  } catch {
+    // No database path to be had (no HOME, say): the run says so itself later.
+  }
+  const db = dbPath === undefined ? undefined : await identity(dbPath);
+  for (const { format, path } of outputs) {
+    const id = await identity(path);
+    const earlier = seen.get(id);
+    if (earlier !== undefined) {
+      throw new RangeError(
+        id === "-"
+          ? `Cannot write outputs "${earlier}" and "${format}" both to stdout`
+          : `Cannot write outputs "${earlier}" and "${format}" both to "${path}"`,
+      );
+    }
+    if (id === db) {
+      throw new RangeError(
+        `Cannot write output "${format}" to "${path}": it is the history database`,
+      );
+    }
+    seen.set(id, format);
+  }
 }

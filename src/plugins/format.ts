@@ -33,6 +33,49 @@ export function escapeControls(text: string): string {
   });
 }
 
+// What JSON.stringify leaves raw but no output may hold: DEL, C1, line and
+// paragraph separators, bidi controls, noncharacters.
+const JSON_UNSAFE = /[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffe\uffff]/g;
+
+/**
+ * `JSON.stringify` whose text holds no raw control byte: what it leaves raw
+ * (DEL, C1, U+2028/2029, bidi controls) becomes a `\uXXXX` escape, so the
+ * value parses back unchanged and no terminal or log reader acts on it. The
+ * one JSON writer of the JSON and JSON Lines outputs.
+ *
+ * @example
+ * ```ts
+ * import { jsonText } from "./format.ts";
+ * jsonText({ banner: "x\u009b2J\u202e" }); // '{"banner":"x\\u009b2J\\u202e"}'
+ * ```
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(
+    JSON_UNSAFE,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
+ * The unsafe characters (as {@link escapeControls} sees them) that `text`
+ * holds raw, besides those in `allowed`: what a test of an output asserts
+ * is empty.
+ *
+ * @example
+ * ```ts
+ * import { rawUnsafe } from "./format.ts";
+ * rawUnsafe("ok\n"); // []
+ * rawUnsafe("a\u009bb\u202e"); // ["\\x9b", "\\u{202e}"]
+ * ```
+ */
+export function rawUnsafe(text: string, allowed = "\n"): string[] {
+  const found = new Set<string>();
+  for (const match of text.matchAll(UNSAFE)) {
+    if (!allowed.includes(match[0])) found.add(escapeControls(match[0]));
+  }
+  return [...found];
+}
+
 const MARKUP: Record<string, string> = {
   "&": "&amp;",
   "<": "&lt;",

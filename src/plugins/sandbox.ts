@@ -1,36 +1,46 @@
 /**
- * User plugins in a sandbox: `--plugin PATH` loads the module inside a
- * Worker that may read its own file and portolan's sources (to import the
+ * User plugins in a sandbox: `--plugin PATH` loads the module in a child
+ * process that may read its own file and portolan's sources (to import the
  * plugin helpers) and nothing else: no network, no writes, no environment,
- * no subprocesses, no FFI.
+ * no subprocesses, no FFI. The child has its own V8 heap limit, its resident
+ * memory is watched, and it is killed, whatever the plugin does, when it
+ * crashes, exits, floods, spins or will not finish: a Worker cannot be
+ * stopped mid-loop (`terminate()` leaves it spinning) and a Worker that
+ * runs out of heap takes the whole process down.
+ *
+ * Starting the child needs permission to run Deno (the scan task grants
+ * `--allow-run=deno`). Where that is missing (a compiled binary) the same
+ * sandbox runs in a Worker with the same permissions and time limits, but
+ * without the memory limit, and a spinning plugin costs a core until exit.
  *
  * Output plugins: events go in and text comes out by message; the parent
- * writes the text where the user asked.
+ * writes the text where the user asked, holding the plugin back while the
+ * file or terminal catches up. A plugin that has not finished a grace
+ * period after the scan's end is killed.
  *
  * Probe plugins: the parent owns the connection the detection engine made
- * and the Worker gets a {@link ProbeConn} whose reads, writes and TLS
+ * and the sandbox gets a {@link ProbeConn} whose reads, writes and TLS
  * handshakes are requests to the parent; `greeting`, `tls`, `closed`,
  * `address` and `port` are mirrored. The probe's abort signal crosses too.
  * A match that comes back is rebuilt field by field (types checked, text
  * capped, TLS details taken from the real connection, never from the
- * plugin), and a probe that throws or never answers is no match. A Worker
+ * plugin), and a probe that throws or never answers is no match. A sandbox
  * that stops answering (a plugin stuck in a loop) is ended and its probes
  * count as no match from then on.
  *
- * Worker permissions are an unstable Deno API (`--unstable-worker-options`,
- * which the tasks pass). Without it the sandbox cannot be built, and
- * {@link loadSandboxedPlugins} says so instead of loading the plugin with
- * the scanner's own permissions.
+ * Every message from the sandbox is checked before use: one of the wrong
+ * shape ends the sandbox like a crash does.
  *
  * @module
  */
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_READ_BYTES, MAX_READ_BYTES } from "../service/conn.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { clip, FIELD_CHARS } from "../service/text.ts";
 import { probePluginProblem } from "../service/validate.ts";
+import { dlopenLibc } from "../engine/libc.ts";
 import type { LoadedOutputPlugin } from "./loader.ts";
 import type {
   ProbeConn,
@@ -39,7 +49,8 @@ import type {
   ServiceMatch,
   StartTlsOptions,
 } from "./probe_types.ts";
-import type { FromSandbox, ProbeInfo, ReadLimits, ToSandbox, WireRead } from "./sandbox_worker.ts";
+import { encodeFrame, readFrames, writeAll } from "./sandbox_frames.ts";
+import type { FromSandbox, ProbeInfo, ReadLimits, ToSandbox, WireRead } from "./sandbox_serve.ts";
 import type { OutputPlugin, OutputWriter, ScanEvent } from "./types.ts";
 
 /** Plugins loaded into one sandbox, and the sandbox's off switch. */
@@ -50,8 +61,13 @@ export interface Sandbox {
   outputs: LoadedOutputPlugin[];
   /** The file's probe plugins, for the `-sV` engine; each `probe()` runs in the Worker. */
   probes: ProbePlugin[];
-  /** End the Worker (after the outputs and probes are done). */
-  close(): void;
+  /**
+   * Why the sandbox had to be ended during the run (a crash, a hang, a bad
+   * message), or undefined while all is well.
+   */
+  readonly failure: string | undefined;
+  /** End the sandbox (after the outputs and probes are done); resolves once it is gone. */
+  close(): Promise<void>;
 }
 
 /** Options of {@link loadSandboxedPlugins}. */
@@ -64,15 +80,31 @@ export interface SandboxOptions {
    * cannot reach). Default the probe wait of the default intensity.
    */
   readTimeoutMs?: number;
-  /** How long an aborted probe's Worker may take to acknowledge, ms, before it is ended. Default 2000. */
+  /** How long an aborted probe's sandbox may take to acknowledge, ms, before it is ended. Default 2000. */
   unresponsiveMs?: number;
-  /** Told, once, when the Worker had to be ended; the file's plugins do nothing from then on. */
+  /** How long loading may take, ms, before the sandbox is ended. Default 10000. */
+  loadTimeoutMs?: number;
+  /** How long an output plugin may take to finish after the scan's last event, ms. Default 5000. */
+  graceMs?: number;
+  /** V8 heap limit of the sandbox process, MiB. Default 512. */
+  heapMb?: number;
+  /** Resident memory of the sandbox process above which it is killed, MiB. Default 1024. */
+  rssMb?: number;
+  /** "process" (the default where Deno may be run) or "worker". */
+  isolation?: "process" | "worker";
+  /**
+   * Told, once, when the sandbox had to be ended while no output of it was
+   * running to carry the reason (each running output fails with it instead);
+   * the file's plugins do nothing from then on.
+   */
   onError?: (message: string) => void;
 }
 
 interface Session {
   out: OutputWriter;
   writing: Promise<void>;
+  /** Characters handed to `out` and not yet written. */
+  pending: number;
   finish: (error?: Error) => void;
 }
 
@@ -204,9 +236,304 @@ export function loadSandboxedPlugins(
  */
 export function loadSandboxedOutputPlugins(
   path: string,
-  options: { cwd?: string } = {},
+  options: SandboxOptions = {},
 ): Promise<Sandbox> {
   return loadSandbox(path, "output", options);
+}
+
+/** A way to the sandbox: a child process or a Worker. */
+interface Channel {
+  /** Send, in order; resolves once the message is written (a process) or posted (a Worker). */
+  post(message: ToSandbox, transfer?: Transferable[]): Promise<void>;
+  /** End the sandbox; resolves once its process, socket and files are gone. */
+  close(): Promise<void>;
+}
+
+/** What a channel tells the parent. */
+interface ChannelHandlers {
+  /** A message, unchecked; the next is not read before a returned promise settles. */
+  message(data: unknown): Promise<void> | void;
+  /** The sandbox is gone or broke the protocol; `why` completes "Plugin … stopped: ". */
+  ended(why: string): void;
+}
+
+/** Largest characters of text from one output the parent holds before it stops reading. */
+const HIGH_WATER_CHARS = 4 * 1024 * 1024;
+/** How often the sandbox process's resident memory is looked at, ms. */
+const RSS_POLL_MS = 200;
+
+/** The Deno to run the sandbox with, or undefined when none may be run. */
+function sandboxExecutable(): string | undefined {
+  if (Deno.build.standalone) return undefined;
+  let self: string | undefined;
+  try {
+    self = Deno.execPath();
+  } catch {
+    // Without read permission the running binary cannot be named; "deno" may still be allowed.
+  }
+  for (const command of self === undefined ? ["deno"] : [self, "deno"]) {
+    try {
+      if (Deno.permissions.querySync({ name: "run", command }).state === "granted") {
+        return command;
+      }
+    } catch {
+      // Not a command this Deno can ask about.
+    }
+  }
+  return undefined;
+}
+
+function describeExit(status: Deno.CommandStatus): string {
+  if (status.signal === "SIGKILL") return "its process was killed";
+  if (status.signal === "SIGTRAP" || status.signal === "SIGABRT") {
+    return `its process crashed (${status.signal}; out of memory?)`;
+  }
+  if (status.signal !== null) return `its process ended on ${status.signal}`;
+  return `its process exited (code ${status.code})`;
+}
+
+/**
+ * A reader of a process's resident bytes, or undefined without FFI. Deno
+ * reads another process's /proc entries only with --allow-all, which the
+ * scanner does not have; libc's open/read do it with the FFI it has.
+ */
+function rssReader(): ((pid: number) => number) | undefined {
+  const libc = dlopenLibc({
+    open: { parameters: ["buffer", "i32"], result: "i32" },
+    read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+    close: { parameters: ["i32"], result: "i32" },
+    __errno_location: { parameters: [], result: "pointer" },
+  });
+  if (libc === undefined) return undefined;
+  const buffer = new Uint8Array(256);
+  return (pid: number): number => {
+    const fd = libc.symbols.open(new TextEncoder().encode(`/proc/${pid}/statm\0`), 0);
+    if (fd < 0) return 0;
+    const got = Number(libc.symbols.read(fd, buffer, BigInt(buffer.length)));
+    libc.symbols.close(fd);
+    if (got <= 0) return 0;
+    // "size resident shared …", in pages.
+    const pages = Number(new TextDecoder().decode(buffer.subarray(0, got)).split(" ")[1]);
+    return Number.isFinite(pages) ? pages * 4096 : 0;
+  };
+}
+
+/** The sandbox as a child process, connected by a Unix socket in a private directory. */
+async function openProcessChannel(
+  absolute: string,
+  setup: { executable: string; heapMb: number; rssMb: number; handlers: ChannelHandlers },
+): Promise<Channel> {
+  const { handlers } = setup;
+  const src = fileURLToPath(new URL("../", import.meta.url));
+  if (absolute.includes(",") || src.includes(",")) {
+    // Permission lists are comma-separated: such a path cannot be granted alone.
+    throw new Error("the path holds a comma");
+  }
+  const dir = await Deno.makeTempDir({ prefix: "portolan-sandbox-" });
+  const socket = join(dir, "s");
+  let listener: Deno.UnixListener | undefined;
+  let child: Deno.ChildProcess | undefined;
+  let conn: Deno.UnixConn | undefined;
+  let ended = false;
+  let watch: ReturnType<typeof setInterval> | undefined;
+  let reading: Promise<void> = Promise.resolve();
+  const end = (why: string): void => {
+    if (ended) return;
+    ended = true;
+    handlers.ended(why);
+  };
+  const kill = (): void => {
+    try {
+      child?.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+  async function close(): Promise<void> {
+    ended = true;
+    clearInterval(watch);
+    kill();
+    try {
+      listener?.close();
+    } catch { /* closed */ }
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+    await child?.status;
+    await reading;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  try {
+    listener = Deno.listen({ transport: "unix", path: socket });
+    child = new Deno.Command(setup.executable, {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--no-config",
+        "--no-lock",
+        "--no-remote",
+        "--no-npm",
+        `--v8-flags=--max-old-space-size=${setup.heapMb}`,
+        `--allow-read=${absolute},${src},${socket}`,
+        `--allow-write=${socket}`,
+        `--allow-net=unix:${socket}`,
+        // For prctl alone; the sandbox drops it before the plugin loads.
+        "--allow-ffi",
+        fileURLToPath(new URL("./sandbox_process.ts", import.meta.url)),
+        socket,
+        String(Deno.pid),
+      ],
+      cwd: dir,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const started = child;
+    const accepted = await Promise.race([
+      listener.accept(),
+      started.status.then(() => undefined),
+    ]);
+    listener.close();
+    listener = undefined;
+    if (accepted === undefined) throw new Error("its process ended before it started");
+    conn = accepted;
+    // Connected: the socket's directory has served, and a killed scanner leaves nothing behind.
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    // From here on the sandbox runs the plugin: its end, or its memory, is the plugin's doing.
+    void started.status.then((status) => end(describeExit(status)));
+    const rssLimit = setup.rssMb * 1024 * 1024;
+    const rss = rssReader();
+    const interval = setInterval(() => {
+      if (rss === undefined || rss(started.pid) <= rssLimit) return;
+      end(`its process used more than ${setup.rssMb} MiB of memory`);
+      kill();
+    }, RSS_POLL_MS);
+    watch = interval;
+    Deno.unrefTimer(interval);
+    const open = accepted;
+    reading = (async (): Promise<void> => {
+      let why = "its process closed the connection";
+      try {
+        for await (const message of readFrames(open)) {
+          if (ended) break;
+          await handlers.message(message);
+        }
+      } catch (error) {
+        why = `it sent ${error instanceof Error ? error.message : String(error)}`;
+      }
+      if (ended) return;
+      // An end of the socket is usually the process ending: say how it ended.
+      const status = await Promise.race([
+        started.status,
+        new Promise<undefined>((resolve) => {
+          const timer = setTimeout(() => resolve(undefined), 500);
+          Deno.unrefTimer(timer);
+        }),
+      ]);
+      end(status === undefined ? why : describeExit(status));
+      kill();
+    })();
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  let chain: Promise<void> = Promise.resolve();
+  const open = conn;
+  return {
+    post(message: ToSandbox): Promise<void> {
+      if (ended) return Promise.resolve();
+      const frame = encodeFrame(message);
+      chain = chain.then(() => writeAll(open, frame)).catch(() => {
+        // A write to a sandbox that died; its end is reported by the process status.
+      });
+      return chain;
+    },
+    close,
+  };
+}
+
+/** The sandbox as a Worker, where no process can be started. */
+function openWorkerChannel(absolute: string, handlers: ChannelHandlers): Channel {
+  const worker = new Worker(new URL("./sandbox_worker.ts", import.meta.url).href, {
+    type: "module",
+    deno: {
+      permissions: {
+        // Its own file, and portolan's own sources so it can import the plugin helpers.
+        read: [absolute, fileURLToPath(new URL("../", import.meta.url))],
+        write: false,
+        net: false,
+        env: false,
+        run: false,
+        ffi: false,
+        sys: false,
+        import: false,
+      },
+    },
+  });
+  worker.onmessage = (event: MessageEvent<unknown>): void => void handlers.message(event.data);
+  worker.onmessageerror = (): void => handlers.ended("it sent a message that does not decode");
+  worker.onerror = (event: ErrorEvent): void => {
+    event.preventDefault();
+    handlers.ended(`it failed: ${event.message}`);
+  };
+  return {
+    post(message: ToSandbox, transfer: Transferable[] = []): Promise<void> {
+      worker.postMessage(message, transfer);
+      return Promise.resolve();
+    },
+    close(): Promise<void> {
+      worker.terminate();
+      return Promise.resolve();
+    },
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value);
+}
+
+function isPluginInfo(value: unknown): boolean {
+  return isRecord(value) && typeof value.name === "string" &&
+    typeof value.description === "string" && typeof value.exportName === "string";
+}
+
+/** `data` as a message from the sandbox, when it has the shape one must have. */
+function checkedMessage(data: unknown): FromSandbox | undefined {
+  if (!isRecord(data) || typeof data.type !== "string") return undefined;
+  const ok = ((): boolean => {
+    switch (data.type) {
+      case "loaded":
+        return Array.isArray(data.plugins) && data.plugins.every(isPluginInfo) &&
+          Array.isArray(data.probes) && data.probes.every(isPluginInfo);
+      case "load-error":
+        return typeof data.message === "string";
+      case "write":
+        return isId(data.id) && typeof data.text === "string";
+      case "done":
+      case "probe-aborted":
+        return isId(data.id);
+      case "error":
+      case "probe-error":
+        return isId(data.id) && typeof data.message === "string";
+      case "probe-done":
+        return isId(data.id);
+      case "conn":
+        return isId(data.id) && isId(data.call) && (
+          (data.op === "read" && isRecord(data.read)) ||
+          (data.op === "write" &&
+            (typeof data.data === "string" || data.data instanceof Uint8Array)) ||
+          (data.op === "startTls" && isRecord(data.options))
+        );
+      default:
+        return false;
+    }
+  })();
+  return ok ? data as FromSandbox : undefined;
 }
 
 async function loadSandbox(
@@ -221,58 +548,54 @@ async function loadSandbox(
     timeoutMs: options.readTimeoutMs ?? intensityTimings(DEFAULT_INTENSITY).probeWaitMs,
   };
   const unresponsiveMs = options.unresponsiveMs ?? 2000;
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL("./sandbox_worker.ts", import.meta.url).href, {
-      type: "module",
-      deno: {
-        permissions: {
-          // Its own file, and portolan's own sources so it can import the plugin helpers.
-          read: [absolute, fileURLToPath(new URL("../", import.meta.url))],
-          write: false,
-          net: false,
-          env: false,
-          run: false,
-          ffi: false,
-          sys: false,
-          import: false,
-        },
-      },
-    });
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `Cannot load plugin "${path}": the sandbox is unavailable (${why.split("\n")[0]})`,
-    );
-  }
+  const graceMs = options.graceMs ?? 5000;
+  const loadTimeoutMs = options.loadTimeoutMs ?? 10_000;
   const sessions = new Map<number, Session>();
   const probeSessions = new Map<number, ProbeSession>();
   /** Aborted probes whose acknowledgement is awaited, and the timer that gives up. */
   const watchdogs = new Map<number, ReturnType<typeof setTimeout>>();
   let nextId = 1;
   let dead: string | undefined;
+  let failure: string | undefined;
   let onLoad: ((message: FromSandbox) => void) | undefined;
+  let channel: Channel | undefined;
+  let closing: Promise<void> | undefined;
 
   function post(message: ToSandbox, transfer: Transferable[] = []): void {
-    if (dead === undefined) worker.postMessage(message, transfer);
+    if (dead === undefined) void channel?.post(message, transfer);
   }
 
-  /** End the Worker: every output fails with `reason`, every probe is no match. */
-  function kill(reason: string, outputError: Error = new Error(reason)): void {
+  function closeChannel(): Promise<void> {
+    closing ??= channel?.close() ?? Promise.resolve();
+    return closing;
+  }
+
+  /** End the sandbox: every output fails with `reason`, every probe is no match. */
+  function kill(reason: string): void {
     if (dead !== undefined) return;
     dead = reason;
-    worker.terminate();
+    void closeChannel();
     for (const timer of watchdogs.values()) clearTimeout(timer);
     watchdogs.clear();
     for (const session of [...probeSessions.values()]) session.settle(undefined);
-    for (const session of sessions.values()) session.finish(outputError);
+    for (const session of sessions.values()) session.finish(new Error(reason));
+  }
+
+  /** End a sandbox that misbehaved, and say so once: through its running outputs, or `onError`. */
+  function fail(why: string): void {
+    if (dead !== undefined) return;
+    const reason = `Plugin "${path}" stopped: ${why}`;
+    failure = reason;
+    const carried = sessions.size > 0;
+    kill(reason);
+    if (!carried) options.onError?.(reason);
   }
 
   async function serveConn(request: ConnRequest): Promise<void> {
     const { id, call } = request;
     const session = probeSessions.get(id);
     if (session === undefined) {
-      // The probe was stopped; its Worker side already returns nothing.
+      // The probe was stopped; its sandbox side already returns nothing.
       post({ type: "conn-reply", id, call, closed: true, tls: undefined, error: "stopped" });
       return;
     }
@@ -298,8 +621,15 @@ async function loadSandbox(
     );
   }
 
-  worker.onmessage = (message: MessageEvent<FromSandbox>): void => {
-    const data = message.data;
+  async function receive(raw: unknown): Promise<void> {
+    if (dead !== undefined) return;
+    const data = checkedMessage(raw);
+    if (data === undefined) {
+      const why = "it sent a malformed message";
+      if (onLoad !== undefined) onLoad({ type: "load-error", message: why });
+      else fail(why);
+      return;
+    }
     switch (data.type) {
       case "loaded":
       case "load-error":
@@ -326,43 +656,78 @@ async function loadSandbox(
     if (session === undefined) return;
     if (data.type === "write") {
       const text = data.text;
-      session.writing = session.writing.then(() => session.out.write(text));
+      session.pending += text.length;
+      session.writing = session.writing.then(() => session.out.write(text)).finally(() => {
+        session.pending -= text.length;
+      });
+      // Hold the sandbox back (stop reading it) until the writer catches up.
+      if (session.pending > HIGH_WATER_CHARS) await session.writing.catch(() => {});
     } else if (data.type === "done") {
       session.finish();
     } else {
       session.finish(new Error(data.message));
     }
-  };
-  worker.onerror = (event: ErrorEvent): void => {
-    event.preventDefault();
-    onLoad?.({ type: "load-error", message: event.message });
-    if (onLoad === undefined) {
-      const reason = `Plugin "${path}" failed: ${event.message}`;
-      kill(reason, new Error(event.message));
-      options.onError?.(reason);
-    }
-  };
+  }
 
+  const handlers: ChannelHandlers = {
+    message: receive,
+    ended(why: string): void {
+      if (onLoad !== undefined) onLoad({ type: "load-error", message: why });
+      else fail(why);
+    },
+  };
+  const executable = options.isolation === "worker" ? undefined : sandboxExecutable();
+  try {
+    if (executable !== undefined) {
+      channel = await openProcessChannel(absolute, {
+        executable,
+        heapMb: options.heapMb ?? 512,
+        rssMb: options.rssMb ?? 1024,
+        handlers,
+      }).catch(() => undefined);
+    }
+    // No process to be had (no Deno on PATH, say): the Worker, without the memory limit.
+    channel ??= openWorkerChannel(absolute, handlers);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `Cannot load plugin "${path}": the sandbox is unavailable (${why.split("\n")[0]})`,
+    );
+  }
+
+  let loadTimer: ReturnType<typeof setTimeout> | undefined;
   const loaded = await new Promise<FromSandbox>((resolve) => {
     onLoad = resolve;
+    loadTimer = setTimeout(() => {
+      resolve({
+        type: "load-error",
+        message: `Cannot load plugin "${path}": it did not load within ${loadTimeoutMs} ms`,
+      });
+    }, loadTimeoutMs);
     post({ type: "load", path: absolute, need });
   });
+  clearTimeout(loadTimer);
   onLoad = undefined;
+  async function refuse(message: string): Promise<never> {
+    kill("load failed");
+    await closeChannel();
+    throw new Error(message);
+  }
   if (loaded.type === "load-error") {
-    kill("load failed");
     // The sandbox names the absolute path; the user knows the file by what they typed.
-    throw new Error(loaded.message.replace(`"${absolute}"`, `"${path}"`));
+    const message = loaded.message.replace(`"${absolute}"`, `"${path}"`);
+    return await refuse(
+      message.startsWith("Cannot load plugin")
+        ? message
+        : `Cannot load plugin "${path}": ${message}`,
+    );
   }
-  if (loaded.type !== "loaded") {
-    kill("load failed");
-    throw new Error(`Cannot load plugin "${path}": sandbox failed`);
-  }
+  if (loaded.type !== "loaded") return await refuse(`Cannot load plugin "${path}": sandbox failed`);
   const infos: ProbeInfo[] = [];
   for (const info of loaded.probes) {
     const checked = probeInfo(info);
     if (typeof checked === "string") {
-      kill("load failed");
-      throw new Error(
+      return await refuse(
         `Cannot load plugin "${path}": export "${info.exportName}" returns no valid probe plugin: ${checked}`,
       );
     }
@@ -380,9 +745,10 @@ async function loadSandbox(
         const finished = new Promise<void>((resolve, reject) => {
           finish = (error?: Error): void => (error ? reject(error) : resolve());
         });
-        const session: Session = { out, writing: Promise.resolve(), finish };
+        const session: Session = { out, writing: Promise.resolve(), pending: 0, finish };
         sessions.set(id, session);
         post({ type: "start", id, name });
+        let grace: ReturnType<typeof setTimeout> | undefined;
         try {
           let failed = false;
           finished.catch(() => (failed = true));
@@ -391,9 +757,15 @@ async function loadSandbox(
             post({ type: "event", id, event });
           }
           post({ type: "end", id });
+          // The scan is over: the plugin has a bounded time to finish, then its sandbox ends.
+          grace = setTimeout(
+            () => fail(`output "${name}" did not finish within ${graceMs} ms of the scan's end`),
+            graceMs,
+          );
           await finished;
           await session.writing;
         } finally {
+          clearTimeout(grace);
           sessions.delete(id);
         }
       },
@@ -421,10 +793,7 @@ async function loadSandbox(
             if (dead !== undefined) return;
             const timer = setTimeout(() => {
               watchdogs.delete(id);
-              const reason = `Plugin "${path}" stopped responding: its probe "${name}" ` +
-                `ignored an abort for ${unresponsiveMs} ms`;
-              kill(reason);
-              options.onError?.(reason);
+              fail(`its probe "${name}" ignored an abort for ${unresponsiveMs} ms`);
             }, unresponsiveMs);
             // The watchdog alone must not keep the process alive.
             Deno.unrefTimer(Number(timer));
@@ -467,8 +836,12 @@ async function loadSandbox(
     plugins: outputs,
     outputs,
     probes: infos.map(probeProxy),
-    close(): void {
+    get failure(): string | undefined {
+      return failure;
+    },
+    close(): Promise<void> {
       kill("the sandbox is closed");
+      return closeChannel();
     },
   };
 }

@@ -69,7 +69,7 @@ Deno.test("a user plugin runs sandboxed: no other files, network, writes, env or
     assert.deepEqual(lines.slice(-2), ["event host", "event port"], "events still flow in order");
     await assert.rejects(() => Deno.stat("/tmp/portolan-sandbox-escape"));
   } finally {
-    sandbox.close();
+    await sandbox.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -92,7 +92,7 @@ Deno.test("a plugin that throws inside the sandbox fails its own output only", a
       /boom on host/,
     );
   } finally {
-    sandbox.close();
+    await sandbox.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

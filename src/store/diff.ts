@@ -4,8 +4,11 @@
  *
  * A port that is not listed counts as what the host's `extraports` say when
  * they name a single state (typically "closed"), as "not scanned" when the
- * scan's port list does not hold it, and otherwise as not listed. Only
- * non-closed ports are reported as new or gone.
+ * scan's port list does not hold it or the scan did not finish (an
+ * interrupted scan never reached most of its ports), and otherwise as not
+ * listed. Only non-closed ports are reported as new or gone. Text from
+ * reports (banners, hostnames, args) is printed with every control made
+ * visible.
  *
  * @module
  */
@@ -14,6 +17,7 @@ import type { HostReport, ScanReport } from "../output/report.ts";
 import type { HostState, PortResult, PortState, Protocol } from "../engine/types.ts";
 import { compareHosts } from "./history.ts";
 import { type ServiceColumns, serviceColumns } from "./service_fields.ts";
+import { escapeControls, jsonText } from "../plugins/format.ts";
 
 /** A port's state as a diff sees it: a real state, or why none is known. */
 export type DiffPortState =
@@ -149,6 +153,8 @@ interface Side {
   report: ScanReport;
   ranges: Ranges | undefined;
   hosts: Map<string, HostReport>;
+  /** Not finished (no end): an unlisted port may never have been probed. */
+  partial: boolean;
 }
 
 function side(report: ScanReport): Side {
@@ -159,7 +165,7 @@ function side(report: ScanReport): Side {
     if (known === undefined) hosts.set(host.address, host);
     else hosts.set(host.address, { ...known, ports: [...known.ports, ...host.ports] });
   }
-  return { report, ranges: scannedRanges(report), hosts };
+  return { report, ranges: scannedRanges(report), hosts, partial: report.end === "" };
 }
 
 function portKey(protocol: Protocol, port: number): string {
@@ -179,7 +185,7 @@ function resolve(
   const unknown = (state: DiffPortState): PortSide => ({ state, reason: "", service: NO_SERVICE });
   if (host === undefined) return unknown("no-host");
   if (host.state === "down") return unknown("host-down");
-  if (!inRanges(s.ranges, protocol, port)) return unknown("unscanned");
+  if (s.partial || !inRanges(s.ranges, protocol, port)) return unknown("unscanned");
   const states = new Set(host.extraports.filter((e) => e.count > 0).map((e) => e.state));
   if (states.size === 1) return unknown([...states][0] as PortState);
   return unknown("unlisted");
@@ -395,8 +401,10 @@ function changeLines(p: PortDiff): { middle: string; text: string }[] {
  */
 export function formatDiff(diff: ScanDiff, options: FormatDiffOptions = {}): string {
   const color = options.color === true;
+  // Every line is made visible before colour goes on: reports and the
+  // database carry text from the network (banners, hostnames) and args.
   const paint = (code: string, text: string): string =>
-    color ? `\x1b[${code}m${text}\x1b[0m` : text;
+    color ? `\x1b[${code}m${escapeControls(text)}\x1b[0m` : escapeControls(text);
   const out: string[] = [];
   if (options.header ?? true) {
     for (const [mark, source] of [["---", diff.from], ["+++", diff.to]] as const) {
@@ -431,7 +439,7 @@ export function formatDiff(diff: ScanDiff, options: FormatDiffOptions = {}): str
       : host.change === "gone"
       ? host.after === null ? "  (gone)" : `  (gone: now ${host.after})`
       : "";
-    out.push(paint("1", `${host.address}${names}`) + note);
+    out.push(paint("1", `${host.address}${names}`) + escapeControls(note));
     for (const p of host.ports) {
       const label = `${p.port}/${p.protocol}`.padEnd(portWidth);
       if (p.change === "new" || p.change === "gone") {
@@ -515,5 +523,5 @@ export function diffToJson(diff: ScanDiff): string {
       })),
     })),
   };
-  return JSON.stringify(ordered, null, 2) + "\n";
+  return jsonText(ordered, 2) + "\n";
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { PortResult, ServiceInfo } from "../engine/types.ts";
 import type { HostReport, ScanReport } from "../output/report.ts";
+import { rawUnsafe } from "../plugins/format.ts";
 import { diffReports, diffToJson, formatDiff } from "./diff.ts";
 
 function report(hosts: HostReport[], services = "1-65535"): ScanReport {
@@ -245,4 +246,44 @@ Deno.test("diffToJson: stable, complete and parseable", () => {
   assert.equal(added.after.service.name, "http");
   assert.equal(added.before.state, "closed");
   assert.equal(added.after.service.certificate.fingerprint, null);
+});
+
+Deno.test("formatDiff and diffToJson print no raw ESC, BEL, DEL, C1 or bidi from the reports", () => {
+  // An OSC 52 clipboard write and a screen clear, as a hostile banner carries them.
+  const nasty = "\x1b]52;c;ZXZpbA==\x07\x1b[2J\x7f\x85\x9b2J\u202eevil\u2066";
+  const a = report([host("198.51.100.2", [p(80, "open", { name: "http", product: "a" })])]);
+  const b = report([
+    {
+      ...host("198.51.100.2", [
+        p(80, "open", { name: `http${nasty}`, product: nasty, version: nasty, extraInfo: nasty }),
+        p(81, "open", { name: nasty }),
+      ]),
+      hostnames: [nasty],
+    },
+    { ...host(`198.51.100.3${nasty}`, [p(22)]), hostnames: [nasty] },
+  ]);
+  b.args = ["portolan", nasty];
+  const diff = diffReports(a, b, { labels: [nasty, "b"] });
+  for (const color of [false, true]) {
+    const text = formatDiff(diff, { color });
+    // Colour adds its own ESC [ … m; nothing else may be raw.
+    const stripped = text.replace(new RegExp("\x1b\\[[0-9;]*m", "g"), "");
+    assert.deepEqual(rawUnsafe(stripped), [], `colour ${color}`);
+    assert.match(stripped, /\\x1b\]52;c;ZXZpbA==\\x07\\x1b\[2J\\x7f\\x85\\x9b2J\\u\{202e\}evil/);
+  }
+  const json = diffToJson(diff);
+  assert.deepEqual(rawUnsafe(json), []);
+  assert.equal(JSON.parse(json).hosts[0].hostnames[0], nasty);
+});
+
+Deno.test("diffReports: ports a partial (interrupted) scan never listed are 'not scanned', not closed", () => {
+  const full = report([host("198.51.100.2", [p(22), p(80), p(443)])]);
+  const partial = { ...report([host("198.51.100.2", [p(22)])]), end: "" };
+  const text = formatDiff(diffReports(full, partial), { header: false });
+  assert.match(text, /- 80\/tcp +open +\(gone: not scanned\)/);
+  assert.match(text, /- 443\/tcp +open +\(gone: not scanned\)/);
+  assert.doesNotMatch(text, /now closed/);
+  // Finished, the same report says they closed.
+  const finished = { ...partial, end: "2030-01-01T00:02:00.000Z" };
+  assert.match(formatDiff(diffReports(full, finished), { header: false }), /\(gone: now closed\)/);
 });

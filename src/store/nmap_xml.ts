@@ -34,6 +34,12 @@ function decode(text: string): string {
   });
 }
 
+/**
+ * Deepest element nesting kept as a tree. nmap's XML is a few levels deep;
+ * deeper elements are kept as leaves, so hostile nesting costs linear time.
+ */
+const MAX_DEPTH = 256;
+
 const ATTRIBUTE = /([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g;
 
 /**
@@ -81,8 +87,13 @@ export function parseXml(text: string): XmlElement {
       i = j + 1;
       if (body.startsWith("/")) {
         const name = body.slice(1).trim();
-        const at = stack.map((e) => e.name).lastIndexOf(name);
-        if (at > 0) stack.length = at;
+        // From the top: a well-formed end tag matches at once; the stack is at most MAX_DEPTH.
+        for (let at = stack.length - 1; at > 0; at--) {
+          if (stack[at]!.name === name) {
+            stack.length = at;
+            break;
+          }
+        }
         continue;
       }
       const selfClosing = body.endsWith("/");
@@ -96,7 +107,7 @@ export function parseXml(text: string): XmlElement {
         element.attrs[key] = decode(m[2] ?? m[3] ?? m[4] ?? "");
       }
       top().children.push(element);
-      if (!selfClosing) stack.push(element);
+      if (!selfClosing && stack.length <= MAX_DEPTH) stack.push(element);
     }
   }
   return root;
@@ -297,6 +308,12 @@ export function parseNmapXml(text: string, name: string): ScanReport {
   if (run === undefined) {
     throw new SyntaxError(
       `Cannot parse report "${name}": not an nmap XML file (no <nmaprun> element)`,
+    );
+  }
+  // nmap and portolan always say when the run started; a bare <nmaprun> is not a report.
+  if (run.attrs.scanner === undefined && run.attrs.start === undefined) {
+    throw new SyntaxError(
+      `Cannot parse report "${name}": not an nmap XML report (<nmaprun> has no scanner or start)`,
     );
   }
   const scaninfo: ScanInfo[] = childrenNamed(run, "scaninfo")

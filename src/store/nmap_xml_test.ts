@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { diffReports, formatDiff } from "./diff.ts";
 import { openHistory } from "./db.ts";
 import { loadScan } from "./history.ts";
-import { parseNmapXml, parseXml } from "./nmap_xml.ts";
+import { parseNmapXml, parseXml, type XmlElement } from "./nmap_xml.ts";
 import { importReport } from "./record.ts";
 import { readReportFile } from "./report_file.ts";
 
@@ -284,4 +284,25 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("parseXml: hostile nesting is kept flat past a fixed depth (linear, no deep recursion)", () => {
+  const levels = 200_000;
+  const doc = parseXml("<a>".repeat(levels) + "x" + "</a>".repeat(levels) + "</b>".repeat(1000));
+  let depth = 0;
+  let count = 0;
+  const todo: [XmlElement, number][] = [[doc, 0]];
+  while (todo.length > 0) {
+    const [element, at] = todo.pop()!;
+    depth = Math.max(depth, at);
+    count++;
+    for (const c of element.children) todo.push([c, at + 1]);
+  }
+  assert.equal(count, levels + 1, "every element kept");
+  assert.ok(depth <= 258, `tree depth ${depth}`);
+  // A report under a deep wrapper still reads.
+  const wrapped = "<x>".repeat(300) +
+    `<nmaprun scanner="nmap" start="0"><host><address addr="198.51.100.9"/></host></nmaprun>`;
+  assert.throws(() => parseNmapXml("<nmaprun><a>" + "<b>".repeat(1000) + "</nmaprun>", "d.xml"));
+  assert.doesNotThrow(() => parseNmapXml(wrapped, "w.xml"));
 });

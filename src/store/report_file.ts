@@ -7,6 +7,8 @@
 
 import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
+import { escapeControls } from "../plugins/format.ts";
+import { readBoundedText, TextReadError } from "./bounded_read.ts";
 import { parseNmapXml } from "./nmap_xml.ts";
 
 const PORT_STATES: ReadonlySet<string> = new Set([
@@ -96,15 +98,19 @@ function hostOf(value: unknown): HostReport | undefined {
 }
 
 /**
- * Read a portolan `-oJ` report. Missing fields get defaults; malformed ports
- * and hosts are skipped.
+ * Read a portolan `-oJ` report. Missing fields get defaults and malformed
+ * ports and hosts are skipped; a `hosts` with no host at all refuses the file.
+ * An `"interrupted": true` report reads as unfinished (no end).
  */
 export function parseJsonReport(text: string, name: string): ScanReport {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
+    // V8 quotes the text around the fault: one line, controls visible, not too long.
+    const why = escapeControls(
+      (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " "),
+    ).slice(0, 200);
     throw new SyntaxError(`Cannot parse report "${name}": invalid JSON (${why})`);
   }
   const r = obj(data);
@@ -113,14 +119,22 @@ export function parseJsonReport(text: string, name: string): ScanReport {
       `Cannot parse report "${name}": not a portolan JSON report (no "hosts" array)`,
     );
   }
+
   const stats = obj(r.stats) ?? {};
   const hosts = r.hosts.map(hostOf).filter((h): h is HostReport => h !== undefined);
+  // Lenient with a stray entry, not with a file whose hosts are none of them hosts.
+  if (r.hosts.length > 0 && hosts.length === 0) {
+    throw new SyntaxError(
+      `Cannot parse report "${name}": not a portolan JSON report (no entry of "hosts" is a host)`,
+    );
+  }
   return {
     scanner: "portolan",
     version: str(r.version),
     args: arr(r.args).filter((a): a is string => typeof a === "string"),
     start: str(r.start),
-    end: str(r.end),
+    // An interrupted scan's report is partial: read as unfinished, as its XML is.
+    end: r.interrupted === true ? "" : str(r.end),
     scaninfo: arr(r.scaninfo).map(obj).filter((s): s is Json =>
       s !== undefined && (s.protocol === "tcp" || s.protocol === "udp")
     ).map((s): ScanInfo => ({
@@ -161,12 +175,17 @@ export function parseReportText(text: string, name: string): ScanReport {
  * const report = await readReportFile("scan.xml");
  * ```
  */
-export async function readReportFile(path: string): Promise<ScanReport> {
+export async function readReportFile(
+  path: string,
+  options: { signal?: AbortSignal; maxBytes?: number } = {},
+): Promise<ScanReport> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    // Capped, NUL refused: /dev/zero or an endless pipe ends at once, not at memory's end.
+    text = await readBoundedText(path, options);
   } catch (error) {
-    const why = error instanceof Deno.errors.NotFound
+    const why = error instanceof Deno.errors.NotFound ||
+        (error instanceof TextReadError && error.message === "No such file or directory")
       ? "no such file"
       : error instanceof Error
       ? error.message

@@ -131,3 +131,29 @@ Deno.test("parseJsonReport: malformed hosts and ports are skipped, defaults fill
     hostsTotal: 1,
   });
 });
+
+Deno.test("parseReportText: a file shaped like a report but holding none is refused", () => {
+  assert.throws(
+    () => parseReportText(`{"scanner":"portolan","hosts":[[[1]],[2]]}`, "x.json"),
+    /^SyntaxError: Cannot parse report "x\.json": not a portolan JSON report \(no entry of "hosts" is a host\)$/,
+  );
+  assert.throws(
+    () => parseReportText(`<nmaprun><a><b>x</b></a></nmaprun>`, "x.xml"),
+    /^SyntaxError: Cannot parse report "x\.xml": not an nmap XML report \(<nmaprun> has no scanner or start\)$/,
+  );
+});
+
+Deno.test("parseJsonReport: an interrupted -oJ reads as unfinished", () => {
+  const text = JSON.stringify({
+    scanner: "portolan",
+    start: "2030-01-01T00:00:00.000Z",
+    end: "2030-01-01T00:00:09.000Z",
+    interrupted: true,
+    hosts: [{ address: "198.51.100.2", state: "up", ports: [] }],
+  });
+  assert.equal(parseJsonReport(text, "partial.json").end, "");
+  assert.equal(
+    parseJsonReport(text.replace('"interrupted":true', '"interrupted":false'), "whole.json").end,
+    "2030-01-01T00:00:09.000Z",
+  );
+});

@@ -4,6 +4,8 @@
  * @module
  */
 
+import { UsageError } from "../cli/usage_error.ts";
+
 /**
  * Split target-list text into specs: whitespace-separated, any number a
  * line, `#` starts a comment that runs to the end of the line.
@@ -39,19 +41,150 @@ function describe(error: unknown): string {
   return cut === -1 ? message : message.slice(0, cut);
 }
 
-/**
- * Read the specs of a target file; `-` reads standard input.
- *
- * @throws {Error} `Cannot read target file "x": No such file or directory` and the like.
- */
-export async function readTargetFile(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = path === "-"
-      ? await new Response(Deno.stdin.readable).text()
-      : await Deno.readTextFile(path);
-  } catch (error) {
-    throw new Error(`Cannot read target file "${path}": ${describe(error)}`, { cause: error });
+/** Longest line of a target file, characters: no address, range or name comes near it. */
+export const MAX_LINE_CHARS = 64 * 1024;
+/** Most entries of a target file: far past real lists, and an endless one ends in about a second. */
+export const MAX_ENTRIES = 5_000_000;
+const CHUNK_BYTES = 256 * 1024;
+
+/** Options of {@link readTargetFile}. */
+export interface ReadTargetFileOptions {
+  /** Ends the read at once (a FIFO with no writer, a slow pipe): it rejects with an "interrupted" error. */
+  signal?: AbortSignal;
+  /** Append to this array (returned) instead of a new one. */
+  into?: string[];
+  /** Longest line, characters. Default {@link MAX_LINE_CHARS}. */
+  maxLineChars?: number;
+  /** Most entries. Default {@link MAX_ENTRIES}. */
+  maxEntries?: number;
+}
+
+/** A read ended by the interrupt: the caller exits 130. */
+export class ReadInterrupted extends Error {
+  constructor(path: string) {
+    super(`Cannot read target file "${path}": interrupted`);
+    this.name = "ReadInterrupted";
   }
-  return parseTargetList(text);
+}
+
+/** `promise`, or a rejection as soon as `signal` aborts (the blocked call itself is left behind). */
+function abortable<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  path: string,
+): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(new ReadInterrupted(path));
+  return new Promise<T>((resolve, reject) => {
+    const stop = (): void => reject(new ReadInterrupted(path));
+    signal.addEventListener("abort", stop, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
+}
+
+/**
+ * Read the specs of a target file as {@link parseTargetList} splits them;
+ * `-` reads standard input. The file is read in chunks and split as it
+ * comes, so its text is never held whole; a line over `maxLineChars`, a NUL
+ * byte (not a text file: /dev/zero, say) or more than `maxEntries` entries
+ * end the read with an error at once, and `signal` ends it whatever the
+ * file does (even a FIFO no one writes to).
+ *
+ * @throws {Error} `Cannot read target file "x": No such file or directory`,
+ * `Cannot read target file "x": line 3 is over 65536 characters`,
+ * `Cannot read target file "x": it holds a NUL byte at line 1 (not a text file)`,
+ * and {@link ReadInterrupted} when `signal` aborts.
+ */
+export async function readTargetFile(
+  path: string,
+  options: ReadTargetFileOptions = {},
+): Promise<string[]> {
+  const { signal } = options;
+  const specs = options.into ?? [];
+  const maxLine = options.maxLineChars ?? MAX_LINE_CHARS;
+  const maxEntries = options.maxEntries ?? MAX_ENTRIES;
+  const fail = (why: string): Error => new Error(`Cannot read target file "${path}": ${why}`);
+  let file: Deno.FsFile | undefined;
+  try {
+    file = path === "-" ? undefined : await abortable(Deno.open(path), signal, path);
+    const source = file ?? Deno.stdin;
+    const decoder = new TextDecoder();
+    const buffer = new Uint8Array(CHUNK_BYTES);
+    const first = specs.length;
+    let line = 1;
+    // The unfinished end of the previous chunk: a partial spec, or a comment being skipped.
+    let carry = "";
+    let inComment = false;
+    let lineChars = 0;
+    for (;;) {
+      const got = await abortable(source.read(buffer), signal, path);
+      const text = got === null ? decoder.decode() : decoder.decode(buffer.subarray(0, got), {
+        stream: true,
+      });
+      const end = got === null ? text.length + 1 : text.length;
+      let start = 0;
+      for (let i = 0; i < end; i++) {
+        const code = i === text.length ? 10 : text.charCodeAt(i);
+        if (code === 0) throw fail(`it holds a NUL byte at line ${line} (not a text file)`);
+        if (code === 10) {
+          line++;
+          lineChars = 0;
+        } else if (++lineChars > maxLine) {
+          throw fail(`line ${line} is over ${maxLine} characters`);
+        }
+        if (inComment) {
+          if (code === 10) inComment = false;
+          start = i + 1;
+          continue;
+        }
+        const blank = code === 32 || (code >= 9 && code <= 13);
+        if (code === 35 || blank) {
+          const spec = carry + text.slice(start, i);
+          carry = "";
+          if (spec !== "") {
+            if (specs.length - first >= maxEntries) {
+              throw fail(`it holds over ${maxEntries} entries`);
+            }
+            specs.push(spec);
+          }
+          if (code === 35) inComment = true;
+          start = i + 1;
+        }
+      }
+      if (got === null) break;
+      if (!inComment) carry += text.slice(start);
+    }
+  } catch (error) {
+    if (
+      error instanceof ReadInterrupted ||
+      error instanceof Error && error.message.startsWith("Cannot read target file")
+    ) {
+      throw error;
+    }
+    throw fail(describe(error));
+  } finally {
+    try {
+      file?.close();
+    } catch { /* a read still blocked on it */ }
+  }
+  return specs;
+}
+
+/**
+ * {@link readTargetFile} for the command line: its errors as usage errors
+ * (exit 2), an interrupted read as exit 130.
+ */
+export async function readTargetList(
+  path: string,
+  options: { into: string[]; signal?: AbortSignal | undefined },
+): Promise<void> {
+  try {
+    await readTargetFile(path, {
+      into: options.into,
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(message, { exitCode: error instanceof ReadInterrupted ? 130 : 2 });
+  }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseTargetList, readTargetFile } from "./file.ts";
+import { parseTargetList, ReadInterrupted, readTargetFile } from "./file.ts";
 
 Deno.test("target lists take several specs a line and skip comments", async () => {
   const path = await Deno.makeTempFile({ suffix: ".txt" });
@@ -62,4 +62,65 @@ Deno.test("'-' reads standard input", async () => {
   const { code, stdout } = await child.output();
   assert.equal(code, 0);
   assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), ["10.0.0.1", "10.0.0.2"]);
+});
+
+Deno.test("a long list streams through in chunks: specs split across chunks come out whole", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".txt" });
+  try {
+    const lines = Array.from(
+      { length: 60_000 },
+      (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255} # host ${i}`,
+    );
+    await Deno.writeTextFile(path, lines.join("\n"));
+    const specs = await readTargetFile(path);
+    assert.equal(specs.length, lines.length);
+    assert.deepEqual(specs.slice(-2), ["10.0.234.94", "10.0.234.95"]);
+    assert.equal(specs.findIndex((spec, i) => spec !== lines[i]!.split(" ")[0]), -1);
+    // Appends to an array given.
+    const into = ["first"];
+    await readTargetFile(path, { into });
+    assert.equal(into.length, lines.length + 1);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("binary, overlong and endless lists end the read at once with one line", async () => {
+  await assert.rejects(
+    readTargetFile("/dev/zero"),
+    /^Error: Cannot read target file "\/dev\/zero": it holds a NUL byte at line 1 \(not a text file\)$/,
+  );
+  const path = await Deno.makeTempFile({ suffix: ".txt" });
+  try {
+    await Deno.writeTextFile(path, "10.0.0.1\n" + "a".repeat(70_000) + "\n");
+    await assert.rejects(
+      readTargetFile(path),
+      /^Error: Cannot read target file ".*": line 2 is over 65536 characters$/,
+    );
+    await Deno.writeTextFile(path, "10.0.0.1 10.0.0.2\n10.0.0.3\n");
+    await assert.rejects(
+      readTargetFile(path, { maxEntries: 2 }),
+      /^Error: Cannot read target file ".*": it holds over 2 entries$/,
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("an abort ends a read blocked on a FIFO no one writes to", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const fifo = `${dir}/fifo`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.ok(made.success);
+    const controller = new AbortController();
+    const reading = readTargetFile(fifo, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 100);
+    await assert.rejects(reading, ReadInterrupted);
+    // Unblock the open left behind, so the test leaves no thread waiting.
+    const writer = await Deno.open(fifo, { write: true });
+    writer.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

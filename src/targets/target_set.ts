@@ -374,9 +374,25 @@ export async function buildTargetSet(
 
   const ranges: AddressRange[] = [];
   const hostnames: { family: Family; value: bigint; hostname: string }[] = [];
+  // -4 / -6 hold for addresses given as such, not only for names.
+  const wrongFamily = (family: Family): RangeError =>
+    new RangeError(
+      `Cannot scan an IPv${family} target with -${family === 4 ? 6 : 4} (the first is ${
+        specs.find((spec) => (family === 4) !== spec.includes(":"))
+      })`,
+    );
+  if (options.family === 6 && quads.length > 0) throw wrongFamily(4);
   for (const spec of targets) {
     if (spec.kind === "ranges") {
-      for (const range of spec.ranges) ranges.push(range);
+      for (const range of spec.ranges) {
+        if (
+          options.family !== undefined && options.family !== "any" &&
+          range.family !== options.family
+        ) {
+          throw wrongFamily(range.family);
+        }
+        ranges.push(range);
+      }
       continue;
     }
     const found = resolved.get(spec.hostname) ?? [];

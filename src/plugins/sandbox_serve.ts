@@ -1,0 +1,440 @@
+/**
+ * The inside of the plugin sandbox, whatever holds it: it loads the plugin
+ * module, runs each output session the parent starts (events in, text out),
+ * and runs each probe the parent starts against a {@link ProbeConn} proxy:
+ * the parent owns the real connection, and every read, write and TLS
+ * handshake is a request to it.
+ *
+ * It runs in a child process (`sandbox_process.ts`, messages framed on a
+ * Unix socket) or, where no child can be started, in a Worker
+ * (`sandbox_worker.ts`, messages by postMessage). Either way the parent
+ * trusts nothing that comes back.
+ *
+ * @module
+ */
+
+import { concatBytes, latin1 } from "../service/text.ts";
+import { type LoadedPlugins, loadOutputPlugins, loadPlugins } from "./loader.ts";
+import type {
+  ProbeConn,
+  ProbePlugin,
+  ProbeProtocol,
+  ReadOptions,
+  StartTlsOptions,
+  TlsDetails,
+} from "./probe_types.ts";
+import type { OutputPlugin, ScanEvent } from "./types.ts";
+
+/** How messages cross: `send` resolves once the message is on its way (back-pressure). */
+export interface SandboxPort {
+  send(message: FromSandbox, transfer?: Transferable[]): Promise<void>;
+  /** Called with each message from the parent, in order. */
+  listen(handler: (message: ToSandbox) => void): void;
+}
+
+/** A probe plugin's description, as the parent rebuilds it. */
+export interface ProbeInfo {
+  name: string;
+  description: string;
+  exportName: string;
+  protocols: ProbeProtocol[];
+  ports: number[];
+  tlsPorts?: number[];
+  rarity: number;
+  passive: boolean;
+}
+
+/** The mirrored state of the parent's connection when a probe starts. */
+export interface ConnSnapshot {
+  address: string;
+  port: number;
+  greeting: Uint8Array;
+  tls: TlsDetails | undefined;
+  closed: boolean;
+}
+
+/** The engine's read limits (conn.ts), for reads the proxy splits into several. */
+export interface ReadLimits {
+  /** Largest read. */
+  maxBytes: number;
+  /** Bytes of a read that names none. */
+  defaultBytes: number;
+  /** Time of a read that names none, ms. */
+  timeoutMs: number;
+}
+
+/**
+ * A read as it crosses to the parent: {@link ReadOptions} without a function.
+ * `anyChunk` returns as soon as anything arrived.
+ */
+export interface WireRead {
+  maxBytes?: number;
+  timeoutMs?: number;
+  idleMs?: number;
+  until?: string;
+  anyChunk?: true;
+}
+
+/** Messages from the parent. */
+export type ToSandbox =
+  /** `need`: "output" loads as {@link loadOutputPlugins}, "any" as {@link loadPlugins}. */
+  | { type: "load"; path: string; need: "output" | "any" }
+  | { type: "start"; id: number; name: string }
+  | { type: "event"; id: number; event: ScanEvent }
+  | { type: "end"; id: number }
+  | { type: "probe"; id: number; name: string; conn: ConnSnapshot; limits: ReadLimits }
+  | { type: "probe-abort"; id: number }
+  | {
+    type: "conn-reply";
+    id: number;
+    call: number;
+    closed: boolean;
+    tls: TlsDetails | undefined;
+    bytes?: Uint8Array;
+    error?: string;
+  };
+
+/** Messages to the parent. */
+export type FromSandbox =
+  | {
+    type: "loaded";
+    plugins: { name: string; description: string; exportName: string }[];
+    probes: ProbeInfo[];
+  }
+  | { type: "load-error"; message: string }
+  | { type: "write"; id: number; text: string }
+  | { type: "done"; id: number }
+  | { type: "error"; id: number; message: string }
+  | { type: "conn"; id: number; call: number; op: "read"; read: WireRead }
+  | { type: "conn"; id: number; call: number; op: "write"; data: string | Uint8Array }
+  | { type: "conn"; id: number; call: number; op: "startTls"; options: StartTlsOptions }
+  | { type: "probe-done"; id: number; match: unknown }
+  | { type: "probe-error"; id: number; message: string }
+  | { type: "probe-aborted"; id: number };
+
+type ConnReply = Extract<ToSandbox, { type: "conn-reply" }>;
+
+interface Session {
+  queue: ScanEvent[];
+  ended: boolean;
+  wake: (() => void) | undefined;
+}
+
+/** One probe in progress. */
+interface ProbeRun {
+  controller: AbortController;
+  /** Requests to the parent awaiting a reply, by call number. */
+  pending: Map<number, (reply: ConnReply | undefined) => void>;
+  /** Aborted or finished: the parent no longer listens. */
+  ended: boolean;
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function* eventsOf(session: Session): AsyncGenerator<ScanEvent> {
+  for (;;) {
+    const event = session.queue.shift();
+    if (event !== undefined) {
+      yield event;
+      continue;
+    }
+    if (session.ended) return;
+    await new Promise<void>((resolve) => (session.wake = resolve));
+    session.wake = undefined;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The parent sends an absolute path; the sandbox may not even ask for its own directory. */
+const ABSOLUTE = { cwd: "/" };
+
+function finite(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Serve the parent over `port`: load the plugin it names, then run its
+ * output sessions and probes. Call once per process or Worker.
+ */
+export function serveSandbox(port: SandboxPort): void {
+  const factories = new Map<string, () => OutputPlugin>();
+  const sessions = new Map<number, Session>();
+  const probePlugins = new Map<string, ProbePlugin>();
+  const runs = new Map<number, ProbeRun>();
+
+  // A plugin's stray rejection or timer error must not end the sandbox and
+  // every other probe and output with it.
+  globalThis.addEventListener("unhandledrejection", (event) => event.preventDefault());
+  globalThis.addEventListener("error", (event) => event.preventDefault());
+
+  function send(message: FromSandbox, transfer: Transferable[] = []): Promise<void> {
+    return port.send(message, transfer);
+  }
+
+  async function runSession(id: number, name: string): Promise<void> {
+    const session: Session = { queue: [], ended: false, wake: undefined };
+    sessions.set(id, session);
+    try {
+      const factory = factories.get(name);
+      if (factory === undefined) throw new Error(`no plugin named "${name}" in this module`);
+      await factory().write(eventsOf(session), {
+        color: false,
+        write(text: string): Promise<void> {
+          // Resolves once the text is on its way: a plugin that awaits its writes cannot outrun the parent.
+          return send({ type: "write", id, text: String(text) });
+        },
+      });
+      send({ type: "done", id });
+    } catch (error) {
+      send({ type: "error", id, message: message(error) });
+    } finally {
+      sessions.delete(id);
+    }
+  }
+
+  /**
+   * The worker side of the parent's connection. Reads and writes never throw,
+   * as the engine's own; `closed` and `tls` are as of the last reply.
+   */
+  function proxyConn(
+    id: number,
+    snapshot: ConnSnapshot,
+    limits: ReadLimits,
+    run: ProbeRun,
+  ): ProbeConn {
+    let closed = snapshot.closed;
+    let tls = snapshot.tls;
+    let nextCall = 1;
+
+    function call(
+      request:
+        | { op: "read"; read: WireRead }
+        | { op: "write"; data: string | Uint8Array }
+        | { op: "startTls"; options: StartTlsOptions },
+    ): Promise<ConnReply | undefined> {
+      if (run.ended) {
+        // After an abort reads return nothing, as the engine's do; a timer
+        // turn keeps a plugin that loops on them from starving the Worker.
+        return new Promise((resolve) => setTimeout(() => resolve(undefined), 0));
+      }
+      const number = nextCall++;
+      return new Promise((resolve) => {
+        run.pending.set(number, (reply) => {
+          if (reply !== undefined) {
+            closed = reply.closed;
+            tls = reply.tls;
+          }
+          resolve(reply);
+        });
+        const transfer = request.op === "write" && typeof request.data !== "string"
+          ? [request.data.buffer as ArrayBuffer]
+          : [];
+        send({ type: "conn", id, call: number, ...request }, transfer);
+      });
+    }
+
+    function wire(options: ReadOptions): WireRead {
+      const out: WireRead = {};
+      const maxBytes = finite(options.maxBytes);
+      const timeoutMs = finite(options.timeoutMs);
+      const idleMs = finite(options.idleMs);
+      if (maxBytes !== undefined) out.maxBytes = maxBytes;
+      if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
+      if (idleMs !== undefined) out.idleMs = idleMs;
+      if (typeof options.until === "string") out.until = options.until;
+      return out;
+    }
+
+    async function readOnce(read: WireRead): Promise<Uint8Array> {
+      const reply = await call({ op: "read", read });
+      return reply?.bytes ?? EMPTY;
+    }
+
+    /**
+     * A read whose `until` is a test, which cannot cross to the parent: one
+     * parent read per arrival, each with the time left, the test run here.
+     * Same limits as the engine's read: bytes capped, the same time budget,
+     * `idleMs` between arrivals once something came.
+     */
+    async function readUntil(
+      options: ReadOptions,
+      test: (received: Uint8Array) => boolean,
+    ): Promise<Uint8Array> {
+      const maxBytes = Math.max(
+        1,
+        Math.min(finite(options.maxBytes) ?? limits.defaultBytes, limits.maxBytes),
+      );
+      const end = Date.now() + Math.max(0, finite(options.timeoutMs) ?? limits.timeoutMs);
+      const idleMs = finite(options.idleMs);
+      let got: Uint8Array = EMPTY;
+      for (let first = true; !run.controller.signal.aborted; first = false) {
+        let wait = end - Date.now();
+        if (idleMs !== undefined && got.length > 0) wait = Math.min(wait, idleMs);
+        // The first read always goes: what is already buffered comes back even at no wait.
+        if (wait <= 0 && !first) break;
+        const more = await readOnce({
+          maxBytes: maxBytes - got.length,
+          timeoutMs: Math.max(0, wait),
+          anyChunk: true,
+        });
+        if (more.length === 0) break;
+        got = concatBytes(got, more);
+        if (got.length >= maxBytes) break;
+        let done: boolean;
+        try {
+          done = test(got) === true;
+        } catch {
+          // A test that throws cannot say "more": the read ends, and still does not throw.
+          done = true;
+        }
+        if (done) break;
+      }
+      return got;
+    }
+
+    async function read(options: ReadOptions = {}): Promise<Uint8Array> {
+      // A JavaScript plugin may pass anything; the engine's read would not throw on it either.
+      const safe: ReadOptions = typeof options === "object" && options !== null ? options : {};
+      return typeof safe.until === "function"
+        ? await readUntil(safe, safe.until)
+        : await readOnce(wire(safe));
+    }
+
+    return {
+      address: snapshot.address,
+      port: snapshot.port,
+      greeting: snapshot.greeting,
+      get tls(): TlsDetails | undefined {
+        return tls;
+      },
+      get closed(): boolean {
+        return closed;
+      },
+      read,
+      async readText(options?: ReadOptions): Promise<string> {
+        return latin1(await read(options));
+      },
+      async write(data: string | Uint8Array): Promise<void> {
+        // Copied: the caller keeps its buffer, and only the bytes in view cross.
+        const payload = typeof data === "string"
+          ? data
+          : data instanceof Uint8Array
+          ? data.slice()
+          : undefined;
+        if (payload === undefined) return;
+        await call({ op: "write", data: payload });
+      },
+      async startTls(options: StartTlsOptions = {}): Promise<TlsDetails> {
+        const clean: StartTlsOptions = {};
+        if (Array.isArray(options.alpn)) {
+          clean.alpn = options.alpn.filter((item): item is string => typeof item === "string");
+        }
+        if (typeof options.servername === "string") clean.servername = options.servername;
+        const reply = await call({ op: "startTls", options: clean });
+        if (reply === undefined) throw new Error("Cannot start TLS: the probe was stopped");
+        if (reply.error !== undefined || reply.tls === undefined) {
+          throw new Error(reply.error ?? "Cannot start TLS: no TLS details");
+        }
+        return reply.tls;
+      },
+    };
+  }
+
+  /** Stop a run: the parent no longer listens, pending requests return nothing. */
+  function endRun(id: number, run: ProbeRun): void {
+    run.ended = true;
+    runs.delete(id);
+    for (const resolve of run.pending.values()) resolve(undefined);
+    run.pending.clear();
+  }
+
+  async function runProbe(data: Extract<ToSandbox, { type: "probe" }>): Promise<void> {
+    const { id } = data;
+    const run: ProbeRun = { controller: new AbortController(), pending: new Map(), ended: false };
+    runs.set(id, run);
+    try {
+      const plugin = probePlugins.get(data.name);
+      if (plugin === undefined) {
+        throw new Error(`no probe plugin named "${data.name}" in this module`);
+      }
+      const conn = proxyConn(id, data.conn, data.limits, run);
+      const match = await plugin.probe(conn, run.controller.signal);
+      // A match the structured clone refuses (a function inside, say) lands in the catch.
+      if (!run.ended) send({ type: "probe-done", id, match });
+    } catch (error) {
+      if (!run.ended) send({ type: "probe-error", id, message: message(error) });
+    } finally {
+      endRun(id, run);
+    }
+  }
+
+  async function receive(data: ToSandbox): Promise<void> {
+    switch (data.type) {
+      case "load":
+        try {
+          const loaded: LoadedPlugins = data.need === "output"
+            ? { outputs: await loadOutputPlugins(data.path, ABSOLUTE), probes: [] }
+            : await loadPlugins(data.path, ABSOLUTE);
+          for (const plugin of loaded.outputs) factories.set(plugin.name, plugin.factory);
+          for (const probe of loaded.probes) probePlugins.set(probe.name, probe.plugin);
+          send({
+            type: "loaded",
+            plugins: loaded.outputs.map(({ name, description, exportName }) => ({
+              name,
+              description,
+              exportName,
+            })),
+            probes: loaded.probes.map(({ exportName, plugin }) => ({
+              name: plugin.name,
+              description: plugin.description,
+              exportName,
+              protocols: [...plugin.protocols],
+              ports: [...plugin.ports],
+              ...(plugin.tlsPorts === undefined ? {} : { tlsPorts: [...plugin.tlsPorts] }),
+              rarity: plugin.rarity,
+              passive: plugin.passive,
+            })),
+          });
+        } catch (error) {
+          send({ type: "load-error", message: message(error) });
+        }
+        break;
+      case "start":
+        void runSession(data.id, data.name);
+        break;
+      case "event":
+      case "end": {
+        const session = sessions.get(data.id);
+        if (session === undefined) break;
+        if (data.type === "event") session.queue.push(data.event);
+        else session.ended = true;
+        session.wake?.();
+        break;
+      }
+      case "probe":
+        void runProbe(data);
+        break;
+      case "probe-abort": {
+        // Answered at once: the parent takes silence as a Worker that stopped responding.
+        send({ type: "probe-aborted", id: data.id });
+        const run = runs.get(data.id);
+        if (run === undefined) break;
+        endRun(data.id, run);
+        run.controller.abort();
+        break;
+      }
+      case "conn-reply": {
+        const pending = runs.get(data.id)?.pending;
+        const resolve = pending?.get(data.call);
+        pending?.delete(data.call);
+        resolve?.(data);
+        break;
+      }
+    }
+  }
+
+  port.listen((data) => void receive(data));
+}
