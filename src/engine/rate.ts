@@ -283,3 +283,44 @@ export function rateCeiling(
     } probes/s; --max-rate to change`,
   };
 }
+
+/** Buckets of {@link SendMeter}: ten of 100 ms make its one-second window. */
+const METER_BUCKETS = 10;
+const METER_BUCKET_MS = 100;
+
+/**
+ * The send rate actually reached: the most probes sent within any one-second
+ * window (in steps of 100 ms), as a sweep's ceiling is checked against.
+ */
+export class SendMeter {
+  #counts = new Float64Array(METER_BUCKETS);
+  #bucket = -1;
+  #window = 0;
+  #peak = 0;
+
+  /** Probes/s: the fullest one-second window so far. */
+  get peak(): number {
+    return this.#peak;
+  }
+
+  /** `count` probes went out at `now` (ms). */
+  sent(count: number, now: number): void {
+    if (count <= 0) return;
+    const bucket = Math.floor(now / METER_BUCKET_MS);
+    if (bucket !== this.#bucket) {
+      // Buckets that passed without sends, and those now out of the window, are emptied.
+      const steps = this.#bucket < 0
+        ? METER_BUCKETS
+        : Math.min(METER_BUCKETS, bucket - this.#bucket);
+      for (let i = 1; i <= steps; i++) {
+        const at = (((this.#bucket + i) % METER_BUCKETS) + METER_BUCKETS) % METER_BUCKETS;
+        this.#window -= this.#counts[at]!;
+        this.#counts[at] = 0;
+      }
+      this.#bucket = bucket;
+    }
+    this.#counts[((bucket % METER_BUCKETS) + METER_BUCKETS) % METER_BUCKETS]! += count;
+    this.#window += count;
+    if (this.#window > this.#peak) this.#peak = this.#window;
+  }
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_RATE, rateCeiling, RateController, SWEEP_RATE } from "./rate.ts";
+import { DEFAULT_MAX_RATE, rateCeiling, RateController, SendMeter, SWEEP_RATE } from "./rate.ts";
 
 /** Drive a controller: each probe is answered, its first try lost with `lossAt(rate)`. */
 function drive(
@@ -108,4 +108,16 @@ Deno.test("sweeps get a default ceiling; few hosts, --max-rate and -T5 do not", 
   assert.match(fast.notice ?? "", /--min-rate is above the sweep ceiling of 14,880/);
   // Below it, --min-rate leaves the ceiling alone.
   assert.equal(rateCeiling(65_536n, { ...t3, minRate: 1_000 }).maxRate, SWEEP_RATE);
+});
+
+Deno.test("the send meter reports the fullest one-second window", () => {
+  const meter = new SendMeter();
+  // 1,000 probes/s for three seconds, in 10 ms steps, then a burst of 500 in 100 ms.
+  for (let t = 0; t < 3000; t += 10) meter.sent(10, t);
+  assert.equal(meter.peak, 1000);
+  meter.sent(500, 3050);
+  assert.equal(meter.peak, 1000 - 10 * 10 + 500);
+  // A long pause empties the window.
+  meter.sent(1, 10_000);
+  assert.equal(meter.peak, 1400);
 });

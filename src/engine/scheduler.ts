@@ -15,7 +15,7 @@
 
 import { Completion } from "./completion.ts";
 import { Order } from "./order.ts";
-import { RateController } from "./rate.ts";
+import { RateController, SendMeter } from "./rate.ts";
 import { type CheckUnit, type HeldHandler, SILENCE_PROOF_MS, SilenceProof } from "./silence.ts";
 import { SlotTable } from "./slots.ts";
 import { RttEstimator, timingTemplate } from "./timing.ts";
@@ -108,6 +108,7 @@ export function emptyStats(): EngineStats {
     replies: 0,
     sendErrors: 0,
     peakRate: 0,
+    sendRate: 0,
     lossRate: 0,
   };
 }
@@ -147,6 +148,7 @@ export async function runScan(
   const checkAttempt = attempts - 1;
   const paceMs = options.icmpPaceMs ?? 1010;
   const stats = emptyStats();
+  const meter = new SendMeter();
   const slots = new SlotTable(mode.units);
   const proof = new SilenceProof(slots);
   /** Slots to send again, each with its generation when queued (stale once decided or reused). */
@@ -495,6 +497,7 @@ export async function runScan(
       sent++;
     }
     rate.sent(sent);
+    meter.sent(sent, now);
     if (rate.rate > stats.peakRate) stats.peakRate = rate.rate;
     requeueRefused();
   }
@@ -579,6 +582,7 @@ export async function runScan(
   stats.backoffs = rate.backoffs;
   stats.peakRate = Math.round(Math.max(stats.peakRate, rate.peak));
   stats.lossRate = rate.lossRate;
+  stats.sendRate = meter.peak;
   sink.checkpoint?.(tracker.point());
   sink.progress?.(done, total);
   return stats;

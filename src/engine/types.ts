@@ -138,8 +138,10 @@ export interface EngineStats {
   replies: number;
   /** Tries refused locally (full queues, no descriptors); they are sent again. */
   sendErrors: number;
-  /** Highest sending rate reached, probes/s. */
+  /** Highest sending rate the rate controller allowed, probes/s. */
   peakRate: number;
+  /** Highest sending rate measured: the most probes sent in any one-second window. */
+  sendRate: number;
   /** Probe loss measured on the path (probes answered only on a retry). */
   lossRate: number;
 }
