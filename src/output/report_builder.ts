@@ -2,9 +2,15 @@
  * Accumulates port and host verdicts into a {@link ScanReport}.
  *
  * Memory grows with the interesting results only: open ports are always kept,
- * every other state is kept port by port only while a host has few ports in
- * that state, and is otherwise reduced to counts per reason (nmap's "Not
- * shown: 995 closed tcp ports").
+ * closed ports are kept port by port only while a host has few of them, and
+ * are otherwise reduced to counts per reason (nmap's "Not shown: 995 closed
+ * tcp ports").
+ *
+ * Given the scanned ports ({@link ReportBuilderOptions.scanned}), the builder
+ * is bounded by what answered: a port that went unanswered (filtered or
+ * open|filtered, with a silent reason) is only counted, globally, so a host
+ * that never answered costs nothing; a host's silent ports are derived when
+ * the report is built, as the scanned ports it has no other verdict for.
  *
  * @module
  */
@@ -33,6 +39,24 @@ export interface ReportBuilderOptions {
   openOnly?: boolean;
   /** Keep hosts found down in the report (verbose); otherwise they are only counted. */
   includeDown?: boolean;
+  /**
+   * The ports scanned on every host, per protocol. Given, unanswered ports
+   * are not kept (see the module doc); absent, every verdict is kept.
+   */
+  scanned?: ScannedPorts;
+  /**
+   * With {@link scanned}: derive each answering host's silent ports at the
+   * end (default true). A shard (`--shard`) probes only part of a host's
+   * ports and cannot tell which are silent: it passes false, reports only
+   * what answered, and `portolan merge` derives the rest.
+   */
+  deriveSilent?: boolean;
+}
+
+/** Ports scanned per protocol, ascending. */
+export interface ScannedPorts {
+  tcp?: readonly number[];
+  udp?: readonly number[];
 }
 
 /** Per-call options of {@link ReportBuilder.addPort} and {@link ReportBuilder.addHost}. */
@@ -68,8 +92,11 @@ export interface ReportBuilder {
   addExtra(address: string, extra: ExtraPorts, options?: AddOptions): void;
   /** The report so far, with `end` empty: what the "start" event carries. */
   snapshot(): ScanReport;
-  /** The complete report. */
-  finish(stats: FinishStats, end: Date): ScanReport;
+  /**
+   * The complete report. `partial`: the scan was interrupted, so ports not
+   * heard from may never have been probed and are not derived as silent.
+   */
+  finish(stats: FinishStats, end: Date, options?: { partial?: boolean }): ScanReport;
 }
 
 interface StateBucket {
@@ -88,7 +115,19 @@ interface HostEntry {
   /** Reason of the first port that answered, if any did. */
   answer: string | undefined;
   states: Map<PortState, StateBucket>;
+  /** Verdicts other than silent ones, per protocol (bounded mode). */
+  answered: { tcp: number; udp: number };
+  /**
+   * Which scanned ports answered, one bit per port index (bounded mode), so
+   * the silent ones are known exactly; absent until one answers.
+   */
+  heard: { tcp?: Uint8Array; udp?: Uint8Array };
+  /** Counts were added without their ports (a resumed report): the bits are incomplete. */
+  inexact: boolean;
 }
+
+/** A host's silent ports are listed while at most this many, counted beyond. */
+const SILENT_LIST_LIMIT = 1000;
 
 /** Reasons that mean nothing came back from the host. */
 const SILENT_REASONS: ReadonlySet<string> = new Set([
@@ -179,6 +218,31 @@ function compareHosts(a: HostEntry, b: HostEntry): number {
   return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
 }
 
+/**
+ * Whether a verdict says only that nothing came back: the ports a bounded
+ * builder counts instead of keeping.
+ */
+export function isSilent(result: { state: PortState; reason: string }): boolean {
+  return (result.state === "filtered" || result.state === "open|filtered") &&
+    SILENT_REASONS.has(result.reason);
+}
+
+/** Port number -> index in `ports`, -1 where absent. */
+function portIndex(ports: readonly number[] | undefined): Int32Array | undefined {
+  if (ports === undefined) return undefined;
+  const index = new Int32Array(65536).fill(-1);
+  ports.forEach((port, i) => {
+    if (port >= 0 && port < 65536) index[port] = i;
+  });
+  return index;
+}
+
+/** The state and reason an unanswered port of `protocol` gets when none was seen. */
+const DEFAULT_SILENT: Record<"tcp" | "udp", { state: PortState; reason: string }> = {
+  tcp: { state: "filtered", reason: "no-response" },
+  udp: { state: "open|filtered", reason: "no-response" },
+};
+
 function comparePorts(a: PortResult, b: PortResult): number {
   if (a.protocol !== b.protocol) return a.protocol === "tcp" ? -1 : 1;
   return a.port - b.port;
@@ -210,7 +274,26 @@ export function createReportBuilder(
   }
   const openOnly = options.openOnly ?? false;
   const includeDown = options.includeDown ?? false;
+  const scanned = options.scanned;
+  const deriveSilent = options.deriveSilent ?? true;
   const hosts = new Map<string, HostEntry>();
+  // Bounded mode: unanswered verdicts per protocol, by "state\nreason".
+  const silent = { tcp: new Map<string, number>(), udp: new Map<string, number>() };
+  // Port number -> index in the scanned list, per protocol (-1: not scanned).
+  const indexOf = { tcp: portIndex(scanned?.tcp), udp: portIndex(scanned?.udp) };
+
+  function hear(host: HostEntry, result: PortResult): void {
+    const index = indexOf[result.protocol]?.[result.port] ?? -1;
+    if (index < 0) return;
+    const all = scanned?.[result.protocol];
+    const bits = host.heard[result.protocol] ??= new Uint8Array(((all?.length ?? 0) + 7) >> 3);
+    bits[index >> 3]! |= 1 << (index & 7);
+  }
+
+  function heardAt(host: HostEntry, protocol: "tcp" | "udp", index: number): boolean {
+    const bits = host.heard[protocol];
+    return bits !== undefined && (bits[index >> 3]! & (1 << (index & 7))) !== 0;
+  }
 
   function entry(address: string, add: AddOptions | undefined): HostEntry {
     let host = hosts.get(address);
@@ -222,6 +305,9 @@ export function createReportBuilder(
         verdict: undefined,
         answer: undefined,
         states: new Map(),
+        answered: { tcp: 0, udp: 0 },
+        heard: {},
+        inexact: false,
       };
       hosts.set(address, host);
     } else if (add?.sortKey !== undefined) {
@@ -243,7 +329,11 @@ export function createReportBuilder(
     return host.verdict ?? { state: "unknown", reason: "no-response" };
   }
 
-  function hostReport(host: HostEntry, verdict: { state: HostState; reason: string }): HostReport {
+  function hostReport(
+    host: HostEntry,
+    verdict: { state: HostState; reason: string },
+    derive: boolean,
+  ): HostReport {
     const ports: PortResult[] = [];
     const extraports: ExtraPorts[] = [];
     for (const [state, bucket] of host.states) {
@@ -256,6 +346,8 @@ export function createReportBuilder(
         .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
       extraports.push({ state, count: bucket.count, reasons });
     }
+    if (scanned !== undefined && derive) addSilent(host, ports, extraports);
+    if (scanned !== undefined && !derive && deriveSilent) listCounted(host, ports, extraports);
     ports.sort(comparePorts);
     extraports.sort((a, b) => b.count - a.count || (a.state < b.state ? -1 : 1));
     return {
@@ -268,7 +360,73 @@ export function createReportBuilder(
     };
   }
 
-  function build(end: string, stats: FinishStats, seconds: number): ScanReport {
+  /** The unanswered state and reason of `protocol`: the commonest seen, else the default. */
+  function silentOf(protocol: "tcp" | "udp"): { state: PortState; reason: string } {
+    let best: { key: string; count: number } | undefined;
+    for (const [key, count] of silent[protocol]) {
+      if (best === undefined || count > best.count || (count === best.count && key < best.key)) {
+        best = { key, count };
+      }
+    }
+    if (best === undefined) return DEFAULT_SILENT[protocol];
+    const [state, reason] = best.key.split("\n") as [PortState, string];
+    return { state, reason };
+  }
+
+  /**
+   * A host's silent ports, derived: the scanned ports that did not answer.
+   * Listed while few enough (and listable), counted otherwise.
+   */
+  function addSilent(host: HostEntry, ports: PortResult[], extraports: ExtraPorts[]): void {
+    for (const protocol of ["tcp", "udp"] as const) {
+      const all = scanned?.[protocol];
+      if (all === undefined) continue;
+      const count = all.length - host.answered[protocol];
+      if (count <= 0) continue;
+      const { state, reason } = silentOf(protocol);
+      if (listable(state) && count <= SILENT_LIST_LIMIT && !host.inexact) {
+        for (let index = 0; index < all.length; index++) {
+          if (heardAt(host, protocol, index)) continue;
+          ports.push({ address: host.address, protocol, port: all[index]!, state, reason });
+        }
+        continue;
+      }
+      let extra = extraports.find((item) => item.state === state);
+      if (extra === undefined) {
+        extra = { state, count: 0, reasons: [] };
+        extraports.push(extra);
+      }
+      extra.count += count;
+      const known = extra.reasons.find((item) => item.reason === reason);
+      if (known === undefined) extra.reasons.push({ reason, count });
+      else known.count += count;
+      extra.reasons.sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
+    }
+  }
+
+  /**
+   * An interrupted scan's report lists the ports it counted, when they are
+   * of one state and reason and known by their bits, so that a resumed run
+   * (which reads this report back) still knows which ports answered.
+   */
+  function listCounted(host: HostEntry, ports: PortResult[], extraports: ExtraPorts[]): void {
+    const protocols = (["tcp", "udp"] as const).filter((p) => scanned?.[p] !== undefined);
+    const [extra] = extraports;
+    const protocol = protocols[0];
+    if (protocols.length !== 1 || protocol === undefined || host.inexact) return;
+    if (extraports.length !== 1 || extra === undefined || extra.reasons.length !== 1) return;
+    const reason = extra.reasons[0]!.reason;
+    const listed = new Set(ports.map((port) => port.port));
+    const all = scanned?.[protocol] ?? [];
+    for (let index = 0; index < all.length; index++) {
+      const port = all[index]!;
+      if (!heardAt(host, protocol, index) || listed.has(port)) continue;
+      ports.push({ address: host.address, protocol, port, state: extra.state, reason });
+    }
+    extraports.length = 0;
+  }
+
+  function build(end: string, stats: FinishStats, seconds: number, derive: boolean): ScanReport {
     const reports: HostReport[] = [];
     let up = 0;
     let down = 0;
@@ -279,7 +437,7 @@ export function createReportBuilder(
         down++;
         if (!includeDown) continue;
       }
-      reports.push(hostReport(host, verdict));
+      reports.push(hostReport(host, verdict, derive));
     }
     return {
       scanner: "portolan",
@@ -313,7 +471,17 @@ export function createReportBuilder(
     },
 
     addPort(result: PortResult, add?: AddOptions): void {
+      if (scanned !== undefined && isSilent(result)) {
+        const counts = silent[result.protocol];
+        const key = `${result.state}\n${result.reason}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        return;
+      }
       const host = entry(result.address, add);
+      if (scanned !== undefined) {
+        host.answered[result.protocol]++;
+        hear(host, result);
+      }
       if (
         host.answer === undefined &&
         (result.state === "open" || result.state === "closed" || !SILENT_REASONS.has(result.reason))
@@ -337,7 +505,16 @@ export function createReportBuilder(
     },
 
     addExtra(address: string, extra: ExtraPorts, add?: AddOptions): void {
+      const unanswered = extra.reasons.length > 0 &&
+        extra.reasons.every((r) => isSilent({ state: extra.state, reason: r.reason }));
+      if (scanned !== undefined && unanswered) {
+        // Derived again when the report is built.
+        return;
+      }
       const host = entry(address, add);
+      // Counted ports carry no protocol: they belong to the scan's first one.
+      host.answered[scanned?.tcp !== undefined ? "tcp" : "udp"] += extra.count;
+      if (scanned !== undefined) host.inexact = true;
       let bucket = host.states.get(extra.state);
       if (bucket === undefined) {
         bucket = { count: 0, reasons: new Map(), listed: null };
@@ -353,12 +530,13 @@ export function createReportBuilder(
     },
 
     snapshot(): ScanReport {
-      return build("", { probes: 0, retries: 0 }, 0);
+      return build("", { probes: 0, retries: 0 }, 0, false);
     },
 
-    finish(stats: FinishStats, end: Date): ScanReport {
+    finish(stats: FinishStats, end: Date, finishOptions?: { partial?: boolean }): ScanReport {
       const seconds = Math.max(0, end.getTime() - info.start.getTime()) / 1000;
-      return build(end.toISOString(), stats, seconds);
+      const derive = deriveSilent && finishOptions?.partial !== true;
+      return build(end.toISOString(), stats, seconds, derive);
     },
   };
 }

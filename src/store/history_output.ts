@@ -2,13 +2,22 @@
  * The history as an output plugin: subscribe it to the scan's event bus like
  * any other output and every scan is recorded batch by batch.
  *
+ * What it records grows with what answered, not with what was probed: a port
+ * that went unanswered (filtered or open|filtered with a silent reason) is
+ * not written as it lands, and a host that never answered gets no row. The
+ * final report's silent ports (listed, or counted per host) are written at
+ * the end, with the scan's port set (its scaninfo), so `diff` knows every
+ * scanned port's state.
+ *
  * @module
  */
 
 import type { HostResult, PortResult } from "../engine/types.ts";
+import type { ScanReport } from "../output/report.ts";
+import { isSilent } from "../output/report_builder.ts";
 import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugins/types.ts";
 import type { HistoryDb } from "./db.ts";
-import { addHosts, addResults, finishScan, startScan } from "./record.ts";
+import { addCounts, addHosts, addResults, finishScan, startScan } from "./record.ts";
 
 /** Options of {@link historyOutput}. */
 export interface HistoryOutputOptions {
@@ -98,6 +107,8 @@ export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): His
             hosts.push(event.host);
             schedule();
           } else if (event.type === "port") {
+            // Written from the final report, if it keeps them.
+            if (isSilent(event.result)) continue;
             ports.push(event.result);
             if (ports.length >= batchSize) flush();
             else schedule();
@@ -115,6 +126,7 @@ export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): His
                 reason: h.reason,
               })),
             );
+            addSilent(db, scanId, event.report);
             finishScan(db, scanId, {
               end: event.report.end,
               stats: event.report.stats,
@@ -137,4 +149,22 @@ export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): His
       }
     },
   };
+}
+
+/** The report's unanswered ports: listed ones as rows, counted ones as counts. */
+function addSilent(db: HistoryDb, scanId: number, report: ScanReport): void {
+  const listed: PortResult[] = [];
+  const counts: { address: string; state: string; reason: string; count: number }[] = [];
+  for (const host of report.hosts) {
+    for (const port of host.ports) if (isSilent(port)) listed.push(port);
+    for (const extra of host.extraports) {
+      for (const { reason, count } of extra.reasons) {
+        if (isSilent({ state: extra.state, reason })) {
+          counts.push({ address: host.address, state: extra.state, reason, count });
+        }
+      }
+    }
+  }
+  addResults(db, scanId, listed);
+  addCounts(db, scanId, counts);
 }

@@ -38,6 +38,7 @@ export {
 } from "./db.ts";
 export type { HistoryDb, Migration, OpenHistoryOptions } from "./db.ts";
 export {
+  addCounts,
   addHosts,
   addResults,
   finishScan,
