@@ -103,6 +103,7 @@ export function grepableOutput(options: GrepableOptions = {}): OutputPlugin {
   return {
     name: "grepable",
     description: "nmap's grepable format, one line per host (-oG)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       let headerWritten = false;
       for await (const event of events) {

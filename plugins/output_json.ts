@@ -48,6 +48,14 @@ function jsonHost(host: HostReport): Record<string, unknown> {
 
 /** The report in the `-oJ` schema, keys in a fixed order. */
 export function toJson(report: ScanReport): string {
+  return [...jsonChunks(report)].join("");
+}
+
+/**
+ * {@link toJson} in pieces, one host at a time, so a large report is never
+ * held twice (as objects and as one string) while it is written.
+ */
+export function* jsonChunks(report: ScanReport): Generator<string> {
   const ordered = {
     scanner: report.scanner,
     version: report.version,
@@ -60,7 +68,7 @@ export function toJson(report: ScanReport): string {
       numServices: info.numServices,
       services: info.services,
     })),
-    hosts: report.hosts.map(jsonHost),
+    hosts: [] as unknown[],
     stats: {
       probes: report.stats.probes,
       retries: report.stats.retries,
@@ -73,7 +81,20 @@ export function toJson(report: ScanReport): string {
         : {}),
     },
   };
-  return JSON.stringify(ordered, null, 2) + "\n";
+  // The document with an empty host list, split where the hosts go.
+  const [head, tail] = JSON.stringify(ordered, null, 2).split('"hosts": []') as [string, string];
+  if (report.hosts.length === 0) {
+    yield `${head}"hosts": []${tail}\n`;
+    return;
+  }
+  yield `${head}"hosts": [\n`;
+  let first = true;
+  for (const host of report.hosts) {
+    const text = JSON.stringify(jsonHost(host), null, 2).replaceAll("\n", "\n    ");
+    yield `${first ? "" : ",\n"}    ${text}`;
+    first = false;
+  }
+  yield `\n  ]${tail}\n`;
 }
 
 /**
@@ -90,9 +111,11 @@ export function jsonOutput(): OutputPlugin {
   return {
     name: "json",
     description: "the whole report as JSON (-oJ)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       for await (const event of events) {
-        if (event.type === "end") await out.write(toJson(event.report));
+        if (event.type !== "end") continue;
+        for (const chunk of jsonChunks(event.report)) await out.write(chunk);
       }
     },
   };

@@ -3,7 +3,7 @@ import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { openFileWriter } from "../src/output/writer.ts";
 import type { ScanReport } from "../src/output/report.ts";
-import { jsonOutput } from "./output_json.ts";
+import { jsonOutput, toJson } from "./output_json.ts";
 import { outputPlugins } from "./mod.ts";
 
 function sampleReport(): { start: ScanReport; end: ScanReport } {
@@ -186,4 +186,13 @@ Deno.test("plugin registry lists the built-in outputs by name", () => {
     assert.equal(plugin.name, name);
     assert.ok(plugin.description.length > 0);
   }
+});
+
+Deno.test("json output written host by host is JSON.stringify's layout, with and without hosts", () => {
+  const { start, end } = sampleReport();
+  for (const report of [start, end]) {
+    const text = toJson(report);
+    assert.equal(text, JSON.stringify(JSON.parse(text), null, 2) + "\n");
+  }
+  assert.ok(end.hosts.length > 1);
 });

@@ -77,6 +77,7 @@ export function normalOutput(options: NormalOutputOptions = {}): OutputPlugin {
   return {
     name: "normal",
     description: "nmap-like text report (-oN)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       let headerWritten = false;
       for await (const event of events) {

@@ -233,6 +233,7 @@ export function xmlOutput(options: XmlOptions = {}): OutputPlugin {
   return {
     name: "xml",
     description: "nmap XML, valid against nmap.dtd (-oX)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       let headerWritten = false;
       for await (const event of events) {

@@ -341,6 +341,7 @@ export function createReportBuilder(
         ports.push(...bucket.listed);
         continue;
       }
+      if (state === "closed" && scanned !== undefined && listClosed(host, bucket, ports)) continue;
       const reasons = [...bucket.reasons]
         .map(([reason, count]) => ({ reason, count }))
         .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
@@ -402,6 +403,33 @@ export function createReportBuilder(
       else known.count += count;
       extra.reasons.sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
     }
+  }
+
+  /**
+   * A bounded host's closed ports, listed from its bits while at most `limit`
+   * and of one reason: the ports that answered and are not otherwise listed
+   * (closed is the only listable state kept as bits). False when they stay counted.
+   */
+  function listClosed(host: HostEntry, bucket: StateBucket, ports: PortResult[]): boolean {
+    const [only, more] = bucket.reasons.keys();
+    if (bucket.count > limit || !listable("closed") || host.inexact) return false;
+    if (only === undefined || more !== undefined) return false;
+    const listed = new Set<string>();
+    for (const other of host.states.values()) {
+      for (const port of other.listed ?? []) listed.add(`${port.protocol}/${port.port}`);
+    }
+    const found: PortResult[] = [];
+    for (const protocol of ["tcp", "udp"] as const) {
+      const all = scanned?.[protocol] ?? [];
+      for (let index = 0; index < all.length; index++) {
+        const port = all[index]!;
+        if (!heardAt(host, protocol, index) || listed.has(`${protocol}/${port}`)) continue;
+        found.push({ address: host.address, protocol, port, state: "closed", reason: only });
+      }
+    }
+    if (found.length !== bucket.count) return false;
+    ports.push(...found);
+    return true;
   }
 
   /**
@@ -496,6 +524,11 @@ export function createReportBuilder(
       bucket.count++;
       bucket.reasons.set(result.reason, (bucket.reasons.get(result.reason) ?? 0) + 1);
       if (bucket.listed === null) return;
+      // Bounded: a closed port is a bit and a count; listed again, when few, from the bits.
+      if (scanned !== undefined && result.state === "closed" && result.service === undefined) {
+        bucket.listed = null;
+        return;
+      }
       // The schema lists every port that is not closed; only closed ports are summarised.
       if (result.state === "closed" && bucket.count > limit) {
         bucket.listed = null;

@@ -24,7 +24,7 @@ import {
 } from "../output/report_builder.ts";
 import { type FileWriter, openFileWriter } from "../output/writer.ts";
 import type { OutputPlugin, OutputWriter } from "../plugins/types.ts";
-import { type HistoryDb, historyOutput } from "../store/mod.ts";
+import { createHistoryRecorder, type HistoryDb, type HistoryRecorder } from "../store/mod.ts";
 import type { Host } from "../targets/types.ts";
 
 /** An output asked for on the command line, its plugin already made. */
@@ -65,11 +65,6 @@ export interface Pipeline {
   finish(stats: FinishStats, options: { interrupted: boolean }): Promise<PipelineResult>;
 }
 
-const NO_WRITER: OutputWriter = {
-  color: false,
-  write: (): Promise<void> => Promise.resolve(),
-};
-
 function namesOf(host: Host): string[] {
   return host.hostname === undefined ? [] : [host.hostname];
 }
@@ -94,16 +89,33 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     for (const writer of writers) await writer.close().catch(() => {});
     throw error;
   }
-  if (options.history !== undefined) {
-    const { db, targets: spec, scanId } = options.history;
-    targets.push({
-      plugin: historyOutput(db, { targets: spec, ...(scanId !== undefined ? { scanId } : {}) }),
-      writer: NO_WRITER,
-    });
-  }
   const bus = createEventBus();
   const done = runOutputs(targets, bus);
-  bus.emit({ type: "start", report: builder.snapshot() });
+  const start = builder.snapshot();
+  bus.emit({ type: "start", report: start });
+  // The history is called directly, not through a queue: one call per verdict.
+  let history: HistoryRecorder | undefined;
+  let historyError: Error | undefined;
+  const record = (step: (recorder: HistoryRecorder) => void): void => {
+    if (history === undefined) return;
+    try {
+      step(history);
+    } catch (error) {
+      // A failed history costs only the history, as a failed output costs only its file.
+      history.close();
+      history = undefined;
+      const message = error instanceof Error ? error.message : String(error);
+      historyError = new Error(`Output "history" failed: ${message}`, { cause: error });
+    }
+  };
+  if (options.history !== undefined) {
+    const { db, targets: spec, scanId } = options.history;
+    history = createHistoryRecorder(db, {
+      targets: spec,
+      ...(scanId !== undefined ? { scanId } : {}),
+    });
+    record((recorder) => recorder.start(start));
+  }
 
   const addOptions = (
     host: Host | undefined,
@@ -114,6 +126,7 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     host(verdict: HostResult, host?: Host): void {
       builder.addHost(verdict, addOptions(host));
       bus.emit({ type: "host", host: verdict });
+      record((recorder) => recorder.host(verdict));
     },
     note(verdict: HostResult, host?: Host): void {
       builder.addHost(verdict, addOptions(host));
@@ -121,6 +134,7 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
     port(result: PortResult, host?: Host): void {
       builder.addPort(result, addOptions(host));
       bus.emit({ type: "port", result });
+      record((recorder) => recorder.port(result));
     },
     replay(report: ScanReport): void {
       for (const host of report.hosts) {
@@ -134,10 +148,12 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
           };
           builder.addHost(verdict, add);
           bus.emit({ type: "host", host: verdict });
+          record((recorder) => recorder.host(verdict));
         }
         for (const port of host.ports) {
           builder.addPort(port, add);
           bus.emit({ type: "port", result: port });
+          record((recorder) => recorder.port(port));
         }
         for (const extra of host.extraports as ExtraPorts[]) {
           builder.addExtra(host.address, extra, add);
@@ -148,7 +164,10 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       const report = builder.finish(stats, new Date(), { partial: finish.interrupted });
       bus.emit({ type: "end", report, interrupted: finish.interrupted });
       bus.close();
+      record((recorder) => recorder.end(report, finish.interrupted));
+      history?.close();
       const errors = await done;
+      if (historyError !== undefined) errors.push(historyError);
       for (const writer of writers) {
         try {
           await writer.close();

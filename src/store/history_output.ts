@@ -19,7 +19,7 @@ import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugins/types.ts"
 import type { HistoryDb } from "./db.ts";
 import { addCounts, addHosts, addResults, finishScan, startScan } from "./record.ts";
 
-/** Options of {@link historyOutput}. */
+/** Options of {@link historyOutput} and {@link createHistoryRecorder}. */
 export interface HistoryOutputOptions {
   /** The target specification, see {@link normalizeTargetSpec}. */
   targets: string;
@@ -37,18 +37,29 @@ export interface HistoryOutput extends OutputPlugin {
 }
 
 /**
- * An output plugin that records the scan into `db`.
- *
- * @example
- * ```ts ignore
- * import { historyOutput, normalizeTargetSpec, openHistory } from "./mod.ts";
- * const db = openHistory(path);
- * const history = historyOutput(db, { targets: normalizeTargetSpec(options.targets) });
- * outputTargets.push({ plugin: history, writer: nullWriter });
- * // after the scan: `recorded as scan ${history.scanId}`
- * ```
+ * Records one scan, called directly by the result router (no event queue
+ * in between): each call is cheap, batches are written as they fill, a
+ * partial batch after `flushInterval`. A write that failed on the timer is
+ * thrown by the next call.
  */
-export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): HistoryOutput {
+export interface HistoryRecorder {
+  readonly scanId: number | undefined;
+  start(report: ScanReport): void;
+  host(host: HostResult): void;
+  port(result: PortResult): void;
+  /** The scan ended: the settled hosts, the report's silent ports, the end and stats. */
+  end(report: ScanReport, interrupted: boolean): void;
+  /** Write what is pending (the scan stopped without an end). */
+  flush(): void;
+  /** Stop the timer; nothing is written after. */
+  close(): void;
+}
+
+/** Start recording a scan into `db`. */
+export function createHistoryRecorder(
+  db: HistoryDb,
+  options: HistoryOutputOptions,
+): HistoryRecorder {
   const batchSize = Math.max(1, options.batchSize ?? 2048);
   const flushInterval = Math.max(0, options.flushInterval ?? 1000);
   let scanId: number | undefined = options.scanId;
@@ -56,6 +67,7 @@ export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): His
   let hosts: HostResult[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timerError: unknown;
+  let closed = false;
 
   const flush = (): void => {
     if (timer !== undefined) clearTimeout(timer);
@@ -73,7 +85,7 @@ export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): His
     }
   };
   const schedule = (): void => {
-    if (timer !== undefined || scanId === undefined) return;
+    if (timer !== undefined || scanId === undefined || closed) return;
     timer = setTimeout(() => {
       timer = undefined;
       try {
@@ -83,69 +95,106 @@ export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): His
       }
     }, flushInterval);
   };
+  const check = (): void => {
+    if (timerError !== undefined) throw timerError;
+  };
 
+  return {
+    get scanId(): number | undefined {
+      return scanId;
+    },
+    start(report: ScanReport): void {
+      scanId ??= startScan(db, {
+        args: report.args,
+        start: report.start,
+        targets: options.targets,
+        scaninfo: report.scaninfo,
+        version: report.version,
+      });
+    },
+    host(host: HostResult): void {
+      check();
+      hosts.push(host);
+      schedule();
+    },
+    port(result: PortResult): void {
+      // Written from the final report, if it keeps them.
+      if (isSilent(result)) return;
+      check();
+      ports.push(result);
+      if (ports.length >= batchSize) flush();
+      else schedule();
+    },
+    end(report: ScanReport, interrupted: boolean): void {
+      check();
+      flush();
+      if (scanId === undefined) return;
+      // The final report has the settled host verdicts and names.
+      addHosts(
+        db,
+        scanId,
+        report.hosts.map((h) => ({
+          address: h.address,
+          hostnames: h.hostnames,
+          state: h.state,
+          reason: h.reason,
+        })),
+      );
+      addSilent(db, scanId, report);
+      finishScan(db, scanId, { end: report.end, stats: report.stats, interrupted });
+    },
+    flush,
+    close(): void {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/**
+ * An output plugin that records the scan into `db`.
+ *
+ * @example
+ * ```ts ignore
+ * import { historyOutput, normalizeTargetSpec, openHistory } from "./mod.ts";
+ * const db = openHistory(path);
+ * const history = historyOutput(db, { targets: normalizeTargetSpec(options.targets) });
+ * outputTargets.push({ plugin: history, writer: nullWriter });
+ * // after the scan: `recorded as scan ${history.scanId}`
+ * ```
+ */
+export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): HistoryOutput {
+  const recorder = createHistoryRecorder(db, options);
   return {
     name: "history",
     description: "record the scan in the history database (--db)",
     get scanId(): number | undefined {
-      return scanId;
+      return recorder.scanId;
     },
     async write(events: AsyncIterable<ScanEvent>, _out: OutputWriter): Promise<void> {
       let ended = false;
       try {
         for await (const event of events) {
-          if (timerError !== undefined) throw timerError;
-          if (event.type === "start") {
-            scanId ??= startScan(db, {
-              args: event.report.args,
-              start: event.report.start,
-              targets: options.targets,
-              scaninfo: event.report.scaninfo,
-              version: event.report.version,
-            });
-          } else if (event.type === "host") {
-            hosts.push(event.host);
-            schedule();
-          } else if (event.type === "port") {
-            // Written from the final report, if it keeps them.
-            if (isSilent(event.result)) continue;
-            ports.push(event.result);
-            if (ports.length >= batchSize) flush();
-            else schedule();
-          } else {
-            flush();
-            if (scanId === undefined) return;
-            // The final report has the settled host verdicts and names.
-            addHosts(
-              db,
-              scanId,
-              event.report.hosts.map((h) => ({
-                address: h.address,
-                hostnames: h.hostnames,
-                state: h.state,
-                reason: h.reason,
-              })),
-            );
-            addSilent(db, scanId, event.report);
-            finishScan(db, scanId, {
-              end: event.report.end,
-              stats: event.report.stats,
-              interrupted: event.interrupted,
-            });
+          if (event.type === "start") recorder.start(event.report);
+          else if (event.type === "host") recorder.host(event.host);
+          else if (event.type === "port") recorder.port(event.result);
+          else {
+            recorder.end(event.report, event.interrupted);
             ended = true;
           }
         }
         // The bus closed without an "end" event: keep what arrived.
-        if (!ended) flush();
+        if (!ended) recorder.flush();
       } catch (error) {
         try {
-          flush();
+          recorder.flush();
         } catch {
           // The error that ended the loop is the one to report.
         }
         throw error;
       } finally {
-        if (timer !== undefined) clearTimeout(timer);
+        recorder.close();
       }
     },
   };
