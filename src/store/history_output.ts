@@ -2,12 +2,15 @@
  * The history as an output plugin: subscribe it to the scan's event bus like
  * any other output and every scan is recorded batch by batch.
  *
- * What it records grows with what answered, not with what was probed: a port
- * that went unanswered (filtered or open|filtered with a silent reason) is
- * not written as it lands, and a host that never answered gets no row. The
- * final report's silent ports (listed, or counted per host) are written at
- * the end, with the scan's port set (its scaninfo), so `diff` knows every
- * scanned port's state.
+ * What it records grows with what was found, not with what was probed: the
+ * findings (open, and every port whose answer says something: ICMP
+ * unreachable, open|filtered UDP replies…) are written as they land, batch by
+ * batch; a closed port or one that went unanswered (filtered or
+ * open|filtered with a silent reason) is not, and a host that never answered
+ * gets no row. The final report's closed and silent ports (per-host counts,
+ * or the few it lists) are written at the end, beside the scan's port set
+ * (its scaninfo), so `diff` knows every scanned port's state. A scan that
+ * crashes keeps its findings and loses those counts.
  *
  * @module
  */
@@ -118,8 +121,8 @@ export function createHistoryRecorder(
       schedule();
     },
     port(result: PortResult): void {
-      // Written from the final report, if it keeps them.
-      if (isSilent(result)) return;
+      // Written from the final report, as counts or the few it lists.
+      if (deferred(result)) return;
       check();
       ports.push(result);
       if (ports.length >= batchSize) flush();
@@ -140,7 +143,7 @@ export function createHistoryRecorder(
           reason: h.reason,
         })),
       );
-      addSilent(db, scanId, report);
+      addDeferred(db, scanId, report);
       finishScan(db, scanId, { end: report.end, stats: report.stats, interrupted });
     },
     flush,
@@ -200,15 +203,22 @@ export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): His
   };
 }
 
-/** The report's unanswered ports: listed ones as rows, counted ones as counts. */
-function addSilent(db: HistoryDb, scanId: number, report: ScanReport): void {
+/** Closed and unanswered ports: recorded from the final report, not as they land. */
+function deferred(
+  port: { state: PortResult["state"]; reason: string; service?: unknown },
+): boolean {
+  return (port.state === "closed" && port.service === undefined) || isSilent(port);
+}
+
+/** The report's closed and unanswered ports: listed ones as rows (closed as counts), counted ones as counts. */
+function addDeferred(db: HistoryDb, scanId: number, report: ScanReport): void {
   const listed: PortResult[] = [];
   const counts: { address: string; state: string; reason: string; count: number }[] = [];
   for (const host of report.hosts) {
-    for (const port of host.ports) if (isSilent(port)) listed.push(port);
+    for (const port of host.ports) if (deferred(port)) listed.push(port);
     for (const extra of host.extraports) {
       for (const { reason, count } of extra.reasons) {
-        if (isSilent({ state: extra.state, reason })) {
+        if (deferred({ state: extra.state, reason })) {
           counts.push({ address: host.address, state: extra.state, reason, count });
         }
       }
