@@ -129,6 +129,14 @@ interface HostEntry {
 /** A host's silent ports are listed while at most this many, counted beyond. */
 const SILENT_LIST_LIMIT = 1000;
 
+/**
+ * A bounded report lists closed and silent ports (from their bits) only
+ * while it would list at most this many of them in all: beyond, every host
+ * gives them as counts, so a large scan's report grows with its findings
+ * (open ports, answers), not with its probes.
+ */
+const DERIVED_LIST_BUDGET = 10_000;
+
 /** Reasons that mean nothing came back from the host. */
 const SILENT_REASONS: ReadonlySet<string> = new Set([
   "",
@@ -290,6 +298,25 @@ export function createReportBuilder(
     bits[index >> 3]! |= 1 << (index & 7);
   }
 
+  // Whether this build lists closed and silent ports; see DERIVED_LIST_BUDGET.
+  let listDerived = true;
+
+  /** How many closed and silent ports a build would list, at most. */
+  function derivedListing(): number {
+    let total = 0;
+    for (const host of hosts.values()) {
+      const closed = host.states.get("closed");
+      if (closed !== undefined && closed.listed === null && closed.count <= limit) {
+        total += closed.count;
+      }
+      for (const protocol of ["tcp", "udp"] as const) {
+        const silent = (scanned?.[protocol]?.length ?? 0) - host.answered[protocol];
+        if (silent > 0 && silent <= SILENT_LIST_LIMIT) total += silent;
+      }
+    }
+    return total;
+  }
+
   function heardAt(host: HostEntry, protocol: "tcp" | "udp", index: number): boolean {
     const bits = host.heard[protocol];
     return bits !== undefined && (bits[index >> 3]! & (1 << (index & 7))) !== 0;
@@ -385,7 +412,7 @@ export function createReportBuilder(
       const count = all.length - host.answered[protocol];
       if (count <= 0) continue;
       const { state, reason } = silentOf(protocol);
-      if (listable(state) && count <= SILENT_LIST_LIMIT && !host.inexact) {
+      if (listDerived && listable(state) && count <= SILENT_LIST_LIMIT && !host.inexact) {
         for (let index = 0; index < all.length; index++) {
           if (heardAt(host, protocol, index)) continue;
           ports.push({ address: host.address, protocol, port: all[index]!, state, reason });
@@ -412,7 +439,7 @@ export function createReportBuilder(
    */
   function listClosed(host: HostEntry, bucket: StateBucket, ports: PortResult[]): boolean {
     const [only, more] = bucket.reasons.keys();
-    if (bucket.count > limit || !listable("closed") || host.inexact) return false;
+    if (!listDerived || bucket.count > limit || !listable("closed") || host.inexact) return false;
     if (only === undefined || more !== undefined) return false;
     const listed = new Set<string>();
     for (const other of host.states.values()) {
@@ -458,6 +485,7 @@ export function createReportBuilder(
     const reports: HostReport[] = [];
     let up = 0;
     let down = 0;
+    listDerived = scanned === undefined || derivedListing() <= DERIVED_LIST_BUDGET;
     for (const host of [...hosts.values()].sort(compareHosts)) {
       const verdict = stateOf(host);
       if (verdict.state === "up") up++;

@@ -326,3 +326,26 @@ Deno.test("bounded report builder: an interrupted report lists counted ports so 
   assert.deepEqual(host?.ports.map((p) => [p.port, p.state]), [[100, "filtered"]]);
   assert.deepEqual(host?.extraports.map((e) => [e.state, e.count]), [["closed", 99]]);
 });
+
+Deno.test("bounded report builder: a report that would list too many closed ports counts them all", () => {
+  const build = (hostCount: number): { ports: number; extra: number } => {
+    const scanned = { tcp: [22, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90] };
+    const builder = createReportBuilder(INFO, { scanned });
+    for (let h = 0; h < hostCount; h++) {
+      const address = `198.18.${h >> 8}.${h & 255}`;
+      for (const p of scanned.tcp) {
+        builder.addPort(
+          p === 22 ? port(address, p, "open", "syn-ack") : port(address, p, "closed", "reset"),
+        );
+      }
+    }
+    const hosts = builder.finish({ probes: 0, retries: 0 }, START).hosts;
+    return {
+      ports: hosts.reduce((n, h) => n + h.ports.length, 0),
+      extra: hosts.reduce((n, h) => n + h.extraports.reduce((m, e) => m + e.count, 0), 0),
+    };
+  };
+  // 11 closed ports a host: 100 hosts list 1100 of them; 1000 hosts would list 11000.
+  assert.deepEqual(build(100), { ports: 1200, extra: 0 });
+  assert.deepEqual(build(1000), { ports: 1000, extra: 11000 });
+});
