@@ -19,6 +19,7 @@ import { defaultDbPath, type HistoryDb, normalizeTargetSpec, openHistory } from 
 import type { PlannedOutput } from "../scan/pipeline.ts";
 import { buildTiming, resolveModes, selectPorts } from "../scan/plan.ts";
 import { runScan, type ScanOutcome, type ScanSetup } from "../scan/scan.ts";
+import { mergeReports } from "../scan/merge.ts";
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
@@ -192,6 +193,7 @@ function oneLine(error: unknown): string {
 async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   if (commandArgs[0] === "history") return await runHistory(commandArgs.slice(1), io);
   if (commandArgs[0] === "diff") return await runDiff(commandArgs.slice(1), io);
+  if (commandArgs[0] === "merge") return await runMerge(commandArgs.slice(1), io);
   let args = commandArgs;
   let options = parseArgs(args);
   let resumed: { state: ResumeState; path: string } | undefined;
@@ -427,4 +429,66 @@ async function scan(
     await Deno.remove(resumed.path).catch(() => {});
   }
   return errors.length > 0 ? 1 : 0;
+}
+
+/** Options `portolan merge` takes besides its files: outputs, plugins, history, view. */
+const MERGE_OPTIONS: ReadonlySet<keyof CliOptions> = new Set<keyof CliOptions>([
+  "targets",
+  "outputs",
+  "plugins",
+  "db",
+  "noDb",
+  "open",
+  "reason",
+  "verbose",
+]);
+
+/**
+ * `portolan merge FILE... [-oJ|-oX|-oN|-oG|-oH FILE] [--output NAME:FILE]`:
+ * the shard outputs of one scan as one report. The merged scan is recorded
+ * only with an explicit `--db` (the shards may have recorded themselves).
+ */
+async function runMerge(args: readonly string[], io: CliIo): Promise<number> {
+  const options = parseArgs(args);
+  const defaults = parseArgs([]);
+  for (const key of Object.keys(options) as (keyof CliOptions)[]) {
+    if (MERGE_OPTIONS.has(key)) continue;
+    if (JSON.stringify(options[key]) !== JSON.stringify(defaults[key])) {
+      throw new UsageError(`Cannot use that option with merge: it takes files and outputs only`);
+    }
+  }
+  const files = options.targets;
+  if (files.length === 0) throw new UsageError("Cannot merge: no files given");
+  const sandboxes: Sandbox[] = [];
+  try {
+    const outputs = await planOutputs(options, sandboxes, io);
+    const db = options.db !== undefined && !options.noDb ? openHistory(options.db) : undefined;
+    let result;
+    try {
+      result = await mergeReports(files, {
+        outputs,
+        openOnly: options.open,
+        includeDown: options.verbose > 0,
+        ...(db !== undefined ? { history: { db, targets: normalizeTargetSpec(files) } } : {}),
+      });
+    } finally {
+      db?.close();
+    }
+    for (const error of result.errors) io.stderr(`portolan: ${oneLine(error)}\n`);
+    if (!options.outputs.some((output) => output.path === "-")) {
+      const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
+      await io.stdout(
+        encoder.encode(
+          renderTable(result.report, {
+            color,
+            reason: options.reason,
+            verbose: options.verbose > 0,
+          }),
+        ),
+      );
+    }
+    return result.errors.length > 0 ? 1 : 0;
+  } finally {
+    for (const sandbox of sandboxes) sandbox.close();
+  }
 }

@@ -61,8 +61,11 @@ export interface Pipeline {
   port(result: PortResult, host?: Host): void;
   /** What an interrupted run found, fed again (`--resume`). */
   replay(report: ScanReport): void;
-  /** End the scan: render every output, close every file. */
-  finish(stats: FinishStats, options: { interrupted: boolean }): Promise<PipelineResult>;
+  /** End the scan (at `end`, default now): render every output, close every file. */
+  finish(
+    stats: FinishStats,
+    options: { interrupted: boolean; end?: Date },
+  ): Promise<PipelineResult>;
 }
 
 function namesOf(host: Host): string[] {
@@ -160,8 +163,13 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
         }
       }
     },
-    async finish(stats: FinishStats, finish: { interrupted: boolean }): Promise<PipelineResult> {
-      const report = builder.finish(stats, new Date(), { partial: finish.interrupted });
+    async finish(
+      stats: FinishStats,
+      finish: { interrupted: boolean; end?: Date },
+    ): Promise<PipelineResult> {
+      const report = builder.finish(stats, finish.end ?? new Date(), {
+        partial: finish.interrupted,
+      });
       bus.emit({ type: "end", report, interrupted: finish.interrupted });
       bus.close();
       record((recorder) => recorder.end(report, finish.interrupted));
