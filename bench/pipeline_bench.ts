@@ -7,7 +7,13 @@
  * ```sh
  * deno run -A bench/pipeline_bench.ts [--runs 1] [--timeout 300] [--only portolan,masscan,zmap]
  *                                     [--scenarios sweep16,sweep4,sweep1,nodb,connect]
+ * deno run -A bench/pipeline_bench.ts --synthetic   # the router alone, no lab, no engine
  * ```
+ *
+ * `--synthetic` feeds the result router the verdicts of the /16 sweep
+ * (65536 hosts × 16 ports, the upper half silent, the lower half one open
+ * port and 15 closed), in a shuffled order, with the history on and a JSON
+ * output: how many verdicts a second the pipeline takes after the engine.
  *
  * Portolan runs through `main.ts` with the scan task's permissions, its
  * history in a fresh file per run (`--db`), its JSON report written to a
@@ -22,6 +28,9 @@ import type { Lab } from "../tests/lab/lab.ts";
 import { enableSweep } from "../tests/lab/raw_lab.ts";
 import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
 import { median } from "./score.ts";
+import { openPipeline } from "../src/scan/pipeline.ts";
+import { openHistory } from "../src/store/mod.ts";
+import { jsonOutput } from "../plugins/output_json.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
@@ -32,6 +41,7 @@ export interface PipelineBenchArgs {
   timeout: number;
   only: string[] | undefined;
   scenarios: string[];
+  synthetic: boolean;
 }
 
 const ALL_SCENARIOS = ["sweep16", "sweep4", "nodb", "sweep1", "connect"];
@@ -43,6 +53,7 @@ export function parsePipelineBenchArgs(args: readonly string[]): PipelineBenchAr
     timeout: 300,
     only: undefined,
     scenarios: ALL_SCENARIOS,
+    synthetic: false,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -56,6 +67,7 @@ export function parsePipelineBenchArgs(args: readonly string[]): PipelineBenchAr
     else if (arg === "--timeout") parsed.timeout = Number(need());
     else if (arg === "--only") parsed.only = need().split(",");
     else if (arg === "--scenarios") parsed.scenarios = need().split(",");
+    else if (arg === "--synthetic") parsed.synthetic = true;
     else throw new SyntaxError(`Cannot parse option "${arg}": unknown option`);
   }
   return parsed;
@@ -331,9 +343,81 @@ function table(scenario: Scenario, rows: { command: Command; runs: Measure[] }[]
   return lines.join("\n");
 }
 
+/** The router alone: the sweep's verdicts, shuffled, into a pipeline with history and JSON. */
+async function synthetic(): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "portolan-pbench-" });
+  try {
+    const ports = Array.from({ length: 16 }, (_, i) => 80 + i);
+    const db = openHistory(`${dir}/history.db`);
+    const pipeline = await openPipeline({
+      info: {
+        version: "bench",
+        args: ["portolan", "-sS", "-Pn", "-p", "80-95", "198.18.0.0/16"],
+        scaninfo: [{ type: "syn", protocol: "tcp", numServices: 16, services: "80-95" }],
+        start: new Date(),
+      },
+      report: { scanned: { tcp: ports } },
+      outputs: [{ plugin: jsonOutput(), path: `${dir}/out.json` }],
+      history: { db, targets: "198.18.0.0/16" },
+    });
+    const total = 65536 * 16;
+    // A multiplicative walk of the probe space (odd step): every verdict once, hosts interleaved.
+    const step = 0x9e3779b1 % total | 1;
+    const started = performance.now();
+    for (let i = 0, position = 0; i < total; i++, position = (position + step) % total) {
+      const index = position >> 4;
+      const port = 80 + (position & 15);
+      const address = `198.18.${index >> 8}.${index & 255}`;
+      const live = index < 32768;
+      const host = { family: 4 as const, value: 0xc6120000n + BigInt(index), address };
+      pipeline.port(
+        live
+          ? {
+            address,
+            protocol: "tcp",
+            port,
+            state: port === 80 ? "open" : "closed",
+            reason: port === 80 ? "syn-ack" : "reset",
+            rtt: 0.2,
+            reasonTtl: 64,
+          }
+          : { address, protocol: "tcp", port, state: "filtered", reason: "no-response" },
+        host,
+      );
+      // Let the outputs run now and then, as the engine's awaits do.
+      if ((i & 4095) === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const routed = performance.now();
+    (globalThis as { gc?: () => void }).gc?.();
+    const heap = Deno.memoryUsage();
+    console.log(
+      `after routing: heap ${Math.round(heap.heapUsed / 2 ** 20)} MB, rss ${
+        Math.round(heap.rss / 2 ** 20)
+      } MB`,
+    );
+    await pipeline.finish({ probes: total, retries: 0 }, { interrupted: false });
+    const done = performance.now();
+    db.close();
+    const history = await fileMb(`${dir}/history.db`);
+    console.log(
+      `synthetic: ${total} verdicts routed in ${((routed - started) / 1000).toFixed(2)} s (${
+        Math.round(total / ((routed - started) / 1000))
+      } verdicts/s), outputs rendered in ${((done - routed) / 1000).toFixed(2)} s, RSS ${
+        Math.round(Deno.memoryUsage().rss / 2 ** 20)
+      } MB now, history ${history.toFixed(2)} MB`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** Entry point; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const args = parsePipelineBenchArgs(argv);
+  if (args.synthetic) {
+    await synthetic();
+    return 0;
+  }
   const support = await labSupported();
   if (!support.ok) {
     console.error(`Cannot run the pipeline bench: the lab is unsupported here: ${support.why}`);

@@ -287,6 +287,10 @@ export function createReportBuilder(
   const hosts = new Map<string, HostEntry>();
   // Bounded mode: unanswered verdicts per protocol, by "state\nreason".
   const silent = { tcp: new Map<string, number>(), udp: new Map<string, number>() };
+  const lastSilent: Record<
+    "tcp" | "udp",
+    { state: string; reason: string; key: string } | undefined
+  > = { tcp: undefined, udp: undefined };
   // Port number -> index in the scanned list, per protocol (-1: not scanned).
   const indexOf = { tcp: portIndex(scanned?.tcp), udp: portIndex(scanned?.udp) };
 
@@ -529,7 +533,14 @@ export function createReportBuilder(
     addPort(result: PortResult, add?: AddOptions): void {
       if (scanned !== undefined && isSilent(result)) {
         const counts = silent[result.protocol];
+        // The last key is almost always the one: no string is built per verdict.
+        const last = lastSilent[result.protocol];
+        if (last !== undefined && last.state === result.state && last.reason === result.reason) {
+          counts.set(last.key, (counts.get(last.key) ?? 0) + 1);
+          return;
+        }
         const key = `${result.state}\n${result.reason}`;
+        lastSilent[result.protocol] = { state: result.state, reason: result.reason, key };
         counts.set(key, (counts.get(key) ?? 0) + 1);
         return;
       }

@@ -19,6 +19,7 @@ import {
   createReportBuilder,
   type FinishStats,
   hostSortKey,
+  isSilent,
   type ReportBuilderOptions,
   type ReportInfo,
 } from "../output/report_builder.ts";
@@ -135,7 +136,8 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       builder.addHost(verdict, addOptions(host));
     },
     port(result: PortResult, host?: Host): void {
-      builder.addPort(result, addOptions(host));
+      // An unanswered port is only counted: skip working out the host's sort key and names.
+      builder.addPort(result, isSilent(result) ? undefined : addOptions(host));
       bus.emit({ type: "port", result });
       record((recorder) => recorder.port(result));
     },
