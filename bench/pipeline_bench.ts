@@ -289,11 +289,12 @@ async function measure(lab: Lab, command: Command, timeout: number): Promise<Mea
   try {
     const cmd = command.cmd.map((part) => part === "{DB}" ? db : part === "{OUT}" ? out : part);
     const started = performance.now();
-    const result = await lab.run(cmd, { timeout: timeout * 1000 });
+    // In the run's directory: masscan leaves its paused.conf where it runs.
+    const result = await lab.run(cmd, { timeout: timeout * 1000, cwd: dir });
     const seconds = (performance.now() - started) / 1000;
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)?.[1];
-    const stopped = cmd.includes("timeout") &&
-      result.stderr.includes("Command exited with non-zero status 124");
+    // timeout(1) exits 124 after its SIGINT, 137 after the KILL that follows.
+    const stopped = cmd[0] === "timeout" && (result.code === 124 || result.code === 137);
     const measured: Measure = {
       seconds,
       rssMb: rss === undefined ? NaN : Number(rss) / 1024,

@@ -101,7 +101,7 @@ export interface ReportBuilder {
 
 interface StateBucket {
   count: number;
-  reasons: Map<string, number>;
+  reasons: Reasons;
   /** The ports themselves, or null once the state is only counted. */
   listed: PortResult[] | null;
 }
@@ -121,10 +121,47 @@ interface HostEntry {
    * Which scanned ports answered, one bit per port index (bounded mode), so
    * the silent ones are known exactly; absent until one answers.
    */
-  heard: { tcp?: Uint8Array; udp?: Uint8Array };
+  heard: { tcp?: Bits; udp?: Bits };
   /** Counts were added without their ports (a resumed report): the bits are incomplete. */
   inexact: boolean;
 }
+
+/** One bit per scanned port: a number while there are at most 31 ports, else bytes. */
+type Bits = number | Uint8Array;
+
+/**
+ * Counts per reason. Almost every bucket has one reason, so it is two
+ * fields; a map only from the second reason on (a map costs a host more
+ * than everything else it keeps).
+ */
+class Reasons {
+  #first = "";
+  #count = 0;
+  #rest: Map<string, number> | undefined;
+
+  add(reason: string, count: number): void {
+    if (this.#count === 0 || reason === this.#first) {
+      this.#first = reason;
+      this.#count += count;
+      return;
+    }
+    this.#rest ??= new Map();
+    this.#rest.set(reason, (this.#rest.get(reason) ?? 0) + count);
+  }
+
+  /** Every reason with its count. */
+  entries(): [string, number][] {
+    const all: [string, number][] = this.#count === 0 ? [] : [[this.#first, this.#count]];
+    return this.#rest === undefined ? all : [...all, ...this.#rest];
+  }
+
+  /** The reason, when there is exactly one. */
+  only(): string | undefined {
+    return this.#count > 0 && this.#rest === undefined ? this.#first : undefined;
+  }
+}
+
+const NO_NAMES: string[] = [];
 
 /** A host's silent ports are listed while at most this many, counted beyond. */
 const SILENT_LIST_LIMIT = 1000;
@@ -298,8 +335,14 @@ export function createReportBuilder(
     const index = indexOf[result.protocol]?.[result.port] ?? -1;
     if (index < 0) return;
     const all = scanned?.[result.protocol];
-    const bits = host.heard[result.protocol] ??= new Uint8Array(((all?.length ?? 0) + 7) >> 3);
-    bits[index >> 3]! |= 1 << (index & 7);
+    const count = all?.length ?? 0;
+    const bits = host.heard[result.protocol] ??
+      (count <= 31 ? 0 : new Uint8Array((count + 7) >> 3));
+    if (typeof bits === "number") host.heard[result.protocol] = bits | (1 << index);
+    else {
+      bits[index >> 3]! |= 1 << (index & 7);
+      host.heard[result.protocol] = bits;
+    }
   }
 
   // Whether this build lists closed and silent ports; see DERIVED_LIST_BUDGET.
@@ -323,7 +366,9 @@ export function createReportBuilder(
 
   function heardAt(host: HostEntry, protocol: "tcp" | "udp", index: number): boolean {
     const bits = host.heard[protocol];
-    return bits !== undefined && (bits[index >> 3]! & (1 << (index & 7))) !== 0;
+    if (bits === undefined) return false;
+    if (typeof bits === "number") return (bits & (1 << index)) !== 0;
+    return (bits[index >> 3]! & (1 << (index & 7))) !== 0;
   }
 
   function entry(address: string, add: AddOptions | undefined): HostEntry {
@@ -332,7 +377,7 @@ export function createReportBuilder(
       host = {
         address,
         sortKey: add?.sortKey ?? addressSortKey(address),
-        hostnames: [],
+        hostnames: NO_NAMES,
         verdict: undefined,
         answer: undefined,
         states: new Map(),
@@ -345,7 +390,7 @@ export function createReportBuilder(
       host.sortKey = add.sortKey;
     }
     for (const name of add?.hostnames ?? []) {
-      if (!host.hostnames.includes(name)) host.hostnames.push(name);
+      if (!host.hostnames.includes(name)) host.hostnames = [...host.hostnames, name];
     }
     return host;
   }
@@ -373,7 +418,7 @@ export function createReportBuilder(
         continue;
       }
       if (state === "closed" && scanned !== undefined && listClosed(host, bucket, ports)) continue;
-      const reasons = [...bucket.reasons]
+      const reasons = bucket.reasons.entries()
         .map(([reason, count]) => ({ reason, count }))
         .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
       extraports.push({ state, count: bucket.count, reasons });
@@ -442,9 +487,9 @@ export function createReportBuilder(
    * (closed is the only listable state kept as bits). False when they stay counted.
    */
   function listClosed(host: HostEntry, bucket: StateBucket, ports: PortResult[]): boolean {
-    const [only, more] = bucket.reasons.keys();
+    const only = bucket.reasons.only();
     if (!listDerived || bucket.count > limit || !listable("closed") || host.inexact) return false;
-    if (only === undefined || more !== undefined) return false;
+    if (only === undefined) return false;
     const listed = new Set<string>();
     for (const other of host.states.values()) {
       for (const port of other.listed ?? []) listed.add(`${port.protocol}/${port.port}`);
@@ -557,11 +602,11 @@ export function createReportBuilder(
       }
       let bucket = host.states.get(result.state);
       if (bucket === undefined) {
-        bucket = { count: 0, reasons: new Map(), listed: listable(result.state) ? [] : null };
+        bucket = { count: 0, reasons: new Reasons(), listed: listable(result.state) ? [] : null };
         host.states.set(result.state, bucket);
       }
       bucket.count++;
-      bucket.reasons.set(result.reason, (bucket.reasons.get(result.reason) ?? 0) + 1);
+      bucket.reasons.add(result.reason, 1);
       if (bucket.listed === null) return;
       // Bounded: a closed port is a bit and a count; listed again, when few, from the bits.
       if (scanned !== undefined && result.state === "closed" && result.service === undefined) {
@@ -589,14 +634,14 @@ export function createReportBuilder(
       if (scanned !== undefined) host.inexact = true;
       let bucket = host.states.get(extra.state);
       if (bucket === undefined) {
-        bucket = { count: 0, reasons: new Map(), listed: null };
+        bucket = { count: 0, reasons: new Reasons(), listed: null };
         host.states.set(extra.state, bucket);
       }
       // Once a state is summarised anywhere, it is only counted.
       bucket.listed = null;
       bucket.count += extra.count;
       for (const { reason, count } of extra.reasons) {
-        bucket.reasons.set(reason, (bucket.reasons.get(reason) ?? 0) + count);
+        bucket.reasons.add(reason, count);
         if (host.answer === undefined && !SILENT_REASONS.has(reason)) host.answer = reason;
       }
     },
