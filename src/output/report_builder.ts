@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { HostResult, HostState, PortResult, PortState } from "../engine/types.ts";
+import type { HostResult, HostState, PortResult, PortState, ServiceInfo } from "../engine/types.ts";
 import type { Family } from "../targets/types.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "./report.ts";
 
@@ -265,11 +265,15 @@ function compareHosts(a: HostEntry, b: HostEntry): number {
 
 /**
  * Whether a verdict says only that nothing came back: the ports a bounded
- * builder counts instead of keeping.
+ * builder counts instead of keeping. One that service detection learned
+ * something about (a UDP port that answered a probe) is kept.
  */
-export function isSilent(result: { state: PortState; reason: string }): boolean {
+export function isSilent(
+  result: { state: PortState; reason: string; service?: ServiceInfo | undefined },
+): boolean {
   return (result.state === "filtered" || result.state === "open|filtered") &&
-    SILENT_REASONS.has(result.reason);
+    SILENT_REASONS.has(result.reason) &&
+    (result.service === undefined || Object.keys(result.service).length === 0);
 }
 
 /** Port number -> index in `ports`, -1 where absent. */

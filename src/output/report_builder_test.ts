@@ -349,3 +349,27 @@ Deno.test("bounded report builder: a report that would list too many closed port
   assert.deepEqual(build(100), { ports: 1200, extra: 0 });
   assert.deepEqual(build(1000), { ports: 1000, extra: 11000 });
 });
+
+Deno.test("bounded report builder: an unanswered UDP port that service detection named is kept", () => {
+  const builder = createReportBuilder(INFO, { scanned: { udp: [53, 123] } });
+  builder.addPort({
+    address: "198.51.100.2",
+    protocol: "udp",
+    port: 53,
+    state: "open|filtered",
+    reason: "no-response",
+    service: { name: "domain" },
+  });
+  builder.addPort({
+    address: "198.51.100.2",
+    protocol: "udp",
+    port: 123,
+    state: "open|filtered",
+    reason: "no-response",
+  });
+  const host = builder.finish({ probes: 2, retries: 0 }, START).hosts[0];
+  assert.deepEqual(host?.ports.map((p) => [p.port, p.service?.name]), [[53, "domain"], [
+    123,
+    undefined,
+  ]]);
+});

@@ -205,7 +205,7 @@ export function historyOutput(db: HistoryDb, options: HistoryOutputOptions): His
 
 /** Closed and unanswered ports: recorded from the final report, not as they land. */
 function deferred(
-  port: { state: PortResult["state"]; reason: string; service?: unknown },
+  port: { state: PortResult["state"]; reason: string; service?: PortResult["service"] },
 ): boolean {
   return (port.state === "closed" && port.service === undefined) || isSilent(port);
 }
