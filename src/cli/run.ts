@@ -5,7 +5,8 @@
  * @module
  */
 
-import { renderTable } from "../output/table.ts";
+import { tableChunks, type TableOptions } from "../output/table.ts";
+import type { ScanReport } from "../output/report.ts";
 import { createProgress } from "../output/progress.ts";
 import { checkWritable } from "../output/writer.ts";
 import { buildTargetSet, listTargets, readTargetFile, splitExcludeList } from "../targets/mod.ts";
@@ -390,12 +391,11 @@ async function scan(
   for (const error of errors) io.stderr(`portolan: ${oneLine(error)}\n`);
 
   if (!options.outputs.some((output) => output.path === "-")) {
-    const table = renderTable(report, {
+    await writeTable(io, report, {
       color,
       reason: options.reason,
       verbose: options.verbose > 0,
     });
-    await io.stdout(encoder.encode(table));
   }
   if (interrupted) {
     const path = options.resumeFile ?? defaultResumePath((name) => io.env(name));
@@ -477,18 +477,29 @@ async function runMerge(args: readonly string[], io: CliIo): Promise<number> {
     for (const error of result.errors) io.stderr(`portolan: ${oneLine(error)}\n`);
     if (!options.outputs.some((output) => output.path === "-")) {
       const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
-      await io.stdout(
-        encoder.encode(
-          renderTable(result.report, {
-            color,
-            reason: options.reason,
-            verbose: options.verbose > 0,
-          }),
-        ),
-      );
+      await writeTable(io, result.report, {
+        color,
+        reason: options.reason,
+        verbose: options.verbose > 0,
+      });
     }
     return result.errors.length > 0 ? 1 : 0;
   } finally {
     for (const sandbox of sandboxes) sandbox.close();
   }
+}
+
+/** The terminal table, written in pieces of about 64 KB: a large report is never one string. */
+async function writeTable(io: CliIo, report: ScanReport, options: TableOptions): Promise<void> {
+  let pending: string[] = [];
+  let size = 0;
+  for (const chunk of tableChunks(report, options)) {
+    pending.push(chunk);
+    size += chunk.length;
+    if (size < 65_536) continue;
+    await io.stdout(encoder.encode(pending.join("")));
+    pending = [];
+    size = 0;
+  }
+  if (pending.length > 0) await io.stdout(encoder.encode(pending.join("")));
 }
