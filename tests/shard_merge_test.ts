@@ -125,3 +125,40 @@ Deno.test("merge refuses files of different scans, and a missing file, in one li
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("shards share one history: each recorded as its own scan, and merge --db records the whole", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dir = await Deno.makeTempDir({ prefix: "portolan-shards-" });
+  try {
+    const port = (listener.addr as Deno.NetAddr).port;
+    const db = `${dir}/history.db`;
+    const scan = ["-sT", "-Pn", "-n", "-p", `1001-1030,${port}`, "--seed", "3", "--db", db];
+    // At once, into one file: SQLite's lock makes them take turns.
+    const shards = await Promise.all(
+      [1, 2, 3].map((i) =>
+        portolan([...scan, "--shard", `${i}/3`, "-oJ", `${dir}/s${i}.json`, "127.0.0.1"])
+      ),
+    );
+    for (const shard of shards) assert.equal(shard.code, 0, shard.stderr);
+    const merged = await portolan([
+      "merge",
+      `${dir}/s1.json`,
+      `${dir}/s2.json`,
+      `${dir}/s3.json`,
+      "--db",
+      db,
+      "-oJ",
+      "-",
+    ]);
+    assert.equal(merged.code, 0, merged.stderr);
+    const history = await portolan(["history", "--db", db, "--json"]);
+    assert.equal(history.code, 0, history.stderr);
+    const scans = JSON.parse(history.stdout) as { openPorts: number }[];
+    assert.equal(scans.length, 4);
+    // The one open port: in one shard's scan, and in the merged one.
+    assert.equal(scans.filter((s) => s.openPorts === 1).length, 2);
+  } finally {
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
