@@ -6,7 +6,7 @@
  *
  * ```sh
  * deno run -A bench/pipeline_bench.ts [--runs 1] [--timeout 300] [--only portolan,masscan,zmap]
- *                                     [--scenarios sweep16,sweep4,sweep1,nodb,connect]
+ *                                     [--scenarios sweep16,sweep4,sweep1,nodb,connect,engine]
  * deno run -A bench/pipeline_bench.ts --synthetic   # the router alone, no lab, no engine
  * ```
  *
@@ -44,7 +44,7 @@ export interface PipelineBenchArgs {
   synthetic: boolean;
 }
 
-const ALL_SCENARIOS = ["sweep16", "sweep4", "nodb", "sweep1", "connect"];
+const ALL_SCENARIOS = ["sweep16", "sweep4", "nodb", "sweep1", "connect", "engine"];
 
 /** Parse the bench's command line. */
 export function parsePipelineBenchArgs(args: readonly string[]): PipelineBenchArgs {
@@ -257,6 +257,25 @@ async function scenarios(lab: Lab): Promise<Scenario[]> {
           history: false,
         },
       ],
+    },
+    {
+      name: "engine",
+      title: "The raw engine alone (bench/engine_alone.ts, verdicts dropped) on the /16 sweep",
+      commands: ["80-95", "80-83"].map((ports) => ({
+        scanner: `portolan engine only, -p ${ports}`,
+        cmd: [
+          "/usr/bin/time",
+          "-v",
+          Deno.execPath(),
+          "run",
+          "--quiet",
+          "-A",
+          `${ROOT}/bench/engine_alone.ts`,
+          "198.18.0.0/16",
+          ...ports.split("-"),
+        ],
+        history: false,
+      })),
     },
     {
       name: "connect",
