@@ -57,6 +57,7 @@ export function csvOutput(): OutputPlugin {
   return {
     name: "csv",
     description: "one CSV row per listed port (address,hostname,protocol,port,…)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       for await (const event of events) {
         if (event.type === "end") await out.write(toCsv(event.report));

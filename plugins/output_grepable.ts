@@ -103,6 +103,7 @@ export function grepableOutput(options: GrepableOptions = {}): OutputPlugin {
   return {
     name: "grepable",
     description: "nmap's grepable format, one line per host (-oG)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       let headerWritten = false;
       for await (const event of events) {
@@ -112,11 +113,10 @@ export function grepableOutput(options: GrepableOptions = {}): OutputPlugin {
         } else if (event.type === "end") {
           const report = event.report;
           const serviceNames = options.serviceNames ?? await readServiceNames();
-          await out.write(
-            (headerWritten ? "" : grepableHeader(report)) +
-              report.hosts.map((host) => grepableHost(host, { serviceNames })).join("") +
-              grepableFooter(report, event.interrupted),
-          );
+          if (!headerWritten) await out.write(grepableHeader(report));
+          // Host by host: a large report is never one string.
+          for (const host of report.hosts) await out.write(grepableHost(host, { serviceNames }));
+          await out.write(grepableFooter(report, event.interrupted));
         }
       }
     },

@@ -510,6 +510,7 @@ export function htmlOutput(limits: HtmlLimits = {}): OutputPlugin {
   return {
     name: "html",
     description: "a self-contained HTML report with charts and a sortable table (-oH)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       for await (const event of events) {
         if (event.type === "end") {

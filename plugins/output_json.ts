@@ -47,12 +47,26 @@ function jsonHost(host: HostReport): Record<string, unknown> {
   };
 }
 
+/** Options of {@link toJson} and {@link jsonChunks}. */
+export interface JsonOptions {
+  /** The scan was stopped before its end: its results are partial. */
+  interrupted?: boolean;
+}
+
 /**
  * The report in the `-oJ` schema, keys in a fixed order; `interrupted` when
  * the scan was stopped before its end (its results are partial), as JSON
  * Lines and XML mark it.
  */
-export function toJson(report: ScanReport, options: { interrupted?: boolean } = {}): string {
+export function toJson(report: ScanReport, options: JsonOptions = {}): string {
+  return [...jsonChunks(report, options)].join("");
+}
+
+/**
+ * {@link toJson} in pieces, one host at a time, so a large report is never
+ * held twice (as objects and as one string) while it is written.
+ */
+export function* jsonChunks(report: ScanReport, options: JsonOptions = {}): Generator<string> {
   const ordered = {
     scanner: report.scanner,
     version: report.version,
@@ -66,7 +80,7 @@ export function toJson(report: ScanReport, options: { interrupted?: boolean } = 
       numServices: info.numServices,
       services: info.services,
     })),
-    hosts: report.hosts.map(jsonHost),
+    hosts: [] as unknown[],
     stats: {
       probes: report.stats.probes,
       retries: report.stats.retries,
@@ -79,7 +93,20 @@ export function toJson(report: ScanReport, options: { interrupted?: boolean } = 
         : {}),
     },
   };
-  return jsonText(ordered, 2) + "\n";
+  // The document with an empty host list, split where the hosts go.
+  const [head, tail] = jsonText(ordered, 2).split('"hosts": []') as [string, string];
+  if (report.hosts.length === 0) {
+    yield `${head}"hosts": []${tail}\n`;
+    return;
+  }
+  yield `${head}"hosts": [\n`;
+  let first = true;
+  for (const host of report.hosts) {
+    const text = jsonText(jsonHost(host), 2).replaceAll("\n", "\n    ");
+    yield `${first ? "" : ",\n"}    ${text}`;
+    first = false;
+  }
+  yield `\n  ]${tail}\n`;
 }
 
 /**
@@ -96,11 +123,12 @@ export function jsonOutput(): OutputPlugin {
   return {
     name: "json",
     description: "the whole report as JSON (-oJ)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       for await (const event of events) {
-        if (event.type === "end") {
-          await out.write(toJson(event.report, { interrupted: event.interrupted }));
-        }
+        if (event.type !== "end") continue;
+        const chunks = jsonChunks(event.report, { interrupted: event.interrupted });
+        for (const chunk of chunks) await out.write(chunk);
       }
     },
   };

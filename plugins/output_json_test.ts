@@ -213,3 +213,12 @@ Deno.test("-oJ holds no raw DEL, C1 or bidi control, and marks an interrupted sc
     "interrupted",
   ]);
 });
+
+Deno.test("json output written host by host is JSON.stringify's layout, with and without hosts", () => {
+  const { start, end } = sampleReport();
+  for (const report of [start, end]) {
+    const text = toJson(report);
+    assert.equal(text, JSON.stringify(JSON.parse(text), null, 2) + "\n");
+  }
+  assert.ok(end.hosts.length > 1);
+});

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { escapeTerminal, renderTable } from "../src/output/table.ts";
+import { escapeTerminal, tableChunks } from "../src/output/table.ts";
 import type { ScanReport } from "../src/output/report.ts";
 import { commandArgs } from "../src/plugins/format.ts";
 import type { OutputPlugin } from "../src/plugins/types.ts";
@@ -77,6 +77,7 @@ export function normalOutput(options: NormalOutputOptions = {}): OutputPlugin {
   return {
     name: "normal",
     description: "nmap-like text report (-oN)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       let headerWritten = false;
       for await (const event of events) {
@@ -84,12 +85,14 @@ export function normalOutput(options: NormalOutputOptions = {}): OutputPlugin {
           await out.write(normalHeader(event.report));
           headerWritten = true;
         } else if (event.type === "end") {
-          const head = headerWritten ? "" : normalHeader(event.report);
-          const table = renderTable(event.report, tableOptions);
-          await out.write(
-            head + table + (table === "" ? "" : "\n") +
-              normalFooter(event.report, event.interrupted),
-          );
+          if (!headerWritten) await out.write(normalHeader(event.report));
+          // Host by host: a large report is never one string.
+          let empty = true;
+          for (const chunk of tableChunks(event.report, tableOptions)) {
+            await out.write(chunk);
+            empty &&= chunk === "";
+          }
+          await out.write((empty ? "" : "\n") + normalFooter(event.report, event.interrupted));
         }
       }
     },

@@ -233,6 +233,7 @@ export function xmlOutput(options: XmlOptions = {}): OutputPlugin {
   return {
     name: "xml",
     description: "nmap XML, valid against nmap.dtd (-oX)",
+    events: ["start", "end"],
     async write(events, out): Promise<void> {
       let headerWritten = false;
       for await (const event of events) {
@@ -242,11 +243,10 @@ export function xmlOutput(options: XmlOptions = {}): OutputPlugin {
         } else if (event.type === "end") {
           const report = event.report;
           const serviceNames = options.serviceNames ?? await readServiceNames();
-          await out.write(
-            (headerWritten ? "" : xmlHeader(report)) +
-              report.hosts.map((host) => xmlHost(host, report, { serviceNames })).join("") +
-              xmlFooter(report, event.interrupted),
-          );
+          if (!headerWritten) await out.write(xmlHeader(report));
+          // Host by host: a large report is never one string.
+          for (const host of report.hosts) await out.write(xmlHost(host, report, { serviceNames }));
+          await out.write(xmlFooter(report, event.interrupted));
         }
       }
     },

@@ -10,6 +10,7 @@ export const HELP = `Usage: portolan [options] TARGET...
        portolan --resume FILE
        portolan history [--db FILE] [--limit N] [--json]
        portolan diff [A] [B] [--db FILE | --no-db] [--json]
+       portolan merge FILE... [-oJ|-oX|-oN|-oG|-oH FILE] [--output NAME:FILE] [--db FILE]
 
 TARGETS
   198.51.100.7  2001:db8::7  host.example    addresses and hostnames
@@ -67,6 +68,8 @@ HISTORY AND RESUME
   history                list the recorded scans
   diff [A] [B]           what changed: the last two scans of the same targets, or scan ids,
                          or two -oJ / -oX files
+  merge FILE...          the -oJ / -oX / JSONL outputs of a scan's shards (--shard I/N) as one
+                         report, written to any output; with --db FILE, recorded there
 
 TIMING
   -T0 ... -T5            timing template: paranoid sneaky polite normal aggressive insane

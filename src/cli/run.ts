@@ -5,52 +5,22 @@
  * @module
  */
 
-import {
-  createConnectEngine,
-  createRawEngine,
-  discoverHosts,
-  randomSeed,
-  rawAvailable,
-  timingTemplate,
-} from "../engine/mod.ts";
-import type {
-  EngineSink,
-  EngineStats,
-  HostResult,
-  PortResult,
-  ScanEngine,
-  ScanPlan,
-  Shard,
-  Timing,
-} from "../engine/mod.ts";
-import { createEventBus, type EventBus, runOutputs } from "../output/bus.ts";
+import { tableChunks, type TableOptions } from "../output/table.ts";
+import type { ScanReport } from "../output/report.ts";
 import { createProgress } from "../output/progress.ts";
-import { createReportBuilder, hostSortKey, type ReportBuilder } from "../output/report_builder.ts";
-import { createServiceDetector, DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
-import { renderTable } from "../output/table.ts";
-import {
-  checkOutputPaths,
-  checkWritable,
-  type FileWriter,
-  openFileWriter,
-} from "../output/writer.ts";
-import { excludePorts, formatPortRanges, parsePorts, topPorts } from "../ports/mod.ts";
+import { checkOutputPaths, checkWritable } from "../output/writer.ts";
 import { buildTargetSet, listTargets, readTargetList, splitExcludeList } from "../targets/mod.ts";
-import type { Host, TargetSet } from "../targets/types.ts";
-import { outputPlugins, probePlugins } from "../../plugins/mod.ts";
+import { outputPlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
 import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
 import { loadSandboxedPlugins, type Sandbox } from "../plugins/sandbox.ts";
-import type { ProbePlugin } from "../plugins/probe_types.ts";
 import type { OutputPlugin } from "../plugins/types.ts";
-import {
-  defaultDbPath,
-  type HistoryDb,
-  historyOutput,
-  normalizeTargetSpec,
-  openHistory,
-} from "../store/mod.ts";
-import type { ResumePoint } from "../engine/types.ts";
+import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
+import { defaultDbPath, type HistoryDb, normalizeTargetSpec, openHistory } from "../store/mod.ts";
+import type { PlannedOutput } from "../scan/pipeline.ts";
+import { buildTiming, resolveModes, selectPorts } from "../scan/plan.ts";
+import { runScan, type ScanOutcome, type ScanSetup } from "../scan/scan.ts";
+import { mergeReports } from "../scan/merge.ts";
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
@@ -168,143 +138,6 @@ async function usageStep<T>(step: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/** The ports of each protocol to scan, from -p / --top-ports / -F and the scan types. */
-function selectPorts(
-  options: CliOptions,
-  modes: Modes,
-  io: CliIo,
-): { tcp: number[]; udp: number[] } {
-  const protocols: ("tcp" | "udp")[] = [];
-  if (modes.tcp !== undefined) protocols.push("tcp");
-  if (modes.udp) protocols.push("udp");
-  if (protocols.length === 0) return { tcp: [], udp: [] };
-  // Ports without a T:/U: prefix belong to every scan type asked for.
-  const only = { protocols };
-  const top = (count: number): { tcp: number[]; udp: number[] } => ({
-    tcp: modes.tcp !== undefined ? topPorts(count, "tcp") : [],
-    udp: modes.udp ? topPorts(count, "udp") : [],
-  });
-  let spec: { tcp: number[]; udp: number[] };
-  if (options.ports !== undefined) spec = parsePorts(options.ports, only);
-  else if (options.topPorts !== undefined) spec = top(options.topPorts);
-  else if (options.fast) spec = top(100);
-  else spec = top(1000);
-  if (options.excludePorts !== undefined) {
-    spec = excludePorts(spec, parsePorts(options.excludePorts, only));
-  }
-  if (modes.tcp !== undefined && spec.tcp.length === 0) {
-    throw new UsageError("No TCP ports left to scan: give some (-p T:…) or drop the TCP scan type");
-  }
-  if (modes.udp && spec.udp.length === 0) {
-    throw new UsageError("No UDP ports left to scan: give some (-p U:…) or drop -sU");
-  }
-  if (modes.tcp === undefined && spec.tcp.length > 0) {
-    io.stderr(
-      "portolan: warning: TCP ports given without a TCP scan type (-sS, -sT); skipping them\n",
-    );
-    spec.tcp = [];
-  }
-  if (!modes.udp && spec.udp.length > 0) {
-    io.stderr("portolan: warning: UDP ports given without -sU; skipping them\n");
-    spec.udp = [];
-  }
-  return spec;
-}
-
-/** Which engines the scan runs, once privileges are known. */
-interface Modes {
-  /** TCP scan, if any. */
-  tcp?: "connect" | "syn";
-  udp: boolean;
-  /** How hosts are found up: not at all (-Pn), by connect(), or by raw probes. */
-  discovery: "none" | "connect" | "raw";
-}
-
-const RAW_NAMES: Record<string, string> = {
-  syn: "a SYN scan (-sS)",
-  udp: "a UDP scan (-sU)",
-  echo: "ICMP echo discovery (-PE)",
-  arp: "ARP discovery (-PR)",
-};
-
-/**
- * Settle the scan types: SYN when raw sockets open and no TCP type was
- * asked for, as nmap does for root; a raw mode asked for by name and not
- * available is an error of one line.
- */
-function resolveModes(options: CliOptions): Modes {
-  const asked = [
-    ...(options.tcpScan === "syn" ? ["syn"] : []),
-    ...(options.udpScan ? ["udp"] : []),
-    ...options.discoveryProbes.flatMap((probe) =>
-      probe.kind === "echo" || probe.kind === "arp" ? [probe.kind] : []
-    ),
-  ];
-  const mayUseRaw = asked.length > 0 || options.tcpScan === undefined || !options.skipDiscovery;
-  const raw = mayUseRaw ? rawAvailable() : { ok: false as const, why: "" };
-  if (!raw.ok && asked.length > 0) {
-    throw new Error(
-      `Cannot run ${RAW_NAMES[asked[0]!]}: ${raw.why}. A connect scan (-sT) needs no privileges`,
-    );
-  }
-  const tcp = options.tcpScan ??
-    (options.udpScan || options.pingOnly ? undefined : raw.ok ? "syn" : "connect");
-  return {
-    ...(tcp !== undefined ? { tcp } : {}),
-    udp: options.udpScan,
-    discovery: options.skipDiscovery ? "none" : raw.ok ? "raw" : "connect",
-  };
-}
-
-function buildTiming(options: CliOptions): Timing {
-  const timing = timingTemplate(options.timingLevel);
-  if (options.minRttTimeout !== undefined) timing.minRttTimeout = options.minRttTimeout;
-  if (options.maxRttTimeout !== undefined) timing.maxRttTimeout = options.maxRttTimeout;
-  if (options.initialRttTimeout !== undefined) timing.initialRttTimeout = options.initialRttTimeout;
-  if (options.maxRetries !== undefined) timing.maxRetries = options.maxRetries;
-  if (options.hostTimeout !== undefined) timing.hostTimeout = options.hostTimeout;
-  if (options.scanDelay !== undefined) timing.scanDelay = options.scanDelay;
-  if (options.maxParallelism !== undefined) timing.maxParallelism = options.maxParallelism;
-  if (options.minRate !== undefined) timing.minRate = options.minRate;
-  if (options.maxRate !== undefined) timing.maxRate = options.maxRate;
-  if (timing.minRttTimeout > timing.maxRttTimeout) {
-    throw new UsageError(
-      `Cannot use --min-rtt-timeout ${timing.minRttTimeout}ms: it is above --max-rtt-timeout ${timing.maxRttTimeout}ms`,
-    );
-  }
-  if (timing.minRate > 0 && timing.maxRate > 0 && timing.minRate > timing.maxRate) {
-    throw new UsageError(
-      `Cannot use --min-rate ${timing.minRate}: it is above --max-rate ${timing.maxRate}`,
-    );
-  }
-  // A rate floor is a promise to send that fast: do not let the window hold it back.
-  if (timing.minRate > 0 && options.maxParallelism === undefined) {
-    timing.maxParallelism = Math.max(timing.maxParallelism, 1024);
-  }
-  return timing;
-}
-
-/** A target set over an explicit list of hosts (the ones found up). */
-function hostList(hosts: readonly Host[]): TargetSet {
-  return {
-    size: BigInt(hosts.length),
-    at(index: bigint): Host {
-      const host = hosts[Number(index)];
-      if (host === undefined) throw new RangeError(`Host index ${index} is out of range`);
-      return host;
-    },
-    hosts(): Iterable<Host> {
-      return hosts;
-    },
-  };
-}
-
-/** An output asked for on the command line, its plugin already made. */
-interface PlannedOutput {
-  plugin: OutputPlugin;
-  path: string;
-}
-
 /**
  * Load --plugin modules (each in its own sandbox) and make every output's
  * plugin; any failure is a usage error. `sandboxes` are closed by the caller
@@ -362,13 +195,10 @@ function oneLine(error: unknown): string {
   return escapeControls(text.trim().replace(/\s*\n\s*/g, " "));
 }
 
-function namesOf(host: Host): string[] {
-  return host.hostname === undefined ? [] : [host.hostname];
-}
-
 async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   if (commandArgs[0] === "history") return await runHistory(commandArgs.slice(1), io);
   if (commandArgs[0] === "diff") return await runDiff(commandArgs.slice(1), io);
+  if (commandArgs[0] === "merge") return await runMerge(commandArgs.slice(1), io);
   let args = commandArgs;
   let options = parseArgs(args);
   let resumed: { state: ResumeState; path: string } | undefined;
@@ -426,7 +256,7 @@ async function runPlanned(
     : resolveModes(options);
   const ports = options.listOnly || options.pingOnly
     ? { tcp: [], udp: [] }
-    : await usageStep(() => selectPorts(options, modes, io));
+    : await usageStep(() => selectPorts(options, modes, io.stderr));
   const timing = await usageStep(() => buildTiming(options));
   const outputs = await planOutputs(options, context.sandboxes, io);
   await usageStep(() =>
@@ -536,380 +366,48 @@ function openDb(options: CliOptions, io: CliIo): HistoryDb | undefined {
   }
 }
 
-/** An output writer that discards: the history plugin writes to its database. */
-const NO_WRITER: FileWriter = {
-  color: false,
-  write: (): Promise<void> => Promise.resolve(),
-  close: (): Promise<void> => Promise.resolve(),
-};
-
-/** One engine run over the hosts found up: a TCP or a UDP port scan. */
-interface Phase {
-  type: "connect" | "syn" | "udp";
-  protocol: "tcp" | "udp";
-  ports: number[];
-  engine: ScanEngine;
-}
-
-function phasesOf(options: CliOptions, modes: Modes, ports: PortLists): Phase[] {
-  const phases: Phase[] = [];
-  if (modes.tcp === "syn") {
-    phases.push({
-      type: "syn",
-      protocol: "tcp",
-      ports: ports.tcp,
-      engine: createRawEngine({ scan: "syn" }),
-    });
-  } else if (modes.tcp === "connect") {
-    phases.push({
-      type: "connect",
-      protocol: "tcp",
-      ports: ports.tcp,
-      engine: createConnectEngine({ transport: options.connectEngine }),
-    });
-  }
-  if (modes.udp) {
-    phases.push({
-      type: "udp",
-      protocol: "udp",
-      ports: ports.udp,
-      engine: createRawEngine({ scan: "udp" }),
-    });
-  }
-  return phases;
-}
-
-interface PortLists {
-  tcp: number[];
-  udp: number[];
-}
-
-/** A host found up, with its index in the target set. */
-interface UpHost {
-  index: bigint;
-  host: Host;
-  reason: string;
-}
-
-/**
- * Find the hosts that are up: raw probes (ICMP echo, SYN 443, ACK 80, or
- * ARP / neighbour discovery on a local link) where raw sockets open, else
- * connect() to 80 and 443 (or the -PS/-PA ports) as nmap does unprivileged.
- */
-async function discover(
-  options: CliOptions,
-  modes: Modes,
-  context: {
-    targets: TargetSet;
-    timing: Timing;
-    seed: bigint;
-    progress: (done: number, total: number) => void;
-    signal?: AbortSignal;
-  },
-): Promise<{ up: UpHost[]; stats: EngineStats }> {
-  const { targets, timing, seed } = context;
-  const up = new Map<bigint, UpHost>();
-  // Only -sn shards hosts; a port scan's shards each need every host's verdict.
-  const shard = options.pingOnly ? options.shard : undefined;
-  const signalOption = context.signal ? { signal: context.signal } : {};
-  let stats: EngineStats;
-  if (modes.discovery === "raw") {
-    const plan: ScanPlan = {
-      targets,
-      protocol: "tcp",
-      ports: [0],
-      timing,
-      seed,
-      sequential: options.sequential,
-      ...(shard ? { shard } : {}),
-    };
-    stats = await discoverHosts(plan, {
-      host(index: bigint, host: Host, result: HostResult): void {
-        if (result.state === "up") up.set(index, { index, host, reason: result.reason });
-      },
-      progress: context.progress,
-    }, {
-      ...signalOption,
-      ...(options.discoveryProbes.length > 0 ? { probes: options.discoveryProbes } : {}),
-    });
-  } else {
-    const asked = options.discoveryProbes.flatMap((probe) =>
-      probe.kind === "syn" || probe.kind === "ack" ? [probe.port] : []
-    );
-    const ports = asked.length > 0 ? [...new Set(asked)].sort((a, b) => a - b) : [80, 443];
-    const plan: ScanPlan = {
-      targets,
-      protocol: "tcp",
-      ports,
-      timing,
-      seed,
-      sequential: options.sequential,
-      ...(shard
-        ? { hostFilter: (index: bigint) => index % BigInt(shard.count) === BigInt(shard.index) }
-        : {}),
-    };
-    const engine = createConnectEngine({ transport: options.connectEngine });
-    stats = await engine.run(plan, {
-      result(index: bigint, host: Host, result: PortResult): void {
-        if (up.has(index)) return;
-        if (result.state === "open" || result.state === "closed") {
-          up.set(index, { index, host, reason: result.reason });
-        }
-      },
-      progress: context.progress,
-    }, signalOption);
-  }
-  const found = [...up.values()].sort((
-    a,
-    b,
-  ) => (a.index < b.index ? -1 : a.index > b.index ? 1 : 0));
-  return { up: found, stats };
-}
-
 async function scan(
   options: CliOptions,
   io: CliIo,
-  setup: {
-    targets: TargetSet;
-    modes: Modes;
-    ports: PortLists;
-    /** Probe plugins loaded with --plugin, tried after the built-ins. */
-    userProbes: readonly ProbePlugin[];
-    timing: Timing;
-    args: readonly string[];
-    outputs: readonly PlannedOutput[];
+  setup: Omit<ScanSetup, "history" | "previous"> & {
     specs: readonly string[];
     resumed?: { state: ResumeState; path: string };
   },
 ): Promise<number> {
-  const { targets, modes, timing, resumed } = setup;
-  const previous = resumed?.state;
+  const { resumed } = setup;
   const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
-  const start = previous ? new Date(previous.report.start) : new Date();
-  const seed = previous ? BigInt(previous.seed) : options.seed ?? randomSeed();
-  const phases = options.pingOnly ? [] : phasesOf(options, modes, setup.ports);
-  const builder = createReportBuilder(
-    {
-      version: VERSION,
-      args: ["portolan", ...setup.args],
-      scaninfo: phases.map((phase) => ({
-        type: phase.type,
-        protocol: phase.protocol,
-        numServices: phase.ports.length,
-        services: formatPortRanges(phase.ports),
-      })),
-      start,
-    },
-    { openOnly: options.open, includeDown: options.verbose > 0 },
-  );
-
-  const writers: FileWriter[] = [];
-  const bus = createEventBus();
-  const outputTargets = [];
-  for (const { plugin, path } of setup.outputs) {
-    const writer = await openFileWriter(path);
-    writers.push(writer);
-    outputTargets.push({ plugin, writer });
-  }
   const db = openDb(options, io);
-  if (db !== undefined) {
-    outputTargets.push({
-      plugin: historyOutput(db, { targets: normalizeTargetSpec(setup.specs) }),
-      writer: NO_WRITER,
-    });
-  }
-  const outputsDone = runOutputs(outputTargets, bus);
-  bus.emit({ type: "start", report: builder.snapshot() });
-  if (previous !== undefined) replayPrevious(previous, builder, bus);
-
   const progress = createProgress({ write: io.stderr, isTerminal: io.stderrIsTerminal });
-  const update = (done: number, total: number): void => progress.update(done, total);
-  if (options.verbose > 0) {
-    const engines = phases.map((phase) => `${phase.engine.name} (${phase.ports.length} ports)`);
-    io.stderr(
-      `portolan: seed ${seed}, discovery ${modes.discovery}, ${
-        engines.join(", ") || "no port scan"
-      }\n`,
-    );
-  }
-  const signalOption = io.signal ? { signal: io.signal } : {};
-  let probes = previous?.report.stats.probes ?? 0;
-  let retries = previous?.report.stats.retries ?? 0;
-  let hostsDown = previous?.report.stats.hostsDown ?? 0;
-  let receiverDrops = previous?.report.stats.receiverDrops;
-  const count = (stats: EngineStats): void => {
-    probes += stats.probes;
-    retries += stats.retries;
-    const drops = (stats as Partial<EngineStats>).receiverDrops;
-    if (drops !== undefined) receiverDrops = (receiverDrops ?? 0) + drops;
-  };
-  let point: ResumePoint = { next: 0, done: [] };
-  let phaseIndex = previous?.phase ?? 0;
-  let upHosts: string[] | undefined;
-
-  // The hosts to port-scan: a list of the ones found up, or (sharded, so
-  // that every shard walks the same space) all targets behind a filter.
-  let scanTargets = targets;
-  let scanHosts = targets.size;
-  let hostFilter: ((index: bigint) => boolean) | undefined;
-  const restrictTo = (hosts: readonly Host[]): void => {
-    scanHosts = BigInt(hosts.length);
-    if (options.shard === undefined) {
-      scanTargets = hostList(hosts);
-      return;
-    }
-    const addresses = new Set(hosts.map((host) => host.address));
-    hostFilter = (index) => addresses.has(targets.at(index).address);
-  };
-  if (previous?.upHosts !== undefined) {
-    // Discovery finished before the interruption: the same hosts, in the same order.
-    upHosts = previous.upHosts;
-    const byAddress = new Map([...targets.hosts()].map((host) => [host.address, host]));
-    restrictTo(upHosts.flatMap((address) => byAddress.get(address) ?? []));
-  } else if (modes.discovery !== "none" && targets.size > 0n) {
-    const { up, stats } = await discover(options, modes, {
-      targets,
-      timing,
-      seed,
-      progress: update,
-      ...signalOption,
+  let outcome: ScanOutcome;
+  try {
+    outcome = await runScan(options, {
+      ...setup,
+      ...(db !== undefined ? { history: { db, targets: normalizeTargetSpec(setup.specs) } } : {}),
+      ...(resumed !== undefined ? { previous: resumed.state } : {}),
+    }, {
+      log: io.stderr,
+      progress: (done, total) => progress.update(done, total),
+      settled: () => progress.stop(),
+      ...(io.signal ? { signal: io.signal } : {}),
     });
-    count(stats);
-    for (const { host, reason } of up) {
-      const verdict = {
-        address: host.address,
-        hostnames: namesOf(host),
-        state: "up" as const,
-        reason,
-      };
-      builder.addHost(verdict, { sortKey: hostSortKey(host), hostnames: namesOf(host) });
-      bus.emit({ type: "host", host: verdict });
-    }
-    const probed = options.pingOnly && options.shard
-      ? Number(shardHosts(targets.size, options.shard))
-      : Number(targets.size);
-    hostsDown = probed - up.length;
-    if (options.verbose > 0 && hostsDown > 0 && hostsDown <= 65_536) {
-      const upAddresses = new Set(up.map((entry) => entry.host.address));
-      let index = 0n;
-      for (const host of targets.hosts()) {
-        const mine = !(options.pingOnly && options.shard) ||
-          index % BigInt(options.shard.count) === BigInt(options.shard.index);
-        index++;
-        if (!mine || upAddresses.has(host.address)) continue;
-        builder.addHost(
-          { address: host.address, hostnames: namesOf(host), state: "down", reason: "no-response" },
-          { sortKey: hostSortKey(host) },
-        );
-      }
-    }
-    restrictTo(up.map((entry) => entry.host));
-    // Only a finished discovery can be trusted to resume from.
-    if (!io.signal?.aborted) upHosts = up.map((entry) => entry.host.address);
-  } else if (options.pingOnly) {
-    // -sn -Pn: every host is taken as up, as nmap reports it.
-    for (const host of targets.hosts()) {
-      const verdict = {
-        address: host.address,
-        hostnames: namesOf(host),
-        state: "up" as const,
-        reason: "user-set",
-      };
-      builder.addHost(verdict, { sortKey: hostSortKey(host), hostnames: namesOf(host) });
-      bus.emit({ type: "host", host: verdict });
-    }
+  } finally {
+    progress.stop();
+    db?.close();
   }
-
-  const detector = options.serviceDetection
-    ? createServiceDetector([...probePlugins.map((make) => make()), ...setup.userProbes], {
-      intensity: options.versionIntensity ?? DEFAULT_INTENSITY,
-      ...signalOption,
-    })
-    : undefined;
-  const detecting = new Set<Promise<void>>();
-  const record = (host: Host, result: PortResult): void => {
-    builder.addPort(result, { sortKey: hostSortKey(host), hostnames: namesOf(host) });
-    bus.emit({ type: "port", result });
-  };
-  const sink: EngineSink = {
-    result(_hostIndex: bigint, host: Host, result: PortResult): void {
-      const wanted = result.state === "open" ||
-        (result.protocol === "udp" && result.state === "open|filtered");
-      if (detector === undefined || !wanted) return record(host, result);
-      // The port is reported once, with its service, when detection ends.
-      const task = detector.detect(result).then((found) => record(host, found));
-      detecting.add(task);
-      task.finally(() => detecting.delete(task));
-    },
-    progress: update,
-    checkpoint(at: ResumePoint): void {
-      point = at;
-    },
-  };
-
-  let interrupted = io.signal?.aborted ?? false;
-  const empty = scanHosts === 0n;
-  for (let index = phaseIndex; index < phases.length && !interrupted && !empty; index++) {
-    const phase = phases[index]!;
-    phaseIndex = index;
-    point = { next: 0, done: [] };
-    const plan: ScanPlan = {
-      targets: scanTargets,
-      protocol: phase.protocol,
-      ports: phase.ports,
-      timing,
-      seed,
-      sequential: options.sequential,
-      ...(hostFilter ? { hostFilter } : {}),
-      ...(options.shard ? { shard: options.shard } : {}),
-      ...(previous !== undefined && index === (previous.phase ?? 0)
-        ? { resume: previous.point }
-        : {}),
-    };
-    const stats = await phase.engine.run(plan, sink, signalOption);
-    count(stats);
-    if (options.verbose > 0) {
-      const drops = (stats as Partial<EngineStats>).receiverDrops;
-      io.stderr(
-        `portolan: ${phase.engine.name}: ${stats.probes} probes, ${stats.retries} retries, ${stats.backoffs} backoffs, peak ${stats.peakInFlight} in flight${
-          drops !== undefined ? `, receiver drops ${drops}` : ""
-        }\n`,
-      );
-    }
-    interrupted = io.signal?.aborted ?? false;
-  }
-  await Promise.all(detecting);
-  progress.stop();
-  interrupted = io.signal?.aborted ?? false;
-
-  const report = builder.finish(
-    {
-      probes,
-      retries,
-      hostsTotal: Number(targets.size),
-      hostsDown,
-      ...(receiverDrops !== undefined ? { receiverDrops } : {}),
-    },
-    new Date(),
-  );
-  bus.emit({ type: "end", report, interrupted });
-  bus.close();
-  const errors = await outputsDone;
-  for (const writer of writers) await writer.close();
-  db?.close();
+  const { report, errors, interrupted } = outcome;
   // A failed output (a user plugin that threw, say) costs only its own file.
   for (const error of errors) io.stderr(`portolan: ${oneLine(error)}\n`);
 
   if (!options.outputs.some((output) => output.path === "-")) {
-    const table = renderTable(report, {
+    await writeTable(io, report, {
       color,
       reason: options.reason,
       verbose: options.verbose > 0,
     });
-    await io.stdout(encoder.encode(table));
   }
   if (interrupted) {
     const path = options.resumeFile ?? defaultResumePath((name) => io.env(name));
+    const { upHosts, phase, point, seed } = outcome;
     const resumable = upHosts !== undefined || options.skipDiscovery;
     const state: ResumeState = {
       format: "portolan-resume",
@@ -918,7 +416,7 @@ async function scan(
       args: setup.args.filter((arg, i, all) => arg !== "--resume" && all[i - 1] !== "--resume"),
       seed: String(seed),
       ...(upHosts !== undefined ? { upHosts } : {}),
-      ...(resumable && phaseIndex > 0 ? { phase: phaseIndex } : {}),
+      ...(resumable && phase > 0 ? { phase } : {}),
       point: resumable ? point : { next: 0, done: [] },
       report,
     };
@@ -941,34 +439,78 @@ async function scan(
   return errors.length > 0 ? 1 : 0;
 }
 
-/** How many of `total` hosts shard `shard` holds. */
-function shardHosts(total: bigint, shard: Shard): bigint {
-  const index = BigInt(shard.index);
-  return total <= index ? 0n : (total - index - 1n) / BigInt(shard.count) + 1n;
+/** Options `portolan merge` takes besides its files: outputs, plugins, history, view. */
+const MERGE_OPTIONS: ReadonlySet<keyof CliOptions> = new Set<keyof CliOptions>([
+  "targets",
+  "outputs",
+  "plugins",
+  "db",
+  "noDb",
+  "open",
+  "reason",
+  "verbose",
+]);
+
+/**
+ * `portolan merge FILE... [-oJ|-oX|-oN|-oG|-oH FILE] [--output NAME:FILE]`:
+ * the shard outputs of one scan as one report. The merged scan is recorded
+ * only with an explicit `--db` (the shards may have recorded themselves).
+ */
+async function runMerge(args: readonly string[], io: CliIo): Promise<number> {
+  const options = parseArgs(args);
+  const defaults = parseArgs([]);
+  for (const key of Object.keys(options) as (keyof CliOptions)[]) {
+    if (MERGE_OPTIONS.has(key)) continue;
+    if (JSON.stringify(options[key]) !== JSON.stringify(defaults[key])) {
+      throw new UsageError(`Cannot use that option with merge: it takes files and outputs only`);
+    }
+  }
+  const files = options.targets;
+  if (files.length === 0) throw new UsageError("Cannot merge: no files given");
+  const sandboxes: Sandbox[] = [];
+  try {
+    const outputs = await planOutputs(options, sandboxes, io);
+    const db = options.db !== undefined && !options.noDb ? openHistory(options.db) : undefined;
+    let result;
+    try {
+      result = await mergeReports(files, {
+        outputs,
+        openOnly: options.open,
+        includeDown: options.verbose > 0,
+        ...(db !== undefined ? { history: { db, targets: normalizeTargetSpec(files) } } : {}),
+      });
+    } finally {
+      db?.close();
+    }
+    for (const error of result.errors) io.stderr(`portolan: ${oneLine(error)}\n`);
+    if (!options.outputs.some((output) => output.path === "-")) {
+      const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
+      await writeTable(io, result.report, {
+        color,
+        reason: options.reason,
+        verbose: options.verbose > 0,
+      });
+    }
+    return result.errors.length > 0 ||
+        sandboxes.some((sandbox) => sandbox.failure !== undefined)
+      ? 1
+      : 0;
+  } finally {
+    await Promise.all(sandboxes.map((sandbox) => sandbox.close()));
+  }
 }
 
-/** What an interrupted run found: into the report, and to every output again. */
-function replayPrevious(
-  previous: ResumeState,
-  builder: ReportBuilder,
-  bus: EventBus,
-): void {
-  for (const host of previous.report.hosts) {
-    const add = { hostnames: host.hostnames };
-    if (host.state !== "unknown") {
-      const verdict = {
-        address: host.address,
-        hostnames: host.hostnames,
-        state: host.state,
-        reason: host.reason,
-      };
-      builder.addHost(verdict, add);
-      bus.emit({ type: "host", host: verdict });
-    }
-    for (const port of host.ports) {
-      builder.addPort(port, add);
-      bus.emit({ type: "port", result: port });
-    }
-    for (const extra of host.extraports) builder.addExtra(host.address, extra, add);
+/** The terminal table, written in pieces of about 64 KB: a large report is never one string. */
+async function writeTable(io: CliIo, report: ScanReport, options: TableOptions): Promise<void> {
+  let pending: string[] = [];
+  let size = 0;
+  for (const chunk of tableChunks(report, options)) {
+    pending.push(chunk);
+    size += chunk.length;
+    if (size < 65_536) continue;
+    await io.stdout(encoder.encode(pending.join("")));
+    pending = [];
+    size = 0;
   }
+  if (pending.length > 0) await io.stdout(encoder.encode(pending.join("")));
 }

@@ -15,8 +15,8 @@ export interface Subscription extends AsyncIterableIterator<ScanEvent> {
 
 /** An event fan-out. */
 export interface EventBus {
-  /** A new subscriber; it sees every event emitted from now on, in order. */
-  subscribe(): Subscription;
+  /** A new subscriber; it sees every event (or those of `types`) emitted from now on, in order. */
+  subscribe(types?: readonly ScanEvent["type"][]): Subscription;
   /** Send an event to every subscriber. Ignored after {@link EventBus.close}. */
   emit(event: ScanEvent): void;
   /** End every subscription once its queued events are read. */
@@ -43,8 +43,8 @@ export function createEventBus(): EventBus {
   let closed = false;
 
   return {
-    subscribe(): Subscription {
-      const queue = new Queue(() => subscribers.delete(queue));
+    subscribe(types?: readonly ScanEvent["type"][]): Subscription {
+      const queue = new Queue(() => subscribers.delete(queue), types);
       if (closed) queue.end();
       else subscribers.add(queue);
       return queue;
@@ -68,12 +68,15 @@ class Queue implements Subscription {
   #ended = false;
   #waiting: ((result: IteratorResult<ScanEvent>) => void) | undefined;
   #detach: () => void;
+  #types: ReadonlySet<ScanEvent["type"]> | undefined;
 
-  constructor(detach: () => void) {
+  constructor(detach: () => void, types?: readonly ScanEvent["type"][]) {
     this.#detach = detach;
+    this.#types = types === undefined ? undefined : new Set(types);
   }
 
   push(event: ScanEvent): void {
+    if (this.#types !== undefined && !this.#types.has(event.type)) return;
     const resolve = this.#waiting;
     if (resolve !== undefined) {
       this.#waiting = undefined;
@@ -141,7 +144,7 @@ export interface OutputTarget {
  */
 export function runOutputs(targets: readonly OutputTarget[], bus: EventBus): Promise<Error[]> {
   const runs = targets.map(async ({ plugin, writer }): Promise<Error | undefined> => {
-    const events = bus.subscribe();
+    const events = bus.subscribe(plugin.events);
     try {
       await plugin.write(events, writer);
       return undefined;

@@ -7,13 +7,14 @@
  */
 
 export type { ExtraPorts, HostReport, ScanInfo, ScanReport, ScanStats } from "./report.ts";
-export { addressSortKey, createReportBuilder, hostSortKey } from "./report_builder.ts";
+export { addressSortKey, createReportBuilder, hostSortKey, isSilent } from "./report_builder.ts";
 export type {
   AddOptions,
   FinishStats,
   ReportBuilder,
   ReportBuilderOptions,
   ReportInfo,
+  ScannedPorts,
 } from "./report_builder.ts";
 export { createEventBus, runOutputs } from "./bus.ts";
 export type { EventBus, OutputTarget, Subscription } from "./bus.ts";

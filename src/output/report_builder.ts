@@ -2,14 +2,20 @@
  * Accumulates port and host verdicts into a {@link ScanReport}.
  *
  * Memory grows with the interesting results only: open ports are always kept,
- * every other state is kept port by port only while a host has few ports in
- * that state, and is otherwise reduced to counts per reason (nmap's "Not
- * shown: 995 closed tcp ports").
+ * closed ports are kept port by port only while a host has few of them, and
+ * are otherwise reduced to counts per reason (nmap's "Not shown: 995 closed
+ * tcp ports").
+ *
+ * Given the scanned ports ({@link ReportBuilderOptions.scanned}), the builder
+ * is bounded by what answered: a port that went unanswered (filtered or
+ * open|filtered, with a silent reason) is only counted, globally, so a host
+ * that never answered costs nothing; a host's silent ports are derived when
+ * the report is built, as the scanned ports it has no other verdict for.
  *
  * @module
  */
 
-import type { HostResult, HostState, PortResult, PortState } from "../engine/types.ts";
+import type { HostResult, HostState, PortResult, PortState, ServiceInfo } from "../engine/types.ts";
 import type { Family } from "../targets/types.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "./report.ts";
 
@@ -33,6 +39,24 @@ export interface ReportBuilderOptions {
   openOnly?: boolean;
   /** Keep hosts found down in the report (verbose); otherwise they are only counted. */
   includeDown?: boolean;
+  /**
+   * The ports scanned on every host, per protocol. Given, unanswered ports
+   * are not kept (see the module doc); absent, every verdict is kept.
+   */
+  scanned?: ScannedPorts;
+  /**
+   * With {@link scanned}: derive each answering host's silent ports at the
+   * end (default true). A shard (`--shard`) probes only part of a host's
+   * ports and cannot tell which are silent: it passes false, reports only
+   * what answered, and `portolan merge` derives the rest.
+   */
+  deriveSilent?: boolean;
+}
+
+/** Ports scanned per protocol, ascending. */
+export interface ScannedPorts {
+  tcp?: readonly number[];
+  udp?: readonly number[];
 }
 
 /** Per-call options of {@link ReportBuilder.addPort} and {@link ReportBuilder.addHost}. */
@@ -68,13 +92,16 @@ export interface ReportBuilder {
   addExtra(address: string, extra: ExtraPorts, options?: AddOptions): void;
   /** The report so far, with `end` empty: what the "start" event carries. */
   snapshot(): ScanReport;
-  /** The complete report. */
-  finish(stats: FinishStats, end: Date): ScanReport;
+  /**
+   * The complete report. `partial`: the scan was interrupted, so ports not
+   * heard from may never have been probed and are not derived as silent.
+   */
+  finish(stats: FinishStats, end: Date, options?: { partial?: boolean }): ScanReport;
 }
 
 interface StateBucket {
   count: number;
-  reasons: Map<string, number>;
+  reasons: Reasons;
   /** The ports themselves, or null once the state is only counted. */
   listed: PortResult[] | null;
 }
@@ -88,7 +115,64 @@ interface HostEntry {
   /** Reason of the first port that answered, if any did. */
   answer: string | undefined;
   states: Map<PortState, StateBucket>;
+  /** Verdicts other than silent ones, per protocol (bounded mode). */
+  answered: { tcp: number; udp: number };
+  /**
+   * Which scanned ports answered, one bit per port index (bounded mode), so
+   * the silent ones are known exactly; absent until one answers.
+   */
+  heard: { tcp?: Bits; udp?: Bits };
+  /** Counts were added without their ports (a resumed report): the bits are incomplete. */
+  inexact: boolean;
 }
+
+/** One bit per scanned port: a number while there are at most 31 ports, else bytes. */
+type Bits = number | Uint8Array;
+
+/**
+ * Counts per reason. Almost every bucket has one reason, so it is two
+ * fields; a map only from the second reason on (a map costs a host more
+ * than everything else it keeps).
+ */
+class Reasons {
+  #first = "";
+  #count = 0;
+  #rest: Map<string, number> | undefined;
+
+  add(reason: string, count: number): void {
+    if (this.#count === 0 || reason === this.#first) {
+      this.#first = reason;
+      this.#count += count;
+      return;
+    }
+    this.#rest ??= new Map();
+    this.#rest.set(reason, (this.#rest.get(reason) ?? 0) + count);
+  }
+
+  /** Every reason with its count. */
+  entries(): [string, number][] {
+    const all: [string, number][] = this.#count === 0 ? [] : [[this.#first, this.#count]];
+    return this.#rest === undefined ? all : [...all, ...this.#rest];
+  }
+
+  /** The reason, when there is exactly one. */
+  only(): string | undefined {
+    return this.#count > 0 && this.#rest === undefined ? this.#first : undefined;
+  }
+}
+
+const NO_NAMES: string[] = [];
+
+/** A host's silent ports are listed while at most this many, counted beyond. */
+const SILENT_LIST_LIMIT = 1000;
+
+/**
+ * A bounded report lists closed and silent ports (from their bits) only
+ * while it would list at most this many of them in all: beyond, every host
+ * gives them as counts, so a large scan's report grows with its findings
+ * (open ports, answers), not with its probes.
+ */
+const DERIVED_LIST_BUDGET = 10_000;
 
 /** Reasons that mean nothing came back from the host. */
 const SILENT_REASONS: ReadonlySet<string> = new Set([
@@ -179,6 +263,35 @@ function compareHosts(a: HostEntry, b: HostEntry): number {
   return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
 }
 
+/**
+ * Whether a verdict says only that nothing came back: the ports a bounded
+ * builder counts instead of keeping. One that service detection learned
+ * something about (a UDP port that answered a probe) is kept.
+ */
+export function isSilent(
+  result: { state: PortState; reason: string; service?: ServiceInfo | undefined },
+): boolean {
+  return (result.state === "filtered" || result.state === "open|filtered") &&
+    SILENT_REASONS.has(result.reason) &&
+    (result.service === undefined || Object.keys(result.service).length === 0);
+}
+
+/** Port number -> index in `ports`, -1 where absent. */
+function portIndex(ports: readonly number[] | undefined): Int32Array | undefined {
+  if (ports === undefined) return undefined;
+  const index = new Int32Array(65536).fill(-1);
+  ports.forEach((port, i) => {
+    if (port >= 0 && port < 65536) index[port] = i;
+  });
+  return index;
+}
+
+/** The state and reason an unanswered port of `protocol` gets when none was seen. */
+const DEFAULT_SILENT: Record<"tcp" | "udp", { state: PortState; reason: string }> = {
+  tcp: { state: "filtered", reason: "no-response" },
+  udp: { state: "open|filtered", reason: "no-response" },
+};
+
 function comparePorts(a: PortResult, b: PortResult): number {
   if (a.protocol !== b.protocol) return a.protocol === "tcp" ? -1 : 1;
   return a.port - b.port;
@@ -210,7 +323,57 @@ export function createReportBuilder(
   }
   const openOnly = options.openOnly ?? false;
   const includeDown = options.includeDown ?? false;
+  const scanned = options.scanned;
+  const deriveSilent = options.deriveSilent ?? true;
   const hosts = new Map<string, HostEntry>();
+  // Bounded mode: unanswered verdicts per protocol, by "state\nreason".
+  const silent = { tcp: new Map<string, number>(), udp: new Map<string, number>() };
+  const lastSilent: Record<
+    "tcp" | "udp",
+    { state: string; reason: string; key: string } | undefined
+  > = { tcp: undefined, udp: undefined };
+  // Port number -> index in the scanned list, per protocol (-1: not scanned).
+  const indexOf = { tcp: portIndex(scanned?.tcp), udp: portIndex(scanned?.udp) };
+
+  function hear(host: HostEntry, result: PortResult): void {
+    const index = indexOf[result.protocol]?.[result.port] ?? -1;
+    if (index < 0) return;
+    const all = scanned?.[result.protocol];
+    const count = all?.length ?? 0;
+    const bits = host.heard[result.protocol] ??
+      (count <= 31 ? 0 : new Uint8Array((count + 7) >> 3));
+    if (typeof bits === "number") host.heard[result.protocol] = bits | (1 << index);
+    else {
+      bits[index >> 3]! |= 1 << (index & 7);
+      host.heard[result.protocol] = bits;
+    }
+  }
+
+  // Whether this build lists closed and silent ports; see DERIVED_LIST_BUDGET.
+  let listDerived = true;
+
+  /** How many closed and silent ports a build would list, at most. */
+  function derivedListing(): number {
+    let total = 0;
+    for (const host of hosts.values()) {
+      const closed = host.states.get("closed");
+      if (closed !== undefined && closed.listed === null && closed.count <= limit) {
+        total += closed.count;
+      }
+      for (const protocol of ["tcp", "udp"] as const) {
+        const silent = (scanned?.[protocol]?.length ?? 0) - host.answered[protocol];
+        if (silent > 0 && silent <= SILENT_LIST_LIMIT) total += silent;
+      }
+    }
+    return total;
+  }
+
+  function heardAt(host: HostEntry, protocol: "tcp" | "udp", index: number): boolean {
+    const bits = host.heard[protocol];
+    if (bits === undefined) return false;
+    if (typeof bits === "number") return (bits & (1 << index)) !== 0;
+    return (bits[index >> 3]! & (1 << (index & 7))) !== 0;
+  }
 
   function entry(address: string, add: AddOptions | undefined): HostEntry {
     let host = hosts.get(address);
@@ -218,17 +381,20 @@ export function createReportBuilder(
       host = {
         address,
         sortKey: add?.sortKey ?? addressSortKey(address),
-        hostnames: [],
+        hostnames: NO_NAMES,
         verdict: undefined,
         answer: undefined,
         states: new Map(),
+        answered: { tcp: 0, udp: 0 },
+        heard: {},
+        inexact: false,
       };
       hosts.set(address, host);
     } else if (add?.sortKey !== undefined) {
       host.sortKey = add.sortKey;
     }
     for (const name of add?.hostnames ?? []) {
-      if (!host.hostnames.includes(name)) host.hostnames.push(name);
+      if (!host.hostnames.includes(name)) host.hostnames = [...host.hostnames, name];
     }
     return host;
   }
@@ -243,7 +409,11 @@ export function createReportBuilder(
     return host.verdict ?? { state: "unknown", reason: "no-response" };
   }
 
-  function hostReport(host: HostEntry, verdict: { state: HostState; reason: string }): HostReport {
+  function hostReport(
+    host: HostEntry,
+    verdict: { state: HostState; reason: string },
+    derive: boolean,
+  ): HostReport {
     const ports: PortResult[] = [];
     const extraports: ExtraPorts[] = [];
     for (const [state, bucket] of host.states) {
@@ -251,11 +421,14 @@ export function createReportBuilder(
         ports.push(...bucket.listed);
         continue;
       }
-      const reasons = [...bucket.reasons]
+      if (state === "closed" && scanned !== undefined && listClosed(host, bucket, ports)) continue;
+      const reasons = bucket.reasons.entries()
         .map(([reason, count]) => ({ reason, count }))
         .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
       extraports.push({ state, count: bucket.count, reasons });
     }
+    if (scanned !== undefined && derive) addSilent(host, ports, extraports);
+    if (scanned !== undefined && !derive && deriveSilent) listCounted(host, ports, extraports);
     ports.sort(comparePorts);
     extraports.sort((a, b) => b.count - a.count || (a.state < b.state ? -1 : 1));
     return {
@@ -268,10 +441,104 @@ export function createReportBuilder(
     };
   }
 
-  function build(end: string, stats: FinishStats, seconds: number): ScanReport {
+  /** The unanswered state and reason of `protocol`: the commonest seen, else the default. */
+  function silentOf(protocol: "tcp" | "udp"): { state: PortState; reason: string } {
+    let best: { key: string; count: number } | undefined;
+    for (const [key, count] of silent[protocol]) {
+      if (best === undefined || count > best.count || (count === best.count && key < best.key)) {
+        best = { key, count };
+      }
+    }
+    if (best === undefined) return DEFAULT_SILENT[protocol];
+    const [state, reason] = best.key.split("\n") as [PortState, string];
+    return { state, reason };
+  }
+
+  /**
+   * A host's silent ports, derived: the scanned ports that did not answer.
+   * Listed while few enough (and listable), counted otherwise.
+   */
+  function addSilent(host: HostEntry, ports: PortResult[], extraports: ExtraPorts[]): void {
+    for (const protocol of ["tcp", "udp"] as const) {
+      const all = scanned?.[protocol];
+      if (all === undefined) continue;
+      const count = all.length - host.answered[protocol];
+      if (count <= 0) continue;
+      const { state, reason } = silentOf(protocol);
+      if (listDerived && listable(state) && count <= SILENT_LIST_LIMIT && !host.inexact) {
+        for (let index = 0; index < all.length; index++) {
+          if (heardAt(host, protocol, index)) continue;
+          ports.push({ address: host.address, protocol, port: all[index]!, state, reason });
+        }
+        continue;
+      }
+      let extra = extraports.find((item) => item.state === state);
+      if (extra === undefined) {
+        extra = { state, count: 0, reasons: [] };
+        extraports.push(extra);
+      }
+      extra.count += count;
+      const known = extra.reasons.find((item) => item.reason === reason);
+      if (known === undefined) extra.reasons.push({ reason, count });
+      else known.count += count;
+      extra.reasons.sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
+    }
+  }
+
+  /**
+   * A bounded host's closed ports, listed from its bits while at most `limit`
+   * and of one reason: the ports that answered and are not otherwise listed
+   * (closed is the only listable state kept as bits). False when they stay counted.
+   */
+  function listClosed(host: HostEntry, bucket: StateBucket, ports: PortResult[]): boolean {
+    const only = bucket.reasons.only();
+    if (!listDerived || bucket.count > limit || !listable("closed") || host.inexact) return false;
+    if (only === undefined) return false;
+    const listed = new Set<string>();
+    for (const other of host.states.values()) {
+      for (const port of other.listed ?? []) listed.add(`${port.protocol}/${port.port}`);
+    }
+    const found: PortResult[] = [];
+    for (const protocol of ["tcp", "udp"] as const) {
+      const all = scanned?.[protocol] ?? [];
+      for (let index = 0; index < all.length; index++) {
+        const port = all[index]!;
+        if (!heardAt(host, protocol, index) || listed.has(`${protocol}/${port}`)) continue;
+        found.push({ address: host.address, protocol, port, state: "closed", reason: only });
+      }
+    }
+    if (found.length !== bucket.count) return false;
+    ports.push(...found);
+    return true;
+  }
+
+  /**
+   * An interrupted scan's report lists the ports it counted, when they are
+   * of one state and reason and known by their bits, so that a resumed run
+   * (which reads this report back) still knows which ports answered.
+   */
+  function listCounted(host: HostEntry, ports: PortResult[], extraports: ExtraPorts[]): void {
+    const protocols = (["tcp", "udp"] as const).filter((p) => scanned?.[p] !== undefined);
+    const [extra] = extraports;
+    const protocol = protocols[0];
+    if (protocols.length !== 1 || protocol === undefined || host.inexact) return;
+    if (extraports.length !== 1 || extra === undefined || extra.reasons.length !== 1) return;
+    const reason = extra.reasons[0]!.reason;
+    const listed = new Set(ports.map((port) => port.port));
+    const all = scanned?.[protocol] ?? [];
+    for (let index = 0; index < all.length; index++) {
+      const port = all[index]!;
+      if (!heardAt(host, protocol, index) || listed.has(port)) continue;
+      ports.push({ address: host.address, protocol, port, state: extra.state, reason });
+    }
+    extraports.length = 0;
+  }
+
+  function build(end: string, stats: FinishStats, seconds: number, derive: boolean): ScanReport {
     const reports: HostReport[] = [];
     let up = 0;
     let down = 0;
+    listDerived = scanned === undefined || derivedListing() <= DERIVED_LIST_BUDGET;
     for (const host of [...hosts.values()].sort(compareHosts)) {
       const verdict = stateOf(host);
       if (verdict.state === "up") up++;
@@ -279,7 +546,7 @@ export function createReportBuilder(
         down++;
         if (!includeDown) continue;
       }
-      reports.push(hostReport(host, verdict));
+      reports.push(hostReport(host, verdict, derive));
     }
     return {
       scanner: "portolan",
@@ -313,7 +580,24 @@ export function createReportBuilder(
     },
 
     addPort(result: PortResult, add?: AddOptions): void {
+      if (scanned !== undefined && isSilent(result)) {
+        const counts = silent[result.protocol];
+        // The last key is almost always the one: no string is built per verdict.
+        const last = lastSilent[result.protocol];
+        if (last !== undefined && last.state === result.state && last.reason === result.reason) {
+          counts.set(last.key, (counts.get(last.key) ?? 0) + 1);
+          return;
+        }
+        const key = `${result.state}\n${result.reason}`;
+        lastSilent[result.protocol] = { state: result.state, reason: result.reason, key };
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        return;
+      }
       const host = entry(result.address, add);
+      if (scanned !== undefined) {
+        host.answered[result.protocol]++;
+        hear(host, result);
+      }
       if (
         host.answer === undefined &&
         (result.state === "open" || result.state === "closed" || !SILENT_REASONS.has(result.reason))
@@ -322,12 +606,17 @@ export function createReportBuilder(
       }
       let bucket = host.states.get(result.state);
       if (bucket === undefined) {
-        bucket = { count: 0, reasons: new Map(), listed: listable(result.state) ? [] : null };
+        bucket = { count: 0, reasons: new Reasons(), listed: listable(result.state) ? [] : null };
         host.states.set(result.state, bucket);
       }
       bucket.count++;
-      bucket.reasons.set(result.reason, (bucket.reasons.get(result.reason) ?? 0) + 1);
+      bucket.reasons.add(result.reason, 1);
       if (bucket.listed === null) return;
+      // Bounded: a closed port is a bit and a count; listed again, when few, from the bits.
+      if (scanned !== undefined && result.state === "closed" && result.service === undefined) {
+        bucket.listed = null;
+        return;
+      }
       // The schema lists every port that is not closed; only closed ports are summarised.
       if (result.state === "closed" && bucket.count > limit) {
         bucket.listed = null;
@@ -337,28 +626,38 @@ export function createReportBuilder(
     },
 
     addExtra(address: string, extra: ExtraPorts, add?: AddOptions): void {
+      const unanswered = extra.reasons.length > 0 &&
+        extra.reasons.every((r) => isSilent({ state: extra.state, reason: r.reason }));
+      if (scanned !== undefined && unanswered) {
+        // Derived again when the report is built.
+        return;
+      }
       const host = entry(address, add);
+      // Counted ports carry no protocol: they belong to the scan's first one.
+      host.answered[scanned?.tcp !== undefined ? "tcp" : "udp"] += extra.count;
+      if (scanned !== undefined) host.inexact = true;
       let bucket = host.states.get(extra.state);
       if (bucket === undefined) {
-        bucket = { count: 0, reasons: new Map(), listed: null };
+        bucket = { count: 0, reasons: new Reasons(), listed: null };
         host.states.set(extra.state, bucket);
       }
       // Once a state is summarised anywhere, it is only counted.
       bucket.listed = null;
       bucket.count += extra.count;
       for (const { reason, count } of extra.reasons) {
-        bucket.reasons.set(reason, (bucket.reasons.get(reason) ?? 0) + count);
+        bucket.reasons.add(reason, count);
         if (host.answer === undefined && !SILENT_REASONS.has(reason)) host.answer = reason;
       }
     },
 
     snapshot(): ScanReport {
-      return build("", { probes: 0, retries: 0 }, 0);
+      return build("", { probes: 0, retries: 0 }, 0, false);
     },
 
-    finish(stats: FinishStats, end: Date): ScanReport {
+    finish(stats: FinishStats, end: Date, finishOptions?: { partial?: boolean }): ScanReport {
       const seconds = Math.max(0, end.getTime() - info.start.getTime()) / 1000;
-      return build(end.toISOString(), stats, seconds);
+      const derive = deriveSilent && finishOptions?.partial !== true;
+      return build(end.toISOString(), stats, seconds, derive);
     },
   };
 }

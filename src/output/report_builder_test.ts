@@ -246,3 +246,130 @@ Deno.test("report builder restores summarised counts and keeps counting", () => 
     reasons: [{ reason: "conn-refused", count: 101 }],
   }]);
 });
+
+Deno.test("bounded report builder: a host that never answered is not kept; silent ports are derived", () => {
+  const scanned = { tcp: [21, 22, 80, 443] };
+  const builder = createReportBuilder(INFO, { scanned });
+  // Unanswered verdicts, before and after the host's first answer.
+  builder.addPort(port("198.51.100.2", 21, "filtered", "no-response"));
+  builder.addPort(port("198.51.100.3", 21, "filtered", "no-response"));
+  builder.addPort(port("198.51.100.3", 22, "filtered", "no-response"));
+  builder.addPort(port("198.51.100.2", 80, "open", "syn-ack"));
+  builder.addPort(port("198.51.100.2", 443, "closed", "reset"));
+  builder.addPort(port("198.51.100.2", 22, "filtered", "no-response"));
+  const report = builder.finish({ probes: 6, retries: 0, hostsTotal: 2 }, START);
+  assert.deepEqual(report.hosts.map((h) => h.address), ["198.51.100.2"]);
+  assert.deepEqual(report.hosts[0]?.ports.map((p) => [p.port, p.state, p.reason]), [
+    [21, "filtered", "no-response"],
+    [22, "filtered", "no-response"],
+    [80, "open", "syn-ack"],
+    [443, "closed", "reset"],
+  ]);
+  assert.equal(report.stats.hostsTotal, 2);
+  assert.equal(report.stats.hostsUp, 1);
+});
+
+Deno.test("bounded report builder: the same verdicts in any order give the same report", () => {
+  const scanned = { tcp: Array.from({ length: 40 }, (_, i) => 100 + i) };
+  const verdicts: PortResult[] = [];
+  for (let i = 0; i < 40; i++) {
+    const p = 100 + i;
+    verdicts.push(
+      p === 110
+        ? port("198.51.100.2", p, "open", "syn-ack")
+        : p % 3 === 0
+        ? port("198.51.100.2", p, "filtered", "no-response")
+        : port("198.51.100.2", p, "closed", "reset"),
+    );
+  }
+  const build = (order: PortResult[]): string => {
+    const builder = createReportBuilder(INFO, { scanned });
+    for (const verdict of order) builder.addPort(verdict);
+    return JSON.stringify(builder.finish({ probes: 40, retries: 0 }, START).hosts);
+  };
+  const forward = build(verdicts);
+  assert.equal(build([...verdicts].reverse()), forward);
+  const host = JSON.parse(forward)[0];
+  // 26 closed: counted; the 13 silent ones listed by their numbers.
+  assert.deepEqual(
+    host.extraports.map((e: { state: string; count: number }) => [e.state, e.count]),
+    [
+      ["closed", 26],
+    ],
+  );
+  assert.deepEqual(
+    host.ports.filter((p: PortResult) => p.state === "filtered").map((p: PortResult) => p.port),
+    verdicts.filter((v) => v.state === "filtered").map((v) => v.port),
+  );
+});
+
+Deno.test("bounded report builder: a shard (deriveSilent false) reports only what answered", () => {
+  const builder = createReportBuilder(INFO, { scanned: { tcp: [80, 81] }, deriveSilent: false });
+  builder.addPort(port("198.51.100.2", 80, "open", "syn-ack"));
+  builder.addPort(port("198.51.100.2", 81, "filtered", "no-response"));
+  const host = builder.finish({ probes: 2, retries: 0 }, START).hosts[0];
+  assert.deepEqual(host?.ports.map((p) => p.port), [80]);
+  assert.deepEqual(host?.extraports, []);
+});
+
+Deno.test("bounded report builder: an interrupted report lists counted ports so a resume knows them", () => {
+  const scanned = { tcp: Array.from({ length: 100 }, (_, i) => i + 1) };
+  const first = createReportBuilder(INFO, { scanned });
+  for (let p = 1; p <= 60; p++) first.addPort(port("198.51.100.2", p, "closed", "reset"));
+  const partial = first.finish({ probes: 60, retries: 0 }, START, { partial: true });
+  assert.equal(partial.hosts[0]?.ports.length, 60);
+  assert.deepEqual(partial.hosts[0]?.extraports, []);
+  const second = createReportBuilder(INFO, { scanned });
+  for (const host of partial.hosts) for (const p of host.ports) second.addPort(p);
+  for (let p = 61; p <= 99; p++) second.addPort(port("198.51.100.2", p, "closed", "reset"));
+  const host = second.finish({ probes: 100, retries: 0 }, START).hosts[0];
+  assert.deepEqual(host?.ports.map((p) => [p.port, p.state]), [[100, "filtered"]]);
+  assert.deepEqual(host?.extraports.map((e) => [e.state, e.count]), [["closed", 99]]);
+});
+
+Deno.test("bounded report builder: a report that would list too many closed ports counts them all", () => {
+  const build = (hostCount: number): { ports: number; extra: number } => {
+    const scanned = { tcp: [22, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90] };
+    const builder = createReportBuilder(INFO, { scanned });
+    for (let h = 0; h < hostCount; h++) {
+      const address = `198.18.${h >> 8}.${h & 255}`;
+      for (const p of scanned.tcp) {
+        builder.addPort(
+          p === 22 ? port(address, p, "open", "syn-ack") : port(address, p, "closed", "reset"),
+        );
+      }
+    }
+    const hosts = builder.finish({ probes: 0, retries: 0 }, START).hosts;
+    return {
+      ports: hosts.reduce((n, h) => n + h.ports.length, 0),
+      extra: hosts.reduce((n, h) => n + h.extraports.reduce((m, e) => m + e.count, 0), 0),
+    };
+  };
+  // 11 closed ports a host: 100 hosts list 1100 of them; 1000 hosts would list 11000.
+  assert.deepEqual(build(100), { ports: 1200, extra: 0 });
+  assert.deepEqual(build(1000), { ports: 1000, extra: 11000 });
+});
+
+Deno.test("bounded report builder: an unanswered UDP port that service detection named is kept", () => {
+  const builder = createReportBuilder(INFO, { scanned: { udp: [53, 123] } });
+  builder.addPort({
+    address: "198.51.100.2",
+    protocol: "udp",
+    port: 53,
+    state: "open|filtered",
+    reason: "no-response",
+    service: { name: "domain" },
+  });
+  builder.addPort({
+    address: "198.51.100.2",
+    protocol: "udp",
+    port: 123,
+    state: "open|filtered",
+    reason: "no-response",
+  });
+  const host = builder.finish({ probes: 2, retries: 0 }, START).hosts[0];
+  assert.deepEqual(host?.ports.map((p) => [p.port, p.service?.name]), [[53, "domain"], [
+    123,
+    undefined,
+  ]]);
+});

@@ -214,21 +214,30 @@ function renderHost(host: HostReport, protocol: string, options: TableOptions): 
  * ```
  */
 export function renderTable(report: ScanReport, options: TableOptions): string {
+  return [...tableChunks(report, options)].join("");
+}
+
+/**
+ * {@link renderTable} in pieces, one host at a time, so a large report is
+ * written without ever being one string.
+ */
+export function* tableChunks(report: ScanReport, options: TableOptions): Generator<string> {
   const protocols = new Set(report.scaninfo.map((info) => info.protocol));
   const protocol = protocols.size === 1 ? ` ${[...protocols][0]}` : "";
-  const blocks: string[] = [];
+  let first = true;
   for (const host of report.hosts) {
     const shown = host.state === "up" || options.verbose === true ||
       (host.state === "unknown" && host.ports.length > 0);
-    if (shown) blocks.push(renderHost(host, protocol, options).join("\n") + "\n");
+    if (!shown) continue;
+    yield `${first ? "" : "\n"}${renderHost(host, protocol, options).join("\n")}\n`;
+    first = false;
   }
   if (options.summary ?? true) {
     const stats = report.stats;
-    blocks.push(
-      `portolan done: ${plural(stats.hostsTotal, "IP address", "IP addresses")} ` +
-        `(${plural(stats.hostsUp, "host up", "hosts up")}) ` +
-        `scanned in ${stats.seconds.toFixed(2)} seconds\n`,
-    );
+    yield `${first ? "" : "\n"}portolan done: ${
+      plural(stats.hostsTotal, "IP address", "IP addresses")
+    } (${plural(stats.hostsUp, "host up", "hosts up")}) scanned in ${
+      stats.seconds.toFixed(2)
+    } seconds\n`;
   }
-  return blocks.join("\n");
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { HostReport, ScanReport } from "./report.ts";
-import { escapeTerminal, renderTable } from "./table.ts";
+import { escapeTerminal, renderTable, tableChunks } from "./table.ts";
 
 function report(hosts: HostReport[], stats: Partial<ScanReport["stats"]> = {}): ScanReport {
   return {
@@ -266,4 +266,14 @@ Deno.test("renderTable names a service found inside TLS as nmap does: ssl/http",
   };
   const text = renderTable(report([host]), { color: false, reason: false });
   assert.match(text, /^443\/tcp open {2}ssl\/http nginx$/m);
+});
+
+Deno.test("the table comes in pieces: one a shown host, then the summary", () => {
+  const other: HostReport = { ...HOST, address: "198.51.100.3" };
+  const down: HostReport = { ...HOST, address: "198.51.100.4", state: "down", ports: [] };
+  const chunks = [...tableChunks(report([HOST, other, down]), { color: false, reason: false })];
+  assert.equal(chunks.length, 3);
+  assert.match(chunks[0]!, /^portolan scan report for 198\.51\.100\.2/);
+  assert.match(chunks[1]!, /^\nportolan scan report for 198\.51\.100\.3/);
+  assert.match(chunks[2]!, /^\nportolan done: /);
 });

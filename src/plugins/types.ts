@@ -55,6 +55,12 @@ export interface OutputPlugin {
   readonly name: string;
   /** One line for `--help`. */
   readonly description: string;
+  /**
+   * The event types the plugin reads; the others are never queued for it.
+   * Default: all. A whole-document output says `["start", "end"]` and costs
+   * nothing per port however large the scan.
+   */
+  readonly events?: readonly ScanEvent["type"][];
   /** Consume the events of one scan and write them; resolves after the "end" event. */
   write(events: AsyncIterable<ScanEvent>, out: OutputWriter): Promise<void>;
 }

@@ -32,6 +32,9 @@ export interface Migration {
   up(db: DatabaseSync): void;
 }
 
+/** SQL: the port row's reason says nothing came back. */
+const SILENT_SQL = "p.reason IN ('', 'no-response', 'timeout', 'host-timeout')";
+
 // "port" in ASCII: marks the file as a portolan history for `file(1)` and for us.
 const APPLICATION_ID = 0x706f7274;
 
@@ -141,6 +144,30 @@ export const MIGRATIONS: readonly Migration[] = [
           FOREIGN KEY (scan_id, address) REFERENCES hosts(scan_id, address) ON DELETE CASCADE
         ) WITHOUT ROWID;
         CREATE INDEX scans_by_targets ON scans(targets, start);
+      `);
+    },
+  },
+  {
+    version: 4,
+    description: "hosts that never answered (a -Pn scan's dark addresses) and their ports dropped",
+    up(db: DatabaseSync): void {
+      // What scans record from now on: a host only once something came back from it.
+      db.exec(`
+        CREATE TEMP TABLE silent_hosts AS
+          SELECT h.scan_id, h.address FROM hosts h
+          WHERE h.state = 'unknown'
+            AND NOT EXISTS (
+              SELECT 1 FROM ports p WHERE p.scan_id = h.scan_id AND p.address = h.address
+                AND NOT (p.state IN ('filtered', 'open|filtered') AND ${SILENT_SQL}))
+            AND NOT EXISTS (
+              SELECT 1 FROM extraports e WHERE e.scan_id = h.scan_id AND e.address = h.address
+                AND NOT (e.state IN ('filtered', 'open|filtered')
+                  AND e.reason IN ('', 'no-response', 'timeout', 'host-timeout')));
+        DELETE FROM ports WHERE (scan_id, address) IN (SELECT scan_id, address FROM silent_hosts);
+        DELETE FROM extraports
+          WHERE (scan_id, address) IN (SELECT scan_id, address FROM silent_hosts);
+        DELETE FROM hosts WHERE (scan_id, address) IN (SELECT scan_id, address FROM silent_hosts);
+        DROP TABLE silent_hosts;
       `);
     },
   },

@@ -205,3 +205,47 @@ Deno.test("defaultDbPath: XDG_DATA_HOME, then HOME, relative XDG ignored", () =>
   );
   assert.throws(() => defaultDbPath(env({})), /neither XDG_DATA_HOME nor HOME is set/);
 });
+
+Deno.test("openHistory: version 4 drops hosts that never answered, keeps every other row", async () => {
+  const dir = await tempDir();
+  try {
+    const path = `${dir}/history.db`;
+    const old = openHistory(path, { migrateTo: 3 });
+    // A -Pn scan as version 3 recorded it: a dark host with its silent ports,
+    // a host that answered (with a silent port of its own), a host found down.
+    old.exec(`
+      INSERT INTO scans (id, args, targets, start, "end", scaninfo)
+        VALUES (1, '[]', '198.51.100.0/30', '2030-01-01T00:00:00.000Z', '2030-01-01T00:00:09.000Z',
+                '[{"type":"syn","protocol":"tcp","numServices":3,"services":"22,80,81"}]');
+      INSERT INTO hosts (scan_id, address, state, reason) VALUES
+        (1, '198.51.100.1', 'unknown', 'no-response'),
+        (1, '198.51.100.2', 'up', 'syn-ack'),
+        (1, '198.51.100.3', 'down', 'no-response');
+      INSERT INTO ports (scan_id, address, protocol, port, state, reason) VALUES
+        (1, '198.51.100.1', 'tcp', 22, 'filtered', 'no-response'),
+        (1, '198.51.100.1', 'tcp', 80, 'filtered', 'no-response'),
+        (1, '198.51.100.1', 'tcp', 81, 'filtered', 'no-response'),
+        (1, '198.51.100.2', 'tcp', 80, 'open', 'syn-ack'),
+        (1, '198.51.100.2', 'tcp', 81, 'filtered', 'no-response');
+      INSERT INTO extraports (scan_id, address, state, reason, count) VALUES
+        (1, '198.51.100.2', 'closed', 'reset', 1);
+    `);
+    old.close();
+    const db = openHistory(path);
+    assert.equal(userVersion(db), 4);
+    const scan = loadScan(db, 1);
+    assert.deepEqual(scan.hosts.map((h) => [h.address, h.state]), [
+      ["198.51.100.2", "up"],
+      ["198.51.100.3", "down"],
+    ]);
+    assert.deepEqual(scan.hosts[0]?.ports.map((p) => [p.port, p.state]), [
+      [80, "open"],
+      [81, "filtered"],
+    ]);
+    assert.deepEqual(scan.hosts[0]?.extraports.map((e) => [e.state, e.count]), [["closed", 1]]);
+    assert.equal(db.prepare("SELECT count(*) AS n FROM ports").get()?.n, 2);
+    db.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

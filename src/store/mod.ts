@@ -38,6 +38,7 @@ export {
 } from "./db.ts";
 export type { HistoryDb, Migration, OpenHistoryOptions } from "./db.ts";
 export {
+  addCounts,
   addHosts,
   addResults,
   finishScan,
@@ -66,7 +67,7 @@ export { parseNmapXml, parseXml } from "./nmap_xml.ts";
 export type { XmlElement } from "./nmap_xml.ts";
 export { certificateOf, serviceColumns } from "./service_fields.ts";
 export type { CertificateInfo, ServiceColumns } from "./service_fields.ts";
-export { historyOutput } from "./history_output.ts";
-export type { HistoryOutput, HistoryOutputOptions } from "./history_output.ts";
+export { createHistoryRecorder, historyOutput } from "./history_output.ts";
+export type { HistoryOutput, HistoryOutputOptions, HistoryRecorder } from "./history_output.ts";
 export { loadComparison } from "./compare.ts";
 export type { Comparison, LoadComparisonOptions } from "./compare.ts";

@@ -198,6 +198,26 @@ export function addResults(db: HistoryDb, scanId: number, batch: readonly PortRe
 }
 
 /**
+ * Record counted ports (a host's `extraports` entries) in one transaction,
+ * added to any count already stored for the same host, state and reason.
+ */
+export function addCounts(
+  db: HistoryDb,
+  scanId: number,
+  counts: readonly { address: string; state: string; reason: string; count: number }[],
+): void {
+  if (counts.length === 0) return;
+  transaction(db, () => {
+    requireScan(db, scanId, "add counts to");
+    const w = writers(db);
+    for (const { address, state, reason, count } of counts) {
+      w.ensureHost(scanId, address);
+      w.count(scanId, address, state, reason, count);
+    }
+  });
+}
+
+/**
  * Record host verdicts in one transaction. A verdict of "unknown" does not
  * overwrite a known state; empty hostnames keep the names already stored.
  */

@@ -1,0 +1,273 @@
+/**
+ * One scan, from planned options to a finished report: discover the hosts
+ * that are up, run each phase's engine over them, and route every verdict
+ * through the {@link Pipeline} to the report, the outputs and the history.
+ * What the user sees on the terminal (the table, the resume hint) stays with
+ * the CLI.
+ *
+ * @module
+ */
+
+import type { CliOptions } from "../cli/args.ts";
+import type { ResumeState } from "../cli/resume.ts";
+import { randomSeed } from "../engine/mod.ts";
+import type {
+  EngineSink,
+  EngineStats,
+  PortResult,
+  ResumePoint,
+  ScanPlan,
+  Timing,
+} from "../engine/types.ts";
+import type { ScanReport } from "../output/report.ts";
+import { formatPortRanges } from "../ports/mod.ts";
+import type { ProbePlugin } from "../plugins/probe_types.ts";
+import { createServiceDetector, DEFAULT_INTENSITY } from "../service/detect.ts";
+import type { HistoryDb } from "../store/mod.ts";
+import type { Host, TargetSet } from "../targets/types.ts";
+import { VERSION } from "../version.ts";
+import { probePlugins } from "../../plugins/mod.ts";
+import { discover } from "./discover.ts";
+import { openPipeline, type PlannedOutput } from "./pipeline.ts";
+import { hostList, type Modes, phasesOf, type PortLists, shardHosts } from "./plan.ts";
+
+/** Everything {@link runScan} needs, settled and validated. */
+export interface ScanSetup {
+  targets: TargetSet;
+  modes: Modes;
+  ports: PortLists;
+  /** Probe plugins loaded with --plugin, tried after the built-ins. */
+  userProbes: readonly ProbePlugin[];
+  timing: Timing;
+  /** The command line (without the program name). */
+  args: readonly string[];
+  outputs: readonly PlannedOutput[];
+  /** Record into this history, under this target specification. */
+  history?: { db: HistoryDb; targets: string };
+  /** The state of an interrupted run to go on from. */
+  previous?: ResumeState;
+}
+
+/** How the scan talks back while it runs. */
+export interface ScanHooks {
+  /** A line for the user (verbose notes), with its newline. */
+  log(text: string): void;
+  /** Progress: probes finished of total. */
+  progress(done: number, total: number): void;
+  /** Called once the engines are done, before the outputs render (stop the progress line). */
+  settled?(): void;
+  /** Stops the scan: SIGINT/SIGTERM. */
+  signal?: AbortSignal;
+}
+
+/** What a scan ended with. */
+export interface ScanOutcome {
+  report: ScanReport;
+  /** Outputs that failed. */
+  errors: Error[];
+  interrupted: boolean;
+  /** Where an interrupted scan would go on from. */
+  seed: bigint;
+  upHosts: string[] | undefined;
+  phase: number;
+  point: ResumePoint;
+}
+
+function namesOf(host: Host): string[] {
+  return host.hostname === undefined ? [] : [host.hostname];
+}
+
+/** Run the scan; resolves once every output is written. */
+export async function runScan(
+  options: CliOptions,
+  setup: ScanSetup,
+  hooks: ScanHooks,
+): Promise<ScanOutcome> {
+  const { targets, modes, timing, previous } = setup;
+  const start = previous ? new Date(previous.report.start) : new Date();
+  const seed = previous ? BigInt(previous.seed) : options.seed ?? randomSeed();
+  const phases = options.pingOnly ? [] : phasesOf(options, modes, setup.ports);
+  const scanned = {
+    ...(phases.some((phase) => phase.protocol === "tcp") ? { tcp: setup.ports.tcp } : {}),
+    ...(phases.some((phase) => phase.protocol === "udp") ? { udp: setup.ports.udp } : {}),
+  };
+  const pipeline = await openPipeline({
+    info: {
+      version: VERSION,
+      args: ["portolan", ...setup.args],
+      scaninfo: phases.map((phase) => ({
+        type: phase.type,
+        protocol: phase.protocol,
+        numServices: phase.ports.length,
+        services: formatPortRanges(phase.ports),
+      })),
+      start,
+    },
+    report: {
+      openOnly: options.open,
+      includeDown: options.verbose > 0,
+      scanned,
+      // A shard probes part of each host's ports: what it did not hear from may be another's.
+      deriveSilent: options.shard === undefined,
+    },
+    outputs: setup.outputs,
+    ...(setup.history ? { history: setup.history } : {}),
+  });
+  if (previous !== undefined) pipeline.replay(previous.report);
+
+  if (options.verbose > 0) {
+    const engines = phases.map((phase) => `${phase.engine.name} (${phase.ports.length} ports)`);
+    hooks.log(
+      `portolan: seed ${seed}, discovery ${modes.discovery}, ${
+        engines.join(", ") || "no port scan"
+      }\n`,
+    );
+  }
+  const signal = hooks.signal;
+  const signalOption = signal ? { signal } : {};
+  let probes = previous?.report.stats.probes ?? 0;
+  let retries = previous?.report.stats.retries ?? 0;
+  let hostsDown = previous?.report.stats.hostsDown ?? 0;
+  let receiverDrops = previous?.report.stats.receiverDrops;
+  const count = (stats: EngineStats): void => {
+    probes += stats.probes;
+    retries += stats.retries;
+    const drops = (stats as Partial<EngineStats>).receiverDrops;
+    if (drops !== undefined) receiverDrops = (receiverDrops ?? 0) + drops;
+  };
+  let point: ResumePoint = { next: 0, done: [] };
+  let phaseIndex = previous?.phase ?? 0;
+  let upHosts: string[] | undefined;
+
+  // The hosts to port-scan: a list of the ones found up, or (sharded, so
+  // that every shard walks the same space) all targets behind a filter.
+  let scanTargets = targets;
+  let scanHosts = targets.size;
+  let hostFilter: ((index: bigint) => boolean) | undefined;
+  const restrictTo = (hosts: readonly Host[]): void => {
+    scanHosts = BigInt(hosts.length);
+    if (options.shard === undefined) {
+      scanTargets = hostList(hosts);
+      return;
+    }
+    const addresses = new Set(hosts.map((host) => host.address));
+    hostFilter = (index) => addresses.has(targets.at(index).address);
+  };
+  if (previous?.upHosts !== undefined) {
+    // Discovery finished before the interruption: the same hosts, in the same order.
+    upHosts = previous.upHosts;
+    const byAddress = new Map([...targets.hosts()].map((host) => [host.address, host]));
+    restrictTo(upHosts.flatMap((address) => byAddress.get(address) ?? []));
+  } else if (modes.discovery !== "none" && targets.size > 0n) {
+    const { up, stats } = await discover(options, modes, {
+      targets,
+      timing,
+      seed,
+      progress: hooks.progress,
+      ...signalOption,
+    });
+    count(stats);
+    for (const { host, reason } of up) {
+      pipeline.host({ address: host.address, hostnames: namesOf(host), state: "up", reason }, host);
+    }
+    const probed = options.pingOnly && options.shard
+      ? Number(shardHosts(targets.size, options.shard))
+      : Number(targets.size);
+    hostsDown = probed - up.length;
+    if (options.verbose > 0 && hostsDown > 0 && hostsDown <= 65_536) {
+      const upAddresses = new Set(up.map((entry) => entry.host.address));
+      let index = 0n;
+      for (const host of targets.hosts()) {
+        const mine = !(options.pingOnly && options.shard) ||
+          index % BigInt(options.shard.count) === BigInt(options.shard.index);
+        index++;
+        if (!mine || upAddresses.has(host.address)) continue;
+        pipeline.note(
+          { address: host.address, hostnames: namesOf(host), state: "down", reason: "no-response" },
+          host,
+        );
+      }
+    }
+    restrictTo(up.map((entry) => entry.host));
+    // Only a finished discovery can be trusted to resume from.
+    if (!signal?.aborted) upHosts = up.map((entry) => entry.host.address);
+  } else if (options.pingOnly) {
+    // -sn -Pn: every host is taken as up, as nmap reports it.
+    for (const host of targets.hosts()) {
+      pipeline.host(
+        { address: host.address, hostnames: namesOf(host), state: "up", reason: "user-set" },
+        host,
+      );
+    }
+  }
+
+  const detector = options.serviceDetection
+    ? createServiceDetector([...probePlugins.map((make) => make()), ...setup.userProbes], {
+      intensity: options.versionIntensity ?? DEFAULT_INTENSITY,
+      ...signalOption,
+    })
+    : undefined;
+  const detecting = new Set<Promise<void>>();
+  const sink: EngineSink = {
+    result(_hostIndex: bigint, host: Host, result: PortResult): void {
+      const wanted = result.state === "open" ||
+        (result.protocol === "udp" && result.state === "open|filtered");
+      if (detector === undefined || !wanted) return pipeline.port(result, host);
+      // The port is reported once, with its service, when detection ends.
+      const task = detector.detect(result).then((found) => pipeline.port(found, host));
+      detecting.add(task);
+      task.finally(() => detecting.delete(task));
+    },
+    progress: hooks.progress,
+    checkpoint(at: ResumePoint): void {
+      point = at;
+    },
+  };
+
+  let interrupted = signal?.aborted ?? false;
+  const empty = scanHosts === 0n;
+  for (let index = phaseIndex; index < phases.length && !interrupted && !empty; index++) {
+    const phase = phases[index]!;
+    phaseIndex = index;
+    point = { next: 0, done: [] };
+    const plan: ScanPlan = {
+      targets: scanTargets,
+      protocol: phase.protocol,
+      ports: phase.ports,
+      timing,
+      seed,
+      sequential: options.sequential,
+      ...(hostFilter ? { hostFilter } : {}),
+      ...(options.shard ? { shard: options.shard } : {}),
+      ...(previous !== undefined && index === (previous.phase ?? 0)
+        ? { resume: previous.point }
+        : {}),
+    };
+    const stats = await phase.engine.run(plan, sink, signalOption);
+    count(stats);
+    if (options.verbose > 0) {
+      const drops = (stats as Partial<EngineStats>).receiverDrops;
+      hooks.log(
+        `portolan: ${phase.engine.name}: ${stats.probes} probes, ${stats.retries} retries, ${stats.backoffs} backoffs, peak ${stats.peakInFlight} in flight${
+          drops !== undefined ? `, receiver drops ${drops}` : ""
+        }\n`,
+      );
+    }
+    interrupted = signal?.aborted ?? false;
+  }
+  await Promise.all(detecting);
+  hooks.settled?.();
+  interrupted = signal?.aborted ?? false;
+
+  const { report, errors } = await pipeline.finish(
+    {
+      probes,
+      retries,
+      hostsTotal: Number(targets.size),
+      hostsDown,
+      ...(receiverDrops !== undefined ? { receiverDrops } : {}),
+    },
+    { interrupted },
+  );
+  return { report, errors, interrupted, seed, upHosts, phase: phaseIndex, point };
+}
