@@ -91,6 +91,7 @@ export function* jsonChunks(report: ScanReport, options: JsonOptions = {}): Gene
       ...(report.stats.receiverDrops !== undefined
         ? { receiverDrops: report.stats.receiverDrops }
         : {}),
+      ...(report.stats.sendRate !== undefined ? { sendRate: report.stats.sendRate } : {}),
     },
   };
   // The document with an empty host list, split where the hosts go.

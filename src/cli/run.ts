@@ -21,6 +21,7 @@ import type { PlannedOutput } from "../scan/pipeline.ts";
 import { buildTiming, resolveModes, selectPorts } from "../scan/plan.ts";
 import { runScan, type ScanOutcome, type ScanSetup } from "../scan/scan.ts";
 import { mergeReports } from "../scan/merge.ts";
+import { rateCeiling } from "../engine/mod.ts";
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
@@ -320,6 +321,10 @@ async function runPlanned(
   if (targets.size === 0n) {
     io.stderr("portolan: warning: no targets left to scan after exclusions and resolution\n");
   }
+  // A sweep across many hosts gets a default ceiling, said once before it starts.
+  const ceiling = rateCeiling(targets.size, timing);
+  timing.maxRate = ceiling.maxRate;
+  if (ceiling.notice !== undefined) io.stderr(`portolan: ${ceiling.notice}\n`);
   await confirmLarge(options, io, targets.size, Math.max(1, ports.tcp.length + ports.udp.length));
 
   return await scan(options, io, {

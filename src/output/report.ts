@@ -47,6 +47,8 @@ export interface ScanStats {
   hostsTotal: number;
   /** Packets the raw receiver lost for want of buffer (raw scans only). */
   receiverDrops?: number;
+  /** The most probes sent in any one-second window (measured, probes/s). */
+  sendRate?: number;
 }
 
 /** The whole report, the `-oJ` schema. */

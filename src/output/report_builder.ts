@@ -76,10 +76,20 @@ export interface FinishStats {
   retries: number;
   /** Hosts scanned; defaults to the number of hosts the builder saw. */
   hostsTotal?: number;
-  /** Hosts found down; defaults to the hosts reported down through `addHost`. */
+  /**
+   * Hosts found down; defaults to the hosts reported down through `addHost`,
+   * or, with `unansweredDown`, to every host that answered nothing.
+   */
   hostsDown?: number;
+  /**
+   * Discovery was folded into the port scan: a host that answered no probe
+   * counts as down (or filtered), as it would have after discovery.
+   */
+  unansweredDown?: boolean;
   /** Packets the raw receiver lost for want of buffer (raw scans only). */
   receiverDrops?: number;
+  /** The most probes sent in any one-second window, over the scan's phases. */
+  sendRate?: number;
 }
 
 /** Builds the report of one scan. */
@@ -561,9 +571,13 @@ export function createReportBuilder(
         retries: stats.retries,
         seconds,
         hostsUp: up,
-        hostsDown: stats.hostsDown ?? down,
+        hostsDown: stats.hostsDown ??
+          (stats.unansweredDown === true && stats.hostsTotal !== undefined
+            ? Math.max(down, stats.hostsTotal - up)
+            : down),
         hostsTotal: stats.hostsTotal ?? hosts.size,
         ...(stats.receiverDrops !== undefined ? { receiverDrops: stats.receiverDrops } : {}),
+        ...(stats.sendRate !== undefined ? { sendRate: stats.sendRate } : {}),
       },
     };
   }

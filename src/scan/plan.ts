@@ -105,6 +105,29 @@ export function resolveModes(options: CliOptions): Modes {
   };
 }
 
+/**
+ * Probes per host of the default discovery: ICMP echo, SYN to 443 and ACK
+ * to 80 with raw sockets; a connect to 80 and to 443 without.
+ */
+const DISCOVERY_PROBES = { raw: 3, connect: 2 } as const;
+
+/**
+ * Whether host discovery is folded into the port scan: when the port scan
+ * sends no more probes per host than discovery would, its own answers tell
+ * which hosts are up (any answer, open or closed, means up; nothing means
+ * down or filtered), as masscan and ZMap work, and the dark hosts' silence
+ * is waited out once instead of twice. Explicit -P flags, -Pn and -sn keep
+ * their meaning.
+ */
+export function foldDiscovery(options: CliOptions, modes: Modes, ports: PortLists): boolean {
+  if (modes.discovery === "none" || options.pingOnly || options.discoveryProbes.length > 0) {
+    return false;
+  }
+  const perHost = (modes.tcp !== undefined ? ports.tcp.length : 0) +
+    (modes.udp ? ports.udp.length : 0);
+  return perHost > 0 && perHost <= DISCOVERY_PROBES[modes.discovery];
+}
+
 /** The timing template with the explicit flags over it. */
 export function buildTiming(options: CliOptions): Timing {
   const timing = timingTemplate(options.timingLevel);

@@ -29,7 +29,14 @@ import { VERSION } from "../version.ts";
 import { probePlugins } from "../../plugins/mod.ts";
 import { discover } from "./discover.ts";
 import { openPipeline, type PlannedOutput } from "./pipeline.ts";
-import { hostList, type Modes, phasesOf, type PortLists, shardHosts } from "./plan.ts";
+import {
+  foldDiscovery,
+  hostList,
+  type Modes,
+  phasesOf,
+  type PortLists,
+  shardHosts,
+} from "./plan.ts";
 
 /** Everything {@link runScan} needs, settled and validated. */
 export interface ScanSetup {
@@ -115,10 +122,17 @@ export async function runScan(
   });
   if (previous !== undefined) pipeline.replay(previous.report);
 
+  const folded = previous?.upHosts === undefined && foldDiscovery(options, modes, setup.ports);
+  if (options.verbose > 0 && folded) {
+    hooks.log(
+      "portolan: discovery folded into the port scan (it sends no more probes per host than discovery would): a host that answers no port is down or filtered\n",
+    );
+  }
   if (options.verbose > 0) {
     const engines = phases.map((phase) => `${phase.engine.name} (${phase.ports.length} ports)`);
+    const rate = timing.maxRate > 0 ? `at most ${timing.maxRate} probes/s` : "rate adaptive";
     hooks.log(
-      `portolan: seed ${seed}, discovery ${modes.discovery}, ${
+      `portolan: seed ${seed}, discovery ${folded ? "folded" : modes.discovery}, ${rate}, ${
         engines.join(", ") || "no port scan"
       }\n`,
     );
@@ -129,9 +143,11 @@ export async function runScan(
   let retries = previous?.report.stats.retries ?? 0;
   let hostsDown = previous?.report.stats.hostsDown ?? 0;
   let receiverDrops = previous?.report.stats.receiverDrops;
+  let sendRate = previous?.report.stats.sendRate ?? 0;
   const count = (stats: EngineStats): void => {
     probes += stats.probes;
     retries += stats.retries;
+    sendRate = Math.max(sendRate, stats.sendRate);
     const drops = (stats as Partial<EngineStats>).receiverDrops;
     if (drops !== undefined) receiverDrops = (receiverDrops ?? 0) + drops;
   };
@@ -158,7 +174,7 @@ export async function runScan(
     upHosts = previous.upHosts;
     const byAddress = new Map([...targets.hosts()].map((host) => [host.address, host]));
     restrictTo(upHosts.flatMap((address) => byAddress.get(address) ?? []));
-  } else if (modes.discovery !== "none" && targets.size > 0n) {
+  } else if (modes.discovery !== "none" && targets.size > 0n && !folded) {
     const { up, stats } = await discover(options, modes, {
       targets,
       timing,
@@ -264,8 +280,9 @@ export async function runScan(
       probes,
       retries,
       hostsTotal: Number(targets.size),
-      hostsDown,
+      ...(folded ? { unansweredDown: true } : { hostsDown }),
       ...(receiverDrops !== undefined ? { receiverDrops } : {}),
+      ...(probes > 0 ? { sendRate } : {}),
     },
     { interrupted },
   );
