@@ -13,7 +13,7 @@
  *
  * ```sh
  * deno run -A bench/raw_bench.ts [--runs 1] [--timeout 300] [--only portolan,nmap,masscan,zmap]
- *   [--scenarios near,far,sweep,ipv6,udp,connect-near,connect-far,connect-far-user,links,links-sn]
+ *   [--scenarios near,far,sweep,sweep-default,ipv6,udp,connect-near,connect-far,connect-far-user,links,links-sn]
  *   [--write] [--out BENCHMARKS.md]
  * ```
  *
@@ -51,6 +51,7 @@ const ALL_SCENARIOS = [
   "near",
   "far",
   "sweep",
+  "sweep-default",
   "ipv6",
   "udp",
   "connect-near",
@@ -108,6 +109,8 @@ interface Row {
   wrong: number;
   note: string;
   drops?: number;
+  /** The highest send rate portolan measured over the runs, probes/s. */
+  sendRate?: number;
 }
 
 interface Scenario {
@@ -133,7 +136,12 @@ interface CliOptions {
   noPing?: boolean;
   /** Runs the command under this prefix (e.g. as another user). */
   prefix?: string[];
+  /** Extra flags (e.g. --max-rate, to match what a peer is given). */
+  extra?: string[];
 }
+
+/** What masscan and zmap are given (--rate, -r): portolan gets the same --max-rate. */
+const PEER_RATE = "100000";
 
 /** The flag of a scan type. */
 const SCAN_FLAGS = { syn: ["-sS"], udp: ["-sU"], connect: ["-sT"], default: [] } as const;
@@ -148,7 +156,7 @@ function portolanCli(
   targets: string[],
   ports: string,
   options: CliOptions = {},
-): { cmd: string[]; parse: (out: string) => States & { drops?: number } } {
+): { cmd: string[]; parse: (out: string) => States & { drops?: number; sendRate?: number } } {
   const list = parsePortList(ports);
   return {
     cmd: [
@@ -164,21 +172,22 @@ function portolanCli(
       "-n",
       "-p",
       scan === "udp" ? `U:${ports}` : ports,
+      ...(options.extra ?? []),
       "--no-db",
       "-oJ",
       "-",
       ...targets,
     ],
-    parse(out: string): States & { drops?: number } {
+    parse(out: string): States & { drops?: number; sendRate?: number } {
       const data = JSON.parse(out) as {
         hosts: {
           address: string;
           ports: { port: number; state: string }[];
           extraports: { state: string }[];
         }[];
-        stats: { receiverDrops?: number };
+        stats: { receiverDrops?: number; sendRate?: number };
       };
-      const states: States & { drops?: number } = new Map();
+      const states: States & { drops?: number; sendRate?: number } = new Map();
       for (const host of data.hosts) {
         const listed = new Map(host.ports.map((p) => [p.port, p.state]));
         const rest = host.extraports.length === 1 ? host.extraports[0]!.state : undefined;
@@ -188,6 +197,7 @@ function portolanCli(
         }
       }
       if (data.stats.receiverDrops !== undefined) states.drops = data.stats.receiverDrops;
+      if (data.stats.sendRate !== undefined) states.sendRate = data.stats.sendRate;
       return states;
     },
   };
@@ -331,7 +341,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
     "-p",
     ports,
     "--rate",
-    "100000",
+    PEER_RATE,
     "-e",
     link.dev,
     "--router-mac",
@@ -360,7 +370,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", [lab.target4], "1-65535"),
+          ...portolanCli("syn", [lab.target4], "1-65535", { extra: ["--max-rate", PEER_RATE] }),
           openOnly: false,
         },
         {
@@ -385,7 +395,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", [far.address4], "1-10000"),
+          ...portolanCli("syn", [far.address4], "1-10000", { extra: ["--max-rate", PEER_RATE] }),
           openOnly: false,
         },
         {
@@ -410,8 +420,13 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", ["198.18.0.0/16"], "80"),
-          openOnly: false,
+          // As a user runs it (no -Pn): discovery is folded into the one-port scan.
+          ...portolanCli("syn", ["198.18.0.0/16"], "80", {
+            noPing: false,
+            extra: ["--max-rate", PEER_RATE],
+          }),
+          // Hosts that answered nothing are not listed: judged, like zmap, on what it found open.
+          openOnly: true,
         },
         {
           scanner: "nmap",
@@ -432,7 +447,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
             "-p",
             "80",
             "-r",
-            "100000",
+            PEER_RATE,
             "-i",
             scanIf,
             "-G",
@@ -452,6 +467,19 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       ],
     },
     {
+      name: "sweep-default",
+      title: "Port 80 across 198.18.0.0/16 with no rate flag: the sweep ceiling (14,880 probes/s)",
+      truth: sweep,
+      protocol: "tcp",
+      commands: [
+        {
+          scanner: "portolan",
+          ...portolanCli("syn", ["198.18.0.0/16"], "80", { noPing: false }),
+          openOnly: true,
+        },
+      ],
+    },
+    {
       name: "ipv6",
       title: "All 65535 ports of an IPv6 host",
       truth: near6,
@@ -459,7 +487,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", [lab.target6], "1-65535"),
+          ...portolanCli("syn", [lab.target6], "1-65535", { extra: ["--max-rate", PEER_RATE] }),
           openOnly: false,
         },
         {
@@ -769,7 +797,11 @@ export async function main(argv: string[]): Promise<number> {
           right: 0,
           total: 0,
           wrong: 0,
-          note: command.openOnly ? "reports open ports only: judged on those" : "",
+          note: !command.openOnly
+            ? ""
+            : command.scanner === "portolan"
+            ? "lists hosts that answered: judged on open ports"
+            : "reports open ports only: judged on those",
         };
         for (let i = 0; i < args.runs; i++) {
           if (scenario.settleMs) {
@@ -789,12 +821,22 @@ export async function main(argv: string[]): Promise<number> {
           if (result.stopped) {
             row.note = `did not exit; stopped by SIGINT at ${MASSCAN_LIMIT} s (KILL 5 s later)`;
           }
-          const states = command.parse(result.out) as States & { drops?: number };
+          const states = command.parse(result.out) as States & {
+            drops?: number;
+            sendRate?: number;
+          };
           const judged = score(scenario.truth, states, command.openOnly);
           row.seconds.push(result.seconds);
           // Keep the worst run's accuracy.
           if (row.seconds.length === 1 || judged.wrong > row.wrong) Object.assign(row, judged);
           if (states.drops !== undefined) row.drops = Math.max(row.drops ?? 0, states.drops);
+          if (states.sendRate !== undefined) {
+            row.sendRate = Math.max(row.sendRate ?? 0, states.sendRate);
+            const rate = `send rate measured ${row.sendRate.toLocaleString("en-US")}/s`;
+            row.note = row.note === ""
+              ? rate
+              : `${row.note.replace(/; send rate.*$/, "")}; ${rate}`;
+          }
         }
         rows.push(row);
       }
@@ -813,7 +855,7 @@ export async function main(argv: string[]): Promise<number> {
       "",
       `Measured ${
         new Date().toISOString().slice(0, 10)
-      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits on a second link of the scanner, behind a userspace delay line (25 ms each way), with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those. Load average (1 min) ${loadAtStart} at the start, ${await loadAverage()} at the end. portolan runs through \`main.ts\` with the scan task's permissions; its JSON report, like nmap's XML, summarises closed ports.`,
+      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits on a second link of the scanner, behind a userspace delay line (25 ms each way), with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those; where they are given \`--rate 100000\` / \`-r 100000\`, portolan is given \`--max-rate 100000\` (its default ceiling for more than 256 hosts is 14,880 probes/s, the sweep-default row). The "send rate measured" is portolan's own count: the most probes it sent in any one-second window. Load average (1 min) ${loadAtStart} at the start, ${await loadAverage()} at the end. portolan runs through \`main.ts\` with the scan task's permissions; its JSON report, like nmap's XML, summarises closed ports.`,
       "",
       ...sections.flatMap((section) => [section, ""]),
     ].join("\n");
