@@ -1,0 +1,80 @@
+/**
+ * Wide scans in the lab's /16 (lower half live, upper half dark): the
+ * default ceiling is named and kept, and a one-port scan folds discovery
+ * into the port probes with every live host found and no dark one.
+ */
+import assert from "node:assert/strict";
+import { labTest, startLab } from "./lab/lab.ts";
+import { enableSweep, SWEEP_RANGE } from "./lab/raw_lab.ts";
+import { portolan } from "./helpers.ts";
+
+interface Report {
+  hosts: { address: string; state: string; reason: string }[];
+  stats: { hostsUp: number; hostsDown: number; hostsTotal: number; sendRate?: number };
+}
+
+labTest(
+  "a sweep: the default ceiling is said and kept; discovery folded into a one-port scan",
+  async (t) => {
+    const lab = await startLab({ name: "ptlwd" });
+    try {
+      await enableSweep(lab);
+      const inScanner = { prefix: ["ip", "netns", "exec", lab.scanNs] };
+      await t.step(
+        "no rate flag: the ceiling is named once and the measured rate stays under it",
+        async () => {
+          // 198.18.127.0-198.18.128.255: 512 hosts (256 live) are past the 256-host threshold.
+          const result = await portolan(
+            ["-sS", "-n", "-p", "80", "-oJ", "-", "198.18.127-128.0-255"],
+            inScanner,
+          );
+          assert.equal(result.code, 0, result.stderr);
+          const notices = result.stderr.split("\n").filter((line) => line.includes("sweeping"));
+          assert.deepEqual(notices, [
+            "portolan: sweeping 512 hosts at up to 14,880 probes/s; --max-rate to change",
+          ]);
+          const report = JSON.parse(result.stdout) as Report;
+          assert.ok((report.stats.sendRate ?? Infinity) <= 14_880, `${report.stats.sendRate}/s`);
+          assert.equal(report.stats.hostsUp, 256);
+        },
+      );
+      await t.step(
+        "--max-rate 100000, -v: folded discovery finds every live host and no dark one",
+        async () => {
+          const result = await portolan(
+            ["-sS", "-n", "-v", "-p", "80", "--max-rate", "100000", "-oJ", "-", SWEEP_RANGE],
+            inScanner,
+          );
+          assert.equal(result.code, 0, result.stderr);
+          assert.ok(!result.stderr.includes("sweeping"), "an explicit --max-rate is not announced");
+          assert.match(result.stderr, /discovery folded into the port scan/);
+          const report = JSON.parse(result.stdout) as Report;
+          const up = report.hosts.filter((host) => host.state === "up");
+          assert.equal(up.length, 32_768);
+          // Live hosts are 198.18.0.0-198.18.127.255; each answered with a SYN-ACK.
+          assert.ok(
+            up.every((host) => Number(host.address.split(".")[2]) < 128),
+            "no dark host up",
+          );
+          assert.ok(up.every((host) => host.reason === "syn-ack"));
+          assert.deepEqual(
+            [report.stats.hostsUp, report.stats.hostsDown, report.stats.hostsTotal],
+            [32_768, 32_768, 65_536],
+          );
+          assert.ok((report.stats.sendRate ?? Infinity) <= 100_000);
+        },
+      );
+      await t.step("four ports per host: discovery first, as before", async () => {
+        const result = await portolan(
+          ["-sS", "-n", "-v", "-p", "80-83", "--max-rate", "100000", "--no-db", "198.18.0.0/24"],
+          inScanner,
+        );
+        assert.equal(result.code, 0, result.stderr);
+        assert.match(result.stderr, /discovery raw/);
+        assert.doesNotMatch(result.stderr, /folded/);
+      });
+    } finally {
+      await lab.stop();
+    }
+  },
+);
