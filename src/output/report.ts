@@ -21,6 +21,12 @@ export interface HostReport {
   hostnames: string[];
   state: HostState;
   reason: string;
+  /** TTL of the answer that found the host up, where the engine saw it. */
+  reasonTtl?: number;
+  /** Round-trip time of that answer, ms (host discovery). */
+  rtt?: number;
+  /** Hardware address of an on-link host ("32:28:85:3D:F7:A7"), from its ARP / ND reply. */
+  mac?: string;
   /** Every port whose state is not summarised in `extraports`, ascending. */
   ports: PortResult[];
   extraports: ExtraPorts[];

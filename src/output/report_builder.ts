@@ -85,6 +85,8 @@ interface HostEntry {
   hostnames: string[];
   /** Verdict from `addHost`, if any other than "unknown". */
   verdict: { state: HostState; reason: string } | undefined;
+  /** What discovery learned of the host beyond its verdict. */
+  found: Pick<HostResult, "reasonTtl" | "rtt" | "mac">;
   /** Reason of the first port that answered, if any did. */
   answer: string | undefined;
   states: Map<PortState, StateBucket>;
@@ -220,6 +222,7 @@ export function createReportBuilder(
         sortKey: add?.sortKey ?? addressSortKey(address),
         hostnames: [],
         verdict: undefined,
+        found: {},
         answer: undefined,
         states: new Map(),
       };
@@ -263,6 +266,12 @@ export function createReportBuilder(
       hostnames: [...host.hostnames],
       state: verdict.state,
       reason: verdict.reason,
+      // The answer's TTL and time belong to the verdict they came with; the MAC to the host.
+      ...(verdict === host.verdict
+        ? host.found
+        : host.found.mac !== undefined
+        ? { mac: host.found.mac }
+        : {}),
       ports,
       extraports,
     };
@@ -309,6 +318,13 @@ export function createReportBuilder(
       });
       if (result.state !== "unknown") {
         host.verdict = { state: result.state, reason: result.reason };
+        host.found = {
+          ...(result.reasonTtl !== undefined ? { reasonTtl: result.reasonTtl } : {}),
+          ...(result.rtt !== undefined ? { rtt: result.rtt } : {}),
+          ...(result.mac !== undefined ? { mac: result.mac } : {}),
+        };
+      } else if (result.mac !== undefined) {
+        host.found = { ...host.found, mac: result.mac };
       }
     },
 

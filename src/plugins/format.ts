@@ -220,3 +220,70 @@ export function addressType(address: string): "ipv4" | "ipv6" {
 export function commandArgs(args: readonly string[]): string[] {
   return ["portolan", ...(args[0] === "portolan" ? args.slice(1) : args)];
 }
+
+/** What the command line asked of the outputs: nmap writes some things only when asked. */
+export interface ReportFlags {
+  /** `--reason`: the REASON column and "received …". */
+  reason: boolean;
+  /** `-sV`: the VERSION column, "Service Info" and `?` after names guessed from the table. */
+  serviceDetection: boolean;
+  /** `-sn`: no port scan. */
+  pingOnly: boolean;
+  /** Count of `-v` (`-vv` counts two). */
+  verbose: number;
+}
+
+/**
+ * The flags of {@link ReportFlags}, read from a report's command line (the
+ * report carries its arguments, so a resumed scan's outputs read the same).
+ *
+ * @example
+ * ```ts
+ * import { reportFlags } from "./format.ts";
+ * reportFlags(["portolan", "-sV", "--reason", "-vv", "198.51.100.2"]).verbose; // 2
+ * ```
+ */
+export function reportFlags(args: readonly string[]): ReportFlags {
+  const flags: ReportFlags = {
+    reason: false,
+    serviceDetection: false,
+    pingOnly: false,
+    verbose: 0,
+  };
+  for (const arg of args) {
+    if (arg === "--reason") flags.reason = true;
+    else if (arg === "-sV") flags.serviceDetection = true;
+    else if (arg === "-sn") flags.pingOnly = true;
+    else if (arg === "-v") flags.verbose++;
+    else if (arg === "-vv") flags.verbose += 2;
+  }
+  return flags;
+}
+
+/**
+ * Seconds with two significant digits in plain notation, as nmap writes a
+ * latency: 0.000008 → "0.0000080", 0.00055 → "0.00055", 1.3 → "1.3".
+ *
+ * @example
+ * ```ts
+ * import { significantSeconds } from "./format.ts";
+ * significantSeconds(0.0080); // "0.0000080"
+ * ```
+ */
+export function significantSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  if (!(seconds > 0) || !Number.isFinite(seconds)) return "0.00";
+  const rounded = Number(seconds.toPrecision(2));
+  const decimals = Math.max(0, 1 - Math.floor(Math.log10(rounded)));
+  return rounded.toFixed(decimals);
+}
+
+/** A host's latency in ms: its discovery answer's, else its fastest port answer's. */
+export function hostLatency(host: HostReport): number | undefined {
+  if (host.rtt !== undefined) return host.rtt;
+  let best: number | undefined;
+  for (const port of host.ports) {
+    if (port.rtt !== undefined && (best === undefined || port.rtt < best)) best = port.rtt;
+  }
+  return best;
+}
