@@ -11,6 +11,7 @@ import {
   commandArgs,
   escapeControls,
   nmapPortLayout,
+  reportFlags,
   serviceText,
   versionLine,
 } from "../src/plugins/format.ts";
@@ -39,13 +40,22 @@ export interface GrepableOptions {
    * /usr/share/nmap/nmap-services when this is absent.
    */
   serviceNames?: ServiceNames;
+  /** `-sV` was run: an open port's name guessed from the table ends in `?`, as nmap's. */
+  serviceDetection?: boolean;
+  /** `-sn`: the status line only. */
+  pingOnly?: boolean;
 }
 
-function portEntry(port: PortResult, names: ServiceNames | undefined): string {
+function portEntry(port: PortResult, options: GrepableOptions): string {
   const service = port.service;
   const tunnel = service?.tunnel === "ssl" || (typeof service?.tls === "object" && service.tls);
-  const name = serviceText(service, "name") ?? names?.get(`${port.port}/${port.protocol}`);
-  const shown = name === undefined ? "" : `${tunnel ? "ssl|" : ""}${field(name)}`;
+  const probed = serviceText(service, "name");
+  const name = probed ?? options.serviceNames?.get(`${port.port}/${port.protocol}`);
+  const guessed = probed === undefined && options.serviceDetection === true &&
+    (port.state === "open" || port.state === "open|filtered");
+  const shown = name === undefined
+    ? ""
+    : `${tunnel ? "ssl|" : ""}${field(name)}${guessed ? "?" : ""}`;
   // port/state/protocol/owner/service/rpc info/version/
   return `${port.port}/${port.state}/${port.protocol}//${shown}//${field(versionLine(service))}/`;
 }
@@ -55,13 +65,14 @@ export function grepableHost(host: HostReport, options: GrepableOptions = {}): s
   const status = host.state === "up" ? "Up" : host.state === "down" ? "Down" : "Unknown";
   const prefix = hostPrefix(host);
   let text = `${prefix}\tStatus: ${status}\n`;
-  if (host.state === "down") return text;
+  if (host.state === "down" || options.pingOnly === true) return text;
   const layout = nmapPortLayout(host);
-  const ports = layout.ports.map((port) => portEntry(port, options.serviceNames)).join(", ");
+  const ports = layout.ports.map((port) => portEntry(port, options)).join(", ");
   let line = `${prefix}\tPorts: ${ports}`;
-  if (layout.extraports.length > 0) {
-    const ignored = layout.extraports.map((group) => `${group.state} (${group.count})`);
-    line += `\tIgnored State: ${ignored.join(", ")}`;
+  // nmap names the ignored state only when there is one.
+  const [only, ...others] = layout.extraports;
+  if (only !== undefined && others.length === 0) {
+    line += `\tIgnored State: ${only.state} (${only.count})`;
   }
   text += line + "\n";
   return text;
@@ -83,7 +94,7 @@ export function grepableFooter(report: ScanReport, interrupted: boolean): string
   const stats = report.stats;
   const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
   return (interrupted ? "# Scan interrupted: results are partial.\n" : "") +
-    `# portolan done at ${formatDate(report.end)} -- ` +
+    `# Nmap done at ${formatDate(report.end)} -- ` +
     `${count(stats.hostsTotal, "IP address", "IP addresses")} ` +
     `(${count(stats.hostsUp, "host up", "hosts up")}) scanned in ${
       stats.seconds.toFixed(2)
@@ -111,10 +122,15 @@ export function grepableOutput(options: GrepableOptions = {}): OutputPlugin {
           headerWritten = true;
         } else if (event.type === "end") {
           const report = event.report;
-          const serviceNames = options.serviceNames ?? await readServiceNames();
+          const flags = reportFlags(report.args);
+          const resolved: GrepableOptions = {
+            serviceNames: options.serviceNames ?? await readServiceNames(),
+            serviceDetection: options.serviceDetection ?? flags.serviceDetection,
+            pingOnly: options.pingOnly ?? (flags.pingOnly || report.scaninfo.length === 0),
+          };
           await out.write(
             (headerWritten ? "" : grepableHeader(report)) +
-              report.hosts.map((host) => grepableHost(host, { serviceNames })).join("") +
+              report.hosts.map((host) => grepableHost(host, resolved)).join("") +
               grepableFooter(report, event.interrupted),
           );
         }

@@ -11,8 +11,11 @@ import type { HostState, PortResult, PortState, Protocol } from "../engine/types
 export interface ExtraPorts {
   state: PortState;
   count: number;
-  /** How many of them had each reason. */
-  reasons: { reason: string; count: number }[];
+  /**
+   * How many of them had each reason; with the ports themselves ("2-20,24")
+   * and their protocol where the report kept them.
+   */
+  reasons: { reason: string; count: number; protocol?: Protocol; ports?: string }[];
 }
 
 /** One host of the report. */

@@ -77,6 +77,68 @@ interface StateBucket {
   reasons: Map<string, number>;
   /** The ports themselves, or null once the state is only counted. */
   listed: PortResult[] | null;
+  /**
+   * Once only counted: the ports of each reason as ranges (nmap's
+   * `<extrareasons ports=…>`), null for a reason whose ports are not known.
+   */
+  ranges: Map<string, PortRanges | null>;
+}
+
+/** Ranges kept per reason at most; beyond, the reason's ports are only counted. */
+const MAX_RANGES = 1024;
+
+/** Ports of one protocol as sorted, disjoint, non-adjacent [first, last] pairs, flat. */
+interface PortRanges {
+  protocol: PortResult["protocol"];
+  bounds: number[];
+}
+
+/** Add a port; false when that would need more than {@link MAX_RANGES} ranges. */
+function addToRanges(ranges: PortRanges, port: number): boolean {
+  const bounds = ranges.bounds;
+  // The first range whose end is >= port - 1.
+  let low = 0;
+  let high = bounds.length / 2;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (bounds[mid * 2 + 1]! < port - 1) low = mid + 1;
+    else high = mid;
+  }
+  const at = low * 2;
+  if (at < bounds.length && bounds[at]! <= port + 1) {
+    if (port >= bounds[at]! && port <= bounds[at + 1]!) return true;
+    if (port === bounds[at]! - 1) bounds[at] = port;
+    else bounds[at + 1] = port;
+    // Two ranges that now touch become one.
+    if (at + 2 < bounds.length && bounds[at + 1]! + 1 >= bounds[at + 2]!) {
+      bounds.splice(at + 1, 2);
+    }
+    return true;
+  }
+  if (bounds.length / 2 >= MAX_RANGES) return false;
+  bounds.splice(at, 0, port, port);
+  return true;
+}
+
+/** Note a counted port in its reason's ranges. */
+function countPort(bucket: StateBucket, port: PortResult): void {
+  const known = bucket.ranges.get(port.reason);
+  if (known === null) return;
+  if (known === undefined) {
+    bucket.ranges.set(port.reason, { protocol: port.protocol, bounds: [port.port, port.port] });
+  } else if (known.protocol !== port.protocol || !addToRanges(known, port.port)) {
+    bucket.ranges.set(port.reason, null);
+  }
+}
+
+function rangesText(ranges: PortRanges): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ranges.bounds.length; i += 2) {
+    const first = ranges.bounds[i]!;
+    const last = ranges.bounds[i + 1]!;
+    parts.push(first === last ? `${first}` : `${first}-${last}`);
+  }
+  return parts.join(",");
 }
 
 interface HostEntry {
@@ -255,7 +317,15 @@ export function createReportBuilder(
         continue;
       }
       const reasons = [...bucket.reasons]
-        .map(([reason, count]) => ({ reason, count }))
+        .map(([reason, count]) => {
+          const ranges = bucket.ranges.get(reason);
+          return ranges
+            ? { reason, count, protocol: ranges.protocol, ports: rangesText(ranges) }
+            : {
+              reason,
+              count,
+            };
+        })
         .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
       extraports.push({ state, count: bucket.count, reasons });
     }
@@ -338,16 +408,22 @@ export function createReportBuilder(
       }
       let bucket = host.states.get(result.state);
       if (bucket === undefined) {
-        bucket = { count: 0, reasons: new Map(), listed: listable(result.state) ? [] : null };
+        bucket = {
+          count: 0,
+          reasons: new Map(),
+          listed: listable(result.state) ? [] : null,
+          ranges: new Map(),
+        };
         host.states.set(result.state, bucket);
       }
       bucket.count++;
       bucket.reasons.set(result.reason, (bucket.reasons.get(result.reason) ?? 0) + 1);
-      if (bucket.listed === null) return;
+      if (bucket.listed === null) return countPort(bucket, result);
       // The schema lists every port that is not closed; only closed ports are summarised.
       if (result.state === "closed" && bucket.count > limit) {
+        for (const port of bucket.listed) countPort(bucket, port);
         bucket.listed = null;
-        return;
+        return countPort(bucket, result);
       }
       bucket.listed.push(result);
     },
@@ -356,7 +432,7 @@ export function createReportBuilder(
       const host = entry(address, add);
       let bucket = host.states.get(extra.state);
       if (bucket === undefined) {
-        bucket = { count: 0, reasons: new Map(), listed: null };
+        bucket = { count: 0, reasons: new Map(), listed: null, ranges: new Map() };
         host.states.set(extra.state, bucket);
       }
       // Once a state is summarised anywhere, it is only counted.
@@ -364,6 +440,8 @@ export function createReportBuilder(
       bucket.count += extra.count;
       for (const { reason, count } of extra.reasons) {
         bucket.reasons.set(reason, (bucket.reasons.get(reason) ?? 0) + count);
+        // Which ports these were is not known here.
+        bucket.ranges.set(reason, null);
         if (host.answer === undefined && !SILENT_REASONS.has(reason)) host.answer = reason;
       }
     },

@@ -45,8 +45,25 @@ Deno.test("report builder counts closed ports with reasons beyond closedListLimi
   assert.deepEqual(host.extraports, [{
     state: "closed",
     count: 4,
-    reasons: [{ reason: "conn-refused", count: 3 }, { reason: "reset", count: 1 }],
+    reasons: [
+      { reason: "conn-refused", count: 3, protocol: "tcp", ports: "1-3" },
+      { reason: "reset", count: 1, protocol: "tcp", ports: "4" },
+    ],
   }]);
+});
+
+Deno.test("report builder keeps counted ports as ranges, in any order, up to a bound", () => {
+  const builder = createReportBuilder(INFO, { closedListLimit: 0 });
+  for (const p of [9, 3, 5, 4, 1, 10, 7, 2, 8, 6, 20]) {
+    builder.addPort(port("198.51.100.2", p, "closed", "reset"));
+  }
+  // Every other port of 1000-4000 needs 1501 ranges: more than are kept.
+  for (let p = 1000; p <= 4000; p += 2) builder.addPort(port("198.51.100.2", p, "closed", "x"));
+  const host = builder.finish({ probes: 1, retries: 0 }, START).hosts[0];
+  assert.deepEqual(host?.extraports[0]?.reasons, [
+    { reason: "x", count: 1501 },
+    { reason: "reset", count: 11, protocol: "tcp", ports: "1-10,20" },
+  ]);
 });
 
 Deno.test("report builder default limit is 25 and open ports are never counted", () => {
@@ -166,9 +183,16 @@ Deno.test("report builder openOnly counts everything but open and open|filtered"
     {
       state: "filtered",
       count: 2,
-      reasons: [{ reason: "admin-prohibited", count: 1 }, { reason: "no-response", count: 1 }],
+      reasons: [
+        { reason: "admin-prohibited", count: 1, protocol: "tcp", ports: "25" },
+        { reason: "no-response", count: 1, protocol: "tcp", ports: "24" },
+      ],
     },
-    { state: "closed", count: 1, reasons: [{ reason: "conn-refused", count: 1 }] },
+    {
+      state: "closed",
+      count: 1,
+      reasons: [{ reason: "conn-refused", count: 1, protocol: "tcp", ports: "23" }],
+    },
   ]);
 });
 

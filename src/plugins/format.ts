@@ -157,12 +157,24 @@ export function nmapPortLayout(
   }
   const ports: PortResult[] = [];
   const groups = new Map<PortState, GroupedPorts>();
+  /** Counted states whose ports are known for every reason. */
+  const known = new Set<PortState>();
   for (const extra of host.extraports) {
+    const reasonPorts: GroupedPorts["reasonPorts"] = new Map();
+    for (const reason of extra.reasons) {
+      if (reason.ports !== undefined && reason.protocol !== undefined) {
+        reasonPorts.set(reason.reason, {
+          protocol: reason.protocol,
+          ports: expandPortRanges(reason.ports),
+        });
+      }
+    }
+    if (reasonPorts.size === extra.reasons.length) known.add(extra.state);
     groups.set(extra.state, {
       state: extra.state,
       count: extra.count,
-      reasons: extra.reasons.map((r) => ({ ...r })),
-      reasonPorts: new Map(),
+      reasons: extra.reasons.map((r) => ({ reason: r.reason, count: r.count })),
+      reasonPorts,
     });
   }
   for (const [state, list] of byState) {
@@ -178,8 +190,8 @@ export function nmapPortLayout(
       reasonPorts: new Map(),
     };
     groups.set(state, group);
-    // Port lists are only exact when every port of the state was listed.
-    const exact = counted === undefined;
+    // Port lists are only exact when every port of the state is known.
+    const exact = counted === undefined || known.has(state);
     for (const port of list) {
       group.count++;
       const reason = group.reasons.find((r) => r.reason === port.reason);
@@ -200,6 +212,18 @@ export function nmapPortLayout(
   }
   extraports.sort((a, b) => b.count - a.count || (a.state < b.state ? -1 : 1));
   return { ports, extraports };
+}
+
+/** "2-4,7" → [2, 3, 4, 7]. */
+function expandPortRanges(text: string): number[] {
+  const ports: number[] = [];
+  for (const part of text.split(",")) {
+    const [first, last] = part.split("-").map(Number);
+    if (first === undefined || !Number.isInteger(first)) continue;
+    const end = last !== undefined && Number.isInteger(last) ? last : first;
+    for (let port = first; port <= end; port++) ports.push(port);
+  }
+  return ports;
 }
 
 /** The compact port list of a reason in a group ("1-21,23-79"), when known. */
