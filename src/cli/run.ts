@@ -573,6 +573,8 @@ interface UpHost {
   index: bigint;
   host: Host;
   reason: string;
+  /** The answer's TTL, time and MAC, where raw discovery saw them. */
+  found?: Pick<HostResult, "reasonTtl" | "rtt" | "mac">;
 }
 
 /**
@@ -609,7 +611,9 @@ async function discover(
     };
     stats = await discoverHosts(plan, {
       host(index: bigint, host: Host, result: HostResult): void {
-        if (result.state === "up") up.set(index, { index, host, reason: result.reason });
+        if (result.state === "up") {
+          up.set(index, { index, host, reason: result.reason, found: result });
+        }
       },
       progress: context.progress,
     }, {
@@ -759,12 +763,15 @@ async function scan(
       ...signalOption,
     });
     count(stats);
-    for (const { host, reason } of up) {
-      const verdict = {
+    for (const { host, reason, found } of up) {
+      const verdict: HostResult = {
         address: host.address,
         hostnames: namesOf(host),
         state: "up" as const,
         reason,
+        ...(found?.reasonTtl !== undefined ? { reasonTtl: found.reasonTtl } : {}),
+        ...(found?.rtt !== undefined ? { rtt: found.rtt } : {}),
+        ...(found?.mac !== undefined ? { mac: found.mac } : {}),
       };
       builder.addHost(verdict, { sortKey: hostSortKey(host), hostnames: namesOf(host) });
       bus.emit({ type: "host", host: verdict });

@@ -201,6 +201,12 @@ export interface DiscoveryOptions extends EngineRunOptions {
   initialRate?: number;
 }
 
+/** 48 bits as nmap writes a MAC address: "32:28:85:3D:F7:A7". */
+function macText(mac: number): string {
+  const hex = mac.toString(16).toUpperCase().padStart(12, "0");
+  return hex.match(/../g)!.join(":");
+}
+
 /** nmap's default discovery probes for a target on a local link or not. */
 export function defaultDiscoveryProbes(onLink: boolean): DiscoveryProbe[] {
   return onLink
@@ -238,7 +244,11 @@ export async function discoverHosts(
       if (record.kind === ReplyKind.IcmpError && !record.fromTarget) {
         return { state: "down", reason: record.reason };
       }
-      return { state: "up", reason: record.reason };
+      return {
+        state: "up",
+        reason: record.reason,
+        ...(record.mac !== undefined ? { mac: record.mac } : {}),
+      };
     },
     silent: { state: "down", reason: "no-response" },
     emit(hostIndex: bigint, host: Host, _unit: number, verdict: RawVerdict): void {
@@ -247,6 +257,9 @@ export async function discoverHosts(
         hostnames: host.hostname !== undefined ? [host.hostname] : [],
         state: verdict.state === "up" ? "up" : "down",
         reason: verdict.reason,
+        ...(verdict.ttl !== undefined ? { reasonTtl: verdict.ttl } : {}),
+        ...(verdict.rtt !== undefined ? { rtt: verdict.rtt } : {}),
+        ...(verdict.mac !== undefined ? { mac: macText(verdict.mac) } : {}),
       });
     },
   };

@@ -62,6 +62,8 @@ export interface RawVerdict {
   reason: string;
   rtt?: number;
   ttl?: number;
+  /** Discovery: the hardware address of an ARP / ND reply, as a number. */
+  mac?: number;
 }
 
 /** How a scan type reads replies. */
