@@ -311,3 +311,19 @@ export function hostLatency(host: HostReport): number | undefined {
   }
   return best;
 }
+
+/**
+ * A service's name as the terminal shows it: "ssl/http" when it was found
+ * inside TLS, as nmap writes it.
+ *
+ * @example
+ * ```ts
+ * import { serviceLabel } from "./format.ts";
+ * serviceLabel({ name: "http", tunnel: "ssl" }); // "ssl/http"
+ * ```
+ */
+export function serviceLabel(service: ServiceInfo | undefined): string | undefined {
+  const name = serviceText(service, "name");
+  if (name === undefined) return undefined;
+  return service?.tunnel === "ssl" ? `ssl/${name}` : name;
+}
