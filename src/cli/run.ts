@@ -31,6 +31,7 @@ import { buildTargetSet, listTargets, readTargetFile, splitExcludeList } from ".
 import type { Host, TargetSet } from "../targets/types.ts";
 import { outputPlugins, probePlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
+import { readServiceNames } from "../plugins/service_names.ts";
 import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
 import { loadSandboxedPlugins, type Sandbox } from "../plugins/sandbox.ts";
 import type { ProbePlugin } from "../plugins/probe_types.ts";
@@ -896,6 +897,8 @@ async function scan(
       color,
       reason: options.reason,
       verbose: options.verbose > 0,
+      serviceNames: await readServiceNames(),
+      serviceDetection: options.serviceDetection,
     });
     await io.stdout(encoder.encode(table));
   }

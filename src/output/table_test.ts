@@ -267,3 +267,22 @@ Deno.test("renderTable names a service found inside TLS as nmap does: ssl/http",
   const text = renderTable(report([host]), { color: false, reason: false });
   assert.match(text, /^443\/tcp open {2}ssl\/http nginx$/m);
 });
+
+Deno.test("renderTable names unprobed ports from the table, with '?' where -sV found nothing", () => {
+  const names = new Map([["22/tcp", "ssh"], ["443/tcp", "https"], ["8080/tcp", "http-proxy"]]);
+  const open = { ...HOST.ports[2]!, state: "open" as const, reason: "syn-ack" };
+  const host = { ...HOST, ports: [HOST.ports[0]!, HOST.ports[1]!, open] };
+  const plain = renderTable(report([host]), { color: false, reason: false, serviceNames: names });
+  assert.match(plain, /^443\/tcp  closed https$/m);
+  assert.match(plain, /^8080\/tcp open   http-proxy$/m);
+  const probed = renderTable(report([host]), {
+    color: false,
+    reason: false,
+    serviceNames: names,
+    serviceDetection: true,
+  });
+  // The probed name stands; the closed port was not probed: no mark.
+  assert.match(probed, /^22\/tcp   open   ssh$/m);
+  assert.match(probed, /^443\/tcp  closed https$/m);
+  assert.match(probed, /^8080\/tcp open   http-proxy\?$/m);
+});
