@@ -26,7 +26,7 @@ export function parseFtpGreeting(text: string, port: number): ServiceMatch | und
       name: "ftp",
       product: "vsftpd",
       extraInfo: "misconfigured",
-      cpe: [cpe("a:beasts:vsftpd")],
+      cpe: [cpe("a:vsftpd:vsftpd")],
     };
   }
   if (!/^220[ -]/.test(text)) return undefined;
@@ -41,7 +41,7 @@ export function parseFtpGreeting(text: string, port: number): ServiceMatch | und
       product: "vsftpd",
       version,
       ostype: "Unix",
-      cpe: [cpe("a:beasts:vsftpd", version)],
+      cpe: [cpe("a:vsftpd:vsftpd", version)],
     };
   }
   const proftpd = /ProFTPD(?: ([\d.]+\w*))?/.exec(text);
@@ -98,14 +98,14 @@ export function parseFtpAnswers(
   const { help, feat } = answers;
   // vsftpd refuses every command but a few before login, in these words, and
   // lists its features in a fixed form. nmap names it from the same answer
-  // ("2.0.8 or later": older ones also answered blank lines).
+  // ("2.0.8 or later": older ones also answered blank lines). CPEs are
+  // nmap's ("vsftpd:vsftpd"), so tools comparing the two files agree.
   if (/^530 Please login with USER and PASS\.\r\n/.test(help) && VSFTPD_FEAT.test(feat)) {
     return {
       name: "ftp",
       product: "vsftpd",
       version: "2.0.8 or later",
-      ostype: "Unix",
-      cpe: [cpe("a:beasts:vsftpd")],
+      cpe: [cpe("a:vsftpd:vsftpd")],
     };
   }
   if (/^214-The following commands are recognized \(\* =>'s unimplemented\):/.test(help)) {

@@ -67,7 +67,7 @@ Deno.test("ftp: vsftpd, ProFTPD, generic on 21; mail greetings are not FTP", () 
     product: "vsftpd",
     version: "3.0.3",
     ostype: "Unix",
-    cpe: ["cpe:/a:beasts:vsftpd:3.0.3"],
+    cpe: ["cpe:/a:vsftpd:vsftpd:3.0.3"],
   });
   assert.equal(parseFtpGreeting("500 OOPS: vsftpd: no anon\r\n", 21)?.product, "vsftpd");
   assert.equal(parseFtpGreeting("220 ProFTPD 1.3.8 Server (Debian)\r\n", 21)?.version, "1.3.8");
@@ -87,8 +87,7 @@ Deno.test("ftp behind a customised greeting: named by its answers to HELP and FE
     name: "ftp",
     product: "vsftpd",
     version: "2.0.8 or later",
-    ostype: "Unix",
-    cpe: ["cpe:/a:beasts:vsftpd"],
+    cpe: ["cpe:/a:vsftpd:vsftpd"],
   });
   // The same refusal with another server's feature list is not vsftpd.
   assert.equal(
