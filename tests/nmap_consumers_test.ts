@@ -83,7 +83,7 @@ async function tool(command: string, args: string[]): Promise<{ code: number; st
   return result;
 }
 
-/** python3-libnmap's view: (address, mac, port, protocol, state, reason, service) per port. */
+/** python3-libnmap's view: (address, mac, port, protocol, state, reason, service, product) per port. */
 const LIBNMAP = `
 import json, sys
 from libnmap.parser import NmapParser
@@ -91,7 +91,8 @@ report = NmapParser.parse_fromfile(sys.argv[1])
 rows = []
 for host in report.hosts:
     for s in host.services:
-        rows.append([host.address, host.mac, s.port, s.protocol, s.state, s.reason, s.service])
+        rows.append([host.address, host.mac, s.port, s.protocol, s.state, s.reason, s.service,
+                     s.service_dict.get("product")])
 print(json.dumps({"up": report.hosts_up, "total": report.hosts_total, "rows": rows}))
 `;
 
@@ -240,28 +241,32 @@ consumerTest(
 );
 
 consumerTest(
-  "nmap's and portolan's -sV of the lab's daemons: ndiff does not crash, the same service names",
+  "nmap's and portolan's -sV of the lab's daemons: ndiff does not crash, the same names and products",
   { daemons: true },
   async () => {
     const lab = await startLab({ name: "ptlf2", services: true });
     const dir = await Deno.makeTempDir({ prefix: "portolan-consumers-" });
     try {
-      const { nmap, ours } = await scanBoth(lab, dir, ["-sV", "-n", "-p", "21,22,25,80,6379"]);
+      // 2121: vsftpd with a customised greeting; both must name it from its answers.
+      const { nmap, ours } = await scanBoth(lab, dir, ["-sV", "-n", "-p", "21,22,25,80,2121,6379"]);
       for (const args of [[], ["--xml"]]) {
         const diff = await tool("ndiff", [...args, `${nmap}.xml`, `${ours}.xml`]);
         // 0 or 1 (versions may differ in detail); 2 is ndiff failing to read.
         assert.ok(diff.code === 0 || diff.code === 1, `ndiff ${args.join(" ")}: ${diff.stdout}`);
       }
       const names = (view: unknown): string[] =>
-        (view as { rows: unknown[][] }).rows.map((row) => `${row[2]}/${row[4]}/${row[6]}`);
+        (view as { rows: unknown[][] }).rows.map((row) =>
+          `${row[2]}/${row[4]}/${row[6]}/${row[7]}`
+        );
       const theirs = names(await libnmapView(`${nmap}.xml`));
       assert.deepEqual(names(await libnmapView(`${ours}.xml`)), theirs);
       assert.deepEqual(theirs, [
-        "21/open/ftp",
-        "22/open/ssh",
-        "25/open/smtp",
-        "80/open/http",
-        "6379/open/redis",
+        "21/open/ftp/vsftpd",
+        "22/open/ssh/OpenSSH",
+        "25/open/smtp/Exim smtpd",
+        "80/open/http/nginx",
+        "2121/open/ftp/vsftpd",
+        "6379/open/redis/Redis key-value store",
       ]);
       // -oN with -sV: the same names in the SERVICE column.
       const column = async (file: string): Promise<string[]> =>
