@@ -11,6 +11,7 @@ import {
   commandArgs,
   escapeControls,
   nmapPortLayout,
+  nmapView,
   reportFlags,
   serviceText,
   versionLine,
@@ -121,7 +122,7 @@ export function grepableOutput(options: GrepableOptions = {}): OutputPlugin {
           await out.write(grepableHeader(event.report));
           headerWritten = true;
         } else if (event.type === "end") {
-          const report = event.report;
+          const report = nmapView(event.report);
           const flags = reportFlags(report.args);
           const resolved: GrepableOptions = {
             serviceNames: options.serviceNames ?? await readServiceNames(),

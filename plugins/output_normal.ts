@@ -14,6 +14,7 @@ import {
   commandArgs,
   hostLatency,
   nmapPortLayout,
+  nmapView,
   type ReportFlags,
   reportFlags,
   serviceText,
@@ -253,8 +254,9 @@ export function normalReport(
   report: ScanReport,
   options: NormalOutputOptions & { interrupted?: boolean } = {},
 ): string {
-  return normalHeader(report) + normalBody(report, options) +
-    normalFooter(report, options.interrupted ?? false);
+  const view = nmapView(report);
+  return normalHeader(view) + normalBody(view, options) +
+    normalFooter(view, options.interrupted ?? false);
 }
 
 function normalBody(report: ScanReport, options: NormalOutputOptions): string {
@@ -296,7 +298,7 @@ export function normalOutput(options: NormalOutputOptions = {}): OutputPlugin {
           await out.write(normalHeader(event.report));
           headerWritten = true;
         } else if (event.type === "end") {
-          const report = event.report;
+          const report = nmapView(event.report);
           const resolved = {
             ...options,
             serviceNames: options.serviceNames ?? await readServiceNames(),

@@ -245,3 +245,32 @@ Deno.test("-sn: no blank lines, latency and MAC of the discovery answer", () => 
     ].join("\n"),
   );
 });
+
+Deno.test("-Pn: a host nothing answered is up, received user-set, in every nmap format", async () => {
+  const builder = createReportBuilder({
+    version: "0.1.0",
+    args: ["portolan", "-Pn", "--reason", "-p", "23", "198.51.100.2"],
+    scaninfo: [{ type: "syn", protocol: "tcp", numServices: 1, services: "23" }],
+    start: new Date(2026, 11, 3, 8, 10, 32),
+  });
+  builder.addPort({
+    address: "198.51.100.2",
+    protocol: "tcp",
+    port: 23,
+    state: "filtered",
+    reason: "no-response",
+  });
+  const report = builder.finish({ probes: 1, retries: 0, hostsTotal: 1 }, new Date());
+  assert.equal(report.hosts[0]?.state, "unknown");
+  const normal = normalReport(report, NO_TABLES);
+  assert.match(normal, /^Host is up, received user-set\.$/m);
+  assert.match(normal, /^23\/tcp filtered unknown no-response$/m);
+  assert.match(normal, /\(1 host up\) scanned in/);
+  const { grepableOutput } = await import("./output_grepable.ts");
+  const { toXml } = await import("./output_xml.ts");
+  const events = [{ type: "end" as const, report, interrupted: false }];
+  assert.match(await runPlugin(grepableOutput(NO_TABLES), events), /\tStatus: Up\n/);
+  const xml = toXml(report, NO_TABLES);
+  assert.match(xml, /<status state="up" reason="user-set" reason_ttl="0"\/>/);
+  assert.match(xml, /<hosts up="1" down="0" total="1"\/>/);
+});

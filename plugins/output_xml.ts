@@ -17,6 +17,7 @@ import {
   groupPorts,
   hostLatency,
   nmapPortLayout,
+  nmapView,
   reportFlags,
   serviceText,
 } from "../src/plugins/format.ts";
@@ -294,9 +295,10 @@ export function toXml(
   report: ScanReport,
   options: XmlOptions & { interrupted?: boolean } = {},
 ): string {
-  return xmlHeader(report) + xmlHostHints(report, options) +
-    report.hosts.map((host) => xmlHost(host, report, options)).join("") +
-    xmlFooter(report, options.interrupted ?? false);
+  const view = nmapView(report);
+  return xmlHeader(view) + xmlHostHints(view, options) +
+    view.hosts.map((host) => xmlHost(host, view, options)).join("") +
+    xmlFooter(view, options.interrupted ?? false);
 }
 
 /**
@@ -320,7 +322,7 @@ export function xmlOutput(options: XmlOptions = {}): OutputPlugin {
           await out.write(xmlHeader(event.report));
           headerWritten = true;
         } else if (event.type === "end") {
-          const report = event.report;
+          const report = nmapView(event.report);
           const resolved = {
             serviceNames: options.serviceNames ?? await readServiceNames(),
             macVendors: options.macVendors ?? await readMacVendors(),

@@ -6,7 +6,7 @@
  */
 
 import type { PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
-import type { ExtraPorts, HostReport } from "../output/report.ts";
+import type { ExtraPorts, HostReport, ScanReport } from "../output/report.ts";
 import { formatPortRanges } from "../ports/parse.ts";
 
 // C0 (tab, LF and CR included), DEL, C1, lone surrogates, the two noncharacters
@@ -326,4 +326,27 @@ export function serviceLabel(service: ServiceInfo | undefined): string | undefin
   const name = serviceText(service, "name");
   if (name === undefined) return undefined;
   return service?.tunnel === "ssl" ? `ssl/${name}` : name;
+}
+
+/**
+ * The report as nmap's formats tell it: a host nothing answered under -Pn
+ * (state "unknown" here) is "up", reason "user-set", and counted up, as nmap
+ * writes it.
+ *
+ * @example
+ * ```ts ignore
+ * import { nmapView } from "./format.ts";
+ * nmapView(report).hosts[0]?.state; // "up"
+ * ```
+ */
+export function nmapView(report: ScanReport): ScanReport {
+  const unknown = report.hosts.filter((host) => host.state === "unknown").length;
+  if (unknown === 0) return report;
+  return {
+    ...report,
+    hosts: report.hosts.map((host) =>
+      host.state === "unknown" ? { ...host, state: "up", reason: "user-set" } : host
+    ),
+    stats: { ...report.stats, hostsUp: report.stats.hostsUp + unknown },
+  };
 }
