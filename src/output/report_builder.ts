@@ -84,13 +84,24 @@ interface StateBucket {
   ranges: Map<string, PortRanges | null>;
 }
 
-/** Ranges kept per reason at most; beyond, the reason's ports are only counted. */
+/** Ranges kept per reason as a list at most; beyond, a bitmap of every port. */
 const MAX_RANGES = 1024;
 
-/** Ports of one protocol as sorted, disjoint, non-adjacent [first, last] pairs, flat. */
+/**
+ * Bitmaps (8 KB each) a report keeps at most: a port scan met in random
+ * order fragments into many ranges before they join up (-p- of one host
+ * needs one). Beyond, a reason's ports are only counted.
+ */
+const MAX_BITMAPS = 2048;
+
+/**
+ * Ports of one protocol: sorted, disjoint, non-adjacent [first, last] pairs,
+ * flat; or, once they were too many, one bit per port.
+ */
 interface PortRanges {
   protocol: PortResult["protocol"];
   bounds: number[];
+  bits?: Uint8Array;
 }
 
 /** Add a port; false when that would need more than {@link MAX_RANGES} ranges. */
@@ -120,23 +131,50 @@ function addToRanges(ranges: PortRanges, port: number): boolean {
   return true;
 }
 
-/** Note a counted port in its reason's ranges. */
-function countPort(bucket: StateBucket, port: PortResult): void {
+/** Note a counted port in its reason's ranges; `budget` counts the bitmaps still allowed. */
+function countPort(bucket: StateBucket, port: PortResult, budget: { bitmaps: number }): void {
   const known = bucket.ranges.get(port.reason);
   if (known === null) return;
   if (known === undefined) {
     bucket.ranges.set(port.reason, { protocol: port.protocol, bounds: [port.port, port.port] });
-  } else if (known.protocol !== port.protocol || !addToRanges(known, port.port)) {
-    bucket.ranges.set(port.reason, null);
+    return;
   }
+  if (known.protocol !== port.protocol) return void bucket.ranges.set(port.reason, null);
+  if (known.bits !== undefined) return setBit(known.bits, port.port);
+  if (addToRanges(known, port.port)) return;
+  if (budget.bitmaps <= 0) return void bucket.ranges.set(port.reason, null);
+  budget.bitmaps--;
+  const bits = new Uint8Array(65536 / 8);
+  for (let i = 0; i < known.bounds.length; i += 2) {
+    for (let p = known.bounds[i]!; p <= known.bounds[i + 1]!; p++) setBit(bits, p);
+  }
+  setBit(bits, port.port);
+  known.bits = bits;
+  known.bounds = [];
+}
+
+function setBit(bits: Uint8Array, port: number): void {
+  bits[port >> 3] = bits[port >> 3]! | (1 << (port & 7));
 }
 
 function rangesText(ranges: PortRanges): string {
   const parts: string[] = [];
-  for (let i = 0; i < ranges.bounds.length; i += 2) {
-    const first = ranges.bounds[i]!;
-    const last = ranges.bounds[i + 1]!;
+  const add = (first: number, last: number): void => {
     parts.push(first === last ? `${first}` : `${first}-${last}`);
+  };
+  const bits = ranges.bits;
+  if (bits === undefined) {
+    for (let i = 0; i < ranges.bounds.length; i += 2) add(ranges.bounds[i]!, ranges.bounds[i + 1]!);
+    return parts.join(",");
+  }
+  let first = -1;
+  for (let port = 0; port <= 65536; port++) {
+    const set = port < 65536 && (bits[port >> 3]! & (1 << (port & 7))) !== 0;
+    if (set && first < 0) first = port;
+    if (!set && first >= 0) {
+      add(first, port - 1);
+      first = -1;
+    }
   }
   return parts.join(",");
 }
@@ -275,6 +313,7 @@ export function createReportBuilder(
   const openOnly = options.openOnly ?? false;
   const includeDown = options.includeDown ?? false;
   const hosts = new Map<string, HostEntry>();
+  const budget = { bitmaps: MAX_BITMAPS };
 
   function entry(address: string, add: AddOptions | undefined): HostEntry {
     let host = hosts.get(address);
@@ -418,12 +457,12 @@ export function createReportBuilder(
       }
       bucket.count++;
       bucket.reasons.set(result.reason, (bucket.reasons.get(result.reason) ?? 0) + 1);
-      if (bucket.listed === null) return countPort(bucket, result);
+      if (bucket.listed === null) return countPort(bucket, result, budget);
       // The schema lists every port that is not closed; only closed ports are summarised.
       if (result.state === "closed" && bucket.count > limit) {
-        for (const port of bucket.listed) countPort(bucket, port);
+        for (const port of bucket.listed) countPort(bucket, port, budget);
         bucket.listed = null;
-        return countPort(bucket, result);
+        return countPort(bucket, result, budget);
       }
       bucket.listed.push(result);
     },

@@ -57,12 +57,19 @@ Deno.test("report builder keeps counted ports as ranges, in any order, up to a b
   for (const p of [9, 3, 5, 4, 1, 10, 7, 2, 8, 6, 20]) {
     builder.addPort(port("198.51.100.2", p, "closed", "reset"));
   }
-  // Every other port of 1000-4000 needs 1501 ranges: more than are kept.
-  for (let p = 1000; p <= 4000; p += 2) builder.addPort(port("198.51.100.2", p, "closed", "x"));
-  const host = builder.finish({ probes: 1, retries: 0 }, START).hosts[0];
+  // Every port but 7, in an order that fragments them into thousands of ranges first.
+  const order = Array.from({ length: 65535 }, (_, i) => ((i * 7919) % 65535) + 1);
+  for (const p of order) if (p !== 7) builder.addPort(port("198.51.100.3", p, "closed", "x"));
+  // One reason met over two protocols: its ports are only counted.
+  builder.addPort(port("198.51.100.2", 30, "closed", "y"));
+  builder.addPort({ ...port("198.51.100.2", 31, "closed", "y"), protocol: "udp" });
+  const [host, full] = builder.finish({ probes: 1, retries: 0 }, START).hosts;
   assert.deepEqual(host?.extraports[0]?.reasons, [
-    { reason: "x", count: 1501 },
     { reason: "reset", count: 11, protocol: "tcp", ports: "1-10,20" },
+    { reason: "y", count: 2 },
+  ]);
+  assert.deepEqual(full?.extraports[0]?.reasons, [
+    { reason: "x", count: 65534, protocol: "tcp", ports: "1-6,8-65535" },
   ]);
 });
 
