@@ -4,7 +4,8 @@
  * Memory grows with the interesting results only: open ports are always kept,
  * every other state is kept port by port only while a host has few ports in
  * that state, and is otherwise reduced to counts per reason (nmap's "Not
- * shown: 995 closed tcp ports").
+ * shown: 995 closed tcp ports"). Counted ports are remembered as ranges per
+ * reason (nmap's `<extrareasons ports=…>`), in bounded memory.
  *
  * @module
  */
