@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { parseServiceNames, readServiceNames } from "./service_names.ts";
+import {
+  macVendor,
+  NMAP_MAC_PREFIXES_PATH,
+  parseMacVendors,
+  parseServiceNames,
+  readMacVendors,
+  readServiceNames,
+} from "./service_names.ts";
 
 Deno.test("parseServiceNames reads nmap-services lines, the first name of a port wins", () => {
   const names = parseServiceNames(
@@ -17,4 +24,19 @@ Deno.test("parseServiceNames reads nmap-services lines, the first name of a port
 
 Deno.test("readServiceNames gives an empty table when the file is missing", async () => {
   assert.equal((await readServiceNames("/nonexistent/nmap-services")).size, 0);
+});
+
+Deno.test("MAC vendors: nmap-mac-prefixes lines, looked up by the first three bytes", async () => {
+  const vendors = parseMacVendors("# comment\n0050F2 Microsoft\n525400 QEMU virtual NIC\nbad\n");
+  assert.deepEqual([...vendors], [["0050F2", "Microsoft"], ["525400", "QEMU virtual NIC"]]);
+  assert.equal(macVendor("00:50:f2:aa:bb:cc", vendors), "Microsoft");
+  assert.equal(macVendor("52:54:00:12:34:56", vendors), "QEMU virtual NIC");
+  assert.equal(macVendor("32:28:85:3D:F7:A7", vendors), undefined);
+  assert.equal(macVendor("00:50", vendors), undefined);
+  assert.equal((await readMacVendors("/nonexistent/nmap-mac-prefixes")).size, 0);
+  // Debian's table, when nmap is installed, knows a famous prefix.
+  const installed = await readMacVendors(NMAP_MAC_PREFIXES_PATH);
+  if (installed.size > 0) {
+    assert.equal(macVendor("52:54:00:00:00:01", installed), "QEMU virtual NIC");
+  }
 });
