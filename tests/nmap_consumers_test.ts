@@ -64,17 +64,19 @@ async function scanBoth(
   lab: Lab,
   dir: string,
   args: string[],
+  target: string = lab.target4,
 ): Promise<{ nmap: string; ours: string }> {
-  const nmap = await lab.run(["nmap", ...args, "-oA", `${dir}/nmap`, lab.target4], {
+  const tag = target.includes(":") ? "-v6" : "";
+  const nmap = await lab.run(["nmap", ...args, "-oA", `${dir}/nmap${tag}`, target], {
     timeout: 180_000,
   });
   assert.equal(nmap.code, 0, `nmap: ${nmap.stderr}`);
-  const ours = await portolan([...args, "-oA", `${dir}/ours`, lab.target4], {
+  const ours = await portolan([...args, "--no-db", "-oA", `${dir}/ours${tag}`, target], {
     prefix: ["ip", "netns", "exec", lab.scanNs],
     timeoutMs: 180_000,
   });
   assert.equal(ours.code, 0, `portolan: ${ours.stderr}`);
-  return { nmap: `${dir}/nmap`, ours: `${dir}/ours` };
+  return { nmap: `${dir}/nmap${tag}`, ours: `${dir}/ours${tag}` };
 }
 
 async function tool(command: string, args: string[]): Promise<{ code: number; stdout: string }> {
@@ -218,6 +220,15 @@ consumerTest(
           assert.match(theirs.stdout, /,done,1\n$/);
           assert.match(theirs.stdout, new RegExp(`^${lab.target4.replaceAll(".", "\\.")},22`, "m"));
         }
+      });
+
+      await t.step("IPv6: ndiff exit 0, the MAC from neighbour discovery in both", async () => {
+        const v6 = await scanBoth(lab, dir, ["-6", "-sS", "-n", "-p", "1-1000"], lab.target6);
+        const text = await tool("ndiff", [`${v6.nmap}.xml`, `${v6.ours}.xml`]);
+        assert.equal(text.code, 0, text.stdout);
+        const theirs = await libnmapView(`${v6.nmap}.xml`);
+        assert.deepEqual(await libnmapView(`${v6.ours}.xml`), theirs);
+        assert.match(JSON.stringify(theirs), /"([0-9A-F]{2}:){5}[0-9A-F]{2}"/);
       });
 
       await t.step("the comparison can fail: one changed state is seen", async () => {
