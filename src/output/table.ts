@@ -22,7 +22,7 @@ export interface TableOptions {
    * named, as nmap shows them; with `serviceDetection`, an open port's name
    * from the table ends in "?" (a guess, as nmap marks it).
    */
-  serviceNames?: ReadonlyMap<string, string>;
+  serviceNames?: { get(key: string): string | undefined };
   /** -sV ran. */
   serviceDetection?: boolean;
 }
