@@ -231,9 +231,12 @@ export function normalHost(
     }
     // One entry per state and reason: "985 closed tcp ports (reset), 1 filtered tcp ports (…)".
     const shown = layout.extraports.flatMap((extra) =>
-      extra.reasons.map((reason) =>
-        `${reason.count} ${extra.state}${protocol} ports (${escapeTerminal(reason.reason)})`
-      )
+      extra.reasons.map((reason) => {
+        // A scan of TCP and UDP: the protocol of the reason's ports, where known.
+        const own = extra.reasonPorts.get(reason.reason)?.protocol;
+        const proto = own === undefined ? protocol : ` ${own}`;
+        return `${reason.count} ${extra.state}${proto} ports (${escapeTerminal(reason.reason)})`;
+      })
     );
     lines.push(`Not shown: ${shown.join(", ")}`);
   } else {
