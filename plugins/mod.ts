@@ -40,7 +40,7 @@ export const outputPlugins: Record<string, () => OutputPlugin> = {
 // Probe plugins (service detection, -sV).
 import type { ProbePlugin } from "../src/plugins/probe_types.ts";
 import { dnsProbe, dnsUdpProbe } from "./probe_dns.ts";
-import { ftpProbe } from "./probe_ftp.ts";
+import { ftpCommandsProbe, ftpProbe } from "./probe_ftp.ts";
 import { httpProbe } from "./probe_http.ts";
 import { imapProbe } from "./probe_imap.ts";
 import { memcachedProbe } from "./probe_memcached.ts";
@@ -63,10 +63,10 @@ export {
   parseDnsDatagram,
   versionBindQuery,
 } from "./probe_dns.ts";
-export { ftpProbe, parseFtpGreeting } from "./probe_ftp.ts";
+export { ftpCommandsProbe, ftpProbe, parseFtpAnswers, parseFtpGreeting } from "./probe_ftp.ts";
 export { htmlTitle, httpProbe, parseHttpAnswer, serverProduct } from "./probe_http.ts";
 export { imapProbe, parseImapGreeting } from "./probe_imap.ts";
-export { memcachedProbe, parseMemcachedVersion } from "./probe_memcached.ts";
+export { memcachedProbe, parseMemcachedStats, parseMemcachedVersion } from "./probe_memcached.ts";
 export { mysqlProbe, parseMysqlGreeting } from "./probe_mysql.ts";
 export { parsePop3Greeting, pop3Probe } from "./probe_pop3.ts";
 export { parsePostgresAnswer, postgresqlProbe, startupMessage } from "./probe_postgresql.ts";
@@ -89,6 +89,7 @@ export type { NmapDatabase, NmapMatch, NmapProbe, NmapProbeOptions } from "./pro
 export const probePlugins: readonly (() => ProbePlugin)[] = Object.freeze([
   sshProbe,
   ftpProbe,
+  ftpCommandsProbe,
   smtpProbe,
   imapProbe,
   pop3Probe,

@@ -6,7 +6,7 @@
  */
 
 import type { ScanReport } from "../src/output/report.ts";
-import { csvCell, serviceText } from "../src/plugins/format.ts";
+import { csvCell, serviceLabel, serviceText } from "../src/plugins/format.ts";
 import type { OutputPlugin } from "../src/plugins/types.ts";
 
 /** The header row's columns. */
@@ -35,7 +35,7 @@ export function toCsv(report: ScanReport): string {
         csvCell(port.port),
         csvCell(port.state),
         csvCell(port.reason),
-        csvCell(serviceText(port.service, "name")),
+        csvCell(serviceLabel(port.service)),
         csvCell(serviceText(port.service, "product")),
         csvCell(serviceText(port.service, "version")),
       ].join(","));

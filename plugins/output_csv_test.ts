@@ -96,3 +96,13 @@ Deno.test("csv cells that start with a sign are quoted as text, numbers are not"
   const line = toCsv(report).split("\r\n").find((row) => row.includes(",22,"))!;
   assert.ok(line.startsWith("198.51.100.2,'-cmd +1 @SUM(A1),tcp,22,"), line);
 });
+
+Deno.test("csv and html name a service found inside TLS as the terminal does: ssl/http", async () => {
+  const { report } = sampleScan();
+  const port = report.hosts[1]!.ports.find((p) => p.port === 43)!;
+  port.service = { name: "http", product: "nginx", tunnel: "ssl" };
+  const rows = parseCsv(toCsv(report));
+  assert.deepEqual(rows.find((row) => row[3] === "43")?.slice(6), ["ssl/http", "nginx", ""]);
+  const { toHtml } = await import("./output_html.ts");
+  assert.match(await toHtml(report), /<td>43<\/td>.*<td>ssl\/http<\/td>/);
+});

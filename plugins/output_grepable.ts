@@ -11,6 +11,8 @@ import {
   commandArgs,
   escapeControls,
   nmapPortLayout,
+  nmapView,
+  reportFlags,
   serviceText,
   versionLine,
 } from "../src/plugins/format.ts";
@@ -39,13 +41,22 @@ export interface GrepableOptions {
    * /usr/share/nmap/nmap-services when this is absent.
    */
   serviceNames?: ServiceNames;
+  /** `-sV` was run: an open port's name guessed from the table ends in `?`, as nmap's. */
+  serviceDetection?: boolean;
+  /** `-sn`: the status line only. */
+  pingOnly?: boolean;
 }
 
-function portEntry(port: PortResult, names: ServiceNames | undefined): string {
+function portEntry(port: PortResult, options: GrepableOptions): string {
   const service = port.service;
   const tunnel = service?.tunnel === "ssl" || (typeof service?.tls === "object" && service.tls);
-  const name = serviceText(service, "name") ?? names?.get(`${port.port}/${port.protocol}`);
-  const shown = name === undefined ? "" : `${tunnel ? "ssl|" : ""}${field(name)}`;
+  const probed = serviceText(service, "name");
+  const name = probed ?? options.serviceNames?.get(`${port.port}/${port.protocol}`);
+  const guessed = probed === undefined && options.serviceDetection === true &&
+    (port.state === "open" || port.state === "open|filtered");
+  const shown = name === undefined
+    ? ""
+    : `${tunnel ? "ssl|" : ""}${field(name)}${guessed ? "?" : ""}`;
   // port/state/protocol/owner/service/rpc info/version/
   return `${port.port}/${port.state}/${port.protocol}//${shown}//${field(versionLine(service))}/`;
 }
@@ -55,13 +66,14 @@ export function grepableHost(host: HostReport, options: GrepableOptions = {}): s
   const status = host.state === "up" ? "Up" : host.state === "down" ? "Down" : "Unknown";
   const prefix = hostPrefix(host);
   let text = `${prefix}\tStatus: ${status}\n`;
-  if (host.state === "down") return text;
+  if (host.state === "down" || options.pingOnly === true) return text;
   const layout = nmapPortLayout(host);
-  const ports = layout.ports.map((port) => portEntry(port, options.serviceNames)).join(", ");
+  const ports = layout.ports.map((port) => portEntry(port, options)).join(", ");
   let line = `${prefix}\tPorts: ${ports}`;
-  if (layout.extraports.length > 0) {
-    const ignored = layout.extraports.map((group) => `${group.state} (${group.count})`);
-    line += `\tIgnored State: ${ignored.join(", ")}`;
+  // nmap names the ignored state only when there is one.
+  const [only, ...others] = layout.extraports;
+  if (only !== undefined && others.length === 0) {
+    line += `\tIgnored State: ${only.state} (${only.count})`;
   }
   text += line + "\n";
   return text;
@@ -83,7 +95,7 @@ export function grepableFooter(report: ScanReport, interrupted: boolean): string
   const stats = report.stats;
   const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
   return (interrupted ? "# Scan interrupted: results are partial.\n" : "") +
-    `# portolan done at ${formatDate(report.end)} -- ` +
+    `# Nmap done at ${formatDate(report.end)} -- ` +
     `${count(stats.hostsTotal, "IP address", "IP addresses")} ` +
     `(${count(stats.hostsUp, "host up", "hosts up")}) scanned in ${
       stats.seconds.toFixed(2)
@@ -111,11 +123,16 @@ export function grepableOutput(options: GrepableOptions = {}): OutputPlugin {
           await out.write(grepableHeader(event.report));
           headerWritten = true;
         } else if (event.type === "end") {
-          const report = event.report;
-          const serviceNames = options.serviceNames ?? await readServiceNames();
+          const report = nmapView(event.report);
+          const flags = reportFlags(report.args);
+          const resolved: GrepableOptions = {
+            serviceNames: options.serviceNames ?? await readServiceNames(),
+            serviceDetection: options.serviceDetection ?? flags.serviceDetection,
+            pingOnly: options.pingOnly ?? (flags.pingOnly || report.scaninfo.length === 0),
+          };
           if (!headerWritten) await out.write(grepableHeader(report));
           // Host by host: a large report is never one string.
-          for (const host of report.hosts) await out.write(grepableHost(host, { serviceNames }));
+          for (const host of report.hosts) await out.write(grepableHost(host, resolved));
           await out.write(grepableFooter(report, event.interrupted));
         }
       }

@@ -19,6 +19,7 @@ import {
   escapeHtml,
   type NmapPortLayout,
   nmapPortLayout,
+  serviceLabel,
   serviceText,
   versionLine,
 } from "../src/plugins/format.ts";
@@ -58,12 +59,15 @@ const STATE_ORDER: (PortState | "not shown")[] = [
 ];
 
 const STYLE = `
-body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:1em 2em;color:#222;background:#fff}
+body{font:14px/1.45 system-ui,sans-serif;margin:0;padding:1em 2em;color:#222;background:#fff}
 h1{font-size:1.6em;margin:.2em 0}h2{font-size:1.2em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd}
 .meta{color:#555}.meta code{word-break:break-all}.warn{color:#b71c1c;font-weight:bold}
 table{border-collapse:collapse;width:100%;margin:.5em 0}
 th,td{border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top}
-td{word-break:break-word}th{background:#f3f3f3}
+td{overflow-wrap:break-word}th{background:#f3f3f3;white-space:nowrap}
+#port-table td:nth-child(8){white-space:nowrap}
+.banner{white-space:pre-wrap;overflow-wrap:anywhere;max-height:16em;max-width:80ch;overflow:auto;margin:.3em 0;font-size:.9em}
+summary{cursor:pointer;overflow-wrap:anywhere}
 #port-table td:nth-child(1),#port-table td:nth-child(n+3):nth-child(-n+6),#host-table td:first-child{white-space:nowrap}
 #port-table th{cursor:pointer;user-select:none}
 #port-table th[aria-sort=ascending]::after{content:" \\25B2"}
@@ -112,6 +116,9 @@ async function cspHash(text: string): Promise<string> {
   for (const byte of new Uint8Array(digest)) binary += String.fromCharCode(byte);
   return `'sha256-${btoa(binary)}'`;
 }
+
+/** Banners up to this many characters show in the table; longer ones fold. */
+const BANNER_INLINE = 60;
 
 function clip(text: string, limit: number): string {
   // Cut on a code point, never inside a surrogate pair.
@@ -286,15 +293,19 @@ function portTable(views: readonly HostView[], limits: Required<HtmlLimits>): st
       if (rows.length >= limits.tableRows) continue;
       const text = (value: string | undefined): string =>
         escapeHtml(clip(value ?? "", limits.cellChars));
-      // The table shows the start of a banner; the JSON output keeps it whole.
-      const banner = (value: string | undefined): string =>
-        escapeHtml(clip(value ?? "", Math.min(512, limits.cellChars)));
+      // A long banner is folded behind its first words; the JSON output keeps it whole.
+      const banner = (value: string | undefined): string => {
+        const whole = value ?? "";
+        if (Array.from(whole).length <= BANNER_INLINE) return escapeHtml(whole);
+        return `<details><summary>${escapeHtml(label(whole, BANNER_INLINE))}</summary>` +
+          `<pre class="banner">${escapeHtml(clip(whole, limits.cellChars))}</pre></details>`;
+      };
       rows.push(
         `<tr><td data-sort="${addressKey(host.address)}">${text(host.address)}</td>` +
           `<td>${text(host.hostnames.join(" "))}</td>` +
           `<td>${port.port}</td><td>${text(port.protocol)}</td>` +
           `<td class="state-${escapeHtml(port.state.replace("|", "-"))}">${text(port.state)}</td>` +
-          `<td>${text(port.reason)}</td><td>${text(serviceText(port.service, "name"))}</td>` +
+          `<td>${text(port.reason)}</td><td>${text(serviceLabel(port.service))}</td>` +
           `<td>${text(versionLine(port.service))}</td>` +
           `<td>${banner(serviceText(port.service, "banner"))}</td></tr>`,
       );

@@ -84,8 +84,11 @@ Deno.test("html report escapes everything the network sent", async () => {
   assert.ok(html.includes("onerror=&quot;alert(2)&quot;"));
   // The title is the report's own.
   assert.deepEqual(between(html, "<title>portolan", "</title>"), [" scan report"]);
-  // A 100 KB banner is cut to a readable cell.
-  assert.match(html, /… \[\d+ more characters\]/);
+  // A 100 KB banner is folded behind its first characters, and cut inside.
+  assert.match(
+    html,
+    /<td><details><summary>[^<]{1,200}…<\/summary><pre class="banner">[^<]*… \[\d+ more characters\]<\/pre><\/details><\/td>/,
+  );
   assert.ok(html.length < 60_000, `report size ${html.length}`);
   assert.ok(HOSTILE.includes("<script>"));
 });

@@ -38,6 +38,7 @@ function jsonHost(host: HostReport): Record<string, unknown> {
     hostnames: host.hostnames,
     state: host.state,
     reason: host.reason,
+    ...(host.mac === undefined ? {} : { mac: host.mac }),
     ports: host.ports.map(jsonPort),
     extraports: host.extraports.map((extra) => ({
       state: extra.state,

@@ -15,10 +15,19 @@ import {
   commandArgs,
   escapeXml,
   groupPorts,
+  hostLatency,
   nmapPortLayout,
+  nmapView,
+  reportFlags,
   serviceText,
 } from "../src/plugins/format.ts";
-import { readServiceNames, type ServiceNames } from "../src/plugins/service_names.ts";
+import {
+  macVendor,
+  type MacVendors,
+  readMacVendors,
+  readServiceNames,
+  type ServiceNames,
+} from "../src/plugins/service_names.ts";
 import type { OutputPlugin } from "../src/plugins/types.ts";
 import { formatDate } from "./output_normal.ts";
 
@@ -106,6 +115,8 @@ export interface XmlOptions {
    * /usr/share/nmap/nmap-services when this is absent.
    */
   serviceNames?: ServiceNames;
+  /** Vendors by MAC prefix; {@link xmlOutput} reads nmap-mac-prefixes when absent. */
+  macVendors?: MacVendors;
 }
 
 function xmlService(port: PortResult, names: ServiceNames | undefined): string {
@@ -114,7 +125,10 @@ function xmlService(port: PortResult, names: ServiceNames | undefined): string {
   if (name === undefined) return "";
   const product = serviceText(service, "product");
   const version = serviceText(service, "version");
-  const probed = product !== undefined || version !== undefined || service?.method === "probed";
+  const probed = serviceText(service, "name") !== undefined &&
+    (product !== undefined || version !== undefined || service?.method === "probed");
+  // nmap is less sure of a service that closed the connection at once.
+  const conf = probed ? (name === "tcpwrapped" ? 8 : 10) : 3;
   const tunnel = service?.tunnel === "ssl" || (typeof service?.tls === "object" && service.tls);
   const cpes = Array.isArray(service?.cpe)
     ? service.cpe.filter((cpe): cpe is string => typeof cpe === "string")
@@ -130,7 +144,7 @@ function xmlService(port: PortResult, names: ServiceNames | undefined): string {
       devicetype: serviceText(service, "devicetype"),
       tunnel: tunnel ? "ssl" : undefined,
       method: probed ? "probed" : "table",
-      conf: probed ? 10 : 3,
+      conf,
     })
   }`;
   if (cpes.length === 0) return `${open}/>`;
@@ -141,30 +155,92 @@ function xmlPort(port: PortResult, names: ServiceNames | undefined): string {
   const state = `<state${
     attrs({ state: port.state, reason: port.reason, reason_ttl: port.reasonTtl ?? 0 })
   }/>`;
-  const banner = serviceText(port.service, "banner");
-  // nmap's banner script carries a banner the same way.
-  const script = banner === undefined ? "" : `<script${attrs({ id: "banner", output: banner })}/>`;
+  // Banners stay in JSON: nmap writes <script id="banner"> only when that script was asked for.
   return `<port${attrs({ protocol: port.protocol, portid: port.port })}>${state}${
     xmlService(port, names)
-  }${script}</port>`;
+  }</port>`;
+}
+
+function addressLines(host: HostReport, vendors: MacVendors | undefined): string[] {
+  const lines = [`<address${attrs({ addr: host.address, addrtype: addressType(host.address) })}/>`];
+  if (host.mac !== undefined) {
+    lines.push(
+      `<address${
+        attrs({
+          addr: host.mac.toUpperCase(),
+          addrtype: "mac",
+          vendor: macVendor(host.mac, vendors),
+        })
+      }/>`,
+    );
+  }
+  return lines;
+}
+
+function statusLine(host: HostReport): string {
+  return `<status${
+    attrs({ state: host.state, reason: host.reason, reason_ttl: host.reasonTtl ?? 0 })
+  }/>`;
+}
+
+/**
+ * nmap's `<times>`, µs: the smoothed round-trip time, its variation and the
+ * timeout they give (at least nmap's 100 ms floor).
+ */
+function timesLine(host: HostReport): string | undefined {
+  const rtt = hostLatency(host);
+  if (rtt === undefined) return undefined;
+  const samples = host.ports.flatMap((port) => port.rtt === undefined ? [] : [port.rtt]);
+  const mean = samples.length > 0 ? samples.reduce((a, b) => a + b, 0) / samples.length : rtt;
+  const variation = samples.length > 0
+    ? samples.reduce((sum, sample) => sum + Math.abs(sample - mean), 0) / samples.length
+    : rtt / 2;
+  const srtt = Math.round(rtt * 1000);
+  const rttvar = Math.round(variation * 1000);
+  return `<times${attrs({ srtt, rttvar, to: Math.max(100_000, srtt + 4 * rttvar) })}/>`;
+}
+
+/**
+ * A `<hosthint>` per host found up by discovery before a port scan, as nmap
+ * writes them while it scans.
+ */
+export function xmlHostHints(report: ScanReport, options: XmlOptions = {}): string {
+  if (report.scaninfo.length === 0 || reportFlags(report.args).pingOnly) return "";
+  return report.hosts
+    .filter((host) => host.state === "up" && host.reason !== "user-set" && host.rtt !== undefined)
+    .map((host) =>
+      [
+        `<hosthint>${statusLine(host)}`,
+        ...addressLines(host, options.macVendors),
+        `<hostnames>`,
+        ...host.hostnames.map((name) => `<hostname${attrs({ name, type: "user" })}/>`),
+        `</hostnames>`,
+        `</hosthint>`,
+      ].join("\n") + "\n"
+    ).join("");
 }
 
 /** One `<host>` element. */
 export function xmlHost(host: HostReport, report: ScanReport, options: XmlOptions = {}): string {
+  const pingOnly = report.scaninfo.length === 0 || reportFlags(report.args).pingOnly;
+  const span = pingOnly
+    ? {}
+    : { starttime: epoch(report.start), endtime: epoch(report.end) || undefined };
   const lines = [
-    `<host${attrs({ starttime: epoch(report.start), endtime: epoch(report.end) || undefined })}>` +
-    `<status${attrs({ state: host.state, reason: host.reason, reason_ttl: 0 })}/>`,
-    `<address${attrs({ addr: host.address, addrtype: addressType(host.address) })}/>`,
+    `<host${attrs(span)}>${statusLine(host)}`,
+    ...addressLines(host, options.macVendors),
     `<hostnames>`,
     ...host.hostnames.map((name) => `<hostname${attrs({ name, type: "user" })}/>`),
     `</hostnames>`,
   ];
-  if (host.state !== "down") {
+  if (host.state !== "down" && !pingOnly) {
     const layout = nmapPortLayout(host);
-    lines.push("<ports>");
+    const protocol = report.scaninfo[0]?.protocol ?? "tcp";
+    // nmap writes the first <extraports> on the <ports> line.
+    let open = "<ports>";
     for (const group of layout.extraports) {
-      const protocol = report.scaninfo[0]?.protocol ?? "tcp";
-      lines.push(`<extraports${attrs({ state: group.state, count: group.count })}>`);
+      lines.push(`${open}<extraports${attrs({ state: group.state, count: group.count })}>`);
+      open = "";
       for (const reason of group.reasons) {
         lines.push(
           `<extrareasons${
@@ -179,9 +255,13 @@ export function xmlHost(host: HostReport, report: ScanReport, options: XmlOption
       }
       lines.push("</extraports>");
     }
-    for (const port of layout.ports) lines.push(xmlPort(port, options.serviceNames));
-    lines.push("</ports>");
+    const ports = layout.ports.map((port) => xmlPort(port, options.serviceNames));
+    if (ports.length > 0) ports[0] = open + ports[0];
+    else if (open !== "") ports.push(open);
+    lines.push(...ports, "</ports>");
   }
+  const times = host.state === "up" ? timesLine(host) : undefined;
+  if (times !== undefined) lines.push(times);
   lines.push("</host>");
   return lines.join("\n") + "\n";
 }
@@ -190,7 +270,7 @@ export function xmlHost(host: HostReport, report: ScanReport, options: XmlOption
 export function xmlFooter(report: ScanReport, interrupted: boolean): string {
   const stats = report.stats;
   const hosts = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
-  const summary = `portolan done at ${formatDate(report.end)}; ` +
+  const summary = `Nmap done at ${formatDate(report.end)}; ` +
     `${hosts(stats.hostsTotal, "IP address", "IP addresses")} ` +
     `(${hosts(stats.hostsUp, "host up", "hosts up")}) scanned in ${
       stats.seconds.toFixed(2)
@@ -215,8 +295,10 @@ export function toXml(
   report: ScanReport,
   options: XmlOptions & { interrupted?: boolean } = {},
 ): string {
-  return xmlHeader(report) + report.hosts.map((host) => xmlHost(host, report, options)).join("") +
-    xmlFooter(report, options.interrupted ?? false);
+  const view = nmapView(report);
+  return xmlHeader(view) + xmlHostHints(view, options) +
+    view.hosts.map((host) => xmlHost(host, view, options)).join("") +
+    xmlFooter(view, options.interrupted ?? false);
 }
 
 /**
@@ -241,11 +323,15 @@ export function xmlOutput(options: XmlOptions = {}): OutputPlugin {
           await out.write(xmlHeader(event.report));
           headerWritten = true;
         } else if (event.type === "end") {
-          const report = event.report;
-          const serviceNames = options.serviceNames ?? await readServiceNames();
+          const report = nmapView(event.report);
+          const resolved = {
+            serviceNames: options.serviceNames ?? await readServiceNames(),
+            macVendors: options.macVendors ?? await readMacVendors(),
+          };
           if (!headerWritten) await out.write(xmlHeader(report));
+          await out.write(xmlHostHints(report, resolved));
           // Host by host: a large report is never one string.
-          for (const host of report.hosts) await out.write(xmlHost(host, report, { serviceNames }));
+          for (const host of report.hosts) await out.write(xmlHost(host, report, resolved));
           await out.write(xmlFooter(report, event.interrupted));
         }
       }

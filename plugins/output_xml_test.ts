@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { exists, mustRun, rawControls, runPlugin, runTool, sampleScan } from "./output_fixtures.ts";
-import { toXml, xmlOutput } from "./output_xml.ts";
+import { toXml, xmlHost, xmlHostHints, xmlOutput } from "./output_xml.ts";
 
 /** No nmap-services table: the output must not depend on what is installed. */
 const NO_TABLE = { serviceNames: new Map<string, string>() };
@@ -58,7 +58,7 @@ Deno.test("xml output maps the report onto nmap's elements", async () => {
   // 58 closed ports were only counted by the report; 38 filtered are folded as nmap does.
   assert.match(
     web,
-    /<extraports state="closed" count="58">\n<extrareasons reason="conn-refused" count="58" proto="tcp"\/>/,
+    /<ports><extraports state="closed" count="58">\n<extrareasons reason="conn-refused" count="58" proto="tcp" ports="1-21,23-42,44-60"\/>/,
   );
   assert.match(
     web,
@@ -67,8 +67,10 @@ Deno.test("xml output maps the report onto nmap's elements", async () => {
   assert.deepEqual([...web.matchAll(/portid="(\d+)"/g)].map((m) => Number(m[1])), [22, 43, 80, 99]);
   assert.match(
     web,
-    /<port protocol="tcp" portid="22"><state state="open" reason="syn-ack" reason_ttl="64"\/><service name="ssh" product="OpenSSH" version="9\.2p1" extrainfo="protocol 2\.0" method="probed" conf="10"><cpe>cpe:\/a:openbsd:openssh:9\.2p1<\/cpe><\/service><script id="banner" output="SSH-2\.0-OpenSSH_9\.2p1"\/><\/port>/,
+    /<port protocol="tcp" portid="22"><state state="open" reason="syn-ack" reason_ttl="64"\/><service name="ssh" product="OpenSSH" version="9\.2p1" extrainfo="protocol 2\.0" method="probed" conf="10"><cpe>cpe:\/a:openbsd:openssh:9\.2p1<\/cpe><\/service><\/port>/,
   );
+  // The banner stays in JSON: nmap writes the banner script only when it was asked for.
+  assert.doesNotMatch(xml, /<script/);
   assert.match(
     web,
     /portid="43">.*<service name="https" product="nginx" tunnel="ssl" method="probed"/,
@@ -109,8 +111,8 @@ Deno.test("xml output encodes hostile text: no raw control, no markup, no --", a
   const comment = xml.split("\n")[3] ?? "";
   assert.match(comment, /^<!-- portolan .* -->$/);
   assert.ok(!comment.slice(4, -3).includes("--"), comment);
-  // The 100 KB banner is kept whole, as text.
-  assert.ok(xml.length > 100_000);
+  // The 100 KB banner is JSON's, not the XML's.
+  assert.ok(xml.length < 20_000, `${xml.length} bytes`);
 });
 
 Deno.test({
@@ -159,6 +161,40 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("xml -sn: no <ports>, no host times; the answer's TTL, MAC with vendor, <times>", () => {
+  const { report } = sampleScan();
+  const host = {
+    ...report.hosts[1]!,
+    reason: "echo-reply",
+    reasonTtl: 64,
+    rtt: 0.044,
+    mac: "00:50:f2:01:02:03",
+    ports: [],
+    extraports: [],
+  };
+  const xml = xmlHost(host, { ...report, args: ["portolan", "-sn"], scaninfo: [] }, {
+    macVendors: new Map([["0050F2", "Microsoft"]]),
+  });
+  assert.equal(
+    xml,
+    [
+      '<host><status state="up" reason="echo-reply" reason_ttl="64"/>',
+      '<address addr="198.51.100.2" addrtype="ipv4"/>',
+      '<address addr="00:50:F2:01:02:03" addrtype="mac" vendor="Microsoft"/>',
+      "<hostnames>",
+      '<hostname name="web.example" type="user"/>',
+      "</hostnames>",
+      '<times srtt="44" rttvar="22" to="100000"/>',
+      "</host>",
+      "",
+    ].join("\n"),
+  );
+  // A port scan after discovery: nmap's <hosthint> for the host found up.
+  const hints = xmlHostHints({ ...report, hosts: [host] });
+  assert.match(hints, /^<hosthint><status state="up" reason="echo-reply" reason_ttl="64"\/>\n/);
+  assert.match(hints, /<\/hosthint>\n$/);
 });
 
 Deno.test("xml output names unprobed services from the nmap-services table, as nmap does", async () => {

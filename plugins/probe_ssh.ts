@@ -47,7 +47,12 @@ export function parseSshBanner(text: string): ServiceMatch | undefined {
   } else if (dropbear !== null) {
     match.product = "Dropbear sshd";
     if (dropbear[1] !== undefined) match.version = dropbear[1];
-    match.cpe = [cpe("a:matt_johnston:dropbear_ssh_server", dropbear[1])];
+    // Dropbear is the SSH server of embedded Linux (routers, OpenWrt): nmap says so too.
+    match.ostype = "Linux";
+    match.cpe = [
+      cpe("a:matt_johnston:dropbear_ssh_server", dropbear[1]),
+      "cpe:/o:linux:linux_kernel",
+    ];
   } else {
     const [product, version] = software.split("_", 2) as [string, string | undefined];
     const libssh = /^libssh-?([\d.]+)?$/i.exec(software);

@@ -87,6 +87,15 @@ serviceLabTest("-sV identifies every daemon and greeter of the lab", async (t) =
       });
     });
 
+    await t.step("what the answers carry beyond the product, as nmap reports it", () => {
+      // The customised greeting names nothing; HELP and FEAT before login do.
+      assert.equal(byPort.get(2121)?.version, "2.0.8 or later");
+      assert.doesNotMatch(String(byPort.get(2121)?.banner), /vsftpd/i);
+      assert.match(String(byPort.get(11211)?.extraInfo), /^uptime \d+ seconds$/, "memcached stats");
+      assert.equal(byPort.get(2222)?.ostype, "Linux", "Dropbear");
+      assert.equal(byPort.get(21)?.ostype, "Unix", "vsftpd");
+    });
+
     await t.step("443: the lab's certificate, then nginx inside", () => {
       const tls = byPort.get(443)?.tls as Record<string, unknown>;
       assert.equal(tls.subject, "CN=lab.example, O=Portolan Lab");

@@ -4,9 +4,11 @@ import {
   dnsProduct,
   htmlTitle,
   parseDnsAnswer,
+  parseFtpAnswers,
   parseFtpGreeting,
   parseHttpAnswer,
   parseImapGreeting,
+  parseMemcachedStats,
   parseMemcachedVersion,
   parseMysqlGreeting,
   parsePop3Greeting,
@@ -47,7 +49,11 @@ Deno.test("ssh: OpenSSH with the Debian revision, Dropbear, others", () => {
   const dropbear = parseSshBanner("SSH-2.0-dropbear_2022.83\r\n");
   assert.equal(dropbear?.product, "Dropbear sshd");
   assert.equal(dropbear?.version, "2022.83");
-  assert.deepEqual(dropbear?.cpe, ["cpe:/a:matt_johnston:dropbear_ssh_server:2022.83"]);
+  assert.deepEqual(dropbear?.cpe, [
+    "cpe:/a:matt_johnston:dropbear_ssh_server:2022.83",
+    "cpe:/o:linux:linux_kernel",
+  ]);
+  assert.equal(dropbear?.ostype, "Linux", "as nmap: Dropbear is embedded Linux's");
   // Lines before the identification are allowed (RFC 4253 §4.2).
   assert.equal(parseSshBanner("hello\r\nSSH-1.99-Cisco-1.25\r\n")?.extraInfo, "protocol 1.99");
   assert.equal(parseSshBanner("SSH-2.0-libssh_0.9.6\r\n")?.product, "libssh");
@@ -60,13 +66,64 @@ Deno.test("ftp: vsftpd, ProFTPD, generic on 21; mail greetings are not FTP", () 
     name: "ftp",
     product: "vsftpd",
     version: "3.0.3",
-    cpe: ["cpe:/a:beasts:vsftpd:3.0.3"],
+    ostype: "Unix",
+    cpe: ["cpe:/a:vsftpd:vsftpd:3.0.3"],
   });
   assert.equal(parseFtpGreeting("500 OOPS: vsftpd: no anon\r\n", 21)?.product, "vsftpd");
   assert.equal(parseFtpGreeting("220 ProFTPD 1.3.8 Server (Debian)\r\n", 21)?.version, "1.3.8");
   assert.deepEqual(parseFtpGreeting("220 Welcome\r\n", 21), { name: "ftp" });
   assert.equal(parseFtpGreeting("220 Welcome\r\n", 4000), undefined);
   assert.equal(parseFtpGreeting("220 mx ESMTP Exim 4.96\r\n", 21), undefined);
+});
+
+Deno.test("ftp behind a customised greeting: named by its answers to HELP and FEAT", () => {
+  // vsftpd 3.0.3 with ftpd_banner set, as the lab runs it.
+  const vsftpd = {
+    help: "530 Please login with USER and PASS.\r\n",
+    feat: "211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n PASV\r\n REST STREAM\r\n SIZE\r\n" +
+      " TVFS\r\n211 End\r\n",
+  };
+  assert.deepEqual(parseFtpAnswers(vsftpd), {
+    name: "ftp",
+    product: "vsftpd",
+    version: "2.0.8 or later",
+    cpe: ["cpe:/a:vsftpd:vsftpd"],
+  });
+  // The same refusal with another server's feature list is not vsftpd.
+  assert.equal(
+    parseFtpAnswers({ ...vsftpd, feat: "211-Features:\r\n MDTM\r\n MLST size*;\r\n211 End\r\n" }),
+    undefined,
+  );
+  assert.equal(parseFtpAnswers({ help: "", feat: vsftpd.feat }), undefined);
+  assert.equal(
+    parseFtpAnswers({
+      help: "214-The following commands are recognized (* =>'s unimplemented):\r\n" +
+        " CWD     XCWD    CDUP    XCUP    SMNT*   QUIT    PORT    PASV\r\n" +
+        "214 Direct comments to root@ftp.example\r\n",
+      feat: "",
+    })?.product,
+    "ProFTPD",
+  );
+  assert.equal(
+    parseFtpAnswers({
+      help: "530 You aren't logged in\r\n",
+      feat: "211-Extensions supported:\r\n EPRT\r\n IDLE\r\n211 End.\r\n",
+    })?.product,
+    "Pure-FTPd",
+  );
+  assert.equal(
+    parseFtpAnswers({ help: "530 Please log in with USER and PASS first.\r\n", feat: "" })
+      ?.product,
+    "FileZilla ftpd",
+  );
+});
+
+Deno.test("memcached: stats give nmap's uptime extra info", () => {
+  assert.equal(
+    parseMemcachedStats("STAT pid 7\r\nSTAT uptime 75\r\nSTAT time 1796285432\r\nEND\r\n"),
+    "uptime 75 seconds",
+  );
+  assert.equal(parseMemcachedStats("ERROR\r\n"), undefined);
 });
 
 Deno.test("smtp: Exim, Postfix, generic; FTP greetings are not SMTP", () => {

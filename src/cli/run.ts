@@ -12,6 +12,7 @@ import { checkOutputPaths, checkWritable } from "../output/writer.ts";
 import { buildTargetSet, listTargets, readTargetList, splitExcludeList } from "../targets/mod.ts";
 import { outputPlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
+import { readServiceNames } from "../plugins/service_names.ts";
 import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
 import { loadSandboxedPlugins, type Sandbox } from "../plugins/sandbox.ts";
 import type { OutputPlugin } from "../plugins/types.ts";
@@ -408,6 +409,8 @@ async function scan(
       color,
       reason: options.reason,
       verbose: options.verbose > 0,
+      serviceNames: await readServiceNames(),
+      serviceDetection: options.serviceDetection,
     });
   }
   if (interrupted) {
@@ -494,6 +497,7 @@ async function runMerge(args: readonly string[], io: CliIo): Promise<number> {
         color,
         reason: options.reason,
         verbose: options.verbose > 0,
+        serviceNames: await readServiceNames(),
       });
     }
     return result.errors.length > 0 ||

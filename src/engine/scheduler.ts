@@ -283,6 +283,7 @@ export async function runScan(
     if (answered === latest && elapsed >= 0) decided.rtt = Math.round(elapsed * 1000) / 1000;
     const ttl = verdict.ttl ?? (answer.ttl > 0 ? answer.ttl : undefined);
     if (ttl !== undefined) decided.ttl = ttl;
+    if (verdict.mac !== undefined) decided.mac = verdict.mac;
     decide(slot, decided);
   }
 

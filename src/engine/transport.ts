@@ -28,6 +28,8 @@ export interface Verdict {
   reason: string;
   rtt?: number;
   ttl?: number;
+  /** Discovery: the hardware address of an ARP / ND reply, as a number. */
+  mac?: number;
 }
 
 /** Something that answered a try. */

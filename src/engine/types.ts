@@ -56,6 +56,11 @@ export interface HostResult {
   hostnames: string[];
   state: HostState;
   reason: string;
+  /** TTL and round-trip time (ms) of the answer, where the engine saw them. */
+  reasonTtl?: number;
+  rtt?: number;
+  /** Hardware address of an on-link host, from its ARP / ND reply ("32:28:85:3D:F7:A7"). */
+  mac?: string;
 }
 
 /** nmap's timing templates, -T0 … -T5. */

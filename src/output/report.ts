@@ -11,8 +11,11 @@ import type { HostState, PortResult, PortState, Protocol } from "../engine/types
 export interface ExtraPorts {
   state: PortState;
   count: number;
-  /** How many of them had each reason. */
-  reasons: { reason: string; count: number }[];
+  /**
+   * How many of them had each reason; with the ports themselves ("2-20,24")
+   * and their protocol where the report kept them.
+   */
+  reasons: { reason: string; count: number; protocol?: Protocol; ports?: string }[];
 }
 
 /** One host of the report. */
@@ -21,6 +24,12 @@ export interface HostReport {
   hostnames: string[];
   state: HostState;
   reason: string;
+  /** TTL of the answer that found the host up, where the engine saw it. */
+  reasonTtl?: number;
+  /** Round-trip time of that answer, ms (host discovery). */
+  rtt?: number;
+  /** Hardware address of an on-link host ("32:28:85:3D:F7:A7"), from its ARP / ND reply. */
+  mac?: string;
   /** Every port whose state is not summarised in `extraports`, ascending. */
   ports: PortResult[];
   extraports: ExtraPorts[];

@@ -4,13 +4,15 @@
  * Memory grows with the interesting results only: open ports are always kept,
  * closed ports are kept port by port only while a host has few of them, and
  * are otherwise reduced to counts per reason (nmap's "Not shown: 995 closed
- * tcp ports").
+ * tcp ports"); counted ports are named as ranges per reason (nmap's
+ * `<extrareasons ports=…>`), in bounded memory.
  *
  * Given the scanned ports ({@link ReportBuilderOptions.scanned}), the builder
  * is bounded by what answered: a port that went unanswered (filtered or
  * open|filtered, with a silent reason) is only counted, globally, so a host
  * that never answered costs nothing; a host's silent ports are derived when
- * the report is built, as the scanned ports it has no other verdict for.
+ * the report is built, as the scanned ports it has no other verdict for, and
+ * its counted closed ports are named from the same bits.
  *
  * @module
  */
@@ -114,6 +116,118 @@ interface StateBucket {
   reasons: Reasons;
   /** The ports themselves, or null once the state is only counted. */
   listed: PortResult[] | null;
+  /**
+   * Once only counted: the ports of each reason as ranges (nmap's
+   * `<extrareasons ports=…>`), null for a reason whose ports are not known.
+   */
+  ranges: Map<string, PortRanges | null>;
+}
+
+/** Ranges kept per reason as a list at most; beyond, a bitmap of every port. */
+const MAX_RANGES = 1024;
+
+/**
+ * Bitmaps (8 KB each) a report keeps at most: a port scan met in random
+ * order fragments into many ranges before they join up (-p- of one host
+ * needs one). Beyond, a reason's ports are only counted.
+ */
+const MAX_BITMAPS = 2048;
+
+/**
+ * Ports of one protocol: sorted, disjoint, non-adjacent [first, last] pairs,
+ * flat; or, once they were too many, one bit per port.
+ */
+interface PortRanges {
+  protocol: PortResult["protocol"];
+  bounds: number[];
+  bits?: Uint8Array;
+}
+
+/** Add a port; false when that would need more than {@link MAX_RANGES} ranges. */
+function addToRanges(ranges: PortRanges, port: number): boolean {
+  const bounds = ranges.bounds;
+  // The first range whose end is >= port - 1.
+  let low = 0;
+  let high = bounds.length / 2;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (bounds[mid * 2 + 1]! < port - 1) low = mid + 1;
+    else high = mid;
+  }
+  const at = low * 2;
+  if (at < bounds.length && bounds[at]! <= port + 1) {
+    if (port >= bounds[at]! && port <= bounds[at + 1]!) return true;
+    if (port === bounds[at]! - 1) bounds[at] = port;
+    else bounds[at + 1] = port;
+    // Two ranges that now touch become one.
+    if (at + 2 < bounds.length && bounds[at + 1]! + 1 >= bounds[at + 2]!) {
+      bounds.splice(at + 1, 2);
+    }
+    return true;
+  }
+  if (bounds.length / 2 >= MAX_RANGES) return false;
+  bounds.splice(at, 0, port, port);
+  return true;
+}
+
+/** Note a counted port in its reason's ranges; `budget` counts the bitmaps still allowed. */
+function countPort(bucket: StateBucket, port: PortResult, budget: { bitmaps: number }): void {
+  const known = bucket.ranges.get(port.reason);
+  if (known === null) return;
+  if (known === undefined) {
+    bucket.ranges.set(port.reason, { protocol: port.protocol, bounds: [port.port, port.port] });
+    return;
+  }
+  if (known.protocol !== port.protocol) return void bucket.ranges.set(port.reason, null);
+  if (known.bits !== undefined) return setBit(known.bits, port.port);
+  if (addToRanges(known, port.port)) return;
+  if (budget.bitmaps <= 0) return void bucket.ranges.set(port.reason, null);
+  budget.bitmaps--;
+  const bits = new Uint8Array(65536 / 8);
+  for (let i = 0; i < known.bounds.length; i += 2) {
+    for (let p = known.bounds[i]!; p <= known.bounds[i + 1]!; p++) setBit(bits, p);
+  }
+  setBit(bits, port.port);
+  known.bits = bits;
+  known.bounds = [];
+}
+
+function setBit(bits: Uint8Array, port: number): void {
+  bits[port >> 3] = bits[port >> 3]! | (1 << (port & 7));
+}
+
+/** Port numbers, ascending, as nmap writes them: "1-21,23,25-79". */
+function portsText(ports: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ports.length;) {
+    let j = i;
+    while (j + 1 < ports.length && ports[j + 1] === ports[j]! + 1) j++;
+    parts.push(i === j ? `${ports[i]}` : `${ports[i]}-${ports[j]}`);
+    i = j + 1;
+  }
+  return parts.join(",");
+}
+
+function rangesText(ranges: PortRanges): string {
+  const parts: string[] = [];
+  const add = (first: number, last: number): void => {
+    parts.push(first === last ? `${first}` : `${first}-${last}`);
+  };
+  const bits = ranges.bits;
+  if (bits === undefined) {
+    for (let i = 0; i < ranges.bounds.length; i += 2) add(ranges.bounds[i]!, ranges.bounds[i + 1]!);
+    return parts.join(",");
+  }
+  let first = -1;
+  for (let port = 0; port <= 65536; port++) {
+    const set = port < 65536 && (bits[port >> 3]! & (1 << (port & 7))) !== 0;
+    if (set && first < 0) first = port;
+    if (!set && first >= 0) {
+      add(first, port - 1);
+      first = -1;
+    }
+  }
+  return parts.join(",");
 }
 
 interface HostEntry {
@@ -122,6 +236,8 @@ interface HostEntry {
   hostnames: string[];
   /** Verdict from `addHost`, if any other than "unknown". */
   verdict: { state: HostState; reason: string } | undefined;
+  /** What discovery learned of the host beyond its verdict. */
+  found: Pick<HostResult, "reasonTtl" | "rtt" | "mac">;
   /** Reason of the first port that answered, if any did. */
   answer: string | undefined;
   states: Map<PortState, StateBucket>;
@@ -384,6 +500,8 @@ export function createReportBuilder(
     if (typeof bits === "number") return (bits & (1 << index)) !== 0;
     return (bits[index >> 3]! & (1 << (index & 7))) !== 0;
   }
+  // Ranges of counted ports where no bits name them (a report read back, no scanned list).
+  const budget = { bitmaps: MAX_BITMAPS };
 
   function entry(address: string, add: AddOptions | undefined): HostEntry {
     let host = hosts.get(address);
@@ -393,6 +511,7 @@ export function createReportBuilder(
         sortKey: add?.sortKey ?? addressSortKey(address),
         hostnames: NO_NAMES,
         verdict: undefined,
+        found: {},
         answer: undefined,
         states: new Map(),
         answered: { tcp: 0, udp: 0 },
@@ -431,9 +550,21 @@ export function createReportBuilder(
         ports.push(...bucket.listed);
         continue;
       }
-      if (state === "closed" && scanned !== undefined && listClosed(host, bucket, ports)) continue;
+      if (
+        state === "closed" && scanned !== undefined && listClosed(host, bucket, ports, extraports)
+      ) {
+        continue;
+      }
       const reasons = bucket.reasons.entries()
-        .map(([reason, count]) => ({ reason, count }))
+        .map(([reason, count]) => {
+          const ranges = bucket.ranges.get(reason);
+          return ranges
+            ? { reason, count, protocol: ranges.protocol, ports: rangesText(ranges) }
+            : {
+              reason,
+              count,
+            };
+        })
         .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
       extraports.push({ state, count: bucket.count, reasons });
     }
@@ -446,6 +577,12 @@ export function createReportBuilder(
       hostnames: [...host.hostnames],
       state: verdict.state,
       reason: verdict.reason,
+      // The answer's TTL and time belong to the verdict they came with; the MAC to the host.
+      ...(verdict === host.verdict
+        ? host.found
+        : host.found.mac !== undefined
+        ? { mac: host.found.mac }
+        : {}),
       ports,
       extraports,
     };
@@ -489,21 +626,38 @@ export function createReportBuilder(
       }
       extra.count += count;
       const known = extra.reasons.find((item) => item.reason === reason);
-      if (known === undefined) extra.reasons.push({ reason, count });
-      else known.count += count;
+      if (known === undefined) {
+        // The silent ports by name (nmap's <extrareasons ports=…>), where the bits are exact.
+        const silentPorts: number[] = [];
+        if (!host.inexact) {
+          for (let index = 0; index < all.length; index++) {
+            if (!heardAt(host, protocol, index)) silentPorts.push(all[index]!);
+          }
+        }
+        extra.reasons.push(
+          silentPorts.length === count
+            ? { reason, count, protocol, ports: portsText(silentPorts) }
+            : { reason, count },
+        );
+      } else known.count += count;
       extra.reasons.sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
     }
   }
 
   /**
-   * A bounded host's closed ports, listed from its bits while at most `limit`
-   * and of one reason: the ports that answered and are not otherwise listed
-   * (closed is the only listable state kept as bits). False when they stay counted.
+   * A bounded host's closed ports, from its bits, when they are of one reason:
+   * the ports that answered and are not otherwise listed (closed is the only
+   * listable state kept as bits). Listed while at most `limit`, else counted
+   * with their ranges in `extraports`. False when the bits cannot name them.
    */
-  function listClosed(host: HostEntry, bucket: StateBucket, ports: PortResult[]): boolean {
+  function listClosed(
+    host: HostEntry,
+    bucket: StateBucket,
+    ports: PortResult[],
+    extraports: ExtraPorts[],
+  ): boolean {
     const only = bucket.reasons.only();
-    if (!listDerived || bucket.count > limit || !listable("closed") || host.inexact) return false;
-    if (only === undefined) return false;
+    if (only === undefined || host.inexact) return false;
     const listed = new Set<string>();
     for (const other of host.states.values()) {
       for (const port of other.listed ?? []) listed.add(`${port.protocol}/${port.port}`);
@@ -518,7 +672,15 @@ export function createReportBuilder(
       }
     }
     if (found.length !== bucket.count) return false;
-    ports.push(...found);
+    if (listDerived && bucket.count <= limit && listable("closed")) {
+      ports.push(...found);
+      return true;
+    }
+    const protocol = found[0]?.protocol;
+    const reason = protocol !== undefined && found.every((port) => port.protocol === protocol)
+      ? { reason: only, count: bucket.count, protocol, ports: portsText(found.map((p) => p.port)) }
+      : { reason: only, count: bucket.count };
+    extraports.push({ state: "closed", count: bucket.count, reasons: [reason] });
     return true;
   }
 
@@ -590,6 +752,13 @@ export function createReportBuilder(
       });
       if (result.state !== "unknown") {
         host.verdict = { state: result.state, reason: result.reason };
+        host.found = {
+          ...(result.reasonTtl !== undefined ? { reasonTtl: result.reasonTtl } : {}),
+          ...(result.rtt !== undefined ? { rtt: result.rtt } : {}),
+          ...(result.mac !== undefined ? { mac: result.mac } : {}),
+        };
+      } else if (result.mac !== undefined) {
+        host.found = { ...host.found, mac: result.mac };
       }
     },
 
@@ -620,12 +789,21 @@ export function createReportBuilder(
       }
       let bucket = host.states.get(result.state);
       if (bucket === undefined) {
-        bucket = { count: 0, reasons: new Reasons(), listed: listable(result.state) ? [] : null };
+        bucket = {
+          count: 0,
+          reasons: new Reasons(),
+          listed: listable(result.state) ? [] : null,
+          ranges: new Map(),
+        };
         host.states.set(result.state, bucket);
       }
       bucket.count++;
       bucket.reasons.add(result.reason, 1);
-      if (bucket.listed === null) return;
+      if (bucket.listed === null) {
+        // Bounded, the bits name the port when the report is built.
+        if (scanned === undefined) countPort(bucket, result, budget);
+        return;
+      }
       // Bounded: a closed port is a bit and a count; listed again, when few, from the bits.
       if (scanned !== undefined && result.state === "closed" && result.service === undefined) {
         bucket.listed = null;
@@ -633,8 +811,9 @@ export function createReportBuilder(
       }
       // The schema lists every port that is not closed; only closed ports are summarised.
       if (result.state === "closed" && bucket.count > limit) {
+        for (const port of bucket.listed) countPort(bucket, port, budget);
         bucket.listed = null;
-        return;
+        return countPort(bucket, result, budget);
       }
       bucket.listed.push(result);
     },
@@ -652,7 +831,7 @@ export function createReportBuilder(
       if (scanned !== undefined) host.inexact = true;
       let bucket = host.states.get(extra.state);
       if (bucket === undefined) {
-        bucket = { count: 0, reasons: new Reasons(), listed: null };
+        bucket = { count: 0, reasons: new Reasons(), listed: null, ranges: new Map() };
         host.states.set(extra.state, bucket);
       }
       // Once a state is summarised anywhere, it is only counted.
@@ -660,6 +839,8 @@ export function createReportBuilder(
       bucket.count += extra.count;
       for (const { reason, count } of extra.reasons) {
         bucket.reasons.add(reason, count);
+        // Which ports these were is not known here.
+        bucket.ranges.set(reason, null);
         if (host.answer === undefined && !SILENT_REASONS.has(reason)) host.answer = reason;
       }
     },

@@ -45,8 +45,32 @@ Deno.test("report builder counts closed ports with reasons beyond closedListLimi
   assert.deepEqual(host.extraports, [{
     state: "closed",
     count: 4,
-    reasons: [{ reason: "conn-refused", count: 3 }, { reason: "reset", count: 1 }],
+    reasons: [
+      { reason: "conn-refused", count: 3, protocol: "tcp", ports: "1-3" },
+      { reason: "reset", count: 1, protocol: "tcp", ports: "4" },
+    ],
   }]);
+});
+
+Deno.test("report builder keeps counted ports as ranges, in any order, up to a bound", () => {
+  const builder = createReportBuilder(INFO, { closedListLimit: 0 });
+  for (const p of [9, 3, 5, 4, 1, 10, 7, 2, 8, 6, 20]) {
+    builder.addPort(port("198.51.100.2", p, "closed", "reset"));
+  }
+  // Every port but 7, in an order that fragments them into thousands of ranges first.
+  const order = Array.from({ length: 65535 }, (_, i) => ((i * 7919) % 65535) + 1);
+  for (const p of order) if (p !== 7) builder.addPort(port("198.51.100.3", p, "closed", "x"));
+  // One reason met over two protocols: its ports are only counted.
+  builder.addPort(port("198.51.100.2", 30, "closed", "y"));
+  builder.addPort({ ...port("198.51.100.2", 31, "closed", "y"), protocol: "udp" });
+  const [host, full] = builder.finish({ probes: 1, retries: 0 }, START).hosts;
+  assert.deepEqual(host?.extraports[0]?.reasons, [
+    { reason: "reset", count: 11, protocol: "tcp", ports: "1-10,20" },
+    { reason: "y", count: 2 },
+  ]);
+  assert.deepEqual(full?.extraports[0]?.reasons, [
+    { reason: "x", count: 65534, protocol: "tcp", ports: "1-6,8-65535" },
+  ]);
 });
 
 Deno.test("report builder default limit is 25 and open ports are never counted", () => {
@@ -166,9 +190,16 @@ Deno.test("report builder openOnly counts everything but open and open|filtered"
     {
       state: "filtered",
       count: 2,
-      reasons: [{ reason: "admin-prohibited", count: 1 }, { reason: "no-response", count: 1 }],
+      reasons: [
+        { reason: "admin-prohibited", count: 1, protocol: "tcp", ports: "25" },
+        { reason: "no-response", count: 1, protocol: "tcp", ports: "24" },
+      ],
     },
-    { state: "closed", count: 1, reasons: [{ reason: "conn-refused", count: 1 }] },
+    {
+      state: "closed",
+      count: 1,
+      reasons: [{ reason: "conn-refused", count: 1, protocol: "tcp", ports: "23" }],
+    },
   ]);
 });
 

@@ -17,6 +17,14 @@ export interface TableOptions {
   verbose?: boolean;
   /** End with the "portolan done: …" line. Default true. */
   summary?: boolean;
+  /**
+   * Names by "port/protocol" (nmap's nmap-services table) for ports no probe
+   * named, as nmap shows them; with `serviceDetection`, an open port's name
+   * from the table ends in "?" (a guess, as nmap marks it).
+   */
+  serviceNames?: { get(key: string): string | undefined };
+  /** -sV ran. */
+  serviceDetection?: boolean;
 }
 
 const RESET = "\x1b[0m";
@@ -99,6 +107,15 @@ function versionText(port: PortResult): string {
   return escapeTerminal(parts.join(" "));
 }
 
+/** A port's name from the table, "?" after it where -sV probed the port and found nothing. */
+function tableName(port: PortResult, options: TableOptions): string {
+  const name = options.serviceNames?.get(`${port.port}/${port.protocol}`);
+  if (name === undefined) return "";
+  const probed = options.serviceDetection === true &&
+    (port.state === "open" || port.state === "open|filtered");
+  return probed ? `${name}?` : name;
+}
+
 function reasonText(port: PortResult): string {
   const reason = escapeTerminal(port.reason);
   return port.reasonTtl === undefined ? reason : `${reason} ttl ${port.reasonTtl}`;
@@ -122,7 +139,7 @@ function portTable(ports: readonly PortResult[], options: TableOptions): string[
     const row: Cell[] = [
       { text: `${port.port}/${port.protocol}` },
       { text: port.state, color: STATE_COLORS[port.state] },
-      { text: escapeTerminal(typeof name === "string" ? tunnel + name : "") },
+      { text: escapeTerminal(typeof name === "string" ? tunnel + name : tableName(port, options)) },
     ];
     if (options.reason) row.push({ text: reasonText(port), color: DIM });
     if (withVersion) row.push({ text: versionText(port) });

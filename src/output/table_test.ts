@@ -277,3 +277,23 @@ Deno.test("the table comes in pieces: one a shown host, then the summary", () =>
   assert.match(chunks[1]!, /^\nportolan scan report for 198\.51\.100\.3/);
   assert.match(chunks[2]!, /^\nportolan done: /);
 });
+
+Deno.test("renderTable names unprobed ports from the table, with '?' where -sV found nothing", () => {
+  const names = new Map([["22/tcp", "ssh"], ["443/tcp", "https"], ["8080/tcp", "http-proxy"]]);
+  const open = { ...HOST.ports[2]!, state: "open" as const, reason: "syn-ack" };
+  const host = { ...HOST, ports: [HOST.ports[0]!, HOST.ports[1]!, open] };
+  const plain = renderTable(report([host]), { color: false, reason: false, serviceNames: names });
+  const lines = (text: string): string[] => text.split("\n");
+  assert.ok(lines(plain).includes("443/tcp  closed https"), plain);
+  assert.ok(lines(plain).includes("8080/tcp open   http-proxy"), plain);
+  const probed = renderTable(report([host]), {
+    color: false,
+    reason: false,
+    serviceNames: names,
+    serviceDetection: true,
+  });
+  // The probed name stands; the closed port was not probed: no mark.
+  assert.ok(lines(probed).includes("22/tcp   open   ssh"), probed);
+  assert.ok(lines(probed).includes("443/tcp  closed https"), probed);
+  assert.ok(lines(probed).includes("8080/tcp open   http-proxy?"), probed);
+});

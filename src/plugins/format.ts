@@ -6,7 +6,7 @@
  */
 
 import type { PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
-import type { ExtraPorts, HostReport } from "../output/report.ts";
+import type { ExtraPorts, HostReport, ScanReport } from "../output/report.ts";
 import { formatPortRanges } from "../ports/parse.ts";
 
 // C0 (tab, LF and CR included), DEL, C1, lone surrogates, the two noncharacters
@@ -200,12 +200,24 @@ export function nmapPortLayout(
   }
   const ports: PortResult[] = [];
   const groups = new Map<PortState, GroupedPorts>();
+  /** Counted states whose ports are known for every reason. */
+  const known = new Set<PortState>();
   for (const extra of host.extraports) {
+    const reasonPorts: GroupedPorts["reasonPorts"] = new Map();
+    for (const reason of extra.reasons) {
+      if (reason.ports !== undefined && reason.protocol !== undefined) {
+        reasonPorts.set(reason.reason, {
+          protocol: reason.protocol,
+          ports: expandPortRanges(reason.ports),
+        });
+      }
+    }
+    if (reasonPorts.size === extra.reasons.length) known.add(extra.state);
     groups.set(extra.state, {
       state: extra.state,
       count: extra.count,
-      reasons: extra.reasons.map((r) => ({ ...r })),
-      reasonPorts: new Map(),
+      reasons: extra.reasons.map((r) => ({ reason: r.reason, count: r.count })),
+      reasonPorts,
     });
   }
   for (const [state, list] of byState) {
@@ -221,8 +233,8 @@ export function nmapPortLayout(
       reasonPorts: new Map(),
     };
     groups.set(state, group);
-    // Port lists are only exact when every port of the state was listed.
-    const exact = counted === undefined;
+    // Port lists are only exact when every port of the state is known.
+    const exact = counted === undefined || known.has(state);
     for (const port of list) {
       group.count++;
       const reason = group.reasons.find((r) => r.reason === port.reason);
@@ -245,6 +257,18 @@ export function nmapPortLayout(
   return { ports, extraports };
 }
 
+/** "2-4,7" → [2, 3, 4, 7]. */
+function expandPortRanges(text: string): number[] {
+  const ports: number[] = [];
+  for (const part of text.split(",")) {
+    const [first, last] = part.split("-").map(Number);
+    if (first === undefined || !Number.isInteger(first)) continue;
+    const end = last !== undefined && Number.isInteger(last) ? last : first;
+    for (let port = first; port <= end; port++) ports.push(port);
+  }
+  return ports;
+}
+
 /** The compact port list of a reason in a group ("1-21,23-79"), when known. */
 export function groupPorts(group: GroupedPorts, reason: string): string | undefined {
   const known = group.reasonPorts.get(reason);
@@ -262,4 +286,110 @@ export function addressType(address: string): "ipv4" | "ipv6" {
  */
 export function commandArgs(args: readonly string[]): string[] {
   return ["portolan", ...(args[0] === "portolan" ? args.slice(1) : args)];
+}
+
+/** What the command line asked of the outputs: nmap writes some things only when asked. */
+export interface ReportFlags {
+  /** `--reason`: the REASON column and "received …". */
+  reason: boolean;
+  /** `-sV`: the VERSION column, "Service Info" and `?` after names guessed from the table. */
+  serviceDetection: boolean;
+  /** `-sn`: no port scan. */
+  pingOnly: boolean;
+  /** Count of `-v` (`-vv` counts two). */
+  verbose: number;
+}
+
+/**
+ * The flags of {@link ReportFlags}, read from a report's command line (the
+ * report carries its arguments, so a resumed scan's outputs read the same).
+ *
+ * @example
+ * ```ts
+ * import { reportFlags } from "./format.ts";
+ * reportFlags(["portolan", "-sV", "--reason", "-vv", "198.51.100.2"]).verbose; // 2
+ * ```
+ */
+export function reportFlags(args: readonly string[]): ReportFlags {
+  const flags: ReportFlags = {
+    reason: false,
+    serviceDetection: false,
+    pingOnly: false,
+    verbose: 0,
+  };
+  for (const arg of args) {
+    if (arg === "--reason") flags.reason = true;
+    else if (arg === "-sV") flags.serviceDetection = true;
+    else if (arg === "-sn") flags.pingOnly = true;
+    else if (arg === "-v") flags.verbose++;
+    else if (arg === "-vv") flags.verbose += 2;
+  }
+  return flags;
+}
+
+/**
+ * Seconds with two significant digits in plain notation, as nmap writes a
+ * latency: 0.000008 → "0.0000080", 0.00055 → "0.00055", 1.3 → "1.3".
+ *
+ * @example
+ * ```ts
+ * import { significantSeconds } from "./format.ts";
+ * significantSeconds(0.0080); // "0.0000080"
+ * ```
+ */
+export function significantSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  if (!(seconds > 0) || !Number.isFinite(seconds)) return "0.00";
+  const rounded = Number(seconds.toPrecision(2));
+  const decimals = Math.max(0, 1 - Math.floor(Math.log10(rounded)));
+  return rounded.toFixed(decimals);
+}
+
+/** A host's latency in ms: its discovery answer's, else its fastest port answer's. */
+export function hostLatency(host: HostReport): number | undefined {
+  if (host.rtt !== undefined) return host.rtt;
+  let best: number | undefined;
+  for (const port of host.ports) {
+    if (port.rtt !== undefined && (best === undefined || port.rtt < best)) best = port.rtt;
+  }
+  return best;
+}
+
+/**
+ * A service's name as the terminal shows it: "ssl/http" when it was found
+ * inside TLS, as nmap writes it.
+ *
+ * @example
+ * ```ts
+ * import { serviceLabel } from "./format.ts";
+ * serviceLabel({ name: "http", tunnel: "ssl" }); // "ssl/http"
+ * ```
+ */
+export function serviceLabel(service: ServiceInfo | undefined): string | undefined {
+  const name = serviceText(service, "name");
+  if (name === undefined) return undefined;
+  return service?.tunnel === "ssl" ? `ssl/${name}` : name;
+}
+
+/**
+ * The report as nmap's formats tell it: a host nothing answered under -Pn
+ * (state "unknown" here) is "up", reason "user-set", and counted up, as nmap
+ * writes it.
+ *
+ * @example
+ * ```ts ignore
+ * import { nmapView } from "./format.ts";
+ * nmapView(report).hosts[0]?.state; // "up"
+ * ```
+ */
+export function nmapView(report: ScanReport): ScanReport {
+  const unknown = report.hosts.filter((host) => host.state === "unknown").length;
+  if (unknown === 0) return report;
+  return {
+    ...report,
+    hosts: report.hosts.map((host) =>
+      host.state === "unknown" ? { ...host, state: "up", reason: "user-set" } : host
+    ),
+    stats: { ...report.stats, hostsUp: report.stats.hostsUp + unknown },
+  };
 }

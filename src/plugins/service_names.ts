@@ -10,8 +10,10 @@
 /** Where Debian's nmap-common puts the table. */
 export const NMAP_SERVICES_PATH = "/usr/share/nmap/nmap-services";
 
-/** Service names keyed by "port/protocol" ("22/tcp" → "ssh"). */
-export type ServiceNames = ReadonlyMap<string, string>;
+/** Service names keyed by "port/protocol" ("22/tcp" → "ssh"); a `Map` is one. */
+export interface ServiceNames {
+  get(key: string): string | undefined;
+}
 
 /**
  * Parse nmap-services text: `name<TAB>port/protocol<TAB>frequency [# comment]`.
@@ -25,23 +27,174 @@ export type ServiceNames = ReadonlyMap<string, string>;
  */
 export function parseServiceNames(text: string): Map<string, string> {
   const names = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    if (line.startsWith("#")) continue;
-    const [name, key] = line.split(/\s+/, 2);
-    if (name === undefined || key === undefined || !/^\d{1,5}\/(tcp|udp|sctp)$/.test(key)) continue;
-    if (!names.has(key)) names.set(key, name);
+  // The table is 1 MB: one pass of indexOf, no split of the whole text, no regex per line.
+  const key = /^\d{1,5}\/(tcp|udp|sctp)$/;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    if (text.charCodeAt(start) !== 35 /* # */) {
+      const nameEnd = fieldEnd(text, start, end);
+      let at = nameEnd;
+      while (at < end && (text[at] === "\t" || text[at] === " ")) at++;
+      const port = text.slice(at, fieldEnd(text, at, end));
+      if (nameEnd > start && !names.has(port) && key.test(port)) {
+        names.set(port, text.slice(start, nameEnd));
+      }
+    }
+    start = end + 1;
   }
   return names;
 }
 
+/** Where the field starting at `from` ends: the next tab, space or CR, or `end`. */
+function fieldEnd(text: string, from: number, end: number): number {
+  let at = from;
+  while (at < end) {
+    const code = text.charCodeAt(at);
+    if (code === 9 || code === 32 || code === 13) break;
+    at++;
+  }
+  return at;
+}
+
 /**
- * Read the table; an empty map when it is missing or not readable (no nmap
+ * Read the table; an empty one when it is missing or not readable (no nmap
  * installed, or no read permission): outputs then simply name no service.
+ * Names are looked up in the text as they are asked for (a scan asks for a
+ * few; parsing all 27,000 lines costs more than reading them).
  */
 export async function readServiceNames(path: string = NMAP_SERVICES_PATH): Promise<ServiceNames> {
+  let text: string;
   try {
-    return parseServiceNames(await Deno.readTextFile(path));
+    text = await Deno.readTextFile(path);
   } catch {
     return new Map();
   }
+  return lazyTable((key) => findServiceName(text, key), () => parseServiceNames(text));
+}
+
+/** Lookups by search before the whole table is parsed instead (each search may scan 1 MB). */
+const SEARCHES = 200;
+
+/**
+ * A lookup that searches the text for each new key and remembers the
+ * answer; after {@link SEARCHES} searches it parses the whole table once.
+ */
+function lazyTable(
+  find: (key: string) => string | undefined,
+  parseAll: () => ReadonlyMap<string, string>,
+): { get(key: string): string | undefined } {
+  const known = new Map<string, string | undefined>();
+  let all: ReadonlyMap<string, string> | undefined;
+  return {
+    get(key: string): string | undefined {
+      if (all !== undefined) return all.get(key);
+      if (known.has(key)) return known.get(key);
+      if (known.size >= SEARCHES) {
+        all = parseAll();
+        return all.get(key);
+      }
+      const found = find(key);
+      known.set(key, found);
+      return found;
+    },
+  };
+}
+
+/** The name on the first line whose second field is `key`, as {@link parseServiceNames} reads it. */
+function findServiceName(text: string, key: string): string | undefined {
+  if (!/^\d{1,5}\/(tcp|udp|sctp)$/.test(key)) return undefined;
+  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+    const after = text.charCodeAt(at + key.length);
+    // The key is a whole field: whitespace (or the end) after it, whitespace before.
+    if (!(Number.isNaN(after) || after === 9 || after === 32 || after === 13 || after === 10)) {
+      continue;
+    }
+    const lineStart = text.lastIndexOf("\n", at - 1) + 1;
+    if (text.charCodeAt(lineStart) === 35 /* # */) continue;
+    const nameEnd = fieldEnd(text, lineStart, at);
+    // Only whitespace between the name and the key: the key is the second field.
+    if (nameEnd === lineStart || text.slice(nameEnd, at).trim() !== "") continue;
+    return text.slice(lineStart, nameEnd);
+  }
+  return undefined;
+}
+
+/** Where Debian's nmap-common puts the vendor table of MAC prefixes. */
+export const NMAP_MAC_PREFIXES_PATH = "/usr/share/nmap/nmap-mac-prefixes";
+
+/** Vendors keyed by the first six hex digits of a MAC address, upper case ("0050F2"); a `Map` is one. */
+export interface MacVendors {
+  get(prefix: string): string | undefined;
+}
+
+/**
+ * Parse nmap-mac-prefixes text: `0050F2 Microsoft` a line. Lines that do not
+ * fit are skipped.
+ *
+ * @example
+ * ```ts
+ * import { parseMacVendors } from "./service_names.ts";
+ * parseMacVendors("0050F2 Microsoft\n").get("0050F2"); // "Microsoft"
+ * ```
+ */
+export function parseMacVendors(text: string): Map<string, string> {
+  const vendors = new Map<string, string>();
+  const hex = /^[0-9A-Fa-f]{6}$/;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const prefix = text.slice(start, start + 6);
+    const vendor = text.slice(start + 6, end).trim();
+    if (
+      (text[start + 6] === " " || text[start + 6] === "\t") && vendor !== "" && hex.test(prefix)
+    ) {
+      vendors.set(prefix.toUpperCase(), vendor);
+    }
+    start = end + 1;
+  }
+  return vendors;
+}
+
+/**
+ * Read the vendor table; an empty one when it is missing or not readable.
+ * Prefixes are looked up in the text as they are asked for.
+ */
+export async function readMacVendors(path: string = NMAP_MAC_PREFIXES_PATH): Promise<MacVendors> {
+  let text: string;
+  try {
+    text = "\n" + await Deno.readTextFile(path);
+  } catch {
+    return new Map();
+  }
+  return lazyTable((prefix) => findVendor(text, prefix), () => parseMacVendors(text));
+}
+
+/** The vendor of a six-digit prefix in the table's text (which starts with a newline). */
+function findVendor(text: string, prefix: string): string | undefined {
+  if (!/^[0-9A-F]{6}$/.test(prefix)) return undefined;
+  for (const gap of [" ", "\t"]) {
+    const at = text.indexOf(`\n${prefix}${gap}`);
+    if (at < 0) continue;
+    const end = text.indexOf("\n", at + 1);
+    const vendor = text.slice(at + 8, end < 0 ? text.length : end).trim();
+    if (vendor !== "") return vendor;
+  }
+  return undefined;
+}
+
+/**
+ * The vendor of a MAC address ("00:50:F2:01:02:03"), when the table knows it.
+ *
+ * @example
+ * ```ts
+ * import { macVendor } from "./service_names.ts";
+ * macVendor("00:50:f2:01:02:03", new Map([["0050F2", "Microsoft"]])); // "Microsoft"
+ * ```
+ */
+export function macVendor(mac: string, vendors: MacVendors | undefined): string | undefined {
+  const prefix = mac.replace(/[^0-9A-Fa-f]/g, "").slice(0, 6).toUpperCase();
+  return prefix.length === 6 ? vendors?.get(prefix) : undefined;
 }

@@ -45,7 +45,9 @@ export async function discover(
     };
     stats = await discoverHosts(plan, {
       host(index: bigint, host: Host, result: HostResult): void {
-        if (result.state === "up") up.set(index, { index, host, reason: result.reason });
+        if (result.state === "up") {
+          up.set(index, { index, host, reason: result.reason, found: result });
+        }
       },
       progress: context.progress,
     }, {

@@ -13,7 +13,7 @@ import type { CliOptions } from "../cli/args.ts";
 import { createConnectEngine } from "../engine/mod.ts";
 import { createRawEngine, rawAvailable } from "../engine/mod.ts";
 import { timingTemplate } from "../engine/mod.ts";
-import type { ScanEngine, Shard, Timing } from "../engine/types.ts";
+import type { HostResult, ScanEngine, Shard, Timing } from "../engine/types.ts";
 import { excludePorts, parsePorts, topPorts } from "../ports/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 
@@ -220,6 +220,8 @@ export interface UpHost {
   index: bigint;
   host: Host;
   reason: string;
+  /** The answer's TTL, time and MAC, where raw discovery saw them. */
+  found?: Pick<HostResult, "reasonTtl" | "rtt" | "mac">;
 }
 
 /** How many of `total` hosts shard `shard` holds. */

@@ -14,6 +14,7 @@ import { randomSeed } from "../engine/mod.ts";
 import type {
   EngineSink,
   EngineStats,
+  HostResult,
   PortResult,
   ResumePoint,
   ScanPlan,
@@ -183,8 +184,17 @@ export async function runScan(
       ...signalOption,
     });
     count(stats);
-    for (const { host, reason } of up) {
-      pipeline.host({ address: host.address, hostnames: namesOf(host), state: "up", reason }, host);
+    for (const { host, reason, found } of up) {
+      const verdict: HostResult = {
+        address: host.address,
+        hostnames: namesOf(host),
+        state: "up",
+        reason,
+        ...(found?.reasonTtl !== undefined ? { reasonTtl: found.reasonTtl } : {}),
+        ...(found?.rtt !== undefined ? { rtt: found.rtt } : {}),
+        ...(found?.mac !== undefined ? { mac: found.mac } : {}),
+      };
+      pipeline.host(verdict, host);
     }
     const probed = options.pingOnly && options.shard
       ? Number(shardHosts(targets.size, options.shard))

@@ -112,3 +112,61 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: canRun
+    ? "html report in a 1400 px window: full width, versions on one line, long banners folded"
+    : "html report layout (skipped: /usr/bin/chromium missing; apt-get install chromium)",
+  ignore: !canRun,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(): Promise<void> {
+    const dir = await Deno.makeTempDir();
+    const file = `${dir}/report.html`;
+    const report = sampleScan().report;
+    const ssh = report.hosts[1]!.ports.find((port) => port.port === 22)!.service!;
+    ssh.version = "9.2p1 Debian 2+deb12u10";
+    ssh.banner = "SSH-2.0-" + "A".repeat(100_000);
+    await Deno.writeTextFile(file, await toHtml(report));
+    const context = await chromium.launchPersistentContext(`${dir}/profile`, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      timeout: 60_000,
+      viewport: { width: 1400, height: 900 },
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`file://${file}`);
+      const layout = await page.evaluate(`(() => {
+        const table = document.querySelector("#port-table");
+        const lines = (cell) => {
+          const range = document.createRange();
+          range.selectNodeContents(cell);
+          return new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size;
+        };
+        const rows = Array.from(table.tBodies[0].rows);
+        return {
+          width: table.getBoundingClientRect().width,
+          clipped: Array.from(document.querySelectorAll("th"))
+            .filter((th) => th.scrollWidth > th.clientWidth).map((th) => th.textContent),
+          versionLines: rows.map((row) => row.cells[7]).filter((cell) => cell.textContent !== "")
+            .map(lines),
+          tallest: Math.max(...rows.map((row) => row.getBoundingClientRect().height)),
+        };
+      })()`) as { width: number; clipped: string[]; versionLines: number[]; tallest: number };
+      assert.ok(layout.width >= 0.9 * 1400, `the table is ${layout.width} px wide of 1400`);
+      assert.deepEqual(layout.clipped, [], "column labels fit");
+      assert.ok(layout.versionLines.length >= 3);
+      assert.deepEqual(layout.versionLines, layout.versionLines.map(() => 1), "versions unbroken");
+      assert.ok(layout.tallest < 120, `the tallest row is ${layout.tallest} px`);
+      // The banner unfolds on demand, in a box that scrolls rather than grows.
+      await page.locator("#port-table summary").first().click();
+      const box = await page.locator("#port-table pre.banner").first().boundingBox();
+      assert.ok(box !== null && box.height > 50 && box.height < 400, `banner box ${box?.height}`);
+    } finally {
+      await context.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

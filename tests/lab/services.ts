@@ -1,6 +1,7 @@
 /**
  * Real daemons and greeters in the lab's target namespace, for service
- * detection: vsftpd, OpenSSH, dnsmasq, nginx (80, 443 with a self-signed
+ * detection: vsftpd (twice: as installed on 21, and on 2121 with a
+ * customised greeting that hides its name), OpenSSH, dnsmasq, nginx (80, 443 with a self-signed
  * certificate, 8080), redis and memcached from Debian's packages, each run in
  * the foreground with a config written to a temporary directory and bound to
  * the target's IPv4 address only; plus the hand-written greeters of
@@ -29,6 +30,13 @@ export interface LabService {
 export const LAB_SERVICES: readonly LabService[] = Object.freeze([
   { port: 21, kind: "daemon", program: "vsftpd", expect: { name: "ftp", product: "vsftpd" } },
   { port: 22, kind: "daemon", program: "sshd", expect: { name: "ssh", product: "OpenSSH" } },
+  // A common hardening step: ftpd_banner hides the product. Named by how it answers.
+  {
+    port: 2121,
+    kind: "daemon",
+    program: "vsftpd-custom",
+    expect: { name: "ftp", product: "vsftpd" },
+  },
   {
     port: 25,
     kind: "greeter",
@@ -162,25 +170,34 @@ async function mustRun(cmd: string[]): Promise<void> {
   }
 }
 
+/** The greeting of the vsftpd on 2121: nothing in it names the server. */
+export const CUSTOM_FTP_BANNER = "Welcome to the Portolan lab file service.";
+
+function vsftpdConfig(dir: string, address: string, port: number, banner?: string): string {
+  return [
+    "listen=YES",
+    "listen_ipv6=NO",
+    `listen_address=${address}`,
+    `listen_port=${port}`,
+    "background=NO",
+    "anonymous_enable=YES",
+    `anon_root=${dir}/empty`,
+    "no_anon_password=YES",
+    "ftp_username=nobody",
+    "local_enable=NO",
+    `secure_chroot_dir=${dir}/empty`,
+    "xferlog_enable=NO",
+    `vsftpd_log_file=${dir}/vsftpd-${port}.log`,
+    "seccomp_sandbox=NO",
+    ...(banner === undefined ? [] : [`ftpd_banner=${banner}`]),
+    "",
+  ].join("\n");
+}
+
 function configs(dir: string, address: string): Record<string, string> {
   return {
-    "vsftpd.conf": [
-      "listen=YES",
-      "listen_ipv6=NO",
-      `listen_address=${address}`,
-      "listen_port=21",
-      "background=NO",
-      "anonymous_enable=YES",
-      `anon_root=${dir}/empty`,
-      "no_anon_password=YES",
-      "ftp_username=nobody",
-      "local_enable=NO",
-      `secure_chroot_dir=${dir}/empty`,
-      "xferlog_enable=NO",
-      `vsftpd_log_file=${dir}/vsftpd.log`,
-      "seccomp_sandbox=NO",
-      "",
-    ].join("\n"),
+    "vsftpd.conf": vsftpdConfig(dir, address, 21),
+    "vsftpd-custom.conf": vsftpdConfig(dir, address, 2121, CUSTOM_FTP_BANNER),
     "sshd_config": [
       `ListenAddress ${address}:22`,
       `HostKey ${dir}/ssh_host_ed25519_key`,
@@ -218,6 +235,7 @@ http {
 function daemonCommands(dir: string, address: string): Record<string, string[]> {
   return {
     vsftpd: [DAEMON_PATHS.vsftpd as string, `${dir}/vsftpd.conf`],
+    "vsftpd-custom": [DAEMON_PATHS.vsftpd as string, `${dir}/vsftpd-custom.conf`],
     sshd: [DAEMON_PATHS.sshd as string, "-D", "-e", "-f", `${dir}/sshd_config`],
     dnsmasq: [
       DAEMON_PATHS.dnsmasq as string,
@@ -362,7 +380,11 @@ async function startIn(dir: string, host: ServiceHost, timeout: number): Promise
   const commands = daemonCommands(dir, host.address);
   const started: LabService[] = [];
   const children = new Map<string, Deno.ChildProcess>();
-  const needs: Record<string, string[]> = { nginx: ["openssl"], sshd: ["ssh-keygen"] };
+  const needs: Record<string, string[]> = {
+    nginx: ["openssl"],
+    sshd: ["ssh-keygen"],
+    "vsftpd-custom": ["vsftpd"],
+  };
   for (const [program, cmd] of Object.entries(commands)) {
     if (!have(program) || (needs[program] ?? []).some((need) => !have(need))) {
       if (!missing.includes(program)) missing.push(program);

@@ -241,6 +241,12 @@ export interface DiscoveryOptions extends EngineRunOptions {
 
 export { defaultDiscoveryProbes };
 
+/** 48 bits as nmap writes a MAC address: "32:28:85:3D:F7:A7". */
+function macText(mac: number): string {
+  const hex = mac.toString(16).toUpperCase().padStart(12, "0");
+  return hex.match(/../g)!.join(":");
+}
+
 /**
  * Host discovery over raw sockets: every host of `plan.targets` (this
  * shard's, when `plan.shard` is set) is reported up with the reason of the
@@ -270,7 +276,11 @@ export async function discoverHosts(
       if (record.kind === ReplyKind.IcmpError && !record.fromTarget) {
         return { state: "down", reason: record.reason };
       }
-      return { state: "up", reason: record.reason };
+      return {
+        state: "up",
+        reason: record.reason,
+        ...(record.mac !== undefined ? { mac: record.mac } : {}),
+      };
     },
     noRoute: { state: "down", reason: "no-route" },
   };
@@ -284,6 +294,9 @@ export async function discoverHosts(
         hostnames: host.hostname !== undefined ? [host.hostname] : [],
         state: verdict.state === "up" ? "up" : "down",
         reason: verdict.reason,
+        ...(verdict.ttl !== undefined ? { reasonTtl: verdict.ttl } : {}),
+        ...(verdict.rtt !== undefined ? { rtt: verdict.rtt } : {}),
+        ...(verdict.mac !== undefined ? { mac: macText(verdict.mac) } : {}),
       });
     },
   };

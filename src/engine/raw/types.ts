@@ -48,6 +48,8 @@ export interface ReplyRecord {
   reason: string;
   /** For ICMP errors: whether the probed host itself sent it. */
   fromTarget: boolean;
+  /** ARP / ND replies: the sender's hardware address, 48 bits as a number. */
+  mac?: number;
 }
 
 /** Configuration the receive worker starts with. */
@@ -93,7 +95,7 @@ export const REASONS: readonly string[] = Object.freeze([
 const REASON_CODES = new Map(REASONS.map((reason, index) => [reason, index]));
 
 /** Numbers per record in the ring. */
-const FIELDS = 12;
+const FIELDS = 13;
 /**
  * Header: Int32 stop, state, written, read; then Float64 packets, drops,
  * overflows; then BigInt64 caught-up time, µs since the epoch.
@@ -201,6 +203,7 @@ export class ReplyRing {
     r[at + 9] = record.ttl;
     r[at + 10] = record.at;
     r[at + 11] = (REASON_CODES.get(record.reason) ?? 0) + (record.fromTarget ? 256 : 0);
+    r[at + 12] = record.mac ?? -1;
     Atomics.store(this.#control, 2, (written + 1) | 0);
     return true;
   }
@@ -238,6 +241,7 @@ export class ReplyRing {
         at: r[at + 10]!,
         reason: REASONS[code & 255] ?? "unknown-response",
         fromTarget: code >= 256,
+        ...(r[at + 12]! >= 0 ? { mac: r[at + 12]! } : {}),
       });
       read = (read + 1) | 0;
     }

@@ -19,7 +19,11 @@ function record(address: number | bigint, port: number, reason = "reset"): Reply
 Deno.test("the reply ring carries IPv4 and IPv6 records intact", () => {
   const ring = ReplyRing.create(8);
   const v6 = (0x20010db8n << 96n) | 0xfedcba9876543210n;
-  const sent = [record(0xc6336402, 80), record(v6, 443, "admin-prohibited"), {
+  const sent = [record(0xc6336402, 80), {
+    ...record(v6, 443, "admin-prohibited"),
+    // An ARP / ND reply's MAC: all 48 bits survive the ring.
+    mac: 0xfe_dc_ba_98_76_54,
+  }, {
     ...record(1, 1, "no-such-reason"),
     fromTarget: false,
   }];

@@ -90,6 +90,7 @@ export function validateReply(
         at,
         reason: "arp-response",
         fromTarget: true,
+        mac: macNumber(reply.senderMac),
       });
     }
     case "neighbor-advertisement": {
@@ -100,9 +101,15 @@ export function validateReply(
         at,
         reason: "nd-response",
         fromTarget: true,
+        ...(reply.mac !== undefined ? { mac: macNumber(reply.mac) } : {}),
       });
     }
   }
+}
+
+/** A MAC address as one number (48 bits fit a double exactly). */
+function macNumber(mac: Uint8Array): number {
+  return mac.reduce((value, byte) => value * 256 + byte, 0);
 }
 
 function sameAddress(a: IpAddress, b: IpAddress): boolean {
@@ -118,7 +125,7 @@ function record(
   port: number,
   protocol: number,
   attempt: number,
-  rest: Pick<ReplyRecord, "kind" | "ttl" | "at" | "reason" | "fromTarget">,
+  rest: Pick<ReplyRecord, "kind" | "ttl" | "at" | "reason" | "fromTarget" | "mac">,
 ): ReplyRecord {
   return {
     ...rest,

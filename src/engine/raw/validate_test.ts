@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  buildArpReply,
   buildIcmpPacket,
   buildTcpPacket,
   buildUdpPacket,
@@ -197,4 +198,30 @@ Deno.test("property: wherever the fast path answers, it agrees with the full par
     ),
     { numRuns: 5000 },
   );
+});
+
+Deno.test("an ARP reply to us is arp-response, carrying the sender's MAC", () => {
+  const frame = buildArpReply({
+    srcMac: new Uint8Array([0x32, 0x28, 0x85, 0x3d, 0xf7, 0xa7]),
+    srcIp: them,
+    dstMac: new Uint8Array([2, 0, 0, 0, 0, 1]),
+    dstIp: us,
+  });
+  const parsed = parseReply(frame, { linkType: "ethernet" });
+  assert.ok(parsed);
+  const record = validateReply(parsed, config, 5);
+  assert.equal(record?.reason, "arp-response");
+  assert.equal(record?.mac, 0x3228853df7a7);
+  // Not addressed to one of ours: ignored.
+  const other = parseReply(
+    buildArpReply({
+      srcMac: new Uint8Array(6),
+      srcIp: them,
+      dstMac: new Uint8Array(6),
+      dstIp: us + 7,
+    }),
+    { linkType: "ethernet" },
+  );
+  assert.ok(other);
+  assert.equal(validateReply(other, config, 5), undefined);
 });
