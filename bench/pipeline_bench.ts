@@ -198,7 +198,11 @@ async function scenarios(lab: Lab): Promise<Scenario[]> {
   ];
   const sweep = (ports: string, history: boolean): Command => ({
     scanner: history ? "portolan" : "portolan --no-db",
-    cmd: portolan(["-sS", "-Pn", "-n", "-T4", "-p", ports, "198.18.0.0/16"], history),
+    // The rate masscan and zmap are given (--rate, -r); without it a sweep's default ceiling holds.
+    cmd: portolan(
+      ["-sS", "-Pn", "-n", "-T4", "--max-rate", "100000", "-p", ports, "198.18.0.0/16"],
+      history,
+    ),
     judge: judgeJson,
     history,
   });

@@ -196,12 +196,26 @@ labTest("raw engine: SYN, shards, sweep, UDP and discovery in the lab", async (t
     await t.step("host discovery: ARP on the link, echo / SYN / ACK beyond it", async () => {
       const arp = await drive(lab, ["--scan", "discovery", "--targets", "198.51.100.2-4"]);
       const byAddress = new Map(arp.hosts.map((h) => [h.address, h]));
-      assert.deepEqual(byAddress.get("198.51.100.2"), {
+      const target = byAddress.get("198.51.100.2");
+      // The ARP reply's sender: the target's own interface, as `ip` shows it.
+      const mac = (await lab.run([
+        "ip",
+        "netns",
+        "exec",
+        lab.targetNs,
+        "cat",
+        `/sys/class/net/${lab.targetNs.replace(/-tgt$/, "")}-t0/address`,
+      ])).stdout.trim()
+        .toUpperCase();
+      assert.deepEqual({ ...target, rtt: undefined }, {
         address: "198.51.100.2",
         hostnames: [],
         state: "up",
         reason: "arp-response",
+        mac,
+        rtt: undefined,
       });
+      assert.ok(typeof target?.rtt === "number" && target.rtt >= 0, `rtt ${target?.rtt}`);
       assert.equal(byAddress.get("198.51.100.3")?.state, "down");
       assert.equal(byAddress.get("198.51.100.3")?.reason, "no-response");
       for (
