@@ -140,8 +140,13 @@ interface CliOptions {
   extra?: string[];
 }
 
-/** What masscan and zmap are given (--rate, -r): portolan gets the same --max-rate. */
-const PEER_RATE = "100000";
+/**
+ * What masscan and zmap are given (--rate, -r), and portolan the same
+ * --max-rate: for one host, portolan's own ceiling (300,000/s); for the
+ * sweep, the 100,000/s the issues measure zmap at.
+ */
+const HOST_RATE = "300000";
+const SWEEP_RATE = "100000";
 
 /** The flag of a scan type. */
 const SCAN_FLAGS = { syn: ["-sS"], udp: ["-sU"], connect: ["-sT"], default: [] } as const;
@@ -329,6 +334,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
     targets: string,
     ports: string,
     link: { dev: string; mac: string } = { dev: scanIf, mac: targetMac },
+    rate = HOST_RATE,
   ): string[] => [
     "timeout",
     "-s",
@@ -341,7 +347,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
     "-p",
     ports,
     "--rate",
-    PEER_RATE,
+    rate,
     "-e",
     link.dev,
     "--router-mac",
@@ -370,7 +376,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", [lab.target4], "1-65535", { extra: ["--max-rate", PEER_RATE] }),
+          ...portolanCli("syn", [lab.target4], "1-65535", { extra: ["--max-rate", HOST_RATE] }),
           openOnly: false,
         },
         {
@@ -395,7 +401,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", [far.address4], "1-10000", { extra: ["--max-rate", PEER_RATE] }),
+          ...portolanCli("syn", [far.address4], "1-10000", { extra: ["--max-rate", HOST_RATE] }),
           openOnly: false,
         },
         {
@@ -423,7 +429,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
           // As a user runs it (no -Pn): discovery is folded into the one-port scan.
           ...portolanCli("syn", ["198.18.0.0/16"], "80", {
             noPing: false,
-            extra: ["--max-rate", PEER_RATE],
+            extra: ["--max-rate", SWEEP_RATE],
           }),
           // Hosts that answered nothing are not listed: judged, like zmap, on what it found open.
           openOnly: true,
@@ -436,7 +442,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
         },
         {
           scanner: "masscan",
-          cmd: masscan("198.18.0.0/16", "80"),
+          cmd: masscan("198.18.0.0/16", "80", undefined, SWEEP_RATE),
           parse: parseMasscan,
           openOnly: true,
         },
@@ -447,7 +453,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
             "-p",
             "80",
             "-r",
-            PEER_RATE,
+            SWEEP_RATE,
             "-i",
             scanIf,
             "-G",
@@ -487,7 +493,7 @@ async function scenarios(lab: Lab, far: FarHost): Promise<Scenario[]> {
       commands: [
         {
           scanner: "portolan",
-          ...portolanCli("syn", [lab.target6], "1-65535", { extra: ["--max-rate", PEER_RATE] }),
+          ...portolanCli("syn", [lab.target6], "1-65535", { extra: ["--max-rate", HOST_RATE] }),
           openOnly: false,
         },
         {
@@ -833,9 +839,8 @@ export async function main(argv: string[]): Promise<number> {
           if (states.sendRate !== undefined) {
             row.sendRate = Math.max(row.sendRate ?? 0, states.sendRate);
             const rate = `send rate measured ${row.sendRate.toLocaleString("en-US")}/s`;
-            row.note = row.note === ""
-              ? rate
-              : `${row.note.replace(/; send rate.*$/, "")}; ${rate}`;
+            const base = row.note.replace(/(^|; )send rate measured .*$/, "");
+            row.note = base === "" ? rate : `${base}; ${rate}`;
           }
         }
         rows.push(row);
@@ -855,7 +860,7 @@ export async function main(argv: string[]): Promise<number> {
       "",
       `Measured ${
         new Date().toISOString().slice(0, 10)
-      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits on a second link of the scanner, behind a userspace delay line (25 ms each way), with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those; where they are given \`--rate 100000\` / \`-r 100000\`, portolan is given \`--max-rate 100000\` (its default ceiling for more than 256 hosts is 14,880 probes/s, the sweep-default row). The "send rate measured" is portolan's own count: the most probes it sent in any one-second window. Load average (1 min) ${loadAtStart} at the start, ${await loadAverage()} at the end. portolan runs through \`main.ts\` with the scan task's permissions; its JSON report, like nmap's XML, summarises closed ports.`,
+      } with \`deno run -A bench/raw_bench.ts --runs ${args.runs} --write\` on ${navigator.hardwareConcurrency} CPUs, deno ${Deno.version.deno}. Wall time is process start to exit (deno's start-up included). The far host sits on a second link of the scanner, behind a userspace delay line (25 ms each way), with iptables \`statistic\` dropping 1% of packets each way at the far host. masscan and zmap report open ports only and are judged on those; portolan is given the \`--max-rate\` they are given as \`--rate\` / \`-r\`: 300,000 for one host (portolan's own ceiling there), 100,000 for the sweep (its default ceiling for more than 256 hosts is 14,880 probes/s: the sweep-default row). The "send rate measured" is portolan's own count: the most probes it sent in any one-second window. Load average (1 min) ${loadAtStart} at the start, ${await loadAverage()} at the end. portolan runs through \`main.ts\` with the scan task's permissions; its JSON report, like nmap's XML, summarises closed ports.`,
       "",
       ...sections.flatMap((section) => [section, ""]),
     ].join("\n");

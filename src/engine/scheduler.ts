@@ -75,7 +75,9 @@ const MAX_RECEIVER_LAG_MS = 5000;
  */
 export function timeoutFloor(kind: ScanMode["kind"], timing: Timing): number {
   const template = timingTemplate(timing.level).minRttTimeout;
-  if (kind !== "syn" || timing.level < 3 || timing.minRttTimeout !== template) {
+  if (
+    (kind !== "syn" && kind !== "connect") || timing.level < 3 || timing.minRttTimeout !== template
+  ) {
     return timing.minRttTimeout;
   }
   return Math.min(timing.minRttTimeout, SYN_MIN_TIMEOUT_MS);
@@ -379,8 +381,12 @@ export async function runScan(
   function transmit(slot: number, now: number, isPaced: boolean): void {
     slots.previousRate[slot] = slots.rateAt[slot]!;
     slots.rateAt[slot] = rate.rate;
-    slots.sentAt[slot] = now;
-    if (slots.tries[slot] === 0) slots.firstSentAt[slot] = now;
+    // Stamped as it goes, not at the round's start: a connect() takes the
+    // kernel's whole handshake, and a burst of them would otherwise count
+    // into every round trip measured.
+    const sentAt = transport.now();
+    slots.sentAt[slot] = sentAt;
+    if (slots.tries[slot] === 0) slots.firstSentAt[slot] = sentAt;
     slots.proving[slot] = 0;
     if (isPaced) {
       // Only a try sent once the host's ICMP budget has refilled can prove silence.

@@ -120,7 +120,9 @@ async function writeAll(
  * made at the first chunk), renamed over the target on close: the target
  * is never seen half written, is untouched until then, and after a crash
  * is the old file or absent. A device or FIFO is written in place. Stdout
- * text is written at once so that results show as they come.
+ * text is written as soon as the writer pauses (a timer of 0 ms), or when
+ * 64 KB are pending: results show as they come, and a report written host
+ * by host is not one write call a host.
  *
  * @throws {Error} `Cannot open output file "/nonexistent/x.json": No such file or directory`
  */
@@ -143,7 +145,8 @@ export async function openFileWriter(path: string): Promise<FileWriter> {
     return file;
   }
   const encoder = new TextEncoder();
-  const limit = toStdout ? 0 : CHUNK_BYTES;
+  const limit = CHUNK_BYTES;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let pending: string[] = [];
   let pendingBytes = 0;
   // Writes run one after another, in call order.
@@ -151,6 +154,10 @@ export async function openFileWriter(path: string): Promise<FileWriter> {
   let closed = false;
 
   function flush(): Promise<void> {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
     if (pending.length === 0) return chain;
     const bytes = encoder.encode(pending.join(""));
     pending = [];
@@ -173,7 +180,12 @@ export async function openFileWriter(path: string): Promise<FileWriter> {
       pending.push(text);
       // UTF-16 length is a cheap lower bound of the byte length.
       pendingBytes += text.length;
-      return pendingBytes >= limit ? flush() : chain;
+      if (pendingBytes >= limit) return flush();
+      // Stdout shows results as they come: what is pending goes out once the writer pauses.
+      if (toStdout && timer === undefined) {
+        timer = setTimeout(() => void flush().catch(() => {}), 0);
+      }
+      return chain;
     },
     async close(): Promise<void> {
       if (closed) return;
