@@ -556,27 +556,23 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
       stdin: firewallRules(6),
     });
 
+    /** A Deno script of the lab's, run in the target namespace with `permission`. */
+    const denoInTarget = (permission: string, script: string, args: string[]): Deno.ChildProcess =>
+      track(
+        new Deno.Command("ip", {
+          args: ["netns", "exec", targetNs, Deno.execPath(), "run", "--no-lock", permission]
+            .concat(script, args),
+          env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn(),
+      );
     let stderrText = "";
-    const listener = track(
-      new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          targetNs,
-          Deno.execPath(),
-          "run",
-          "--no-lock",
-          "--allow-net",
-          listenerPath(),
-          "--ports",
-          listenerPorts.join(","),
-        ],
-        env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn(),
-    );
+    const listener = denoInTarget("--allow-net", listenerPath(), [
+      "--ports",
+      listenerPorts.join(","),
+    ]);
     listenerUp = true;
     listener.status.finally(() => {
       listenerUp = false;
@@ -588,25 +584,10 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
     const reader = await waitForReady(listener, options.readyTimeout ?? 30_000, () => stderrText);
     pending.add(drain(reader));
     for (const port of RESET_PORTS) {
-      const resetter = track(
-        new Deno.Command("ip", {
-          args: [
-            "netns",
-            "exec",
-            targetNs,
-            Deno.execPath(),
-            "run",
-            "--no-lock",
-            "--allow-ffi",
-            decodeURIComponent(new URL("./reset_server.ts", import.meta.url).pathname),
-            "--port",
-            String(port),
-          ],
-          env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn(),
+      const resetter = denoInTarget(
+        "--allow-ffi",
+        decodeURIComponent(new URL("./reset_server.ts", import.meta.url).pathname),
+        ["--port", String(port)],
       );
       pending.add(drain(await waitForReady(resetter, options.readyTimeout ?? 30_000, () => "")));
       pending.add(drain(resetter.stderr.getReader()));
