@@ -216,14 +216,6 @@ export async function runScan(
     release(slot);
   }
 
-  function unitOf(slot: number): CheckUnit {
-    return {
-      hostIndex: slots.hostIndexOf[slot]!,
-      host: slots.hostOf[slot]!,
-      unit: slots.unitOf[slot]!,
-    };
-  }
-
   function retriesAllowed(): number {
     const wanted = Math.max(highestAnsweredRetry + 1, lossRetries(rate.lossRate, total));
     return Math.min(timing.maxRetries, wanted, attempts - 1);
@@ -241,7 +233,7 @@ export async function runScan(
       // Only the check's own try proves the path answers now (not a late
       // answer to the unit's earlier tries).
       if (answer.attempt === checkAttempt && answer.verdict !== undefined) {
-        proof.answered(unitOf(slot), slots.sentAt[slot]!, answer.timed);
+        proof.answered(slot, slots.sentAt[slot]!, answer.timed);
         release(slot);
       }
       return;
@@ -255,7 +247,7 @@ export async function runScan(
     // The answered try's send time (of a middle try only the first is known).
     const triedAt = answered === latest ? slots.sentAt[slot]! : slots.firstSentAt[slot]!;
     const timed = answer.timed;
-    proof.answered(unitOf(slot), triedAt, timed);
+    proof.answered(slot, triedAt, timed);
     if (answered === 0 && timed) {
       // A late answer to the first try still times the path: queueing shows here.
       const first = answer.at - slots.firstSentAt[slot]!;

@@ -83,18 +83,27 @@ export class SilenceProof {
   }
 
   /**
-   * A try to `unit` of a host, sent at `sentAt`, drew an answer; `checkable`
-   * when the answer was the target's own (it may serve as a path check).
+   * A try to the unit in `slot`, sent at `sentAt`, drew an answer;
+   * `checkable` when the answer was the target's own (the unit may serve as
+   * a path check). Called once per answer: nothing is allocated but a host's
+   * first record.
    */
-  answered(unit: CheckUnit, sentAt: number, checkable: boolean): void {
-    const key = Number(unit.hostIndex);
+  answered(slot: number, sentAt: number, checkable: boolean): void {
+    const slots = this.#slots;
+    const key = Number(slots.hostIndexOf[slot]!);
     let path = this.#paths.get(key);
     if (path === undefined) {
       path = { answeredSentAt: -Infinity, checkUnit: undefined, checking: false, checkSentAt: 0 };
       this.#paths.set(key, path);
     }
     if (sentAt > path.answeredSentAt) path.answeredSentAt = sentAt;
-    if (checkable) path.checkUnit = unit;
+    if (checkable && path.checkUnit === undefined) {
+      path.checkUnit = {
+        hostIndex: slots.hostIndexOf[slot]!,
+        host: slots.hostOf[slot]!,
+        unit: slots.unitOf[slot]!,
+      };
+    }
   }
 
   /** A path check to `hostIndex` went out at `now`. */

@@ -115,6 +115,8 @@ export function createEpollTransport(
   const one = new Uint8Array(eventSize);
   const oneView = new DataView(one.buffer);
   const address = new Uint8Array(28);
+  let addressHost: Host | undefined;
+  let addressLength = 0;
   const unspec = new Uint8Array(16);
   const intBuffer = new Uint8Array(4);
   const intView = new DataView(intBuffer.buffer);
@@ -300,7 +302,7 @@ export function createEpollTransport(
 
   function answer(entry: Try, outcome: ConnectOutcome, at: number): void {
     const verdict: Verdict | undefined = connectVerdict(outcome);
-    ready.push({
+    const found: Answer = {
       hostIndex: entry.hostIndex,
       unit: entry.unit,
       attempt: entry.attempt,
@@ -309,8 +311,9 @@ export function createEpollTransport(
       verdict,
       timed: outcome.kind === "open" || outcome.kind === "refused",
       portUnreach: false,
-      ...(outcome.kind === "self" ? { again: true } : {}),
-    });
+    };
+    if (outcome.kind === "self") found.again = true;
+    ready.push(found);
   }
 
   /** Collect what epoll reports, waiting up to `ms` for the first event. */
@@ -369,8 +372,14 @@ export function createEpollTransport(
         port,
         attempt: probe.attempt,
       };
-      const length = writeSockaddr(address, probe.host, port);
-      const result = s.connect(fd, address, length);
+      // Probes to one host come in runs: only its port changes in the sockaddr.
+      if (probe.host !== addressHost) {
+        addressLength = writeSockaddr(address, probe.host, port);
+        addressHost = probe.host;
+      }
+      address[2] = port >> 8;
+      address[3] = port & 0xff;
+      const result = s.connect(fd, address, addressLength);
       const errno = result === 0 ? 0 : libc.errno();
       if (result !== 0 && errno === Errno.EINPROGRESS && refusedAtOnce(fd)) {
         // A near host's reset came back within connect() itself (loopback, a

@@ -25,16 +25,21 @@ export interface ConnectTransport extends Transport {
   close(): void;
 }
 
-/** The verdict an outcome gives, in nmap's words. */
+// Shared, read-only: one verdict object per answer would be garbage at 50,000 a second.
+const OPEN: Verdict = Object.freeze({ state: "open", reason: "syn-ack" });
+const REFUSED: Verdict = Object.freeze({ state: "closed", reason: "conn-refused" });
+const SELF: Verdict = Object.freeze({ state: "closed", reason: "self-connect" });
+
+/** The verdict an outcome gives, in nmap's words (shared objects: never mutate them). */
 export function connectVerdict(outcome: ConnectOutcome): Verdict {
   switch (outcome.kind) {
     case "open":
-      return { state: "open", reason: "syn-ack" };
+      return OPEN;
     case "refused":
-      return { state: "closed", reason: "conn-refused" };
+      return REFUSED;
     case "unreachable":
       return { state: "filtered", reason: outcome.reason };
     case "self":
-      return { state: "closed", reason: "self-connect" };
+      return SELF;
   }
 }
