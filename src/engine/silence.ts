@@ -28,7 +28,7 @@ export const SILENCE_PROOF_MS = 2000;
 
 /** A unit that answered, to check the path with. */
 export interface CheckUnit {
-  hostIndex: bigint;
+  readonly hostIndex: bigint;
   host: Host;
   unit: number;
 }
@@ -97,12 +97,18 @@ export class SilenceProof {
       this.#paths.set(key, path);
     }
     if (sentAt > path.answeredSentAt) path.answeredSentAt = sentAt;
-    if (checkable && path.checkUnit === undefined) {
+    if (!checkable) return;
+    // The latest unit that answered checks the path best; its record is reused.
+    const unit = path.checkUnit;
+    if (unit === undefined) {
       path.checkUnit = {
         hostIndex: slots.hostIndexOf[slot]!,
         host: slots.hostOf[slot]!,
         unit: slots.unitOf[slot]!,
       };
+    } else {
+      unit.host = slots.hostOf[slot]!;
+      unit.unit = slots.unitOf[slot]!;
     }
   }
 
