@@ -41,6 +41,13 @@ export interface ScanOptions {
    * open|filtered (default 1, or 2 once loss has been measured on the path).
    */
   pacedTries?: number;
+  /**
+   * The transport reads answers as they come, so round trips are trusted
+   * down to {@link SYN_MIN_TIMEOUT_MS} at -T3 and faster, as for SYN scans
+   * (the epoll connect transport; not `Deno.connect`, whose answers wait
+   * for the event loop and whose older tries are aborted).
+   */
+  exactTimes?: boolean;
 }
 
 /** Highest try number the cookies allow (source-port slots per probe). */
@@ -76,7 +83,7 @@ const MAX_RECEIVER_LAG_MS = 5000;
 export function timeoutFloor(kind: ScanMode["kind"], timing: Timing): number {
   const template = timingTemplate(timing.level).minRttTimeout;
   if (
-    (kind !== "syn" && kind !== "connect") || timing.level < 3 || timing.minRttTimeout !== template
+    kind !== "syn" || timing.level < 3 || timing.minRttTimeout !== template
   ) {
     return timing.minRttTimeout;
   }
@@ -131,7 +138,8 @@ export async function runScan(
   const { timing } = plan;
   const tracker = new Completion(plan.resume);
   const order = new Order(plan, mode.units, { onSkip: (index) => tracker.complete(index) });
-  const rtt = new RttEstimator({ ...timing, minRttTimeout: timeoutFloor(mode.kind, timing) });
+  const floor = timeoutFloor(options.exactTimes === true ? "syn" : mode.kind, timing);
+  const rtt = new RttEstimator({ ...timing, minRttTimeout: floor });
   const rate = new RateController({
     minRate: timing.minRate,
     maxRate: timing.scanDelay > 0

@@ -84,6 +84,7 @@ export function createConnectEngine(options: ConnectEngineOptions = {}): ScanEng
           ...(runOptions.signal ? { signal: runOptions.signal } : {}),
           ...(runOptions.drainMs !== undefined ? { drainMs: runOptions.drainMs } : {}),
           ...(options.initialRate !== undefined ? { initialRate: options.initialRate } : {}),
+          exactTimes: kind === "epoll",
         });
       } finally {
         transport.close();
