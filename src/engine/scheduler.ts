@@ -321,7 +321,7 @@ export async function runScan(
     },
   };
 
-  /** Pace a silent UDP try to a host that sends port unreachables; true when it was dealt with. */
+  /** Pace a silent UDP try to a host that sends port unreachables, or let its silence stand. */
   function paceUdp(slot: number, unreachAt: number, now: number): void {
     const hostKey = Number(slots.hostIndexOf[slot]!);
     // The host sends unreachables but may be out of its ICMP budget: retry
