@@ -10,7 +10,7 @@
  */
 
 import type { Answer, Probe } from "../transport.ts";
-import { type ConnectOutcome, type ConnectTransport, connectVerdict } from "./outcome.ts";
+import { connectAnswer, type ConnectOutcome, type ConnectTransport } from "./outcome.ts";
 
 /** Options of {@link createDenoTransport}. */
 export interface DenoTransportOptions {
@@ -76,17 +76,7 @@ export function createDenoTransport(options: DenoTransportOptions): ConnectTrans
   }
 
   function push(probe: Probe, outcome: ConnectOutcome): void {
-    ready.push({
-      hostIndex: probe.hostIndex,
-      unit: probe.unit,
-      attempt: probe.attempt,
-      at: performance.now(),
-      ttl: 0,
-      verdict: connectVerdict(outcome),
-      timed: outcome.kind === "open" || outcome.kind === "refused",
-      portUnreach: false,
-      ...(outcome.kind === "self" ? { again: true } : {}),
-    });
+    ready.push(connectAnswer(probe, outcome, performance.now()));
     const resolve = wake;
     wake = undefined;
     resolve?.();

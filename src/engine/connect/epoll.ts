@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Answer, Probe, Verdict } from "../transport.ts";
+import type { Answer, Probe } from "../transport.ts";
 import type { Host } from "../../targets/types.ts";
 import {
   AF_INET,
@@ -38,7 +38,7 @@ import {
 } from "../libc.ts";
 import { writeSockaddr } from "./sockaddr.ts";
 import { icmpReason } from "../../packet/icmp.ts";
-import { type ConnectOutcome, type ConnectTransport, connectVerdict } from "./outcome.ts";
+import { connectAnswer, type ConnectOutcome, type ConnectTransport } from "./outcome.ts";
 
 const MAX_EVENTS = 1024;
 const SO_LINGER = 13;
@@ -301,19 +301,7 @@ export function createEpollTransport(
   }
 
   function answer(entry: Try, outcome: ConnectOutcome, at: number): void {
-    const verdict: Verdict | undefined = connectVerdict(outcome);
-    const found: Answer = {
-      hostIndex: entry.hostIndex,
-      unit: entry.unit,
-      attempt: entry.attempt,
-      at,
-      ttl: 0,
-      verdict,
-      timed: outcome.kind === "open" || outcome.kind === "refused",
-      portUnreach: false,
-    };
-    if (outcome.kind === "self") found.again = true;
-    ready.push(found);
+    ready.push(connectAnswer(entry, outcome, at));
   }
 
   /** Collect what epoll reports, waiting up to `ms` for the first event. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Transport, Verdict } from "../transport.ts";
+import type { Answer, Transport, Verdict } from "../transport.ts";
 
 /** What became of one connect attempt. */
 export type ConnectOutcome =
@@ -29,6 +29,27 @@ export interface ConnectTransport extends Transport {
 const OPEN: Verdict = Object.freeze({ state: "open", reason: "syn-ack" });
 const REFUSED: Verdict = Object.freeze({ state: "closed", reason: "conn-refused" });
 const SELF: Verdict = Object.freeze({ state: "closed", reason: "self-connect" });
+
+/** The scheduler's answer for what became of the try `of` (a unit of a host, its try number). */
+export function connectAnswer(
+  of: { hostIndex: bigint; unit: number; attempt: number },
+  outcome: ConnectOutcome,
+  at: number,
+): Answer {
+  const answer: Answer = {
+    hostIndex: of.hostIndex,
+    unit: of.unit,
+    attempt: of.attempt,
+    at,
+    ttl: 0,
+    verdict: connectVerdict(outcome),
+    // The target's own handshake or reset times the path; an ICMP error does not.
+    timed: outcome.kind === "open" || outcome.kind === "refused",
+    portUnreach: false,
+  };
+  if (outcome.kind === "self") answer.again = true;
+  return answer;
+}
 
 /** The verdict an outcome gives, in nmap's words (shared objects: never mutate them). */
 export function connectVerdict(outcome: ConnectOutcome): Verdict {

@@ -7,13 +7,13 @@
  * @module
  */
 
-import { createCookieKey, type IpAddress, IpProtocol } from "../../packet/mod.ts";
+import { addressFromHost, createCookieKey, type IpAddress, IpProtocol } from "../../packet/mod.ts";
 import type { Host } from "../../targets/types.ts";
 import { defaultDiscoveryProbes, openRawIo, type RawIoHandle } from "./io.ts";
 import { HostIndexer } from "./hosts.ts";
 import { openRawLibc } from "./libc.ts";
 import { listLocalAddresses } from "./ifaddrs.ts";
-import { RouteCache, wireAddress } from "./route.ts";
+import { RouteCache } from "./route.ts";
 import { attemptsFor, runScan } from "../scheduler.ts";
 import type { Answer, ScanMode, Transport, Verdict } from "../transport.ts";
 import { type DiscoveryProbe, type RawScanType, ReplyKind, type ReplyRecord } from "./types.ts";
@@ -263,7 +263,8 @@ export async function discoverHosts(
   const explicit = options.probes;
   if (
     explicit !== undefined && explicit.every((probe) => probe.kind === "arp") &&
-    first !== undefined && network.routes.routeFor(first, wireAddress(first))?.link === undefined
+    first !== undefined &&
+    network.routes.routeFor(first, addressFromHost(first))?.link === undefined
   ) {
     network.close();
     throw new RangeError(

@@ -8,6 +8,7 @@
  */
 
 import {
+  addressFromHost,
   BROADCAST_MAC,
   buildScanFilter,
   type CookieOptions,
@@ -37,7 +38,7 @@ import {
 import type { Host } from "../../targets/types.ts";
 import { openRawLibc, RawConst, RawErrno, type RawLibc, setIntOption } from "./libc.ts";
 import { type LocalLink, writeRawSockaddr } from "./net.ts";
-import { type Route, type RouteCache, wireAddress } from "./route.ts";
+import type { Route, RouteCache } from "./route.ts";
 import type { Probe } from "../transport.ts";
 import { type Tcp4ProbeFields, Tcp4ProbeWriter } from "./probe.ts";
 import { BatchSender } from "./sender.ts";
@@ -204,7 +205,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   function hostAddress(host: Host): IpAddress {
     if (host !== lastHost) {
       lastHost = host;
-      lastAddress = wireAddress(host);
+      lastAddress = addressFromHost(host);
       lastRoute = routes.routeFor(host, lastAddress);
     }
     return lastAddress;

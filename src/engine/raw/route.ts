@@ -12,7 +12,7 @@
  * @module
  */
 
-import { type IpAddress, ipv6FromBigInt } from "../../packet/mod.ts";
+import type { IpAddress } from "../../packet/mod.ts";
 import type { Host } from "../../targets/types.ts";
 import { type LinkAddress, listEthernetLinks, localLinkVia } from "./ifaddrs.ts";
 import type { RawLibc } from "./libc.ts";
@@ -90,9 +90,4 @@ export class RouteCache {
 function sameAddress(a: IpAddress, b: IpAddress): boolean {
   if (typeof a === "number" || typeof b === "number") return a === b;
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
-}
-
-/** The wire form of a host's address: a number for IPv4, 16 bytes for IPv6. */
-export function wireAddress(host: Host): IpAddress {
-  return host.family === 4 ? Number(host.value) >>> 0 : ipv6FromBigInt(host.value);
 }
