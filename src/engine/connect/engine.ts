@@ -18,14 +18,23 @@ import type {
 } from "../types.ts";
 import { createDenoTransport } from "./deno.ts";
 import { createEpollTransport } from "./epoll.ts";
+import { createParallelTransport } from "./parallel.ts";
 import type { ConnectTransport } from "./outcome.ts";
 
 /** Which transport a connect scan runs on. */
 export type ConnectTransportKind = "auto" | "epoll" | "deno";
 
+/**
+ * Probes from which a second thread pays for its start (~10 ms, ~11 MB):
+ * below it the scan is over before the worker helps.
+ */
+const PARALLEL_MIN_PROBES = 20_000;
+
 /** Options of {@link createConnectEngine}. */
 export interface ConnectEngineOptions {
   transport?: ConnectTransportKind;
+  /** Threads that connect (default: 2 for scans of 20,000 probes or more where there are ≥ 2 CPUs). */
+  threads?: 1 | 2;
   /** Starting rate, probes/s (the scheduler's default when omitted). */
   initialRate?: number;
 }
@@ -59,7 +68,13 @@ export function createConnectEngine(options: ConnectEngineOptions = {}): ScanEng
       if (kind === "epoll") {
         const libc = openLibc();
         if (libc === undefined) throw new Error("FFI became unavailable");
-        transport = createEpollTransport(libc, { ports: plan.ports });
+        const probes = plan.targets.size * BigInt(plan.ports.length);
+        const parallel = options.threads === 2 ||
+          (options.threads === undefined && navigator.hardwareConcurrency >= 2 &&
+            probes >= BigInt(PARALLEL_MIN_PROBES));
+        transport = parallel
+          ? createParallelTransport(libc, { ports: plan.ports })
+          : createEpollTransport(libc, { ports: plan.ports });
         closeLibc = () => libc.close();
       } else {
         transport = createDenoTransport({ ports: plan.ports });

@@ -89,21 +89,35 @@ interface Try {
   attempt: number;
 }
 
+/**
+ * Units a connect scan can have in flight in this process: every descriptor
+ * the hard limit allows (raised to it), two a unit (its latest try and the
+ * one before), at most `wanted`.
+ */
+export function epollCapacity(libc: Libc, wanted = MAX_CAPACITY): number {
+  const limit = raiseFileLimit(libc, 1 << 20);
+  return Math.max(16, Math.min(wanted, Math.floor((limit - RESERVED_FDS - 2 * MAX_SPARES) / 2)));
+}
+
+/** The epoll transport, with what a thread driving it by hand needs. */
+export interface EpollTransport extends ConnectTransport {
+  caughtUp(): number;
+  release(slot: number): void;
+  /** Tries whose sockets still wait for an answer. */
+  inFlight(): number;
+  /** Whether answers are waiting for {@link Transport.receive}. */
+  hasAnswers(): boolean;
+  /** {@link Transport.wait}, blocking the thread (a worker's loop). */
+  waitSync(ms: number): void;
+}
+
 /** A transport on epoll; `libc` from `openLibc()`. */
 export function createEpollTransport(
   libc: Libc,
   options: EpollTransportOptions,
-): ConnectTransport {
+): EpollTransport {
   const s = libc.symbols;
-  // Every descriptor the hard limit allows: a unit may hold two (its latest try and the one before).
-  const limit = raiseFileLimit(libc, 1 << 20);
-  const capacity = Math.max(
-    16,
-    Math.min(
-      options.capacity ?? MAX_CAPACITY,
-      Math.floor((limit - RESERVED_FDS - 2 * MAX_SPARES) / 2),
-    ),
-  );
+  const capacity = epollCapacity(libc, options.capacity);
   const epfd = s.epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) throw new Error(`epoll_create1 failed (errno ${libc.errno()})`);
   const ports = options.ports;
@@ -145,6 +159,7 @@ export function createEpollTransport(
   }
 
   const byFd: (Try | undefined)[] = [];
+  let waiting = 0;
   /** Per slot: the socket of its latest try, and of the one before (-1: none). */
   const latestFd: number[] = [];
   const previousFd: number[] = [];
@@ -184,6 +199,7 @@ export function createEpollTransport(
     const entry = byFd[fd];
     if (entry === undefined) return;
     byFd[fd] = undefined;
+    waiting--;
     if (latestFd[entry.slot] === fd) latestFd[entry.slot] = -1;
     if (previousFd[entry.slot] === fd) previousFd[entry.slot] = -1;
   }
@@ -383,6 +399,7 @@ export function createEpollTransport(
         previousFd[probe.slot] = latestFd[probe.slot] ?? -1;
         latestFd[probe.slot] = fd;
         byFd[fd] = entry;
+        waiting++;
         return;
       }
       release(fd);
@@ -419,6 +436,11 @@ export function createEpollTransport(
       if (ready.length === 0 && ms > 0) drain(ms);
       return Promise.resolve();
     },
+    waitSync(ms: number): void {
+      if (ready.length === 0 && ms > 0) drain(ms);
+    },
+    inFlight: () => waiting,
+    hasAnswers: () => ready.length > 0,
     now: () => performance.now(),
     caughtUp: () => caughtUpAt,
     release(slot: number): void {
