@@ -110,11 +110,14 @@ export function dlopenLibc<const S extends Deno.ForeignLibraryInterface & WithEr
     return undefined;
   }
   const bound = lib.symbols;
+  // errno's address is fixed for the thread that opened the library (each
+  // worker opens its own): look it up once, not once per failed call.
+  const location = (bound.__errno_location as () => Deno.PointerValue)();
+  const view = location === null ? undefined : new Deno.UnsafePointerView(location);
   return {
     symbols: bound,
     errno(): number {
-      const pointer = (bound.__errno_location as () => Deno.PointerValue)();
-      return pointer === null ? 0 : new Deno.UnsafePointerView(pointer).getInt32(0);
+      return view === undefined ? 0 : view.getInt32(0);
     },
     close(): void {
       lib.close();

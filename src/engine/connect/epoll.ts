@@ -71,6 +71,8 @@ export interface EpollTransportOptions {
 
 const EPOLLET = 1 << 31;
 
+const REFUSED_AT_ONCE: ConnectOutcome = Object.freeze({ kind: "refused" });
+
 /** Refused sockets kept per family for reuse. */
 const MAX_SPARES = 256;
 
@@ -368,14 +370,6 @@ export function createEpollTransport(
         }
       }
       const port = ports[probe.unit]!;
-      const entry: Try = {
-        slot: probe.slot,
-        hostIndex: probe.hostIndex,
-        host: probe.host,
-        unit: probe.unit,
-        port,
-        attempt: probe.attempt,
-      };
       // Probes to one host come in runs: only its port changes in the sockaddr.
       if (probe.host !== addressHost) {
         addressLength = writeSockaddr(address, probe.host, port);
@@ -389,9 +383,17 @@ export function createEpollTransport(
         // A near host's reset came back within connect() itself (loopback, a
         // veth): answered now, and the socket is ready for the next try.
         spare(fd, family);
-        answer(entry, { kind: "refused" }, performance.now());
+        ready.push(connectAnswer(probe, REFUSED_AT_ONCE, performance.now()));
         return;
       }
+      const entry: Try = {
+        slot: probe.slot,
+        hostIndex: probe.hostIndex,
+        host: probe.host,
+        unit: probe.unit,
+        port,
+        attempt: probe.attempt,
+      };
       if (result === 0 || errno === Errno.EINPROGRESS) {
         // The try before the latest stays open for a late answer; older ones go.
         const older = previousFd[probe.slot] ?? -1;
