@@ -46,6 +46,8 @@ export async function main(args: readonly string[]): Promise<number> {
     seconds: Number(seconds.toFixed(2)),
     sendsPerSecond: Math.round(stats.probes / seconds),
     heapMb: Math.round(memory.heapUsed / 2 ** 20),
+    darkRetriesSkipped: stats.darkRetriesSkipped,
+    stats,
   }));
   return 0;
 }

@@ -9,8 +9,20 @@ import { enableSweep, SWEEP_RANGE } from "./lab/raw_lab.ts";
 import { portolan } from "./helpers.ts";
 
 interface Report {
-  hosts: { address: string; state: string; reason: string }[];
-  stats: { hostsUp: number; hostsDown: number; hostsTotal: number; sendRate?: number };
+  hosts: {
+    address: string;
+    state: string;
+    reason: string;
+    ports: { port: number; state: string }[];
+  }[];
+  stats: {
+    hostsUp: number;
+    hostsDown: number;
+    hostsTotal: number;
+    sendRate?: number;
+    probes: number;
+    retries: number;
+  };
 }
 
 labTest(
@@ -64,6 +76,29 @@ labTest(
           assert.ok((report.stats.sendRate ?? Infinity) <= 100_000);
         },
       );
+      await t.step("-Pn, four ports a host: dark hosts' silent ports are not retried", async () => {
+        // 512 hosts, 256 dark: 1024 silent probes. On a path that lost nothing, a
+        // retry finds only what loss hid, and a host that never answered is dark.
+        const result = await portolan(
+          ["-sS", "-Pn", "-n", "-p", "80-83", "--max-rate", "100000", "--no-db", "-oJ", "-"]
+            .concat(["198.18.127-128.0-255"]),
+          inScanner,
+        );
+        assert.equal(result.code, 0, result.stderr);
+        const report = JSON.parse(result.stdout) as Report;
+        const live = report.hosts.filter((host) => Number(host.address.split(".")[2]) === 127);
+        assert.equal(live.length, 256);
+        for (const host of live) {
+          const open = host.ports.filter((port) => port.state === "open").map((port) => port.port);
+          assert.deepEqual(open, [80], host.address);
+        }
+        const dark = report.hosts.filter((host) => Number(host.address.split(".")[2]) === 128);
+        assert.ok(dark.every((host) => host.ports.every((port) => port.state !== "open")));
+        assert.ok(report.stats.probes >= 2048, `${report.stats.probes} probes`);
+        // The first tries to dark hosts time out before 1000 answers have come back,
+        // and those few are retried; most are not.
+        assert.ok(report.stats.retries < 512, `${report.stats.retries} retries`);
+      });
       await t.step("four ports per host: discovery first, as before", async () => {
         const result = await portolan(
           ["-sS", "-n", "-v", "-p", "80-83", "--max-rate", "100000", "--no-db", "198.18.0.0/24"],

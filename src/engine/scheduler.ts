@@ -17,7 +17,7 @@ import { Completion } from "./completion.ts";
 import { Order } from "./order.ts";
 import { RateController, SendMeter } from "./rate.ts";
 import { type CheckUnit, type HeldHandler, SILENCE_PROOF_MS, SilenceProof } from "./silence.ts";
-import { SlotTable } from "./slots.ts";
+import { SlotQueue, SlotTable } from "./slots.ts";
 import { RttEstimator, timingTemplate } from "./timing.ts";
 import type { Answer, Probe, ScanMode, Transport, Verdict } from "./transport.ts";
 import type { EngineSink, EngineStats, ScanPlan, Timing } from "./types.ts";
@@ -90,6 +90,12 @@ export function timeoutFloor(kind: ScanMode["kind"], timing: Timing): number {
   return Math.min(timing.minRttTimeout, SYN_MIN_TIMEOUT_MS);
 }
 
+/**
+ * Answers a scan must have had, with no try ever lost among them, before a
+ * host never heard from gets no retries (see `retriesAllowed`).
+ */
+export const DARK_HOST_MIN_REPLIES = 256;
+
 /** Refused sends of one unit that are sent again without counting as a try. */
 const MAX_REFUSALS = 8;
 
@@ -119,6 +125,7 @@ export function emptyStats(): EngineStats {
     peakRate: 0,
     sendRate: 0,
     lossRate: 0,
+    darkRetriesSkipped: 0,
   };
 }
 
@@ -162,7 +169,7 @@ export async function runScan(
   const slots = new SlotTable(mode.units);
   const proof = new SilenceProof(slots);
   /** Slots to send again, each with its generation when queued (stale once decided or reused). */
-  const retryQueue: { slot: number; generation: number }[] = [];
+  const retryQueue = new SlotQueue();
   /**
    * How long a host never heard from is waited for, from its first probe: as
    * long as proof is waited for on a path that stalled, but never less than
@@ -224,14 +231,30 @@ export async function runScan(
     release(slot);
   }
 
-  function retriesAllowed(): number {
+  /**
+   * A port scan of several ports a host (SYN or connect) on a path where no
+   * try was ever lost: a retry finds only what loss hid, and a host none of
+   * whose tries answered is dark, not lossy. Its silent ports get no retry
+   * (a third of a -Pn sweep's sends go to dark hosts' retries otherwise).
+   * The first retry answered anywhere (loss exists) ends this.
+   */
+  const darkHostsSkipRetries = (mode.kind === "syn" || mode.kind === "connect") &&
+    mode.units >= 4 && timing.level >= 3;
+
+  function isDark(slot: number): boolean {
+    return darkHostsSkipRetries && highestAnsweredRetry === 0 && rate.lossRate === 0 &&
+      stats.replies >= DARK_HOST_MIN_REPLIES && !proof.heard(slots.hostIndexOf[slot]!);
+  }
+
+  function retriesAllowed(slot: number): number {
     const wanted = Math.max(highestAnsweredRetry + 1, lossRetries(rate.lossRate, total));
-    return Math.min(timing.maxRetries, wanted, attempts - 1);
+    const allowed = Math.min(timing.maxRetries, wanted, attempts - 1);
+    return allowed > 0 && isDark(slot) ? 0 : allowed;
   }
 
   function retry(slot: number): void {
     stats.retries++;
-    retryQueue.push({ slot, generation: slots.generation[slot]! });
+    retryQueue.push(slot, slots.generation[slot]!);
   }
 
   function handle(answer: Answer): void {
@@ -302,7 +325,7 @@ export async function runScan(
         return true;
       }
       // Paced tries are retried by the host's ICMP pace, never here.
-      if (slots.paced[slot] === 0 && slots.tries[slot]! - 1 < retriesAllowed()) {
+      if (slots.paced[slot] === 0 && slots.tries[slot]! - 1 < retriesAllowed(slot)) {
         retry(slot);
         return true;
       }
@@ -369,8 +392,13 @@ export async function runScan(
       }
       const unreachAt = lastUnreach.get(Number(slots.hostIndexOf[slot]!));
       if (mode.kind === "udp" && unreachAt !== undefined) paceUdp(slot, unreachAt, now);
-      else if (slots.tries[slot]! - 1 < retriesAllowed()) retry(slot);
-      else silent(slot);
+      else if (slots.tries[slot]! - 1 < retriesAllowed(slot)) retry(slot);
+      else {
+        if (slots.tries[slot] === 1 && timing.maxRetries > 0 && isDark(slot)) {
+          stats.darkRetriesSkipped++;
+        }
+        silent(slot);
+      }
     }
     proof.release(judgeAt, now, { timeout, unheard }, heldHandler);
   }
@@ -463,7 +491,7 @@ export async function runScan(
         slots.refused[slot] = slots.refused[slot]! + 1;
         slots.tries[slot] = Math.max(0, slots.tries[slot]! - 1);
         slots.bump(slot);
-        retryQueue.push({ slot, generation: slots.generation[slot]! });
+        retryQueue.push(slot, slots.generation[slot]!);
       }
     }
   }
@@ -490,14 +518,8 @@ export async function runScan(
     tokens = Math.min(tokens + (elapsed * current) / 1000, Math.max(64, current * 0.004));
     let sent = 0;
     while (tokens >= 1 && busy() < maxInFlight) {
-      let slot: number | undefined;
-      for (let entry = retryQueue.shift(); entry !== undefined; entry = retryQueue.shift()) {
-        if (slots.generation[entry.slot] === entry.generation) {
-          slot = entry.slot;
-          break;
-        }
-      }
-      if (slot === undefined) slot = fresh(now);
+      const queued = retryQueue.shiftLive(slots);
+      const slot = queued >= 0 ? queued : fresh(now);
       if (slot === undefined) break;
       transmit(slot, now, false);
       tokens--;
@@ -533,7 +555,7 @@ export async function runScan(
       if (options.signal?.aborted && drainUntil === Infinity) {
         drainUntil = now + (options.drainMs ?? 1000);
         exhausted = true;
-        retryQueue.length = 0;
+        retryQueue.clear();
         pacedHosts.clear();
       }
       const draining = drainUntil !== Infinity;

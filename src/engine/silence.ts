@@ -72,6 +72,11 @@ export class SilenceProof {
     this.#slots = slots;
   }
 
+  /** Whether anything of the host at `hostIndex` has answered yet. */
+  heard(hostIndex: bigint): boolean {
+    return this.#paths.has(Number(hostIndex));
+  }
+
   /** Whether tries are held. */
   get pending(): boolean {
     return this.#head < this.#held.length;

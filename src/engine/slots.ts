@@ -170,3 +170,52 @@ export class SlotTable {
     this.capacity = next;
   }
 }
+
+/**
+ * A FIFO of (slot, generation) pairs in growable typed arrays: the retry
+ * queue of a wide scan holds tens of thousands, an object each would be
+ * garbage that lives long enough to be promoted.
+ */
+export class SlotQueue {
+  #slots = new Int32Array(1024);
+  #generations = new Uint32Array(1024);
+  #head = 0;
+  #tail = 0;
+
+  /** Entries queued (stale ones included). */
+  get length(): number {
+    return this.#tail - this.#head;
+  }
+
+  push(slot: number, generation: number): void {
+    if (this.#tail === this.#slots.length) {
+      const count = this.#tail - this.#head;
+      const size = count * 2 > this.#slots.length ? this.#slots.length * 2 : this.#slots.length;
+      const slots = new Int32Array(size);
+      const generations = new Uint32Array(size);
+      slots.set(this.#slots.subarray(this.#head, this.#tail));
+      generations.set(this.#generations.subarray(this.#head, this.#tail));
+      this.#slots = slots;
+      this.#generations = generations;
+      this.#head = 0;
+      this.#tail = count;
+    }
+    this.#slots[this.#tail] = slot;
+    this.#generations[this.#tail++] = generation;
+  }
+
+  /** The oldest entry still current in `table` (stale ones are dropped), or -1. */
+  shiftLive(table: SlotTable): number {
+    while (this.#head < this.#tail) {
+      const slot = this.#slots[this.#head]!;
+      const generation = this.#generations[this.#head++]!;
+      if (this.#head === this.#tail) this.#head = this.#tail = 0;
+      if (table.generation[slot] === generation) return slot;
+    }
+    return -1;
+  }
+
+  clear(): void {
+    this.#head = this.#tail = 0;
+  }
+}

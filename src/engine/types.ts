@@ -149,6 +149,8 @@ export interface EngineStats {
   sendRate: number;
   /** Probe loss measured on the path (probes answered only on a retry). */
   lossRate: number;
+  /** Retries not sent: silent ports of hosts never heard from, on a path that lost nothing. */
+  darkRetriesSkipped: number;
 }
 
 /** Callbacks an engine reports through. */
