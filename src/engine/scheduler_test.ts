@@ -506,3 +506,49 @@ Deno.test("an answer that says nothing of the unit (a self-connect) is tried aga
   assert.equal(net.sent.filter((s) => s.port === 5000).length, timing.maxRetries + 1);
   assert.equal(net.sent.filter((s) => s.port === 5001).length, 2);
 });
+
+Deno.test("dark hosts' silent ports get no retry on a path that lost nothing; lossy hosts keep theirs", async () => {
+  // 64 hosts × 8 ports: even host indexes answer (one open port, the rest reset), odd ones are dark.
+  const ports = [22, 80, 443, 1000, 1001, 1002, 1003, 1004];
+  const live = (hostIndex: bigint): boolean => hostIndex % 2n === 0n;
+  const clean: Behaviour = ({ hostIndex, port }) =>
+    !live(hostIndex)
+      ? undefined
+      : port === 80
+      ? { kind: ReplyKind.SynAck, reason: "syn-ack", delay: 0.3 }
+      : { kind: ReplyKind.Reset, reason: "reset", delay: 0.3 };
+  const results = new Map<string, Verdict>();
+  const net = network();
+  const stats = await runScan(
+    plan(64, ports),
+    {},
+    fakeIo(ports, clean, net),
+    synMode(ports, results),
+  );
+  assert.equal(results.size, 64 * ports.length);
+  const darkRetries = net.sent.filter((s) => !live(s.hostIndex) && s.attempt > 0).length;
+  // Tries that timed out before 256 answers had come back were retried; the rest were not.
+  assert.ok(darkRetries < (32 * ports.length) / 2, `${darkRetries} retries to dark hosts`);
+  assert.ok(stats.darkRetriesSkipped > 0);
+  for (const [key, verdict] of results) {
+    const port = Number(key.split(" ")[1]);
+    const address = key.split(" ")[0]!;
+    const index = BigInt(Number(address.split(".")[3]) - 2);
+    const expected = !live(index) ? "filtered" : port === 80 ? "open" : "closed";
+    assert.equal(verdict.state, expected, key);
+  }
+
+  // The same hosts with 5% loss each way: the first retry answered shows loss, and from
+  // then on silence is retried everywhere; every live host's ports come out right.
+  const random = seeded(7);
+  const lossy: Behaviour = (send) => random() < 0.05 || random() < 0.05 ? undefined : clean(send);
+  const lossyResults = new Map<string, Verdict>();
+  const lossyNet = network();
+  await runScan(plan(64, ports), {}, fakeIo(ports, lossy, lossyNet), synMode(ports, lossyResults));
+  const lossyDarkRetries = lossyNet.sent.filter((s) => !live(s.hostIndex) && s.attempt > 0);
+  assert.ok(lossyDarkRetries.length > darkRetries, "loss turns the dark-host rule off");
+  for (const [key, verdict] of lossyResults) {
+    const index = BigInt(Number(key.split(" ")[0]!.split(".")[3]) - 2);
+    if (live(index)) assert.notEqual(verdict.state, "filtered", key);
+  }
+});
