@@ -167,7 +167,7 @@ export async function runScan(
   const stats = emptyStats();
   const meter = new SendMeter();
   const slots = new SlotTable(mode.units);
-  const proof = new SilenceProof(slots);
+  const proof = new SilenceProof(slots, (hostIndex) => plan.targets.at(hostIndex));
   /** Slots to send again, each with its generation when queued (stale once decided or reused). */
   const retryQueue = new SlotQueue();
   /**

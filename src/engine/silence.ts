@@ -15,7 +15,7 @@
  */
 
 import type { Host } from "../targets/types.ts";
-import type { SlotTable } from "./slots.ts";
+import { SlotQueue, type SlotTable } from "./slots.ts";
 
 /** Least extra wait before a last try's silence stands on a host never heard from, ms. */
 export const SILENCE_HOLD_MS = 100;
@@ -43,12 +43,15 @@ export interface HeldHandler {
   check(unit: CheckUnit, now: number): void;
 }
 
-/** What is known of the path to one host that has answered. */
+/**
+ * What is known of the path to one host that has answered: one small record
+ * per host that answered (a wide sweep keeps tens of thousands).
+ */
 interface HostPath {
   /** Latest send time of a try to it that drew an answer. */
   answeredSentAt: number;
-  /** A unit of it that answered with the target's own voice (never an ICMP-budget spender). */
-  checkUnit: CheckUnit | undefined;
+  /** A unit of it that answered with the target's own voice (never an ICMP-budget spender), or -1. */
+  checkUnit: number;
   checking: boolean;
   checkSentAt: number;
 }
@@ -64,12 +67,14 @@ export interface ProofTimes {
 /** Held last tries and the path checks that release them. */
 export class SilenceProof {
   #paths = new Map<number, HostPath>();
-  #held: { slot: number; generation: number }[] = [];
-  #head = 0;
+  #held = new SlotQueue();
   #slots: SlotTable;
+  #hostAt: (hostIndex: bigint) => Host;
 
-  constructor(slots: SlotTable) {
+  /** @param hostAt The host at an index (a path check is sent to a unit decided long ago). */
+  constructor(slots: SlotTable, hostAt: (hostIndex: bigint) => Host) {
     this.#slots = slots;
+    this.#hostAt = hostAt;
   }
 
   /** Whether anything of the host at `hostIndex` has answered yet. */
@@ -79,12 +84,12 @@ export class SilenceProof {
 
   /** Whether tries are held. */
   get pending(): boolean {
-    return this.#head < this.#held.length;
+    return this.#held.length > 0;
   }
 
   /** Hold a last try that stayed silent past its deadline. */
   hold(slot: number): void {
-    this.#held.push({ slot, generation: this.#slots.generation[slot]! });
+    this.#held.push(slot, this.#slots.generation[slot]!);
   }
 
   /**
@@ -98,23 +103,12 @@ export class SilenceProof {
     const key = Number(slots.hostIndexOf[slot]!);
     let path = this.#paths.get(key);
     if (path === undefined) {
-      path = { answeredSentAt: -Infinity, checkUnit: undefined, checking: false, checkSentAt: 0 };
+      path = { answeredSentAt: -Infinity, checkUnit: -1, checking: false, checkSentAt: 0 };
       this.#paths.set(key, path);
     }
     if (sentAt > path.answeredSentAt) path.answeredSentAt = sentAt;
-    if (!checkable) return;
-    // The latest unit that answered checks the path best; its record is reused.
-    const unit = path.checkUnit;
-    if (unit === undefined) {
-      path.checkUnit = {
-        hostIndex: slots.hostIndexOf[slot]!,
-        host: slots.hostOf[slot]!,
-        unit: slots.unitOf[slot]!,
-      };
-    } else {
-      unit.host = slots.hostOf[slot]!;
-      unit.unit = slots.unitOf[slot]!;
-    }
+    // The latest unit that answered checks the path best.
+    if (checkable) path.checkUnit = slots.unitOf[slot]!;
   }
 
   /** A path check to `hostIndex` went out at `now`. */
@@ -139,18 +133,20 @@ export class SilenceProof {
   release(judgeAt: number, now: number, times: ProofTimes, handler: HeldHandler): void {
     const slots = this.#slots;
     const { timeout } = times;
-    while (this.#head < this.#held.length) {
-      const { slot, generation } = this.#held[this.#head]!;
-      if (!slots.live(slot, generation)) {
-        this.#head++;
+    const held = this.#held;
+    while (held.length > 0) {
+      const slot = held.peekSlot();
+      if (!slots.live(slot, held.peekGeneration())) {
+        held.drop();
         continue;
       }
       if (handler.settleOtherwise(slot, now)) {
-        this.#head++;
+        held.drop();
         continue;
       }
       const sentAt = slots.sentAt[slot]!;
-      const path = this.#paths.get(Number(slots.hostIndexOf[slot]!));
+      const hostIndex = slots.hostIndexOf[slot]!;
+      const path = this.#paths.get(Number(hostIndex));
       let wait: boolean;
       if (path === undefined) {
         // Never heard from: the path is not measured yet.
@@ -162,17 +158,15 @@ export class SilenceProof {
       } else {
         wait = path.answeredSentAt < sentAt && judgeAt < sentAt + timeout + SILENCE_PROOF_MS;
         const unit = path.checkUnit;
-        if (wait && !path.checking && unit !== undefined && now - path.checkSentAt >= timeout) {
-          if (slots.find(unit.hostIndex, unit.unit) === undefined) handler.check(unit, now);
+        if (wait && !path.checking && unit >= 0 && now - path.checkSentAt >= timeout) {
+          if (slots.find(hostIndex, unit) === undefined) {
+            handler.check({ hostIndex, host: this.#hostAt(hostIndex), unit }, now);
+          }
         }
       }
       if (wait) break;
-      this.#head++;
+      held.drop();
       handler.silent(slot);
-    }
-    if (this.#head > 1024 && this.#head * 2 > this.#held.length) {
-      this.#held.splice(0, this.#head);
-      this.#head = 0;
     }
   }
 }

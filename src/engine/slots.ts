@@ -215,6 +215,22 @@ export class SlotQueue {
     return -1;
   }
 
+  /** The oldest entry's slot (-1 when empty), left in place. */
+  peekSlot(): number {
+    return this.#head < this.#tail ? this.#slots[this.#head]! : -1;
+  }
+
+  /** The oldest entry's generation, left in place. */
+  peekGeneration(): number {
+    return this.#generations[this.#head]!;
+  }
+
+  /** Drop the oldest entry. */
+  drop(): void {
+    if (this.#head < this.#tail) this.#head++;
+    if (this.#head === this.#tail) this.#head = this.#tail = 0;
+  }
+
   clear(): void {
     this.#head = this.#tail = 0;
   }
