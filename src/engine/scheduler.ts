@@ -21,6 +21,7 @@ import { SlotQueue, SlotTable } from "./slots.ts";
 import { RttEstimator, timingTemplate } from "./timing.ts";
 import type { Answer, Probe, ScanMode, Transport, Verdict } from "./transport.ts";
 import type { EngineSink, EngineStats, ScanPlan, Timing } from "./types.ts";
+import type { Host } from "../targets/types.ts";
 
 export { SILENCE_HOLD_MS, SILENCE_PROOF_MS } from "./silence.ts";
 
@@ -194,6 +195,20 @@ export async function runScan(
   let baseRtt = Infinity;
   const total = order.total;
 
+  // The last host looked up: a fresh unit's first try and one host's run of verdicts hit it.
+  let lastHostIndex = -1n;
+  let lastHost: Host | undefined;
+
+  /** The host of the unit in `slot`, looked up by index (slots keep no Host objects). */
+  function hostOf(slot: number): Host {
+    const hostIndex = slots.hostIndexOf[slot]!;
+    if (hostIndex !== lastHostIndex || lastHost === undefined) {
+      lastHost = plan.targets.at(hostIndex);
+      lastHostIndex = hostIndex;
+    }
+    return lastHost;
+  }
+
   function release(slot: number): void {
     if (slots.isCheck[slot] === 1) proof.checkDone(slots.hostIndexOf[slot]!);
     transport.release?.(slot);
@@ -227,7 +242,7 @@ export async function runScan(
   function decide(slot: number, verdict: Verdict): void {
     done++;
     tracker.complete(slots.positionOf[slot]!);
-    mode.emit(slots.hostIndexOf[slot]!, slots.hostOf[slot]!, slots.unitOf[slot]!, verdict);
+    mode.emit(slots.hostIndexOf[slot]!, hostOf(slot), slots.unitOf[slot]!, verdict);
     release(slot);
   }
 
@@ -335,7 +350,9 @@ export async function runScan(
       decide(slot, { ...mode.silent });
     },
     check(unit: CheckUnit, now: number): void {
-      const slot = slots.occupy(unit.hostIndex, unit.host, unit.unit, -1);
+      lastHostIndex = unit.hostIndex;
+      lastHost = unit.host;
+      const slot = slots.occupy(unit.hostIndex, unit.unit, -1);
       slots.tries[slot] = checkAttempt;
       slots.refused[slot] = MAX_REFUSALS; // a refused check is not sent again: the next one will be
       slots.isCheck[slot] = 1;
@@ -431,7 +448,7 @@ export async function runScan(
     stats.probes++;
     outgoing.slot = slot;
     outgoing.hostIndex = slots.hostIndexOf[slot]!;
-    outgoing.host = slots.hostOf[slot]!;
+    outgoing.host = hostOf(slot);
     outgoing.unit = slots.unitOf[slot]!;
     outgoing.attempt = attempt;
     transport.send(outgoing);
@@ -449,7 +466,9 @@ export async function runScan(
       exhausted = true;
       return undefined;
     }
-    const slot = slots.occupy(item.hostIndex, item.host, item.portIndex, item.index);
+    lastHostIndex = item.hostIndex;
+    lastHost = item.host;
+    const slot = slots.occupy(item.hostIndex, item.portIndex, item.index);
     if (slots.inUse > stats.peakInFlight) stats.peakInFlight = slots.inUse;
     return slot;
   }
@@ -487,7 +506,7 @@ export async function runScan(
       // address, a local firewall) the try stands as sent and lost, and the
       // unit ends as silence does.
       stats.sendErrors++;
-      if (slots.hostOf[slot] !== undefined && slots.refused[slot]! < MAX_REFUSALS) {
+      if (slots.occupied[slot] === 1 && slots.refused[slot]! < MAX_REFUSALS) {
         slots.refused[slot] = slots.refused[slot]! + 1;
         slots.tries[slot] = Math.max(0, slots.tries[slot]! - 1);
         slots.bump(slot);
@@ -602,7 +621,7 @@ export async function runScan(
   } finally {
     // Whatever is still in flight (an abort's drain ran out) gives its resources back.
     for (let slot = 0; slot < slots.capacity; slot++) {
-      if (slots.hostOf[slot] !== undefined) release(slot);
+      if (slots.occupied[slot] === 1) release(slot);
     }
   }
   const receiver = transport.receiverStats?.() ?? { packets: 0, drops: 0 };

@@ -8,8 +8,6 @@
  * @module
  */
 
-import type { Host } from "../targets/types.ts";
-
 const INITIAL_CAPACITY = 1024;
 
 /** Per-slot state of the units in flight. Fields are public arrays: the scheduler's hot path reads them. */
@@ -38,7 +36,12 @@ export class SlotTable {
   previousRate = new Float64Array(INITIAL_CAPACITY);
   /** Bumped on every send from a slot and when it is freed, so queued entries go stale. */
   generation = new Uint32Array(INITIAL_CAPACITY);
-  hostOf: (Host | undefined)[] = new Array(INITIAL_CAPACITY);
+  /**
+   * 1 while the slot holds a unit. No Host object is kept: a wide sweep holds
+   * tens of thousands of units for seconds, and their hosts would outlive the
+   * young generation only to die in the old one.
+   */
+  occupied = new Uint8Array(INITIAL_CAPACITY);
   /** Slots in use. */
   inUse = 0;
   #free: number[] = [];
@@ -61,13 +64,13 @@ export class SlotTable {
   }
 
   /** Take a free slot for a unit of a host. */
-  occupy(hostIndex: bigint, host: Host, unit: number, position: number): number {
+  occupy(hostIndex: bigint, unit: number, position: number): number {
     if (this.#free.length === 0) this.#grow();
     const slot = this.#free.pop()!;
     this.hostIndexOf[slot] = hostIndex;
     this.unitOf[slot] = unit;
     this.positionOf[slot] = position;
-    this.hostOf[slot] = host;
+    this.occupied[slot] = 1;
     this.tries[slot] = 0;
     this.paced[slot] = 0;
     this.refused[slot] = 0;
@@ -82,7 +85,7 @@ export class SlotTable {
   /** Free a slot; entries queued for it go stale. */
   free(slot: number): void {
     this.#byKey.delete(this.#key(this.hostIndexOf[slot]!, this.unitOf[slot]!));
-    this.hostOf[slot] = undefined;
+    this.occupied[slot] = 0;
     this.tries[slot] = 0;
     this.isCheck[slot] = 0;
     this.bump(slot);
@@ -97,7 +100,7 @@ export class SlotTable {
 
   /** Whether an entry queued as (slot, generation) still stands. */
   live(slot: number, generation: number): boolean {
-    return this.generation[slot] === generation && this.hostOf[slot] !== undefined;
+    return this.generation[slot] === generation && this.occupied[slot] === 1;
   }
 
   /** Queue the slot's latest try for its deadline. */
@@ -153,7 +156,7 @@ export class SlotTable {
     this.rateAt = grown(this.rateAt, new Float64Array(next));
     this.previousRate = grown(this.previousRate, new Float64Array(next));
     this.generation = grown(this.generation, new Uint32Array(next));
-    this.hostOf.length = next;
+    this.occupied = grown(this.occupied, new Uint8Array(next));
     for (let i = next - 1; i >= old; i--) this.#free.push(i);
     // The FIFO is unrolled into the larger ring.
     const slots = new Int32Array(next);
