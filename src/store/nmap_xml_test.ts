@@ -265,6 +265,7 @@ Deno.test({
         newPorts: 1,
         gonePorts: 0,
         changedPorts: 0,
+        unscannedPorts: 0,
       });
       assert.deepEqual(diff.hosts.map((h) => h.ports.map((p) => [p.port, p.change])), [[[
         later,
