@@ -105,7 +105,8 @@ export function scriptOutput(id: string, value: unknown): ScriptOutput | undefin
     .slice(0, SCRIPT_MAX_LINES);
   while (kept.length > 0 && kept[kept.length - 1] === "") kept.pop();
   if (kept.length === 0) return undefined;
-  if (!list || kept.length === 1) return { id, output: kept.join("\n") };
+  // nmap's list form even for one item: "| ssh-hostkey: " then "|_  256 … (ED25519)".
+  if (!list) return { id, output: kept.join("\n") };
   return { id, output: kept.map((line) => `\n  ${line}`).join("") };
 }
 

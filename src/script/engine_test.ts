@@ -69,13 +69,14 @@ function script(name: string, run: ScriptPlugin["run"]): ScriptPlugin {
 }
 
 Deno.test("scriptOutput: a line, lines in nmap's list form, text as written; controls visible", () => {
-  assert.deepEqual(scriptOutput("a", ["one"]), { id: "a", output: "one" });
+  assert.deepEqual(scriptOutput("a", ["one"]), { id: "a", output: "\n  one" });
+  assert.deepEqual(scriptOutput("a", "one"), { id: "a", output: "one" });
   assert.deepEqual(scriptOutput("a", ["one", "two", ""]), { id: "a", output: "\n  one\n  two" });
   assert.deepEqual(scriptOutput("a", "Subject: x\nIssuer: y"), {
     id: "a",
     output: "Subject: x\nIssuer: y",
   });
-  assert.deepEqual(scriptOutput("a", ["\x1b[2J\u202e"]), { id: "a", output: "\\x1b[2J\\u{202e}" });
+  assert.deepEqual(scriptOutput("a", "\x1b[2J\u202e"), { id: "a", output: "\\x1b[2J\\u{202e}" });
   assert.equal(scriptOutput("a", []), undefined);
   assert.equal(scriptOutput("a", ""), undefined);
   assert.equal(scriptOutput("a", 42), undefined);
@@ -160,7 +161,7 @@ Deno.test("the runner: a script that hangs or throws costs only its own output, 
       script("hangs", () => new Promise(() => {})),
       script("throws", () => Promise.reject(new Error("boom\nsecond line"))),
       script("odd", () => Promise.resolve(42 as unknown as string[])),
-      script("good", async (conn) => [await conn.readText({ until: "\n", timeoutMs: 2000 })]),
+      script("good", async (conn) => await conn.readText({ until: "\n", timeoutMs: 2000 })),
     ], { timeoutMs: 300, onError: (message) => errors.push(message) });
     const result = await runner.run(open(server.port));
     assert.deepEqual(result.scripts, [{ id: "good", output: "hello" }]);
