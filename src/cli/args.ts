@@ -48,6 +48,8 @@ export interface CliOptions {
   scripts: string[];
   /** -A: -sV and -sC, and a word on what it leaves out. */
   aggressive: boolean;
+  /** --script-timeout: time one script may take on one port, ms. */
+  scriptTimeout?: number;
   /** -PE, -PS, -PA, -PR: host-discovery probes; empty for the default set. */
   discoveryProbes: DiscoveryProbe[];
   /** --shard I/N, 1-based on the command line as masscan has it; 0-based here. */
@@ -271,6 +273,7 @@ const SPECS: Record<string, Spec> = {
   "sV": flag((o) => (o.serviceDetection = true)),
   "sC": flag((o) => (o.scriptDefaults = true)),
   "script": valued((o, v) => o.scripts.push(...scriptNames(v))),
+  "script-timeout": valued((o, v) => (o.scriptTimeout = parseTimeSpec("--script-timeout", v))),
   "A": flag((o) => {
     o.aggressive = true;
     o.serviceDetection = true;

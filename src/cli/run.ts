@@ -262,7 +262,7 @@ async function runPlanned(
     : await usageStep(() => selectPorts(options, modes, io.stderr));
   const timing = await usageStep(() => buildTiming(options));
   const outputs = await planOutputs(options, context.sandboxes, io);
-  const scripts = planScripts(options, []);
+  const scripts = planScripts(options, context.sandboxes.flatMap((sandbox) => sandbox.scripts));
   if (options.aggressive) io.stderr(AGGRESSIVE_NOTE);
   await usageStep(() =>
     checkOutputPaths(options.outputs, {

@@ -242,6 +242,7 @@ export async function runScan(
     ? undefined
     : createScriptRunner(setup.scripts ?? [], {
       ...signalOption,
+      ...(options.scriptTimeout === undefined ? {} : { timeoutMs: options.scriptTimeout }),
       onError: (message) => hooks.log(`portolan: ${escapeControls(message)}\n`),
     });
   const detecting = new Set<Promise<void>>();
