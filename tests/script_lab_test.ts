@@ -74,7 +74,7 @@ scriptLabTest("-A, -T4 -A -v, -sC and --script banner print nmap's script output
       assert.deepEqual(port80.scripts, [{ id: "http-title", output: "Portolan lab" }]);
       const xml = await Deno.readTextFile(`${base}.xml`);
       assert.match(xml, /<script id="http-title" output="Portolan lab"\/><\/port>/);
-      assert.match(xml, /<script id="ssh-hostkey" output="&#xa;  \d+ [0-9a-f]{32} \(ED25519\)"/);
+      assert.match(xml, /<script id="ssh-hostkey" output="&#xa; {2}\d+ [0-9a-f]{32} \(ED25519\)"/);
     });
 
     await t.step(
