@@ -128,7 +128,12 @@ export {
   sshHostkeyScript,
   sshPacket,
 } from "./script_ssh_hostkey.ts";
-export { certificateText, nmapName, sslCertScript } from "./script_ssl_cert.ts";
+export {
+  certificateText,
+  certificateTextFromDer,
+  nmapName,
+  sslCertScript,
+} from "./script_ssl_cert.ts";
 
 /** Built-in script plugin factories, by name order. */
 export const scriptPlugins: readonly (() => ScriptPlugin)[] = Object.freeze([

@@ -154,6 +154,19 @@ scriptLabTest("-A, -T4 -A -v, -sC and --script banner print nmap's script output
       assert.equal(same?.code, 0, `ndiff reads it: ${same?.stderr}`);
     });
 
+    await t.step("nmap's own ssl-cert prints the same certificate lines", async () => {
+      const nmap = await lab.run(
+        ["nmap", "-sT", "-Pn", "-n", "-p", "443", "--script", "ssl-cert", lab.target4],
+        { timeout: 120_000 },
+      );
+      assert.equal(nmap.code, 0, nmap.stderr);
+      const ours = await scan(lab, ["--script", "ssl-cert", "-p", "443", lab.target4]);
+      assert.equal(ours.code, 0, ours.err);
+      const theirs = under(nmap.stdout, "443/tcp");
+      assert.ok(theirs.some((line) => line.startsWith("| MD5:")), nmap.stdout);
+      assert.deepEqual(under(ours.out, "443/tcp"), theirs);
+    });
+
     await t.step("an unknown script name: one line, exit 2, nothing scanned", async () => {
       const { code, err } = await scan(lab, ["--script", "nope", "-p", "80", lab.target4]);
       assert.equal(code, 2);

@@ -801,7 +801,7 @@ async function loadSandbox(
     name: string,
     conn: ProbeConn,
     signal: AbortSignal,
-    extra: { target?: ScriptContext["target"] } = {},
+    extra: { target?: ScriptContext["target"]; certificate?: Uint8Array } = {},
   ): Promise<unknown> {
     if (dead !== undefined || signal.aborted) return Promise.resolve(undefined);
     const id = nextId++;
@@ -837,7 +837,15 @@ async function loadSandbox(
       post(
         kind === "probe" || extra.target === undefined
           ? { type: "probe", id, name, conn: snapshot, limits }
-          : { type: "script", id, name, conn: snapshot, limits, target: extra.target },
+          : {
+            type: "script",
+            id,
+            name,
+            conn: snapshot,
+            limits,
+            target: extra.target,
+            ...(extra.certificate === undefined ? {} : { certificate: extra.certificate.slice() }),
+          },
         [greeting.buffer],
       );
     });
@@ -856,8 +864,10 @@ async function loadSandbox(
         conn: ProbeConn,
         context: ScriptContext,
       ): Promise<readonly string[] | string | undefined> {
+        const certificate = context.peerCertificate();
         const result = await runInSandbox("script", info.name, conn, context.signal, {
           target: context.target,
+          ...(certificate === undefined ? {} : { certificate }),
         });
         if (result instanceof Error) throw result;
         return result as readonly string[] | string | undefined;

@@ -104,6 +104,8 @@ export type ToSandbox =
     conn: ConnSnapshot;
     limits: ReadLimits;
     target: ScriptTarget;
+    /** The peer's certificate (DER) as of the start, when the connection runs TLS. */
+    certificate?: Uint8Array;
   }
   | { type: "probe-abort"; id: number }
   | {
@@ -415,6 +417,7 @@ export function serveSandbox(port: SandboxPort): void {
         target: data.target,
         signal: run.controller.signal,
         connect: () => Promise.resolve(undefined),
+        peerCertificate: () => data.certificate,
       });
       if (!run.ended) send({ type: "script-done", id, output });
     } catch (error) {

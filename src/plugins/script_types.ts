@@ -76,6 +76,12 @@ export interface ScriptContext {
    * at most); undefined when it cannot be made.
    */
   connect(options?: ScriptConnectOptions): Promise<ProbeConn | undefined>;
+  /**
+   * The DER of the certificate the first connection's TLS peer showed, for
+   * what `conn.tls` does not carry (key, signature, other fingerprints);
+   * undefined before TLS.
+   */
+  peerCertificate(): Uint8Array | undefined;
 }
 
 /** A script: output lines about an open port. */

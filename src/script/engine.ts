@@ -230,7 +230,13 @@ export function createScriptRunner(
     try {
       const conn = await connect();
       if (conn === undefined) return undefined;
-      const context = { target: targetOf(port), signal: controller.signal, connect };
+      const first = opened[0];
+      const context = {
+        target: targetOf(port),
+        signal: controller.signal,
+        connect,
+        peerCertificate: (): Uint8Array | undefined => first?.peerCertificate(),
+      };
       const result = await Promise.race([
         Promise.resolve().then(() => script.run(conn, context)),
         timedOut,
