@@ -235,6 +235,40 @@ function scriptInfo(info: ScriptInfo): ScriptInfo | string {
   };
 }
 
+/** How a proxy runs a probe or script in the sandbox (see `runInSandbox` in {@link loadSandbox}). */
+type SandboxRun = (
+  kind: "probe" | "script",
+  name: string,
+  conn: ProbeConn,
+  signal: AbortSignal,
+  extra?: { target?: ScriptContext["target"]; certificate?: Uint8Array },
+) => Promise<unknown>;
+
+/** The parent's stand-in for a sandboxed script: `run` crosses to the sandbox. */
+function scriptProxy(info: ScriptInfo, runInSandbox: SandboxRun): ScriptPlugin {
+  return {
+    name: info.name,
+    description: info.description,
+    categories: info.categories,
+    ports: info.ports,
+    services: info.services,
+    ...(info.tls === undefined ? {} : { tls: info.tls }),
+    ...(info.allPorts === undefined ? {} : { allPorts: info.allPorts }),
+    async run(
+      conn: ProbeConn,
+      context: ScriptContext,
+    ): Promise<readonly string[] | string | undefined> {
+      const certificate = context.peerCertificate();
+      const result = await runInSandbox("script", info.name, conn, context.signal, {
+        target: context.target,
+        ...(certificate === undefined ? {} : { certificate }),
+      });
+      if (result instanceof Error) throw result;
+      return result as readonly string[] | string | undefined;
+    },
+  };
+}
+
 /**
  * Load the output and probe plugins of `path` into a fresh sandbox.
  *
@@ -780,15 +814,14 @@ async function loadSandbox(
     infos.push(checked);
   }
 
-  const scriptInfos: ScriptInfo[] = [];
-  for (const info of loaded.scripts) {
-    const checked = scriptInfo(info);
-    if (typeof checked === "string") {
-      return await refuse(
-        `Cannot load plugin "${path}": export "${info.exportName}" returns no valid script plugin: ${checked}`,
-      );
-    }
-    scriptInfos.push(checked);
+  const scriptInfos = loaded.scripts.map(scriptInfo);
+  const badScript = scriptInfos.findIndex((info) => typeof info === "string");
+  if (badScript >= 0) {
+    return await refuse(
+      `Cannot load plugin "${path}": export "${
+        loaded.scripts[badScript]?.exportName
+      }" returns no valid script plugin: ${scriptInfos[badScript]}`,
+    );
   }
 
   /**
@@ -849,30 +882,6 @@ async function loadSandbox(
         [greeting.buffer],
       );
     });
-  }
-
-  function scriptProxy(info: ScriptInfo): ScriptPlugin {
-    return {
-      name: info.name,
-      description: info.description,
-      categories: info.categories,
-      ports: info.ports,
-      services: info.services,
-      ...(info.tls === undefined ? {} : { tls: info.tls }),
-      ...(info.allPorts === undefined ? {} : { allPorts: info.allPorts }),
-      async run(
-        conn: ProbeConn,
-        context: ScriptContext,
-      ): Promise<readonly string[] | string | undefined> {
-        const certificate = context.peerCertificate();
-        const result = await runInSandbox("script", info.name, conn, context.signal, {
-          target: context.target,
-          ...(certificate === undefined ? {} : { certificate }),
-        });
-        if (result instanceof Error) throw result;
-        return result as readonly string[] | string | undefined;
-      },
-    };
   }
 
   function outputProxy(name: string, description: string): OutputPlugin {
@@ -941,7 +950,9 @@ async function loadSandbox(
     plugins: outputs,
     outputs,
     probes: infos.map(probeProxy),
-    scripts: scriptInfos.map(scriptProxy),
+    scripts: scriptInfos
+      .filter((info): info is ScriptInfo => typeof info !== "string")
+      .map((info) => scriptProxy(info, runInSandbox)),
     get failure(): string | undefined {
       return failure;
     },
