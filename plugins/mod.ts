@@ -105,3 +105,42 @@ export const probePlugins: readonly (() => ProbePlugin)[] = Object.freeze([
   rdpProbe,
   snmpProbe,
 ]);
+
+// Script plugins (-sC, --script).
+import type { ScriptPlugin } from "../src/plugins/script_types.ts";
+import { bannerScript } from "./script_banner.ts";
+import { httpHeadersScript } from "./script_http_headers.ts";
+import { httpServerHeaderScript } from "./script_http_server_header.ts";
+import { httpTitleScript } from "./script_http_title.ts";
+import { sshHostkeyScript } from "./script_ssh_hostkey.ts";
+import { sslCertScript } from "./script_ssl_cert.ts";
+
+export { bannerLine, bannerScript } from "./script_banner.ts";
+export { header, httpRequest, parseAnswer } from "./script_http.ts";
+export type { HttpAnswer } from "./script_http.ts";
+export { httpHeadersScript } from "./script_http_headers.ts";
+export { httpServerHeaderScript } from "./script_http_server_header.ts";
+export { HTTP_PORTS, HTTP_SERVICES, httpTitleScript } from "./script_http_title.ts";
+export {
+  hostKeyBlob,
+  hostKeyLine,
+  keyBits,
+  sshHostkeyScript,
+  sshPacket,
+} from "./script_ssh_hostkey.ts";
+export {
+  certificateText,
+  certificateTextFromDer,
+  nmapName,
+  sslCertScript,
+} from "./script_ssl_cert.ts";
+
+/** Built-in script plugin factories, by name order. */
+export const scriptPlugins: readonly (() => ScriptPlugin)[] = Object.freeze([
+  bannerScript,
+  httpHeadersScript,
+  httpServerHeaderScript,
+  httpTitleScript,
+  sshHostkeyScript,
+  sslCertScript,
+]);

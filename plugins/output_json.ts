@@ -18,6 +18,8 @@ export interface JsonPort {
   rtt?: number;
   reasonTtl?: number;
   service: Record<string, unknown>;
+  /** Output of the scripts that ran on the port (-sC, --script), in nmap's form. */
+  scripts?: { id: string; output: string }[];
 }
 
 function jsonPort(port: PortResult): JsonPort {
@@ -29,6 +31,7 @@ function jsonPort(port: PortResult): JsonPort {
     ...(port.rtt === undefined ? {} : { rtt: port.rtt }),
     ...(port.reasonTtl === undefined ? {} : { reasonTtl: port.reasonTtl }),
     service: { ...port.service },
+    ...(port.scripts === undefined ? {} : { scripts: port.scripts.map((s) => ({ ...s })) }),
   };
 }
 

@@ -28,6 +28,7 @@ function portLine(result: PortResult): Record<string, unknown> {
     ...(result.rtt === undefined ? {} : { rtt: result.rtt }),
     ...(result.reasonTtl === undefined ? {} : { reasonTtl: result.reasonTtl }),
     service: { ...result.service },
+    ...(result.scripts === undefined ? {} : { scripts: result.scripts.map((s) => ({ ...s })) }),
   };
 }
 

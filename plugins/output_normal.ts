@@ -10,6 +10,7 @@
 import type { PortResult } from "../src/engine/types.ts";
 import type { HostReport, ScanReport } from "../src/output/report.ts";
 import { escapeTerminal } from "../src/output/table.ts";
+import { scriptTextLines } from "../src/plugins/script_format.ts";
 import {
   commandArgs,
   hostLatency,
@@ -153,7 +154,15 @@ function portRows(
     if (flags.serviceDetection) row.push(escapeTerminal(versionLine(port.service)));
     rows.push(row);
   }
-  return table(rows);
+  const [head = "", ...lines] = table(rows);
+  // Script output under its port, as nmap prints it.
+  return [
+    head,
+    ...lines.flatMap((line, index) => [
+      line,
+      ...scriptTextLines(ports[index]?.scripts).map(escapeTerminal),
+    ]),
+  ];
 }
 
 function distinct(values: readonly (string | undefined)[]): string[] {

@@ -151,6 +151,15 @@ function xmlService(port: PortResult, names: ServiceNames | undefined): string {
   return `${open}>${cpes.map((cpe) => `<cpe>${escapeXml(cpe)}</cpe>`).join("")}</service>`;
 }
 
+/** nmap's `<script id= output=>` of each script that ran on the port; line breaks as `&#xa;`. */
+function xmlScripts(port: PortResult): string {
+  return (port.scripts ?? []).map((script) =>
+    `<script id="${escapeXml(script.id)}" output="${
+      script.output.split("\n").map(escapeXml).join("&#xa;")
+    }"/>`
+  ).join("");
+}
+
 function xmlPort(port: PortResult, names: ServiceNames | undefined): string {
   const state = `<state${
     attrs({ state: port.state, reason: port.reason, reason_ttl: port.reasonTtl ?? 0 })
@@ -158,7 +167,7 @@ function xmlPort(port: PortResult, names: ServiceNames | undefined): string {
   // Banners stay in JSON: nmap writes <script id="banner"> only when that script was asked for.
   return `<port${attrs({ protocol: port.protocol, portid: port.port })}>${state}${
     xmlService(port, names)
-  }</port>`;
+  }${xmlScripts(port)}</port>`;
 }
 
 function addressLines(host: HostReport, vendors: MacVendors | undefined): string[] {

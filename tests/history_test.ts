@@ -3,7 +3,7 @@
  * listing them, `diff` naming what changed.
  */
 import assert from "node:assert/strict";
-import { freePort, portolan } from "./helpers.ts";
+import { freePort, portolan, ROOT, SCAN_PERMISSIONS, TEST_STATE_DIR } from "./helpers.ts";
 
 Deno.test("two scans into one --db: diff names exactly the listener opened between them", async () => {
   const dir = await Deno.makeTempDir();
@@ -27,7 +27,7 @@ Deno.test("two scans into one --db: diff names exactly the listener opened betwe
     assert.ok(scans.every((scan: { finished: boolean }) => scan.finished));
 
     const diff = await portolan(["diff", "--db", db, "--json"]);
-    assert.equal(diff.code, 0, diff.stderr);
+    assert.equal(diff.code, 1, `changes: exit 1 as diff and ndiff ${diff.stderr}`);
     const changes = JSON.parse(diff.stdout);
     const named = changes.hosts.flatMap((host: { ports: { port: number; change: string }[] }) =>
       host.ports.map((p) => `${p.port} ${p.change}`)
@@ -35,7 +35,7 @@ Deno.test("two scans into one --db: diff names exactly the listener opened betwe
     assert.deepEqual(named, [`${newPort} new`], "exactly the new listener, nothing else");
 
     const text = await portolan(["diff", "--db", db]);
-    assert.equal(text.code, 0, text.stderr);
+    assert.equal(text.code, 1, text.stderr);
     const changed = text.stdout.split("\n").filter((line) => /^\s+[+~-] /.test(line));
     assert.equal(changed.length, 1, text.stdout);
     assert.match(changed[0]!, new RegExp(`\\+ ${newPort}/tcp\\s+open`));
@@ -73,8 +73,122 @@ Deno.test("diff reads two -oJ files without a database", async () => {
     ]);
     assert.equal(after.code, 0, after.stderr);
     const diff = await portolan(["diff", "--no-db", `${dir}/a.json`, `${dir}/b.json`]);
-    assert.equal(diff.code, 0, diff.stderr);
+    assert.equal(diff.code, 1, diff.stderr);
     assert.match(diff.stdout, new RegExp(`- ${port}/tcp\\s+open`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("diff exits 0 for no change, 1 for changes, 2 for trouble; a port not scanned before is not new", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ptlh-diff-" });
+  const inside = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const low = (inside.addr as Deno.NetAddr).port;
+  // Open in both scans, but only the second one's range holds it.
+  const outside = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const high = (outside.addr as Deno.NetAddr).port;
+  try {
+    const scan = async (name: string, ports: string, extra: string[] = []): Promise<void> => {
+      const result = await portolan([
+        "-Pn",
+        "-p",
+        ports,
+        "-oJ",
+        `${dir}/${name}`,
+        ...extra,
+        "127.0.0.1",
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+    };
+    const db = ["--db", `${dir}/h.db`];
+    await scan("narrow.json", String(low), db);
+    await scan("wide.json", `${low},${high}`, db);
+    await scan("again.json", `${low},${high}`, db);
+
+    const same = await portolan(["diff", "--no-db", `${dir}/wide.json`, `${dir}/again.json`]);
+    assert.equal(same.code, 0, same.stdout + same.stderr);
+    assert.match(same.stdout, /No changes\./);
+
+    for (const operands of [[`${dir}/narrow.json`, `${dir}/wide.json`], ["1", "2"]]) {
+      const widened = await portolan(["diff", ...db, ...operands]);
+      assert.equal(widened.code, 0, `not a change: ${widened.stdout}${widened.stderr}`);
+      assert.match(widened.stdout, new RegExp(`\\? ${high}/tcp +open +\\(not scanned before\\)`));
+      assert.doesNotMatch(widened.stdout, /\(new\)/);
+      const json = await portolan(["diff", ...db, "--json", ...operands]);
+      assert.equal(JSON.parse(json.stdout).summary.unscannedPorts, 1);
+      assert.equal(JSON.parse(json.stdout).summary.newPorts, 0);
+    }
+
+    inside.close();
+    await scan("closed.json", `${low},${high}`);
+    const changed = await portolan(["diff", "--no-db", `${dir}/again.json`, `${dir}/closed.json`]);
+    assert.equal(changed.code, 1, changed.stderr);
+    assert.match(changed.stdout, new RegExp(`- ${low}/tcp +open +\\(gone: now closed\\)`));
+
+    const history = await portolan(["history", ...db]);
+    assert.equal(history.code, 0, history.stderr);
+    const [head, ...rows] = history.stdout.trimEnd().split("\n");
+    assert.match(head!, /^ID +START +SECONDS +TYPE +PORTS +UP +OPEN +TARGETS +STATE$/);
+    assert.equal(rows.length, 3);
+    assert.match(
+      rows[2]!,
+      new RegExp(`^1 .* (syn|connect) +${low} \\(1\\) +1 +1 +127\\.0\\.0\\.1 +done$`),
+    );
+    assert.match(rows[0]!, new RegExp(`^3 .* (syn|connect) +${low},${high} \\(2\\) +1 +2 +`));
+
+    for (
+      const operands of [
+        [`${dir}/missing.json`, `${dir}/wide.json`],
+        [`${dir}/wide.json`],
+        ["7", "8"],
+      ]
+    ) {
+      const bad = await portolan(["diff", ...db, ...operands]);
+      assert.equal(bad.code, 2, `${operands}: ${bad.stderr}`);
+      assert.equal(bad.stderr.trimEnd().split("\n").length, 1, bad.stderr);
+    }
+  } finally {
+    try {
+      inside.close();
+    } catch { /* closed by the test */ }
+    outside.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("diff of /dev/zero: one line, exit 2; SIGINT ends a diff reading a FIFO", async () => {
+  const zero = await portolan(["diff", "--no-db", "/dev/zero", "x.json"], { timeoutMs: 20_000 });
+  assert.equal(zero.code, 2);
+  assert.equal(
+    zero.stderr,
+    'portolan: Cannot read report "/dev/zero": it holds a NUL byte (not a text file)\n',
+  );
+  const dir = await Deno.makeTempDir({ prefix: "ptlh-diff-" });
+  try {
+    assert.ok((await new Deno.Command("mkfifo", { args: [`${dir}/fifo`] }).output()).success);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        ...SCAN_PERMISSIONS,
+        `${ROOT}main.ts`,
+        "diff",
+        "--no-db",
+        `${dir}/fifo`,
+        `${dir}/fifo`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1", XDG_DATA_HOME: `${TEST_STATE_DIR}/data` },
+    }).spawn();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    child.kill("SIGINT");
+    const guard = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const output = await child.output();
+    clearTimeout(guard);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 130, stderr);
+    assert.match(stderr, /^portolan: Cannot read report ".*fifo": interrupted\n$/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -158,7 +158,7 @@ Deno.test("portolan diff of two hostile -oJ reports prints no raw ESC, BEL, C1 o
         `${dir}/a.json`,
         `${dir}/b.json`,
       ]);
-      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.code, 1, result.stderr);
       assert.match(result.stdout, /23/);
       assert.deepEqual(rawUnsafe(result.stdout), []);
     }

@@ -12,6 +12,7 @@ import type { DiscoveryProbe } from "../engine/raw/types.ts";
 import type { Shard } from "../engine/types.ts";
 import { parsePorts } from "../ports/mod.ts";
 import { parseVersionIntensity } from "../service/detect.ts";
+import { parseScriptNames } from "../script/select.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Name of an output plugin: a built-in ("normal", "json", "xml", …) or a loaded one. */
@@ -41,6 +42,14 @@ export interface CliOptions {
   serviceDetection: boolean;
   /** --version-intensity (0-9), --version-light (2), --version-all (9). */
   versionIntensity?: number;
+  /** -sC (or -A): the default scripts. */
+  scriptDefaults: boolean;
+  /** --script NAMES: scripts or categories, checked once plugins are loaded. */
+  scripts: string[];
+  /** -A: -sV and -sC, and a word on what it leaves out. */
+  aggressive: boolean;
+  /** --script-timeout: time one script may take on one port, ms. */
+  scriptTimeout?: number;
   /** -PE, -PS, -PA, -PR: host-discovery probes; empty for the default set. */
   discoveryProbes: DiscoveryProbe[];
   /** --shard I/N, 1-based on the command line as masscan has it; 0-based here. */
@@ -234,6 +243,15 @@ function tcpDiscovery(kind: "syn" | "ack", flag: string, list: string): Discover
   return ports.map((port) => ({ kind, port }));
 }
 
+/** --script a,b: names or categories, none empty. */
+function scriptNames(text: string): string[] {
+  try {
+    return parseScriptNames(text);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 /** Every option; keys are spelled without leading dashes. */
 const SPECS: Record<string, Spec> = {
   "h": flag((o) => (o.help = true)),
@@ -253,6 +271,14 @@ const SPECS: Record<string, Spec> = {
   "sL": flag((o) => (o.listOnly = true)),
   "sn": flag((o) => (o.pingOnly = true)),
   "sV": flag((o) => (o.serviceDetection = true)),
+  "sC": flag((o) => (o.scriptDefaults = true)),
+  "script": valued((o, v) => o.scripts.push(...scriptNames(v))),
+  "script-timeout": valued((o, v) => (o.scriptTimeout = parseTimeSpec("--script-timeout", v))),
+  "A": flag((o) => {
+    o.aggressive = true;
+    o.serviceDetection = true;
+    o.scriptDefaults = true;
+  }),
   "version-intensity": valued((o, v) => {
     try {
       o.versionIntensity = parseVersionIntensity(v);
@@ -354,6 +380,9 @@ function defaults(): CliOptions {
     listOnly: false,
     pingOnly: false,
     serviceDetection: false,
+    scriptDefaults: false,
+    scripts: [],
+    aggressive: false,
     discoveryProbes: [],
     skipDiscovery: false,
     noResolve: false,

@@ -43,6 +43,11 @@ SCAN
   --version-intensity N  0 (likely probes only, short waits) ... 9 (all probes); default 7
   --version-light        --version-intensity 2
   --version-all          --version-intensity 9
+  -sC                    run the default scripts: http-title, ssh-hostkey, ssl-cert
+  --script NAMES         scripts or categories, comma-separated: banner, http-title,
+                         http-headers, http-server-header, ssl-cert, ssh-hostkey, default, …
+  --script-timeout TIME  time one script may take on one port (default 10s)
+  -A                     -sV and -sC (nmap's -O and --traceroute are not available)
 
 HOST DISCOVERY (default with raw sockets: ARP / neighbour discovery on a local link,
   else ICMP echo, SYN to 443 and ACK to 80; without them: connect to 80 and 443)

@@ -10,11 +10,14 @@ import {
   diffReports,
   diffToJson,
   formatDiff,
+  hasChanges,
   type HistoryDb,
   listScans,
   loadComparison,
   openHistory,
+  type ScanDiff,
 } from "../store/mod.ts";
+import { escapeControls } from "../plugins/format.ts";
 import type { CliIo } from "./run.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -26,7 +29,9 @@ export const SUBCOMMAND_HELP: Record<"history" | "diff", string> = {
     "List the scans recorded in the history database, newest first.\n",
   diff: "Usage: portolan diff [A] [B] [--db FILE | --no-db] [--json]\n" +
     "What changed between two scans: by default the last two finished scans of the\n" +
-    "same targets; A and B may be scan ids (12 or #12) or -oJ / -oX files.\n",
+    "same targets; A and B may be scan ids (12 or #12) or -oJ / -oX files.\n" +
+    "Exit status: 0 no change, 1 changes, 2 trouble (as diff and ndiff). Ports that\n" +
+    "only one scan covered are shown with ? (not scanned before/now), not as changes.\n",
 };
 
 /** Flags the two subcommands share. */
@@ -68,6 +73,11 @@ function parseSubArgs(command: string, args: readonly string[]): SubOptions {
   return options;
 }
 
+/** At most `width` characters, an ellipsis marking the cut. */
+function clip(text: string, width: number): string {
+  return text.length > width ? text.slice(0, width - 1) + "…" : text;
+}
+
 function open(options: SubOptions, io: CliIo): HistoryDb {
   return openHistory(options.db ?? defaultDbPath((name) => io.env(name)));
 }
@@ -89,7 +99,7 @@ export async function runHistory(args: readonly string[], io: CliIo): Promise<nu
       await io.stdout(encoder.encode(JSON.stringify(scans, null, 2) + "\n"));
       return 0;
     }
-    const rows = [["ID", "START", "SECONDS", "UP", "OPEN", "TARGETS", "STATE"]];
+    const rows = [["ID", "START", "SECONDS", "TYPE", "PORTS", "UP", "OPEN", "TARGETS", "STATE"]];
     for (const scan of scans) {
       const seconds = scan.end === ""
         ? ""
@@ -98,9 +108,11 @@ export async function runHistory(args: readonly string[], io: CliIo): Promise<nu
         String(scan.id),
         scan.start.replace("T", " ").slice(0, 19),
         seconds,
+        scan.types.join("+") || "-",
+        clip(scan.ports === "" ? "-" : `${scan.ports} (${scan.portCount})`, 32),
         String(scan.hostsUp),
         String(scan.openPorts),
-        scan.targets.length > 40 ? scan.targets.slice(0, 39) + "…" : scan.targets,
+        clip(escapeControls(scan.targets), 40),
         scan.interrupted ? "interrupted" : scan.finished ? "done" : "unfinished",
       ]);
     }
@@ -122,15 +134,26 @@ export async function runDiff(args: readonly string[], io: CliIo): Promise<numbe
     await io.stdout(encoder.encode(SUBCOMMAND_HELP.diff));
     return 0;
   }
-  const db = options.noDb ? undefined : open(options, io);
+  let db: HistoryDb | undefined;
+  let diff: ScanDiff;
   try {
-    const { a, b, labels } = await loadComparison(db, options.operands);
-    const diff = diffReports(a, b, { labels });
-    const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
-    const text = options.json ? diffToJson(diff) : formatDiff(diff, { color });
-    await io.stdout(encoder.encode(text.endsWith("\n") ? text : text + "\n"));
-    return 0;
+    db = options.noDb ? undefined : open(options, io);
+    const { a, b, labels } = await loadComparison(
+      db,
+      options.operands,
+      io.signal === undefined ? {} : { signal: io.signal },
+    );
+    diff = diffReports(a, b, { labels });
+  } catch (error) {
+    // As diff and ndiff: 2 for trouble, in one line; 130 when SIGINT ended a read.
+    const text = error instanceof Error ? error.message : String(error);
+    io.stderr(`portolan: ${escapeControls(text.trim().replace(/\s*\n\s*/g, " "))}\n`);
+    return io.signal?.aborted === true ? 130 : 2;
   } finally {
     db?.close();
   }
+  const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
+  const text = options.json ? diffToJson(diff) : formatDiff(diff, { color });
+  await io.stdout(encoder.encode(text.endsWith("\n") ? text : text + "\n"));
+  return hasChanges(diff) ? 1 : 0;
 }

@@ -133,6 +133,13 @@ function checkPort(value: unknown, where: string): void {
     }
   }
   checkService(value.service, where);
+  if (
+    value.scripts !== undefined &&
+    !(Array.isArray(value.scripts) &&
+      value.scripts.every((s) => isObject(s) && isText(s.id) && isText(s.output)))
+  ) {
+    damaged(`${where}.scripts is not a list of script outputs`);
+  }
 }
 
 function checkHost(value: unknown, where: string): void {

@@ -110,6 +110,8 @@ export const DAMAGED: Mutation[] = [
   ["port number 70000", (s) => (s.report.hosts[0].ports[0].port = 70000)],
   ["port protocol sctp", (s) => (s.report.hosts[0].ports[0].protocol = "sctp")],
   ["port state wrong", (s) => (s.report.hosts[0].ports[0].state = "ajar")],
+  ["port scripts a string", (s) => (s.report.hosts[0].ports[0].scripts = "x")],
+  ["port script output missing", (s) => (s.report.hosts[0].ports[0].scripts = [{ id: "a" }])],
   ["port address missing", (s) => delete s.report.hosts[0].ports[0].address],
   ["port rtt negative", (s) => (s.report.hosts[0].ports[0].rtt = -1)],
   ["service a string", (s) => (s.report.hosts[0].ports[0].service = "ssh")],

@@ -36,6 +36,7 @@ import {
 } from "./resume.ts";
 import { quietExitCode } from "./quiet_exit.ts";
 import { UsageError } from "./usage_error.ts";
+import { AGGRESSIVE_NOTE, planScripts } from "./scripts.ts";
 
 /** What the command talks to; main.ts passes the process's own. */
 export interface CliIo {
@@ -261,6 +262,8 @@ async function runPlanned(
     : await usageStep(() => selectPorts(options, modes, io.stderr));
   const timing = await usageStep(() => buildTiming(options));
   const outputs = await planOutputs(options, context.sandboxes, io);
+  const scripts = planScripts(options, context.sandboxes.flatMap((sandbox) => sandbox.scripts));
+  if (options.aggressive) io.stderr(AGGRESSIVE_NOTE);
   await usageStep(() =>
     checkOutputPaths(options.outputs, {
       ...(options.noDb ? {} : { db: () => options.db ?? defaultDbPath((name) => io.env(name)) }),
@@ -333,6 +336,7 @@ async function runPlanned(
     modes,
     ports,
     userProbes: context.sandboxes.flatMap((sandbox) => sandbox.probes),
+    scripts,
     timing,
     args,
     outputs,

@@ -48,6 +48,8 @@ export interface PortResult {
   /** TTL of the answer, where the engine sees it. */
   reasonTtl?: number;
   service?: ServiceInfo;
+  /** Script output (-sC, --script), in nmap's form; see src/plugins/script_types.ts. */
+  scripts?: { id: string; output: string }[];
 }
 
 /** A host's verdict (host discovery, or the summary after its ports). */

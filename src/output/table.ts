@@ -6,6 +6,7 @@
 
 import type { PortResult, PortState } from "../engine/types.ts";
 import type { ExtraPorts, HostReport, ScanReport } from "./report.ts";
+import { scriptTextLines } from "../plugins/script_format.ts";
 
 /** Options of {@link renderTable}. */
 export interface TableOptions {
@@ -148,7 +149,7 @@ function portTable(ports: readonly PortResult[], options: TableOptions): string[
   const widths = header.map((_, column) =>
     Math.max(...rows.map((row) => row[column]?.text.length ?? 0))
   );
-  return rows.map((row) =>
+  const lines = rows.map((row) =>
     row.map((cell, column) => {
       const last = column === row.length - 1;
       const pad = last ? "" : " ".repeat((widths[column] ?? 0) - cell.text.length + 1);
@@ -157,6 +158,10 @@ function portTable(ports: readonly PortResult[], options: TableOptions): string[
         : cell.text;
       return text + pad;
     }).join("").trimEnd()
+  );
+  // Script output under its port, as nmap prints it.
+  return lines.flatMap((line, index) =>
+    index === 0 ? [line] : [line, ...scriptTextLines(ports[index - 1]?.scripts).map(escapeTerminal)]
   );
 }
 

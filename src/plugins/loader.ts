@@ -9,8 +9,9 @@
  * parameters is called once, at load time, to see what it returns; exports
  * that are not such functions, or return something that is plainly not a
  * plugin (not an object, or an object with none of `name`, `description`,
- * `write`, `probe`), are left alone. A returned object with a `probe` member
- * is a probe plugin; any other is an output plugin.
+ * `write`, `probe`, `run`), are left alone. A returned object with a `run`
+ * member is a script plugin (`script_types.ts`), one with a `probe` member a
+ * probe plugin; any other is an output plugin.
  *
  * This loads in the current isolate, with its permissions; the command line
  * loads user plugins through `sandbox.ts`, which runs this inside a Worker
@@ -23,6 +24,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { probePluginProblem } from "../service/validate.ts";
 import type { ProbePlugin } from "./probe_types.ts";
+import { type ScriptPlugin, scriptPluginProblem } from "./script_types.ts";
 import type { OutputPlugin } from "./types.ts";
 
 /** An output plugin factory and where it came from. */
@@ -50,10 +52,24 @@ export interface LoadedProbePlugin {
   plugin: ProbePlugin;
 }
 
+/** A script plugin and where it came from. */
+export interface LoadedScriptPlugin {
+  name: string;
+  description: string;
+  /** The export that makes it. */
+  exportName: string;
+  /** The file, as given. */
+  path: string;
+  /** The plugin, made once: a script keeps no state, so one object serves every port. */
+  plugin: ScriptPlugin;
+}
+
 /** Every plugin a module exports, by kind. */
 export interface LoadedPlugins {
   outputs: LoadedOutputPlugin[];
   probes: LoadedProbePlugin[];
+  /** Script plugins (objects with `run`); absent from loaders that predate them. */
+  scripts?: LoadedScriptPlugin[];
 }
 
 /** Names usable in `--output NAME:FILE`. */
@@ -66,7 +82,8 @@ function firstLine(error: unknown): string {
 
 function looksLikePlugin(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null &&
-    ("name" in value || "write" in value || "description" in value || "probe" in value);
+    ("name" in value || "write" in value || "description" in value || "probe" in value ||
+      "run" in value);
 }
 
 /** Why `value` is not an {@link OutputPlugin}, or undefined when it is one. */
@@ -84,6 +101,7 @@ export function outputPluginProblem(value: unknown): string | undefined {
 
 /** Why `value` is not a plugin of the kind it looks like, or undefined when it is one. */
 function pluginProblem(value: Record<string, unknown>): string | undefined {
+  if ("run" in value) return scriptPluginProblem(value);
   return "probe" in value ? probePluginProblem(value) : outputPluginProblem(value);
 }
 
@@ -137,10 +155,13 @@ export async function loadPlugins(
   options: { cwd?: string } = {},
 ): Promise<LoadedPlugins> {
   const loaded = await importPlugins(path, options);
-  if (loaded.outputs.length === 0 && loaded.probes.length === 0) {
+  if (
+    loaded.outputs.length === 0 && loaded.probes.length === 0 &&
+    (loaded.scripts ?? []).length === 0
+  ) {
     throw loadError(
       path,
-      "it exports no output plugin factory (a function returning { name, description, write }) and no probe plugin factory (a function returning { name, description, protocols, ports, rarity, passive, probe })",
+      "it exports no output plugin factory (a function returning { name, description, write }), no probe plugin factory (a function returning { name, description, protocols, ports, rarity, passive, probe }) and no script plugin factory (a function returning { name, description, categories, ports, services, run })",
     );
   }
   return loaded;
@@ -175,6 +196,7 @@ async function importPlugins(
 
   const outputs: LoadedOutputPlugin[] = [];
   const probes: LoadedProbePlugin[] = [];
+  const scripts: LoadedScriptPlugin[] = [];
   for (const [exportName, value] of Object.entries(module)) {
     if (typeof value !== "function") {
       if (looksLikePlugin(value) && pluginProblem(value) === undefined) {
@@ -199,6 +221,21 @@ async function importPlugins(
       throw fail(`export "${exportName}" returns a promise; a factory must return the plugin`);
     }
     if (!looksLikePlugin(made)) continue;
+    if ("run" in made) {
+      const problem = scriptPluginProblem(made);
+      if (problem !== undefined) {
+        throw fail(`export "${exportName}" returns no valid script plugin: ${problem}`);
+      }
+      const plugin = made as unknown as ScriptPlugin;
+      scripts.push({
+        name: plugin.name,
+        description: plugin.description,
+        exportName,
+        path,
+        plugin,
+      });
+      continue;
+    }
     if ("probe" in made) {
       const problem = probePluginProblem(made);
       if (problem !== undefined) {
@@ -234,7 +271,7 @@ async function importPlugins(
       },
     });
   }
-  for (const [kind, list] of [["", outputs], ["probe ", probes]] as const) {
+  for (const [kind, list] of [["", outputs], ["probe ", probes], ["script ", scripts]] as const) {
     const seen = new Set<string>();
     for (const plugin of list) {
       if (seen.has(plugin.name)) {
@@ -243,7 +280,7 @@ async function importPlugins(
       seen.add(plugin.name);
     }
   }
-  return { outputs, probes };
+  return { outputs, probes, scripts };
 }
 
 /**

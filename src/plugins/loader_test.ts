@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { outputPlugins } from "../../plugins/mod.ts";
-import { loadOutputPlugins, mergeOutputPlugins, outputPluginProblem } from "./loader.ts";
+import {
+  loadOutputPlugins,
+  loadPlugins,
+  mergeOutputPlugins,
+  outputPluginProblem,
+} from "./loader.ts";
 import type { ScanEvent } from "./types.ts";
 
 /** Write `files` into a fresh directory, run `fn` with it, then remove it. */
@@ -194,4 +199,22 @@ Deno.test("outputPluginProblem accepts every built-in output", () => {
     assert.equal(outputPluginProblem(factory()), undefined);
   }
   assert.equal(outputPluginProblem(null), "it is not an object");
+});
+
+Deno.test("loadPlugins: an object with `run` is a script plugin, checked field by field", async () => {
+  const script = (categories: string): string =>
+    `export function title() { return { name: "t", description: "d", categories: ${categories},
+       ports: [80], services: ["http"], async run() { return "x"; } }; }`;
+  await withFiles(
+    { "ok.ts": script(`["default"]`), "bad.ts": script(`"default"`) },
+    async (dir) => {
+      const loaded = await loadPlugins(`${dir}/ok.ts`);
+      assert.deepEqual(loaded.scripts?.map((s) => [s.name, s.exportName]), [["t", "title"]]);
+      assert.deepEqual(loaded.outputs, []);
+      await assert.rejects(
+        () => loadPlugins(`${dir}/bad.ts`),
+        /export "title" returns no valid script plugin: `categories` is not a list of strings$/,
+      );
+    },
+  );
 });

@@ -28,6 +28,10 @@
  * that stops answering (a plugin stuck in a loop) is ended and its probes
  * count as no match from then on.
  *
+ * Script plugins run the same way as probes, on the engine's first
+ * connection to the port (`context.connect()` has no other to give inside
+ * the sandbox); what comes back is checked and capped by the script engine.
+ *
  * Every message from the sandbox is checked before use: one of the wrong
  * shape ends the sandbox like a crash does.
  *
@@ -50,8 +54,16 @@ import type {
   StartTlsOptions,
 } from "./probe_types.ts";
 import { encodeFrame, readFrames, writeAll } from "./sandbox_frames.ts";
-import type { FromSandbox, ProbeInfo, ReadLimits, ToSandbox, WireRead } from "./sandbox_serve.ts";
+import type {
+  FromSandbox,
+  ProbeInfo,
+  ReadLimits,
+  ScriptInfo,
+  ToSandbox,
+  WireRead,
+} from "./sandbox_serve.ts";
 import type { OutputPlugin, OutputWriter, ScanEvent } from "./types.ts";
+import { type ScriptContext, type ScriptPlugin, scriptPluginProblem } from "./script_types.ts";
 
 /** Plugins loaded into one sandbox, and the sandbox's off switch. */
 export interface Sandbox {
@@ -61,6 +73,11 @@ export interface Sandbox {
   outputs: LoadedOutputPlugin[];
   /** The file's probe plugins, for the `-sV` engine; each `probe()` runs in the Worker. */
   probes: ProbePlugin[];
+  /**
+   * The file's script plugins, for `--script`/`-sC`; each `run()` runs in the
+   * sandbox on the engine's first connection (`context.connect()` gives no other there).
+   */
+  scripts: ScriptPlugin[];
   /**
    * Why the sandbox had to be ended during the run (a crash, a hang, a bad
    * message), or undefined while all is well.
@@ -109,8 +126,10 @@ interface Session {
 }
 
 interface ProbeSession {
+  /** What runs on the connection: a probe's answer is a match, a script's its output. */
+  kind: "probe" | "script";
   conn: ProbeConn;
-  settle: (match: ServiceMatch | undefined) => void;
+  settle: (result: unknown) => void;
 }
 
 type ConnRequest = Extract<FromSandbox, { type: "conn" }>;
@@ -200,12 +219,62 @@ function probeInfo(info: ProbeInfo): ProbeInfo | string {
   };
 }
 
+/** The parent's copy of a script plugin description, checked. */
+function scriptInfo(info: ScriptInfo): ScriptInfo | string {
+  const problem = scriptPluginProblem({ ...info, run: ANY_CHUNK });
+  if (problem !== undefined) return problem;
+  return {
+    name: info.name,
+    description: info.description,
+    exportName: info.exportName,
+    categories: [...info.categories],
+    ports: [...info.ports],
+    services: [...info.services],
+    ...(info.tls === undefined ? {} : { tls: info.tls }),
+    ...(info.allPorts === undefined ? {} : { allPorts: info.allPorts }),
+  };
+}
+
+/** How a proxy runs a probe or script in the sandbox (see `runInSandbox` in {@link loadSandbox}). */
+type SandboxRun = (
+  kind: "probe" | "script",
+  name: string,
+  conn: ProbeConn,
+  signal: AbortSignal,
+  extra?: { target?: ScriptContext["target"]; certificate?: Uint8Array },
+) => Promise<unknown>;
+
+/** The parent's stand-in for a sandboxed script: `run` crosses to the sandbox. */
+function scriptProxy(info: ScriptInfo, runInSandbox: SandboxRun): ScriptPlugin {
+  return {
+    name: info.name,
+    description: info.description,
+    categories: info.categories,
+    ports: info.ports,
+    services: info.services,
+    ...(info.tls === undefined ? {} : { tls: info.tls }),
+    ...(info.allPorts === undefined ? {} : { allPorts: info.allPorts }),
+    async run(
+      conn: ProbeConn,
+      context: ScriptContext,
+    ): Promise<readonly string[] | string | undefined> {
+      const certificate = context.peerCertificate();
+      const result = await runInSandbox("script", info.name, conn, context.signal, {
+        target: context.target,
+        ...(certificate === undefined ? {} : { certificate }),
+      });
+      if (result instanceof Error) throw result;
+      return result as readonly string[] | string | undefined;
+    },
+  };
+}
+
 /**
  * Load the output and probe plugins of `path` into a fresh sandbox.
  *
  * @throws {Error} one line naming the file as the user typed it, as
  * {@link ../plugins/loader.ts loadPlugins} words it, e.g.
- * `Cannot load plugin "x.ts": it exports no output plugin factory (…) and no probe plugin factory (…)`,
+ * `Cannot load plugin "x.ts": it exports no output plugin factory (…), no probe plugin factory (…) and no script plugin factory (…)`,
  * or `Cannot load plugin "x.ts": the sandbox is unavailable (…)`.
  *
  * @example
@@ -509,7 +578,8 @@ function checkedMessage(data: unknown): FromSandbox | undefined {
     switch (data.type) {
       case "loaded":
         return Array.isArray(data.plugins) && data.plugins.every(isPluginInfo) &&
-          Array.isArray(data.probes) && data.probes.every(isPluginInfo);
+          Array.isArray(data.probes) && data.probes.every(isPluginInfo) &&
+          Array.isArray(data.scripts) && data.scripts.every(isPluginInfo);
       case "load-error":
         return typeof data.message === "string";
       case "write":
@@ -519,8 +589,10 @@ function checkedMessage(data: unknown): FromSandbox | undefined {
         return isId(data.id);
       case "error":
       case "probe-error":
+      case "script-error":
         return isId(data.id) && typeof data.message === "string";
       case "probe-done":
+      case "script-done":
         return isId(data.id);
       case "conn":
         return isId(data.id) && isId(data.call) && (
@@ -641,10 +713,18 @@ async function loadSandbox(
       case "probe-done":
       case "probe-error": {
         const session = probeSessions.get(data.id);
-        if (session === undefined) return;
+        if (session === undefined || session.kind !== "probe") return;
         session.settle(
           data.type === "probe-done" ? sandboxedMatch(data.match, session.conn) : undefined,
         );
+        return;
+      }
+      case "script-done":
+      case "script-error": {
+        const session = probeSessions.get(data.id);
+        if (session === undefined || session.kind !== "script") return;
+        // The script engine checks and caps what comes back, as it does a built-in's.
+        session.settle(data.type === "script-done" ? data.output : new Error(data.message));
         return;
       }
       case "probe-aborted":
@@ -734,6 +814,76 @@ async function loadSandbox(
     infos.push(checked);
   }
 
+  const scriptInfos = loaded.scripts.map(scriptInfo);
+  const badScript = scriptInfos.findIndex((info) => typeof info === "string");
+  if (badScript >= 0) {
+    return await refuse(
+      `Cannot load plugin "${path}": export "${
+        loaded.scripts[badScript]?.exportName
+      }" returns no valid script plugin: ${scriptInfos[badScript]}`,
+    );
+  }
+
+  /**
+   * Start `kind` on `conn` in the sandbox; resolves with what comes back, or
+   * undefined when it is stopped (abort) or the sandbox ends. A run that
+   * ignores the abort past `unresponsiveMs` ends the sandbox.
+   */
+  function runInSandbox(
+    kind: "probe" | "script",
+    name: string,
+    conn: ProbeConn,
+    signal: AbortSignal,
+    extra: { target?: ScriptContext["target"]; certificate?: Uint8Array } = {},
+  ): Promise<unknown> {
+    if (dead !== undefined || signal.aborted) return Promise.resolve(undefined);
+    const id = nextId++;
+    return new Promise((resolve) => {
+      const onAbort = (): void => {
+        if (!probeSessions.has(id)) return;
+        settle(undefined);
+        post({ type: "probe-abort", id });
+        if (dead !== undefined) return;
+        const timer = setTimeout(() => {
+          watchdogs.delete(id);
+          fail(`its ${kind} "${name}" ignored an abort for ${unresponsiveMs} ms`);
+        }, unresponsiveMs);
+        // The watchdog alone must not keep the process alive.
+        Deno.unrefTimer(Number(timer));
+        watchdogs.set(id, timer);
+      };
+      const settle = (result: unknown): void => {
+        if (!probeSessions.delete(id)) return;
+        signal.removeEventListener("abort", onAbort);
+        resolve(result);
+      };
+      probeSessions.set(id, { kind, conn, settle });
+      signal.addEventListener("abort", onAbort, { once: true });
+      const greeting = conn.greeting.slice();
+      const snapshot = {
+        address: conn.address,
+        port: conn.port,
+        greeting,
+        tls: conn.tls,
+        closed: conn.closed,
+      };
+      post(
+        kind === "probe" || extra.target === undefined
+          ? { type: "probe", id, name, conn: snapshot, limits }
+          : {
+            type: "script",
+            id,
+            name,
+            conn: snapshot,
+            limits,
+            target: extra.target,
+            ...(extra.certificate === undefined ? {} : { certificate: extra.certificate.slice() }),
+          },
+        [greeting.buffer],
+      );
+    });
+  }
+
   function outputProxy(name: string, description: string): OutputPlugin {
     return {
       name,
@@ -782,45 +932,9 @@ async function loadSandbox(
       ...(info.tlsPorts === undefined ? {} : { tlsPorts: info.tlsPorts }),
       rarity: info.rarity,
       passive: info.passive,
-      probe(conn: ProbeConn, signal: AbortSignal): Promise<ServiceMatch | undefined> {
-        if (dead !== undefined || signal.aborted) return Promise.resolve(undefined);
-        const id = nextId++;
-        return new Promise((resolve) => {
-          const onAbort = (): void => {
-            if (!probeSessions.has(id)) return;
-            settle(undefined);
-            post({ type: "probe-abort", id });
-            if (dead !== undefined) return;
-            const timer = setTimeout(() => {
-              watchdogs.delete(id);
-              fail(`its probe "${name}" ignored an abort for ${unresponsiveMs} ms`);
-            }, unresponsiveMs);
-            // The watchdog alone must not keep the process alive.
-            Deno.unrefTimer(Number(timer));
-            watchdogs.set(id, timer);
-          };
-          const settle = (match: ServiceMatch | undefined): void => {
-            if (!probeSessions.delete(id)) return;
-            signal.removeEventListener("abort", onAbort);
-            resolve(match);
-          };
-          probeSessions.set(id, { conn, settle });
-          signal.addEventListener("abort", onAbort, { once: true });
-          const greeting = conn.greeting.slice();
-          post({
-            type: "probe",
-            id,
-            name,
-            conn: {
-              address: conn.address,
-              port: conn.port,
-              greeting,
-              tls: conn.tls,
-              closed: conn.closed,
-            },
-            limits,
-          }, [greeting.buffer]);
-        });
+      async probe(conn: ProbeConn, signal: AbortSignal): Promise<ServiceMatch | undefined> {
+        // What settles a probe session is a match rebuilt by sandboxedMatch, or undefined.
+        return await runInSandbox("probe", name, conn, signal) as ServiceMatch | undefined;
       },
     };
   }
@@ -836,6 +950,9 @@ async function loadSandbox(
     plugins: outputs,
     outputs,
     probes: infos.map(probeProxy),
+    scripts: scriptInfos
+      .filter((info): info is ScriptInfo => typeof info !== "string")
+      .map((info) => scriptProxy(info, runInSandbox)),
     get failure(): string | undefined {
       return failure;
     },

@@ -577,7 +577,7 @@ export function echo() {
       (error: Error) => {
         assert.equal(
           error.message,
-          `Cannot load plugin "${path}": it exports no output plugin factory (a function returning { name, description, write }) and no probe plugin factory (a function returning { name, description, protocols, ports, rarity, passive, probe })`,
+          `Cannot load plugin "${path}": it exports no output plugin factory (a function returning { name, description, write }), no probe plugin factory (a function returning { name, description, protocols, ports, rarity, passive, probe }) and no script plugin factory (a function returning { name, description, categories, ports, services, run })`,
         );
         return true;
       },

@@ -23,6 +23,7 @@ import type {
   StartTlsOptions,
   TlsDetails,
 } from "./probe_types.ts";
+import type { ScriptPlugin, ScriptTarget } from "./script_types.ts";
 import type { OutputPlugin, ScanEvent } from "./types.ts";
 
 /** How messages cross: `send` resolves once the message is on its way (back-pressure). */
@@ -42,6 +43,18 @@ export interface ProbeInfo {
   tlsPorts?: number[];
   rarity: number;
   passive: boolean;
+}
+
+/** A script plugin's description, as the parent rebuilds it. */
+export interface ScriptInfo {
+  name: string;
+  description: string;
+  exportName: string;
+  categories: string[];
+  ports: number[];
+  services: string[];
+  tls?: boolean;
+  allPorts?: boolean;
 }
 
 /** The mirrored state of the parent's connection when a probe starts. */
@@ -83,6 +96,17 @@ export type ToSandbox =
   | { type: "event"; id: number; event: ScanEvent }
   | { type: "end"; id: number }
   | { type: "probe"; id: number; name: string; conn: ConnSnapshot; limits: ReadLimits }
+  /** Run a script on the connection, as a probe runs; aborted by "probe-abort" too. */
+  | {
+    type: "script";
+    id: number;
+    name: string;
+    conn: ConnSnapshot;
+    limits: ReadLimits;
+    target: ScriptTarget;
+    /** The peer's certificate (DER) as of the start, when the connection runs TLS. */
+    certificate?: Uint8Array;
+  }
   | { type: "probe-abort"; id: number }
   | {
     type: "conn-reply";
@@ -100,6 +124,7 @@ export type FromSandbox =
     type: "loaded";
     plugins: { name: string; description: string; exportName: string }[];
     probes: ProbeInfo[];
+    scripts: ScriptInfo[];
   }
   | { type: "load-error"; message: string }
   | { type: "write"; id: number; text: string }
@@ -110,7 +135,9 @@ export type FromSandbox =
   | { type: "conn"; id: number; call: number; op: "startTls"; options: StartTlsOptions }
   | { type: "probe-done"; id: number; match: unknown }
   | { type: "probe-error"; id: number; message: string }
-  | { type: "probe-aborted"; id: number };
+  | { type: "probe-aborted"; id: number }
+  | { type: "script-done"; id: number; output: unknown }
+  | { type: "script-error"; id: number; message: string };
 
 type ConnReply = Extract<ToSandbox, { type: "conn-reply" }>;
 
@@ -163,6 +190,7 @@ export function serveSandbox(port: SandboxPort): void {
   const factories = new Map<string, () => OutputPlugin>();
   const sessions = new Map<number, Session>();
   const probePlugins = new Map<string, ProbePlugin>();
+  const scriptPlugins = new Map<string, ScriptPlugin>();
   const runs = new Map<number, ProbeRun>();
 
   // A plugin's stray rejection or timer error must not end the sandbox and
@@ -371,6 +399,34 @@ export function serveSandbox(port: SandboxPort): void {
     }
   }
 
+  /**
+   * A script on the parent's connection. Only that one: `context.connect()`
+   * has no second connection to give inside the sandbox.
+   */
+  async function runScript(data: Extract<ToSandbox, { type: "script" }>): Promise<void> {
+    const { id } = data;
+    const run: ProbeRun = { controller: new AbortController(), pending: new Map(), ended: false };
+    runs.set(id, run);
+    try {
+      const plugin = scriptPlugins.get(data.name);
+      if (plugin === undefined) {
+        throw new Error(`no script plugin named "${data.name}" in this module`);
+      }
+      const conn = proxyConn(id, data.conn, data.limits, run);
+      const output = await plugin.run(conn, {
+        target: data.target,
+        signal: run.controller.signal,
+        connect: () => Promise.resolve(undefined),
+        peerCertificate: () => data.certificate,
+      });
+      if (!run.ended) send({ type: "script-done", id, output });
+    } catch (error) {
+      if (!run.ended) send({ type: "script-error", id, message: message(error) });
+    } finally {
+      endRun(id, run);
+    }
+  }
+
   async function receive(data: ToSandbox): Promise<void> {
     switch (data.type) {
       case "load":
@@ -380,6 +436,7 @@ export function serveSandbox(port: SandboxPort): void {
             : await loadPlugins(data.path, ABSOLUTE);
           for (const plugin of loaded.outputs) factories.set(plugin.name, plugin.factory);
           for (const probe of loaded.probes) probePlugins.set(probe.name, probe.plugin);
+          for (const script of loaded.scripts ?? []) scriptPlugins.set(script.name, script.plugin);
           send({
             type: "loaded",
             plugins: loaded.outputs.map(({ name, description, exportName }) => ({
@@ -396,6 +453,16 @@ export function serveSandbox(port: SandboxPort): void {
               ...(plugin.tlsPorts === undefined ? {} : { tlsPorts: [...plugin.tlsPorts] }),
               rarity: plugin.rarity,
               passive: plugin.passive,
+            })),
+            scripts: (loaded.scripts ?? []).map(({ exportName, plugin }) => ({
+              name: plugin.name,
+              description: plugin.description,
+              exportName,
+              categories: [...plugin.categories],
+              ports: [...plugin.ports],
+              services: [...plugin.services],
+              ...(plugin.tls === undefined ? {} : { tls: plugin.tls }),
+              ...(plugin.allPorts === undefined ? {} : { allPorts: plugin.allPorts }),
             })),
           });
         } catch (error) {
@@ -416,6 +483,9 @@ export function serveSandbox(port: SandboxPort): void {
       }
       case "probe":
         void runProbe(data);
+        break;
+      case "script":
+        void runScript(data);
         break;
       case "probe-abort": {
         // Answered at once: the parent takes silence as a Worker that stopped responding.

@@ -24,6 +24,9 @@ import type { ScanReport } from "../output/report.ts";
 import { formatPortRanges } from "../ports/mod.ts";
 import type { ProbePlugin } from "../plugins/probe_types.ts";
 import { createServiceDetector, DEFAULT_INTENSITY } from "../service/detect.ts";
+import type { ScriptPlugin } from "../plugins/script_types.ts";
+import { escapeControls } from "../plugins/format.ts";
+import { createScriptRunner } from "../script/engine.ts";
 import type { HistoryDb } from "../store/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 import { VERSION } from "../version.ts";
@@ -46,6 +49,8 @@ export interface ScanSetup {
   ports: PortLists;
   /** Probe plugins loaded with --plugin, tried after the built-ins. */
   userProbes: readonly ProbePlugin[];
+  /** Scripts to run on open ports after detection (-sC, --script); none by default. */
+  scripts?: readonly ScriptPlugin[];
   timing: Timing;
   /** The command line (without the program name). */
   args: readonly string[];
@@ -233,14 +238,25 @@ export async function runScan(
       ...signalOption,
     })
     : undefined;
+  const scripts = (setup.scripts ?? []).length === 0
+    ? undefined
+    : createScriptRunner(setup.scripts ?? [], {
+      ...signalOption,
+      ...(options.scriptTimeout === undefined ? {} : { timeoutMs: options.scriptTimeout }),
+      onError: (message) => hooks.log(`portolan: ${escapeControls(message)}\n`),
+    });
   const detecting = new Set<Promise<void>>();
   const sink: EngineSink = {
     result(_hostIndex: bigint, host: Host, result: PortResult): void {
       const wanted = result.state === "open" ||
         (result.protocol === "udp" && result.state === "open|filtered");
-      if (detector === undefined || !wanted) return pipeline.port(result, host);
-      // The port is reported once, with its service, when detection ends.
-      const task = detector.detect(result).then((found) => pipeline.port(found, host));
+      if ((detector === undefined && scripts === undefined) || !wanted) {
+        return pipeline.port(result, host);
+      }
+      // The port is reported once, with its service and scripts, when they end.
+      const task = (detector?.detect(result) ?? Promise.resolve(result))
+        .then((found) => scripts?.run(found) ?? found)
+        .then((found) => pipeline.port(found, host));
       detecting.add(task);
       task.finally(() => detecting.delete(task));
     },

@@ -316,6 +316,8 @@ export interface EngineConn extends ProbeConn {
   useSignal(signal: AbortSignal): void;
   /** Bytes written so far. */
   readonly written: number;
+  /** The DER of the certificate the TLS peer showed; undefined before TLS. */
+  peerCertificate(): Uint8Array | undefined;
   close(): void;
 }
 
@@ -420,6 +422,7 @@ function probeConn(
   let written = 0;
   let greeting: Uint8Array = new Uint8Array(0);
   let tlsInfo: TlsDetails | undefined;
+  let certificate: Uint8Array | undefined;
   let signal = options.signal;
   const encoder = new TextEncoder();
 
@@ -507,7 +510,12 @@ function probeConn(
       socket.on("error", () => {});
       source = tlsSource(socket, under);
       tlsInfo = tlsDetails(socket);
+      const raw: unknown = socket.getPeerCertificate(false)?.raw;
+      if (raw instanceof Uint8Array && raw.length > 0) certificate = new Uint8Array(raw);
       return tlsInfo;
+    },
+    peerCertificate(): Uint8Array | undefined {
+      return certificate;
     },
     useSignal(next: AbortSignal): void {
       signal = next;

@@ -20,6 +20,8 @@ export interface Comparison {
 export interface LoadComparisonOptions {
   /** Without operands: compare the last two scans of these targets (default: of the newest scan). */
   targets?: string;
+  /** Ends a report file's read (SIGINT): the read rejects at once. */
+  signal?: AbortSignal;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -42,6 +44,7 @@ function needDb(db: HistoryDb | undefined, what: string): HistoryDb {
 async function operand(
   db: HistoryDb | undefined,
   text: string,
+  signal?: AbortSignal,
 ): Promise<{ report: ScanReport; label: string; scanId?: number }> {
   const id = /^#?(\d+)$/.exec(text);
   if (id !== null && (text.startsWith("#") || !(await exists(text)))) {
@@ -52,7 +55,10 @@ async function operand(
       scanId,
     };
   }
-  return { report: await readReportFile(text), label: text };
+  return {
+    report: await readReportFile(text, signal === undefined ? {} : { signal }),
+    label: text,
+  };
 }
 
 /**
@@ -77,12 +83,12 @@ export async function loadComparison(
   }
   const [first, second] = operands;
   if (first !== undefined && second !== undefined) {
-    const a = await operand(db, first);
-    const b = await operand(db, second);
+    const a = await operand(db, first, options.signal);
+    const b = await operand(db, second, options.signal);
     return { a: a.report, b: b.report, labels: [a.label, b.label] };
   }
   if (first !== undefined) {
-    const b = await operand(db, first);
+    const b = await operand(db, first, options.signal);
     if (b.scanId === undefined) {
       throw new RangeError(`Cannot diff "${first}" alone: give a second scan or file`);
     }

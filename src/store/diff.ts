@@ -6,7 +6,9 @@
  * they name a single state (typically "closed"), as "not scanned" when the
  * scan's port list does not hold it or the scan did not finish (an
  * interrupted scan never reached most of its ports), and otherwise as not
- * listed. Only non-closed ports are reported as new or gone. Text from
+ * listed. Only non-closed ports are reported as new or gone; a port open on
+ * one side and outside what the other side scanned is "unscanned" (shown,
+ * but not a change: nothing is known of it on that side). Text from
  * reports (banners, hostnames, args) is printed with every control made
  * visible.
  *
@@ -58,8 +60,12 @@ export interface FieldChange {
 export interface PortDiff {
   protocol: Protocol;
   port: number;
-  /** new: not open or filtered before, is now; gone: the reverse; changed: state or service. */
-  change: "new" | "gone" | "changed";
+  /**
+   * new: not open or filtered before, is now; gone: the reverse; changed:
+   * state or service; unscanned: open or filtered on one side, not scanned
+   * on the other (no change known).
+   */
+  change: "new" | "gone" | "changed" | "unscanned";
   before: PortSide;
   after: PortSide;
   /** Only for "changed": what differs. */
@@ -94,6 +100,8 @@ export interface DiffSummary {
   newPorts: number;
   gonePorts: number;
   changedPorts: number;
+  /** Ports seen on one side only because the other did not scan them. */
+  unscannedPorts: number;
 }
 
 /** Everything that changed from scan `from` to scan `to`. */
@@ -229,6 +237,9 @@ function portDiff(
   const was = interesting(before.state);
   const is = interesting(after.state);
   if (!was && !is) return undefined;
+  if (!was && before.state === "unscanned" || !is && after.state === "unscanned") {
+    return { protocol, port, change: "unscanned", before, after, changes: [] };
+  }
   if (!was) return { protocol, port, change: "new", before, after, changes: [] };
   if (!is) return { protocol, port, change: "gone", before, after, changes: [] };
   const changes: FieldChange[] = [];
@@ -278,6 +289,7 @@ export function diffReports(a: ScanReport, b: ScanReport, options: DiffOptions =
     newPorts: 0,
     gonePorts: 0,
     changedPorts: 0,
+    unscannedPorts: 0,
   };
   for (const address of addresses) {
     const ha = sa.hosts.get(address);
@@ -305,6 +317,7 @@ export function diffReports(a: ScanReport, b: ScanReport, options: DiffOptions =
     for (const p of ports) {
       if (p.change === "new") summary.newPorts++;
       else if (p.change === "gone") summary.gonePorts++;
+      else if (p.change === "unscanned") summary.unscannedPorts++;
       else summary.changedPorts++;
     }
     hosts.push({
@@ -339,6 +352,38 @@ const GONE_WHY: Record<string, string> = {
   "host-down": "host down",
   "no-host": "host gone",
 };
+
+const SIGN: Record<PortDiff["change"], string> = {
+  new: "+",
+  gone: "-",
+  changed: "~",
+  unscanned: "?",
+};
+
+const COLOUR: Record<PortDiff["change"], string> = {
+  new: "32",
+  gone: "31",
+  changed: "33",
+  unscanned: "2",
+};
+
+/** The note closing a new, gone or unscanned port's line. */
+function whyText(p: PortDiff): string {
+  if (p.change === "new") return "(new)";
+  if (p.change === "unscanned") {
+    return p.before.state === "unscanned" ? "(not scanned before)" : "(not scanned now)";
+  }
+  return `(gone: ${GONE_WHY[p.after.state] ?? `now ${p.after.state}`})`;
+}
+
+/**
+ * Whether the diff holds a change (what `portolan diff` exits 1 for, as ndiff
+ * and diff do): ports scanned on one side only are not one.
+ */
+export function hasChanges(diff: ScanDiff): boolean {
+  const s = diff.summary;
+  return s.newHosts + s.goneHosts + s.newPorts + s.gonePorts + s.changedPorts > 0;
+}
 
 const FIELD_LABEL: Record<FieldChange["field"], string> = {
   state: "state",
@@ -422,7 +467,7 @@ export function formatDiff(diff: ScanDiff, options: FormatDiffOptions = {}): str
   for (const host of diff.hosts) {
     for (const p of host.ports) {
       portWidth = Math.max(portWidth, `${p.port}/${p.protocol}`.length);
-      const side = p.change === "new" ? p.after : p.before;
+      const side = p.change === "new" || p.before.state === "unscanned" ? p.after : p.before;
       if (p.change !== "changed") middleWidth = Math.max(middleWidth, side.state.length);
       else {
         for (const line of changeLines(p)) {
@@ -442,16 +487,14 @@ export function formatDiff(diff: ScanDiff, options: FormatDiffOptions = {}): str
     out.push(paint("1", `${host.address}${names}`) + escapeControls(note));
     for (const p of host.ports) {
       const label = `${p.port}/${p.protocol}`.padEnd(portWidth);
-      if (p.change === "new" || p.change === "gone") {
-        const s = p.change === "new" ? p.after : p.before;
+      if (p.change !== "changed") {
+        const later = p.change === "new" || p.before.state === "unscanned";
+        const s = later ? p.after : p.before;
         const detail = [s.service.name, describe(s.service)].filter((w) => w !== null && w !== "");
-        const why = p.change === "new"
-          ? "(new)"
-          : `(gone: ${GONE_WHY[p.after.state] ?? `now ${p.after.state}`})`;
-        const line = `${p.change === "new" ? "+" : "-"} ${label} ${s.state.padEnd(middleWidth)} ${
-          [...detail, why].join(" ")
+        const line = `${SIGN[p.change]} ${label} ${s.state.padEnd(middleWidth)} ${
+          [...detail, whyText(p)].join(" ")
         }`;
-        out.push("  " + paint(p.change === "new" ? "32" : "31", line));
+        out.push("  " + paint(COLOUR[p.change], line));
         continue;
       }
       for (const line of changeLines(p)) {
@@ -463,8 +506,9 @@ export function formatDiff(diff: ScanDiff, options: FormatDiffOptions = {}): str
     }
   }
   const s = diff.summary;
+  const unscanned = s.unscannedPorts === 0 ? "" : ` (${s.unscannedPorts} scanned on one side only)`;
   out.push(
-    `${s.newPorts} new, ${s.gonePorts} gone, ${s.changedPorts} changed ports; ` +
+    `${s.newPorts} new, ${s.gonePorts} gone, ${s.changedPorts} changed ports${unscanned}; ` +
       `${s.newHosts} new, ${s.goneHosts} gone hosts`,
   );
   return out.join("\n") + "\n";
@@ -506,6 +550,7 @@ export function diffToJson(diff: ScanDiff): string {
       newPorts: diff.summary.newPorts,
       gonePorts: diff.summary.gonePorts,
       changedPorts: diff.summary.changedPorts,
+      unscannedPorts: diff.summary.unscannedPorts,
     },
     hosts: diff.hosts.map((host) => ({
       address: host.address,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { PortResult, ServiceInfo } from "../engine/types.ts";
 import type { HostReport, ScanReport } from "../output/report.ts";
 import { rawUnsafe } from "../plugins/format.ts";
-import { diffReports, diffToJson, formatDiff } from "./diff.ts";
+import { diffReports, diffToJson, formatDiff, hasChanges } from "./diff.ts";
 
 function report(hosts: HostReport[], services = "1-65535"): ScanReport {
   return {
@@ -68,6 +68,7 @@ Deno.test("diffReports: new, gone and changed ports, as the text shows them", ()
     newPorts: 1,
     gonePorts: 1,
     changedPorts: 2,
+    unscannedPorts: 0,
   });
   assert.equal(
     formatDiff(diff, { header: false }),
@@ -117,6 +118,7 @@ Deno.test("diffReports: hosts that appear, vanish or go down", () => {
     newPorts: 1,
     gonePorts: 2,
     changedPorts: 0,
+    unscannedPorts: 0,
   });
   assert.equal(
     formatDiff(diff),
@@ -141,9 +143,26 @@ Deno.test("diffReports: ports outside the other scan's range are 'not scanned', 
   const ports = diffReports(a, b).hosts[0]?.ports ?? [];
   assert.deepEqual(ports.map((x) => [x.port, x.change, x.after.state]), [[
     8443,
-    "gone",
+    "unscanned",
     "unscanned",
   ]]);
+  // Either way round: a port the older scan never probed is not "new".
+  const back = diffReports(b, a);
+  assert.deepEqual(back.hosts[0]?.ports.map((x) => [x.port, x.change, x.before.state]), [[
+    8443,
+    "unscanned",
+    "unscanned",
+  ]]);
+  assert.equal(back.summary.newPorts, 0);
+  assert.equal(back.summary.unscannedPorts, 1);
+  assert.equal(hasChanges(back), false);
+  const text = formatDiff(back, { header: false });
+  assert.match(text, /\? 8443\/tcp +open +\(not scanned before\)/);
+  assert.doesNotMatch(text, /\(new\)/);
+  assert.match(
+    formatDiff(diffReports(a, b), { header: false }),
+    /\? 8443\/tcp +open +\(not scanned now\)/,
+  );
   // Extraports of several states do not say which one an unlisted port had.
   const mixed = report([{
     ...host("198.51.100.2", []),
@@ -239,6 +258,7 @@ Deno.test("diffToJson: stable, complete and parseable", () => {
     newPorts: 1,
     gonePorts: 0,
     changedPorts: 1,
+    unscannedPorts: 0,
   });
   const [changed, added] = json.hosts[0].ports;
   assert.deepEqual(changed.changes, [{ field: "state", before: "open", after: "filtered" }]);
@@ -280,8 +300,8 @@ Deno.test("diffReports: ports a partial (interrupted) scan never listed are 'not
   const full = report([host("198.51.100.2", [p(22), p(80), p(443)])]);
   const partial = { ...report([host("198.51.100.2", [p(22)])]), end: "" };
   const text = formatDiff(diffReports(full, partial), { header: false });
-  assert.match(text, /- 80\/tcp +open +\(gone: not scanned\)/);
-  assert.match(text, /- 443\/tcp +open +\(gone: not scanned\)/);
+  assert.match(text, /\? 80\/tcp +open +\(not scanned now\)/);
+  assert.match(text, /\? 443\/tcp +open +\(not scanned now\)/);
   assert.doesNotMatch(text, /now closed/);
   // Finished, the same report says they closed.
   const finished = { ...partial, end: "2030-01-01T00:02:00.000Z" };

@@ -20,6 +20,12 @@ export interface ScanSummary {
   targets: string;
   hostsUp: number;
   openPorts: number;
+  /** Scan types, one per protocol scanned ("connect", "syn", "udp"…). */
+  types: string[];
+  /** Ports scanned, nmap's compact form; `T:`/`U:`… prefixes when more than one protocol. */
+  ports: string;
+  /** Ports scanned per host, all protocols. */
+  portCount: number;
   /** Stopped by a signal, or never finished. */
   interrupted: boolean;
   /** `finishScan` was called. */
@@ -57,6 +63,21 @@ function json<T>(value: unknown, fallback: T): T {
   }
 }
 
+/** Type and ports of a stored scaninfo; tolerant: a damaged row lists nothing. */
+function scannedOf(value: unknown): Pick<ScanSummary, "types" | "ports" | "portCount"> {
+  const infos = (Array.isArray(value) ? value : []).filter((info): info is Row =>
+    typeof info === "object" && info !== null
+  );
+  const prefix = infos.length > 1;
+  return {
+    types: [...new Set(infos.map((info) => str(info.type)).filter((t) => t !== ""))],
+    ports: infos.map((info) =>
+      (prefix ? `${str(info.protocol).slice(0, 1).toUpperCase()}:` : "") + str(info.services)
+    ).join(","),
+    portCount: infos.reduce((sum, info) => sum + (Number(info.numServices) || 0), 0),
+  };
+}
+
 function summaryOf(row: Row): ScanSummary {
   const finished = str(row.end) !== "";
   return {
@@ -67,13 +88,14 @@ function summaryOf(row: Row): ScanSummary {
     targets: str(row.targets),
     hostsUp: Number(row.hosts_up ?? 0),
     openPorts: Number(row.open_ports ?? 0),
+    ...scannedOf(json<unknown>(row.scaninfo, [])),
     interrupted: Number(row.interrupted) !== 0 || !finished,
     finished,
   };
 }
 
 const SUMMARY_SELECT = `
-  SELECT s.id, s.start, s."end", s.args, s.targets, s.interrupted,
+  SELECT s.id, s.start, s."end", s.args, s.targets, s.interrupted, s.scaninfo,
     (SELECT count(*) FROM hosts h WHERE h.scan_id = s.id AND h.state = 'up') AS hosts_up,
     (SELECT count(*) FROM ports p WHERE p.scan_id = s.id AND p.state = 'open') AS open_ports
   FROM scans s`;

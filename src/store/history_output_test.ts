@@ -117,6 +117,7 @@ Deno.test("history: two loopback scans with a listener opened between them; the 
         newPorts: 1,
         gonePorts: 0,
         changedPorts: 0,
+        unscannedPorts: 0,
       });
       assert.deepEqual(diff.hosts.map((h) => [h.address, h.ports.map((p) => [p.port, p.change])]), [
         ["127.0.0.1", [[added, "new"]]],

@@ -49,7 +49,7 @@ export {
 export type { FinishInfo, ImportOptions, StartInfo } from "./record.ts";
 export { compareHosts, lastTwoScans, listScans, loadScan } from "./history.ts";
 export type { LastTwoOptions, ListScansOptions, ScanSummary, StoredScan } from "./history.ts";
-export { diffReports, diffToJson, formatDiff } from "./diff.ts";
+export { diffReports, diffToJson, formatDiff, hasChanges } from "./diff.ts";
 export type {
   DiffOptions,
   DiffPortState,

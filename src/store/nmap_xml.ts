@@ -274,6 +274,13 @@ function hostOf(h: XmlElement): HostReport | undefined {
     if (ttl !== undefined && /^\d+$/.test(ttl)) result.reasonTtl = Number(ttl);
     const service = serviceOf(p);
     if (service !== undefined) result.service = service;
+    // Script output (nmap's NSE, portolan's -sC), kept as the report had it.
+    const scripts = childrenNamed(p, "script").flatMap((script) =>
+      script.attrs.id !== undefined && script.attrs.output !== undefined
+        ? [{ id: script.attrs.id, output: script.attrs.output }]
+        : []
+    );
+    if (scripts.length > 0) result.scripts = scripts;
     ports.push(result);
   }
   ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);

@@ -129,6 +129,10 @@ Deno.test("parseNmapXml: a hand-written nmap report, every field it knows", () =
           notAfter: "2031-01-01T00:00:00",
         },
       },
+      scripts: [{
+        id: "ssl-cert",
+        output: "Subject: commonName=www.example\nNot valid after:  2031-01-01T00:00:00",
+      }],
     },
     {
       address: "198.51.100.2",
@@ -265,6 +269,7 @@ Deno.test({
         newPorts: 1,
         gonePorts: 0,
         changedPorts: 0,
+        unscannedPorts: 0,
       });
       assert.deepEqual(diff.hosts.map((h) => h.ports.map((p) => [p.port, p.change])), [[[
         later,
@@ -305,4 +310,21 @@ Deno.test("parseXml: hostile nesting is kept flat past a fixed depth (linear, no
     `<nmaprun scanner="nmap" start="0"><host><address addr="198.51.100.9"/></host></nmaprun>`;
   assert.throws(() => parseNmapXml("<nmaprun><a>" + "<b>".repeat(1000) + "</nmaprun>", "d.xml"));
   assert.doesNotThrow(() => parseNmapXml(wrapped, "w.xml"));
+});
+
+Deno.test("parseNmapXml keeps each port's script output, line breaks decoded", () => {
+  const xml =
+    `<?xml version="1.0"?><nmaprun scanner="nmap" args="nmap -sC" start="1" version="7.93">
+<scaninfo type="connect" protocol="tcp" numservices="1" services="22"/>
+<host><status state="up" reason="syn-ack"/><address addr="198.51.100.2" addrtype="ipv4"/>
+<ports><port protocol="tcp" portid="22"><state state="open" reason="syn-ack"/>
+<service name="ssh" method="table" conf="3"/>
+<script id="ssh-hostkey" output="&#xa;  256 aa (ECDSA)&#xa;  256 bb (ED25519)"/>
+<script id="banner" output="SSH-2.0-x"/></port></ports></host>
+<runstats><finished time="2"/><hosts up="1" down="0" total="1"/></runstats></nmaprun>`;
+  const port = parseNmapXml(xml, "n.xml").hosts[0]?.ports[0];
+  assert.deepEqual(port?.scripts, [
+    { id: "ssh-hostkey", output: "\n  256 aa (ECDSA)\n  256 bb (ED25519)" },
+    { id: "banner", output: "SSH-2.0-x" },
+  ]);
 });

@@ -162,6 +162,9 @@ Deno.test("history: listScans and lastTwoScans pick finished scans of the same t
       targets: "127.0.0.1",
       hostsUp: 1,
       openPorts: 1,
+      types: ["connect"],
+      ports: "22-25,443",
+      portCount: 5,
       interrupted: true,
       finished: false,
     });

@@ -64,6 +64,14 @@ function portOf(value: unknown, address: string): PortResult | undefined {
   if (service !== undefined && Object.keys(service).length > 0) {
     result.service = service as ServiceInfo;
   }
+  // Script output (-sC, --script) is kept, so a merge of shards keeps it too.
+  const scripts = arr(p.scripts).flatMap((item) => {
+    const script = obj(item);
+    return typeof script?.id === "string" && typeof script.output === "string"
+      ? [{ id: script.id, output: script.output }]
+      : [];
+  });
+  if (scripts.length > 0) result.scripts = scripts;
   return result;
 }
 

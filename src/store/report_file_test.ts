@@ -157,3 +157,19 @@ Deno.test("parseJsonReport: an interrupted -oJ reads as unfinished", () => {
     "2030-01-01T00:00:09.000Z",
   );
 });
+
+Deno.test("a -oJ report's script output is read back with its port", () => {
+  const withScripts: ScanReport = structuredClone(REPORT);
+  withScripts.hosts[0]!.ports[0]!.scripts = [
+    { id: "ssh-hostkey", output: "\n  256 aa (ED25519)" },
+  ];
+  const read = parseJsonReport(toJson(withScripts), "a.json");
+  assert.deepEqual(read.hosts[0]?.ports[0]?.scripts, [
+    { id: "ssh-hostkey", output: "\n  256 aa (ED25519)" },
+  ]);
+  const odd = JSON.parse(toJson(withScripts));
+  odd.hosts[0].ports[0].scripts = [{ id: 1 }, "x", { id: "ok", output: "fine" }];
+  assert.deepEqual(parseJsonReport(JSON.stringify(odd), "b.json").hosts[0]?.ports[0]?.scripts, [
+    { id: "ok", output: "fine" },
+  ]);
+});
