@@ -17,6 +17,7 @@ import {
 } from "../store/mod.ts";
 import type { CliIo } from "./run.ts";
 import { UsageError } from "./usage_error.ts";
+import { userDirectory, userPath } from "./user_paths.ts";
 
 const encoder = new TextEncoder();
 
@@ -69,7 +70,13 @@ function parseSubArgs(command: string, args: readonly string[]): SubOptions {
 }
 
 function open(options: SubOptions, io: CliIo): HistoryDb {
-  return openHistory(options.db ?? defaultDbPath((name) => io.env(name)));
+  const db = options.db === undefined ? undefined : userPath(options.db, base(io));
+  return openHistory(db ?? defaultDbPath((name) => io.env(name)));
+}
+
+/** Where the user stood: a relative --db is taken from there. */
+function base(io: CliIo): string | undefined {
+  return userDirectory((name) => io.env(name), () => io.cwd?.());
 }
 
 /** `portolan history`: the recorded scans, newest first. */

@@ -36,6 +36,7 @@ import {
 } from "./resume.ts";
 import { quietExitCode } from "./quiet_exit.ts";
 import { UsageError } from "./usage_error.ts";
+import { resolveUserPaths, userDirectory, userPath } from "./user_paths.ts";
 
 /** What the command talks to; main.ts passes the process's own. */
 export interface CliIo {
@@ -51,6 +52,10 @@ export interface CliIo {
   signal?: AbortSignal;
   /** Ask a yes/no question on the terminal; absent when there is no terminal to ask on. */
   confirm?(question: string): Promise<boolean>;
+  /** The working directory, undefined when not permitted; `INIT_CWD` comes first (user_paths.ts). */
+  cwd?(): string | undefined;
+  /** How the user runs portolan, for hints ("portolan", "deno task scan"); default "portolan". */
+  command?: string;
 }
 
 const encoder = new TextEncoder();
@@ -103,6 +108,15 @@ export function processIo(signal?: AbortSignal): CliIo {
         return undefined;
       }
     },
+    cwd(): string | undefined {
+      try {
+        return Deno.cwd();
+      } catch {
+        return undefined;
+      }
+    },
+    // From source the user runs the task; a compiled binary is run by its name.
+    command: Deno.build.standalone ? "portolan" : "deno task scan",
     ...(signal ? { signal } : {}),
   };
 }
@@ -203,11 +217,13 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   if (commandArgs[0] === "merge") return await runMerge(commandArgs.slice(1), io);
   let args = commandArgs;
   let options = parseArgs(args);
+  let base = userDirectory((name) => io.env(name), () => io.cwd?.());
   let resumed: { state: ResumeState; path: string } | undefined;
   if (options.resume !== undefined) {
-    const path = options.resume;
+    const given = options.resume;
+    const path = userPath(given, base);
     const others = args.filter((arg) =>
-      arg !== "--resume" && arg !== path && arg !== `--resume=${path}`
+      arg !== "--resume" && arg !== given && arg !== `--resume=${given}`
     );
     if (others.length > 0) {
       throw new UsageError(
@@ -218,10 +234,14 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
       readResumeState(path, io.signal === undefined ? {} : { signal: io.signal })
     );
     args = state.args;
-    options = await usageStep(() => parseArgs(state.args));
+    // Its paths are where the first run's user stood.
+    base = state.cwd ?? base;
+    options = resolveUserPaths(await usageStep(() => parseArgs(state.args)), base);
     // Interrupted again, it leaves its state where it found it.
     options.resumeFile ??= path;
     resumed = { state, path };
+  } else {
+    options = resolveUserPaths(options, base);
   }
   if (options.help) {
     await io.stdout(encoder.encode(HELP));
@@ -235,7 +255,7 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   // Everything a user can get wrong is checked before any name is resolved or packet sent.
   const sandboxes: Sandbox[] = [];
   try {
-    const code = await runPlanned(options, io, { args, resumed, sandboxes });
+    const code = await runPlanned(options, io, { args, resumed, sandboxes, base });
     // A plugin whose sandbox had to be ended fails the run, whatever else went well.
     return code === 0 && sandboxes.some((sandbox) => sandbox.failure !== undefined) ? 1 : code;
   } finally {
@@ -250,6 +270,8 @@ async function runPlanned(
     args: readonly string[];
     resumed: { state: ResumeState; path: string } | undefined;
     sandboxes: Sandbox[];
+    /** Where the command line's relative paths start (recorded in a resume state). */
+    base: string | undefined;
   },
 ): Promise<number> {
   const { args, resumed } = context;
@@ -338,6 +360,7 @@ async function runPlanned(
     outputs,
     specs,
     ...(resumed ? { resumed } : {}),
+    ...(context.base !== undefined ? { base: context.base } : {}),
   });
 }
 
@@ -378,6 +401,7 @@ async function scan(
   setup: Omit<ScanSetup, "history" | "previous"> & {
     specs: readonly string[];
     resumed?: { state: ResumeState; path: string };
+    base?: string;
   },
 ): Promise<number> {
   const { resumed } = setup;
@@ -422,6 +446,7 @@ async function scan(
       version: 1,
       written: new Date().toISOString(),
       args: setup.args.filter((arg, i, all) => arg !== "--resume" && all[i - 1] !== "--resume"),
+      ...(setup.base !== undefined ? { cwd: setup.base } : {}),
       seed: String(seed),
       ...(upHosts !== undefined ? { upHosts } : {}),
       ...(resumable && phase > 0 ? { phase } : {}),
@@ -431,7 +456,9 @@ async function scan(
     try {
       await writeResumeState(path, state);
       io.stderr(
-        `portolan: interrupted; the results are partial. Resume with: portolan --resume ${path}\n`,
+        `portolan: interrupted; the results are partial. Resume with: ${
+          io.command ?? "portolan"
+        } --resume ${path}\n`,
       );
     } catch (error) {
       io.stderr(
@@ -473,7 +500,9 @@ async function runMerge(args: readonly string[], io: CliIo): Promise<number> {
       throw new UsageError(`Cannot use that option with merge: it takes files and outputs only`);
     }
   }
-  const files = options.targets;
+  const base = userDirectory((name) => io.env(name), () => io.cwd?.());
+  resolveUserPaths(options, base);
+  const files = options.targets.map((file) => userPath(file, base));
   if (files.length === 0) throw new UsageError("Cannot merge: no files given");
   const sandboxes: Sandbox[] = [];
   try {
