@@ -14,7 +14,12 @@ import { outputPlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
 import { readServiceNames } from "../plugins/service_names.ts";
 import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
-import { loadSandboxedPlugins, type Sandbox } from "../plugins/sandbox.ts";
+import {
+  failedSandbox,
+  loadSandboxedPlugins,
+  PluginFailedError,
+  type Sandbox,
+} from "../plugins/sandbox.ts";
 import type { OutputPlugin } from "../plugins/types.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { defaultDbPath, type HistoryDb, normalizeTargetSpec, openHistory } from "../store/mod.ts";
@@ -156,8 +161,10 @@ async function usageStep<T>(step: () => T | Promise<T>): Promise<T> {
 
 /**
  * Load --plugin modules (each in its own sandbox) and make every output's
- * plugin; any failure is a usage error. `sandboxes` are closed by the caller
- * once the outputs are done.
+ * plugin. A file that is no plugin is a usage error; a plugin that hangs,
+ * exits or crashes while loading is told in one line and the scan goes on
+ * without it (its `--output`s too), the run failing at the end. `sandboxes`
+ * are closed by the caller once the outputs are done.
  */
 async function planOutputs(
   options: CliOptions,
@@ -180,7 +187,11 @@ async function planOutputs(
         );
       }
     } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
+      if (!(error instanceof PluginFailedError)) {
+        throw new UsageError(error instanceof Error ? error.message : String(error));
+      }
+      io.stderr(`portolan: ${oneLine(error)}; going on without it\n`);
+      sandboxes.push(failedSandbox(error.message));
     }
   }
   let registry: Map<string, () => OutputPlugin>;
@@ -189,7 +200,10 @@ async function planOutputs(
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  return options.outputs.map(({ format, path }) => {
+  // An output no loaded plugin has may be the failed plugin's: it goes with it.
+  const failed = sandboxes.some((sandbox) => sandbox.failure !== undefined);
+  const wanted = options.outputs.filter(({ format }) => !failed || registry.has(format));
+  return wanted.map(({ format, path }) => {
     const factory = registry.get(format);
     if (factory === undefined) {
       const names = [...registry.keys()].sort().join(", ");
