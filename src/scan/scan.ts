@@ -39,7 +39,11 @@ import {
   shardHosts,
 } from "./plan.ts";
 
+/** -Pn: up to this many hosts are each reported up, whether or not they answer. */
+const PN_LISTED_HOSTS = 4096n;
+
 /** Everything {@link runScan} needs, settled and validated. */
+
 export interface ScanSetup {
   targets: TargetSet;
   modes: Modes;
@@ -221,6 +225,17 @@ export async function runScan(
     // -sn -Pn: every host is taken as up, as nmap reports it.
     for (const host of targets.hosts()) {
       pipeline.host(
+        { address: host.address, hostnames: namesOf(host), state: "up", reason: "user-set" },
+        host,
+      );
+    }
+  } else if (
+    options.skipDiscovery && options.shard === undefined && targets.size <= PN_LISTED_HOSTS
+  ) {
+    // -Pn: every host is up, as nmap counts and lists it ("1 host up"), also one that
+    // answers no probe. Beyond a few thousand hosts only the ones that answer are kept.
+    for (const host of targets.hosts()) {
+      pipeline.note(
         { address: host.address, hostnames: namesOf(host), state: "up", reason: "user-set" },
         host,
       );
