@@ -9,7 +9,13 @@ import { tableChunks, type TableOptions } from "../output/table.ts";
 import type { ScanReport } from "../output/report.ts";
 import { createProgress } from "../output/progress.ts";
 import { checkOutputPaths, checkWritable } from "../output/writer.ts";
-import { buildTargetSet, listTargets, readTargetList, splitExcludeList } from "../targets/mod.ts";
+import {
+  buildCollectedTargetSet,
+  listTargets,
+  readTargetList,
+  SpecCollector,
+  splitExcludeList,
+} from "../targets/mod.ts";
 import { outputPlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
 import { readServiceNames } from "../plugins/service_names.ts";
@@ -312,16 +318,37 @@ async function runPlanned(
       }
     });
   }
+  // Lists stream into merged ranges: a million-line -iL costs no memory per line. A scan
+  // keeps the specs for the history's record of its targets; a listing (-sL) needs none.
+  const collected = new SpecCollector();
   const specs = [...options.targets];
+  await usageStep(() => options.targets.forEach((spec) => collected.add(spec)));
   if (options.inputList !== undefined) {
-    await readTargetList(options.inputList, { into: specs, signal: io.signal });
+    const keep = !options.listOnly;
+    await usageStep(() =>
+      readTargetList(options.inputList!, {
+        onSpec: (spec) => {
+          collected.add(spec);
+          if (keep) specs.push(spec);
+        },
+        signal: io.signal,
+      })
+    );
   }
-  const exclude = options.exclude.flatMap(splitExcludeList);
-  if (!options.noDefaultExclude) exclude.push(...DEFAULT_EXCLUDES);
+  const exclude = new SpecCollector();
+  await usageStep(() => {
+    for (const spec of options.exclude.flatMap(splitExcludeList)) exclude.add(spec);
+    if (!options.noDefaultExclude) DEFAULT_EXCLUDES.forEach((spec) => exclude.add(spec));
+  });
   if (options.excludeFile !== undefined) {
-    await readTargetList(options.excludeFile, { into: exclude, signal: io.signal });
+    await usageStep(() =>
+      readTargetList(options.excludeFile!, {
+        onSpec: (spec) => exclude.add(spec),
+        signal: io.signal,
+      })
+    );
   }
-  if (specs.length === 0) {
+  if (collected.count === 0) {
     throw new UsageError(
       options.inputList === undefined
         ? "No targets given (see --help)"
@@ -329,7 +356,7 @@ async function runPlanned(
     );
   }
   const targets = await usageStep(() =>
-    buildTargetSet(specs, {
+    buildCollectedTargetSet(collected, {
       exclude,
       family: options.family ?? "any",
       onUnresolved: (name) => io.stderr(`portolan: warning: Failed to resolve "${name}"\n`),
