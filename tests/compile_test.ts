@@ -5,20 +5,26 @@
  */
 import assert from "node:assert/strict";
 import { ROOT } from "./helpers.ts";
+import { compileFailure } from "../scripts/compile.ts";
 
 const decoder = new TextDecoder();
 const dir = await Deno.makeTempDir({ prefix: "portolan-compile-" });
-const binary = `${dir}/portolan`;
+const binary = `${dir}/dist/portolan`;
 
 async function compile(): Promise<{ ok: true } | { ok: false; why: string }> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  const task: string = config.tasks.compile;
-  // The task's own flags, with the output redirected to a temporary directory.
-  const args = task.split(/\s+/).slice(1).map((arg, i, all) =>
-    all[i - 1] === "--output" ? binary : arg
-  );
+  // What `deno task compile` runs, with the output in a temporary directory.
   const output = await new Deno.Command(Deno.execPath(), {
-    args,
+    args: [
+      "run",
+      "--no-npm",
+      "--allow-run=deno",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      `${ROOT}scripts/compile.ts`,
+      "--output",
+      binary,
+    ],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -26,14 +32,17 @@ async function compile(): Promise<{ ok: true } | { ok: false; why: string }> {
   }).output();
   if (output.code === 0) return { ok: true };
   const stderr = decoder.decode(output.stderr);
-  const download = /error sending request|dns error|failed to lookup|Download/i.test(stderr);
-  if (download && Deno.env.get("DENORT_BIN") === undefined) {
+  // One line, never Deno's backtrace.
+  assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+  // And no empty output folder left behind.
+  await assert.rejects(() => Deno.stat(`${dir}/dist`), Deno.errors.NotFound);
+  if (/DENORT_BIN=\/path\/to\/denort/.test(stderr) && Deno.env.get("DENORT_BIN") === undefined) {
     return {
       ok: false,
       why: "the denort runtime cannot be downloaded here and DENORT_BIN is not set",
     };
   }
-  throw new Error(`deno compile failed:\n${stderr}`);
+  throw new Error(`deno task compile failed:\n${stderr}`);
 }
 
 const built = await compile();
@@ -67,3 +76,67 @@ if (!built.ok) {
     }
   });
 }
+
+Deno.test("compile: a runtime that cannot be had is one line naming DENORT_BIN", () => {
+  const download =
+    "error: Writing deno compile executable to temporary file 'dist/portolan.tmp'\n" +
+    "Caused by:\n    0: Setting up base binary.\n    1: error sending request for url " +
+    "(https://dl.deno.land/release/v2.9.6/denort-x86_64-unknown-linux-gnu.zip): dns error\n" +
+    "Stack backtrace:\n   0: <unknown>\n";
+  const line = compileFailure(download, undefined);
+  assert.match(line, /DENORT_BIN=\/path\/to\/denort/);
+  assert.doesNotMatch(line, /\n|backtrace/);
+  assert.match(compileFailure(download, "/opt/denort"), /DENORT_BIN=\/opt\/denort/);
+});
+
+Deno.test("compile: DENORT_BIN naming no file is one line, before anything is made", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "portolan-compile-" });
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-run=deno",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        `${ROOT}scripts/compile.ts`,
+        "--output",
+        `${dir}/dist/portolan`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1", DENORT_BIN: `${dir}/no-such-denort` },
+    }).output();
+    assert.equal(output.code, 1);
+    assert.equal(
+      decoder.decode(output.stderr),
+      `portolan: cannot build the binary: DENORT_BIN=${dir}/no-such-denort does not exist\n`,
+    );
+    await assert.rejects(() => Deno.stat(`${dir}/dist`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("every worker module the scanner starts is embedded by the compile task", async () => {
+  const { WORKER_MODULES } = await import("../scripts/compile.ts");
+  const started: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) {
+        const text = await Deno.readTextFile(path);
+        for (
+          const match of text.matchAll(/new Worker\(\s*new URL\("([^"]+)", import\.meta\.url\)/g)
+        ) {
+          started.push(new URL(match[1]!, `file://${path}`).pathname);
+        }
+      }
+    }
+  };
+  await walk(`${ROOT}src`);
+  assert.ok(started.length >= 3, `found ${started.length} workers`);
+  for (const path of started) assert.ok(WORKER_MODULES.includes(path), `${path} not embedded`);
+  for (const path of WORKER_MODULES) await Deno.stat(path);
+});

@@ -58,6 +58,8 @@ export async function portolan(
     stderr: "piped",
     env: {
       NO_COLOR: "1",
+      // The user stands in the checkout, whatever folder `deno task test` was run from.
+      INIT_CWD: ROOT,
       XDG_DATA_HOME: `${TEST_STATE_DIR}/data`,
       XDG_STATE_HOME: `${TEST_STATE_DIR}/state`,
       ...(options.env ?? {}),

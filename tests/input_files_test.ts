@@ -25,6 +25,37 @@ Deno.test("-sL -n -iL with 1,000,000 lines lists every address", async () => {
   }
 });
 
+Deno.test("-sL -n: 2,000,000 -iL lines less 1,000,000 --excludefile lines list in a 32 MiB heap", async () => {
+  // Memory does not grow with the lists: both stream into merged ranges (a heap that held
+  // a string or a number per line ran out of memory here).
+  const dir = await Deno.makeTempDir({ prefix: "ptlh-input-" });
+  try {
+    const quad = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    for (const [name, count] of [["list.txt", 2_000_000], ["skip.txt", 1_000_000]] as const) {
+      const file = await Deno.open(`${dir}/${name}`, { write: true, create: true });
+      const encoder = new TextEncoder();
+      for (let from = 0; from < count; from += 100_000) {
+        const lines: string[] = [];
+        // Backwards within each block: the list is not already in order.
+        for (let i = from + 99_999; i >= from; i--) lines.push(quad(i));
+        await file.write(encoder.encode(lines.join("\n") + "\n"));
+      }
+      file.close();
+    }
+    const result = await portolan(
+      ["-sL", "-n", "-iL", `${dir}/list.txt`, "--excludefile", `${dir}/skip.txt`],
+      { permissions: [...SCAN_PERMISSIONS, "--v8-flags=--max-old-space-size=32"] },
+    );
+    assert.equal(result.code, 0, result.stderr.slice(0, 500));
+    const listed = result.stdout.split("\n").filter((line) => /^10\./.test(line));
+    assert.equal(listed.length, 1_000_000);
+    assert.equal(listed[0], quad(1_000_000));
+    assert.equal(listed.at(-1), quad(1_999_999));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("/dev/zero as -iL or --excludefile: one line, exit 2", async () => {
   for (const args of [["-iL", "/dev/zero"], ["--excludefile", "/dev/zero", "127.0.0.1"]]) {
     const result = await portolan(["-sL", "-n", ...args], { timeoutMs: 20_000 });

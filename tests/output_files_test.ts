@@ -48,6 +48,7 @@ Deno.test("outputs onto one file, onto stdout twice, or onto the database: exit 
     const cases: [string[], RegExp][] = [
       [["-oJ", `${dir}/x`, "-oX", `${dir}/x`], /outputs "json" and "xml" both to/],
       [["-oJ", "-", "-oX", "-"], /outputs "json" and "xml" both to stdout/],
+      [["-oX", "-", "-oJ", "-"], /outputs "xml" and "json" both to stdout/],
       [["-oJ", "-", "--output", "jsonl:-"], /outputs "json" and "jsonl" both to stdout/],
       [
         ["--db", `${dir}/x`, "-oJ", `${dir}/x`],

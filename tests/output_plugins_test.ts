@@ -86,6 +86,11 @@ const BAD_PLUGINS: [string, string, RegExp][] = [
   ],
   ["syntax.ts", `export function p( {`, /import failed: /],
   [
+    "imports.ts",
+    `import "./nowhere.ts";\nexport function p() { return { name: "p", description: "d", write() {} }; }`,
+    /: module ".*\/nowhere\.ts" not found$/,
+  ],
+  [
     "json.ts",
     `export const j = () => ({ name: "json", description: "d", write() {} });`,
     /"json" is already taken \(built in\)$/,
@@ -298,6 +303,50 @@ for (const [what, body] of HOSTILE) {
       const json = JSON.parse(await Deno.readTextFile(`${dir}/scan.json`));
       assert.deepEqual(json.hosts[0].ports.map((p: { port: number }) => p.port), [target.port]);
       assert.match(result.stdout, /portolan done: 1 IP address \(1 host up\)/);
+    } finally {
+      await target.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
+
+/** Plugins that misbehave while loading: the scan goes on without them. */
+const HOSTILE_AT_LOAD: [string, string][] = [
+  ["exits", `Deno.exit(3);`],
+  ["never finishes loading", `await new Promise(() => {});`],
+];
+
+for (const [what, top] of HOSTILE_AT_LOAD) {
+  Deno.test(`a plugin that ${what} at load time: one line names it, the scan goes on, exit 1`, async () => {
+    const target = countingListener();
+    const dir = await Deno.makeTempDir({ prefix: "ptlh-hostile-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/loading.js`,
+        `${top}\nexport function loading() { return { name: "loading", description: "d", async write() {} }; }`,
+      );
+      const result = await portolan([
+        "-Pn",
+        "-p",
+        `${target.port}`,
+        "--plugin",
+        `${dir}/loading.js`,
+        "--output",
+        `loading:${dir}/loading.out`,
+        "-oJ",
+        `${dir}/scan.json`,
+        "127.0.0.1",
+      ], { timeoutMs: 60_000 });
+      assert.equal(result.code, 1, result.stderr);
+      const lines = result.stderr.trimEnd().split("\n");
+      assert.equal(lines.length, 1, result.stderr);
+      assert.match(
+        lines[0]!,
+        new RegExp(`^portolan: Cannot load plugin "${dir}/loading\\.js": .*; going on without it$`),
+      );
+      const json = JSON.parse(await Deno.readTextFile(`${dir}/scan.json`));
+      assert.deepEqual(json.hosts[0].ports.map((p: { port: number }) => p.port), [target.port]);
+      await assert.rejects(() => Deno.stat(`${dir}/loading.out`), Deno.errors.NotFound);
     } finally {
       await target.close();
       await Deno.remove(dir, { recursive: true });

@@ -67,7 +67,7 @@ for (const [scanType, name] of [["-sT", "ptlr"], ["-sS", "ptlrs"]] as const) {
         interrupted.kill("SIGINT");
         const first = await finish(interrupted);
         assert.equal(first.code, 130, first.stderr);
-        assert.match(first.stderr, /Resume with: portolan --resume /);
+        assert.match(first.stderr, /Resume with: deno task scan --resume /);
         // The interrupted run's JSON is whole, and partial.
         const partial = JSON.parse(await Deno.readTextFile(`${dir}/resumed.json`));
         const partialCount = partial.hosts[0].ports.length +

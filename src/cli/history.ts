@@ -20,6 +20,7 @@ import {
 import { escapeControls } from "../plugins/format.ts";
 import type { CliIo } from "./run.ts";
 import { UsageError } from "./usage_error.ts";
+import { userDirectory, userPath } from "./user_paths.ts";
 
 const encoder = new TextEncoder();
 
@@ -79,7 +80,13 @@ function clip(text: string, width: number): string {
 }
 
 function open(options: SubOptions, io: CliIo): HistoryDb {
-  return openHistory(options.db ?? defaultDbPath((name) => io.env(name)));
+  const db = options.db === undefined ? undefined : userPath(options.db, base(io));
+  return openHistory(db ?? defaultDbPath((name) => io.env(name)));
+}
+
+/** Where the user stood: a relative --db is taken from there. */
+function base(io: CliIo): string | undefined {
+  return userDirectory((name) => io.env(name), () => io.cwd?.());
 }
 
 /** `portolan history`: the recorded scans, newest first. */

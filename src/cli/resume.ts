@@ -23,6 +23,8 @@ export interface ResumeState {
   written: string;
   /** The original command line (without --resume / --resume-file). */
   args: string[];
+  /** Where the user ran it: the base of its relative paths (absent in older states). */
+  cwd?: string;
   /** Seed of the probe order, as a decimal string (JSON has no bigint). */
   seed: string;
   /** Hosts found up by discovery, in scan order (absent with -Pn). */
@@ -224,6 +226,9 @@ export function validateResumeState(value: unknown, path: string): ResumeState {
   try {
     if (!isTime(value.written)) damaged("written is not a time");
     checkStrings(value.args, "args");
+    if (value.cwd !== undefined && !(isText(value.cwd) && value.cwd.startsWith("/"))) {
+      damaged("cwd is not an absolute path");
+    }
     if (
       typeof value.seed !== "string" || !/^\d{1,20}$/.test(value.seed) ||
       BigInt(value.seed) >= 2n ** 64n

@@ -6,7 +6,8 @@
  * A reader must refuse a mutant with its one-line SyntaxError or accept it;
  * what it accepts must be usable by everything downstream without throwing.
  */
-import fc from "fast-check";
+// deno-lint-ignore no-import-prefix -- test-only: not in deno.json, so the scanner never fetches it
+import fc from "npm:fast-check@4.11.0";
 import { toJson } from "../../plugins/output_json.ts";
 import { xmlOutput } from "../../plugins/output_xml.ts";
 import { runPlugin, sampleScan } from "../../plugins/output_fixtures.ts";

@@ -9,12 +9,23 @@ import { tableChunks, type TableOptions } from "../output/table.ts";
 import type { ScanReport } from "../output/report.ts";
 import { createProgress } from "../output/progress.ts";
 import { checkOutputPaths, checkWritable } from "../output/writer.ts";
-import { buildTargetSet, listTargets, readTargetList, splitExcludeList } from "../targets/mod.ts";
+import {
+  buildCollectedTargetSet,
+  listTargets,
+  readTargetList,
+  SpecCollector,
+  splitExcludeList,
+} from "../targets/mod.ts";
 import { outputPlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
 import { readServiceNames } from "../plugins/service_names.ts";
 import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
-import { loadSandboxedPlugins, type Sandbox } from "../plugins/sandbox.ts";
+import {
+  failedSandbox,
+  loadSandboxedPlugins,
+  PluginFailedError,
+  type Sandbox,
+} from "../plugins/sandbox.ts";
 import type { OutputPlugin } from "../plugins/types.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { defaultDbPath, type HistoryDb, normalizeTargetSpec, openHistory } from "../store/mod.ts";
@@ -37,6 +48,7 @@ import {
 import { quietExitCode } from "./quiet_exit.ts";
 import { UsageError } from "./usage_error.ts";
 import { AGGRESSIVE_NOTE, planScripts } from "./scripts.ts";
+import { resolveUserPaths, userDirectory, userPath } from "./user_paths.ts";
 
 /** What the command talks to; main.ts passes the process's own. */
 export interface CliIo {
@@ -52,6 +64,10 @@ export interface CliIo {
   signal?: AbortSignal;
   /** Ask a yes/no question on the terminal; absent when there is no terminal to ask on. */
   confirm?(question: string): Promise<boolean>;
+  /** The working directory, undefined when not permitted; `INIT_CWD` comes first (user_paths.ts). */
+  cwd?(): string | undefined;
+  /** How the user runs portolan, for hints ("portolan", "deno task scan"); default "portolan". */
+  command?: string;
 }
 
 const encoder = new TextEncoder();
@@ -104,6 +120,15 @@ export function processIo(signal?: AbortSignal): CliIo {
         return undefined;
       }
     },
+    cwd(): string | undefined {
+      try {
+        return Deno.cwd();
+      } catch {
+        return undefined;
+      }
+    },
+    // From source the user runs the task; a compiled binary is run by its name.
+    command: Deno.build.standalone ? "portolan" : "deno task scan",
     ...(signal ? { signal } : {}),
   };
 }
@@ -143,8 +168,10 @@ async function usageStep<T>(step: () => T | Promise<T>): Promise<T> {
 
 /**
  * Load --plugin modules (each in its own sandbox) and make every output's
- * plugin; any failure is a usage error. `sandboxes` are closed by the caller
- * once the outputs are done.
+ * plugin. A file that is no plugin is a usage error; a plugin that hangs,
+ * exits or crashes while loading is told in one line and the scan goes on
+ * without it (its `--output`s too), the run failing at the end. `sandboxes`
+ * are closed by the caller once the outputs are done.
  */
 async function planOutputs(
   options: CliOptions,
@@ -167,7 +194,11 @@ async function planOutputs(
         );
       }
     } catch (error) {
-      throw new UsageError(error instanceof Error ? error.message : String(error));
+      if (!(error instanceof PluginFailedError)) {
+        throw new UsageError(error instanceof Error ? error.message : String(error));
+      }
+      io.stderr(`portolan: ${oneLine(error)}; going on without it\n`);
+      sandboxes.push(failedSandbox(error.message));
     }
   }
   let registry: Map<string, () => OutputPlugin>;
@@ -176,7 +207,10 @@ async function planOutputs(
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  return options.outputs.map(({ format, path }) => {
+  // An output no loaded plugin has may be the failed plugin's: it goes with it.
+  const failed = sandboxes.some((sandbox) => sandbox.failure !== undefined);
+  const wanted = options.outputs.filter(({ format }) => !failed || registry.has(format));
+  return wanted.map(({ format, path }) => {
     const factory = registry.get(format);
     if (factory === undefined) {
       const names = [...registry.keys()].sort().join(", ");
@@ -204,11 +238,13 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   if (commandArgs[0] === "merge") return await runMerge(commandArgs.slice(1), io);
   let args = commandArgs;
   let options = parseArgs(args);
+  let base = userDirectory((name) => io.env(name), () => io.cwd?.());
   let resumed: { state: ResumeState; path: string } | undefined;
   if (options.resume !== undefined) {
-    const path = options.resume;
+    const given = options.resume;
+    const path = userPath(given, base);
     const others = args.filter((arg) =>
-      arg !== "--resume" && arg !== path && arg !== `--resume=${path}`
+      arg !== "--resume" && arg !== given && arg !== `--resume=${given}`
     );
     if (others.length > 0) {
       throw new UsageError(
@@ -219,10 +255,14 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
       readResumeState(path, io.signal === undefined ? {} : { signal: io.signal })
     );
     args = state.args;
-    options = await usageStep(() => parseArgs(state.args));
+    // Its paths are where the first run's user stood.
+    base = state.cwd ?? base;
+    options = resolveUserPaths(await usageStep(() => parseArgs(state.args)), base);
     // Interrupted again, it leaves its state where it found it.
     options.resumeFile ??= path;
     resumed = { state, path };
+  } else {
+    options = resolveUserPaths(options, base);
   }
   if (options.help) {
     await io.stdout(encoder.encode(HELP));
@@ -236,7 +276,7 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   // Everything a user can get wrong is checked before any name is resolved or packet sent.
   const sandboxes: Sandbox[] = [];
   try {
-    const code = await runPlanned(options, io, { args, resumed, sandboxes });
+    const code = await runPlanned(options, io, { args, resumed, sandboxes, base });
     // A plugin whose sandbox had to be ended fails the run, whatever else went well.
     return code === 0 && sandboxes.some((sandbox) => sandbox.failure !== undefined) ? 1 : code;
   } finally {
@@ -251,6 +291,8 @@ async function runPlanned(
     args: readonly string[];
     resumed: { state: ResumeState; path: string } | undefined;
     sandboxes: Sandbox[];
+    /** Where the command line's relative paths start (recorded in a resume state). */
+    base: string | undefined;
   },
 ): Promise<number> {
   const { args, resumed } = context;
@@ -279,16 +321,37 @@ async function runPlanned(
       }
     });
   }
+  // Lists stream into merged ranges: a million-line -iL costs no memory per line. A scan
+  // keeps the specs for the history's record of its targets; a listing (-sL) needs none.
+  const collected = new SpecCollector();
   const specs = [...options.targets];
+  await usageStep(() => options.targets.forEach((spec) => collected.add(spec)));
   if (options.inputList !== undefined) {
-    await readTargetList(options.inputList, { into: specs, signal: io.signal });
+    const keep = !options.listOnly;
+    await usageStep(() =>
+      readTargetList(options.inputList!, {
+        onSpec: (spec) => {
+          collected.add(spec);
+          if (keep) specs.push(spec);
+        },
+        signal: io.signal,
+      })
+    );
   }
-  const exclude = options.exclude.flatMap(splitExcludeList);
-  if (!options.noDefaultExclude) exclude.push(...DEFAULT_EXCLUDES);
+  const exclude = new SpecCollector();
+  await usageStep(() => {
+    for (const spec of options.exclude.flatMap(splitExcludeList)) exclude.add(spec);
+    if (!options.noDefaultExclude) DEFAULT_EXCLUDES.forEach((spec) => exclude.add(spec));
+  });
   if (options.excludeFile !== undefined) {
-    await readTargetList(options.excludeFile, { into: exclude, signal: io.signal });
+    await usageStep(() =>
+      readTargetList(options.excludeFile!, {
+        onSpec: (spec) => exclude.add(spec),
+        signal: io.signal,
+      })
+    );
   }
-  if (specs.length === 0) {
+  if (collected.count === 0) {
     throw new UsageError(
       options.inputList === undefined
         ? "No targets given (see --help)"
@@ -296,7 +359,7 @@ async function runPlanned(
     );
   }
   const targets = await usageStep(() =>
-    buildTargetSet(specs, {
+    buildCollectedTargetSet(collected, {
       exclude,
       family: options.family ?? "any",
       onUnresolved: (name) => io.stderr(`portolan: warning: Failed to resolve "${name}"\n`),
@@ -342,6 +405,7 @@ async function runPlanned(
     outputs,
     specs,
     ...(resumed ? { resumed } : {}),
+    ...(context.base !== undefined ? { base: context.base } : {}),
   });
 }
 
@@ -382,6 +446,7 @@ async function scan(
   setup: Omit<ScanSetup, "history" | "previous"> & {
     specs: readonly string[];
     resumed?: { state: ResumeState; path: string };
+    base?: string;
   },
 ): Promise<number> {
   const { resumed } = setup;
@@ -426,6 +491,7 @@ async function scan(
       version: 1,
       written: new Date().toISOString(),
       args: setup.args.filter((arg, i, all) => arg !== "--resume" && all[i - 1] !== "--resume"),
+      ...(setup.base !== undefined ? { cwd: setup.base } : {}),
       seed: String(seed),
       ...(upHosts !== undefined ? { upHosts } : {}),
       ...(resumable && phase > 0 ? { phase } : {}),
@@ -435,7 +501,9 @@ async function scan(
     try {
       await writeResumeState(path, state);
       io.stderr(
-        `portolan: interrupted; the results are partial. Resume with: portolan --resume ${path}\n`,
+        `portolan: interrupted; the results are partial. Resume with: ${
+          io.command ?? "portolan"
+        } --resume ${path}\n`,
       );
     } catch (error) {
       io.stderr(
@@ -477,7 +545,9 @@ async function runMerge(args: readonly string[], io: CliIo): Promise<number> {
       throw new UsageError(`Cannot use that option with merge: it takes files and outputs only`);
     }
   }
-  const files = options.targets;
+  const base = userDirectory((name) => io.env(name), () => io.cwd?.());
+  resolveUserPaths(options, base);
+  const files = options.targets.map((file) => userPath(file, base));
   if (files.length === 0) throw new UsageError("Cannot merge: no files given");
   const sandboxes: Sandbox[] = [];
   try {

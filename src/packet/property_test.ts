@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import fc from "fast-check";
+// deno-lint-ignore no-import-prefix -- test-only: not in deno.json, so the scanner never fetches it
+import fc from "npm:fast-check@4.11.0";
 import { parseReply, type Reply } from "./parse.ts";
 import { buildArpReply } from "./arp.ts";
 import { buildEthernetFrame } from "./ethernet.ts";

@@ -87,6 +87,25 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+/**
+ * A plugin that misbehaved while loading (never finished, exited, crashed, broke
+ * the protocol, ran out of memory), as opposed to a file that is no plugin
+ * (not found, exports none, does not compile): the scan can go on without it.
+ */
+export class PluginFailedError extends Error {}
+
+/** A sandbox in place of one that failed to load: it holds nothing and reports `failure`. */
+export function failedSandbox(failure: string): Sandbox {
+  return {
+    plugins: [],
+    outputs: [],
+    probes: [],
+    scripts: [],
+    failure,
+    close: () => Promise.resolve(),
+  };
+}
+
 /** Options of {@link loadSandboxedPlugins}. */
 export interface SandboxOptions {
   /** Directory a relative `path` is resolved from; default the current one. */
@@ -308,6 +327,31 @@ export function loadSandboxedOutputPlugins(
   options: SandboxOptions = {},
 ): Promise<Sandbox> {
   return loadSandbox(path, "output", options);
+}
+
+/**
+ * A plugin's import the sandbox may not read is reported by Deno as a missing
+ * permission; the scanner, which may read it, says what is really wrong:
+ * the module is not there, or it is outside what a plugin may read.
+ */
+async function explainImport(message: string): Promise<string> {
+  const missing = /import failed: Module not found "(?:file:\/\/)?([^"]+)".*$/.exec(message);
+  if (missing !== null) {
+    return message.slice(0, missing.index) + `module "${decodeURI(missing[1]!)}" not found`;
+  }
+  const denied = /import failed: Requires read access to "([^"]+)".*$/.exec(message);
+  if (denied === null) return message;
+  const module = denied[1]!;
+  let why: string;
+  try {
+    await Deno.stat(module);
+    why = `it imports "${module}", which a plugin may not read ` +
+      "(only its own file and portolan's src/)";
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) return message;
+    why = `module "${module}" not found`;
+  }
+  return message.slice(0, denied.index) + why;
 }
 
 /** A way to the sandbox: a child process or a Worker. */
@@ -749,11 +793,15 @@ async function loadSandbox(
     }
   }
 
+  /** Set when loading ended by what the plugin did, not by what its file is. */
+  let misbehaved = false;
   const handlers: ChannelHandlers = {
     message: receive,
     ended(why: string): void {
-      if (onLoad !== undefined) onLoad({ type: "load-error", message: why });
-      else fail(why);
+      if (onLoad !== undefined) {
+        misbehaved = true;
+        onLoad({ type: "load-error", message: why });
+      } else fail(why);
     },
   };
   const executable = options.isolation === "worker" ? undefined : sandboxExecutable();
@@ -779,6 +827,7 @@ async function loadSandbox(
   const loaded = await new Promise<FromSandbox>((resolve) => {
     onLoad = resolve;
     loadTimer = setTimeout(() => {
+      misbehaved = true;
       resolve({
         type: "load-error",
         message: `Cannot load plugin "${path}": it did not load within ${loadTimeoutMs} ms`,
@@ -791,11 +840,11 @@ async function loadSandbox(
   async function refuse(message: string): Promise<never> {
     kill("load failed");
     await closeChannel();
-    throw new Error(message);
+    throw misbehaved ? new PluginFailedError(message) : new Error(message);
   }
   if (loaded.type === "load-error") {
     // The sandbox names the absolute path; the user knows the file by what they typed.
-    const message = loaded.message.replace(`"${absolute}"`, `"${path}"`);
+    const message = (await explainImport(loaded.message)).replace(`"${absolute}"`, `"${path}"`);
     return await refuse(
       message.startsWith("Cannot load plugin")
         ? message

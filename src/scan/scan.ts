@@ -32,7 +32,7 @@ import type { Host, TargetSet } from "../targets/types.ts";
 import { VERSION } from "../version.ts";
 import { probePlugins } from "../../plugins/mod.ts";
 import { discover } from "./discover.ts";
-import { openPipeline, type PlannedOutput } from "./pipeline.ts";
+import { openPipeline, type Pipeline, type PlannedOutput } from "./pipeline.ts";
 import {
   foldDiscovery,
   hostList,
@@ -42,7 +42,11 @@ import {
   shardHosts,
 } from "./plan.ts";
 
+/** -Pn: up to this many hosts are each reported up, whether or not they answer. */
+const PN_LISTED_HOSTS = 4096n;
+
 /** Everything {@link runScan} needs, settled and validated. */
+
 export interface ScanSetup {
   targets: TargetSet;
   modes: Modes;
@@ -88,6 +92,26 @@ export interface ScanOutcome {
 
 function namesOf(host: Host): string[] {
   return host.hostname === undefined ? [] : [host.hostname];
+}
+
+/**
+ * No discovery: hosts are up as nmap has them ("received user-set"). With -sn
+ * every host is reported; with a port scan every host is up also when it
+ * answers no probe ("1 host up"), up to a few thousand hosts and unsharded;
+ * beyond, only the hosts that answer are kept.
+ */
+function takeAsUp(options: CliOptions, targets: TargetSet, pipeline: Pipeline): void {
+  if (!options.pingOnly && (options.shard !== undefined || targets.size > PN_LISTED_HOSTS)) return;
+  for (const host of targets.hosts()) {
+    const verdict: HostResult = {
+      address: host.address,
+      hostnames: namesOf(host),
+      state: "up",
+      reason: "user-set",
+    };
+    if (options.pingOnly) pipeline.host(verdict, host);
+    else pipeline.note(verdict, host);
+  }
 }
 
 /** Run the scan; resolves once every output is written. */
@@ -222,14 +246,8 @@ export async function runScan(
     restrictTo(up.map((entry) => entry.host));
     // Only a finished discovery can be trusted to resume from.
     if (!signal?.aborted) upHosts = up.map((entry) => entry.host.address);
-  } else if (options.pingOnly) {
-    // -sn -Pn: every host is taken as up, as nmap reports it.
-    for (const host of targets.hosts()) {
-      pipeline.host(
-        { address: host.address, hostnames: namesOf(host), state: "up", reason: "user-set" },
-        host,
-      );
-    }
+  } else if (options.pingOnly || options.skipDiscovery) {
+    takeAsUp(options, targets, pipeline);
   }
 
   const detector = options.serviceDetection

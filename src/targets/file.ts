@@ -53,6 +53,12 @@ export interface ReadTargetFileOptions {
   signal?: AbortSignal;
   /** Append to this array (returned) instead of a new one. */
   into?: string[];
+  /**
+   * Hand each spec to this as it is read instead of keeping it (the array
+   * returned stays empty): a long list then costs no memory per line. What
+   * it throws ends the read and is passed on as it is.
+   */
+  onSpec?: (spec: string) => void;
   /** Longest line, characters. Default {@link MAX_LINE_CHARS}. */
   maxLineChars?: number;
   /** Most entries. Default {@link MAX_ENTRIES}. */
@@ -104,13 +110,16 @@ export async function readTargetFile(
   const maxLine = options.maxLineChars ?? MAX_LINE_CHARS;
   const maxEntries = options.maxEntries ?? MAX_ENTRIES;
   const fail = (why: string): Error => new Error(`Cannot read target file "${path}": ${why}`);
+  const onSpec = options.onSpec;
+  let entries = 0;
+  /** What `onSpec` threw, passed on unwrapped. */
+  let rejected: { error: unknown } | undefined;
   let file: Deno.FsFile | undefined;
   try {
     file = path === "-" ? undefined : await abortable(Deno.open(path), signal, path);
     const source = file ?? Deno.stdin;
     const decoder = new TextDecoder();
     const buffer = new Uint8Array(CHUNK_BYTES);
-    const first = specs.length;
     let line = 1;
     // The unfinished end of the previous chunk: a partial spec, or a comment being skipped.
     let carry = "";
@@ -142,10 +151,16 @@ export async function readTargetFile(
           const spec = carry + text.slice(start, i);
           carry = "";
           if (spec !== "") {
-            if (specs.length - first >= maxEntries) {
-              throw fail(`it holds over ${maxEntries} entries`);
+            if (entries++ >= maxEntries) throw fail(`it holds over ${maxEntries} entries`);
+            if (onSpec === undefined) specs.push(spec);
+            else {
+              try {
+                onSpec(spec);
+              } catch (error) {
+                rejected = { error };
+                throw error;
+              }
             }
-            specs.push(spec);
           }
           if (code === 35) inComment = true;
           start = i + 1;
@@ -155,6 +170,7 @@ export async function readTargetFile(
       if (!inComment) carry += text.slice(start);
     }
   } catch (error) {
+    if (rejected !== undefined) throw rejected.error;
     if (
       error instanceof ReadInterrupted ||
       error instanceof Error && error.message.startsWith("Cannot read target file")
@@ -176,14 +192,21 @@ export async function readTargetFile(
  */
 export async function readTargetList(
   path: string,
-  options: { into: string[]; signal?: AbortSignal | undefined },
+  options: {
+    into?: string[];
+    onSpec?: (spec: string) => void;
+    signal?: AbortSignal | undefined;
+  },
 ): Promise<void> {
   try {
     await readTargetFile(path, {
-      into: options.into,
+      ...(options.into === undefined ? {} : { into: options.into }),
+      ...(options.onSpec === undefined ? {} : { onSpec: options.onSpec }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
   } catch (error) {
+    // A spec of the list that does not parse: the parser's own error, for the caller to word.
+    if (error instanceof SyntaxError || error instanceof RangeError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new UsageError(message, { exitCode: error instanceof ReadInterrupted ? 130 : 2 });
   }

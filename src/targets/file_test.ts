@@ -124,3 +124,27 @@ Deno.test("an abort ends a read blocked on a FIFO no one writes to", async () =>
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("readTargetFile hands each spec to onSpec, keeps none, and passes its errors on", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/list.txt`;
+    await Deno.writeTextFile(path, "10.0.0.1 10.0.0.2 # comment\n\n  example.org\nbad!\nlater\n");
+    const seen: string[] = [];
+    const kept = await readTargetFile(path, {
+      onSpec: (spec) => {
+        if (spec === "bad!") throw new SyntaxError(`Cannot parse target "${spec}"`);
+        seen.push(spec);
+      },
+    }).catch((error) => error);
+    assert.ok(kept instanceof SyntaxError, String(kept));
+    assert.equal(kept.message, 'Cannot parse target "bad!"');
+    assert.deepEqual(seen, ["10.0.0.1", "10.0.0.2", "example.org"]);
+    seen.length = 0;
+    await Deno.writeTextFile(path, "10.0.0.1\n10.0.0.2\n");
+    assert.deepEqual(await readTargetFile(path, { onSpec: (spec) => seen.push(spec) }), []);
+    assert.deepEqual(seen, ["10.0.0.1", "10.0.0.2"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

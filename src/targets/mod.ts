@@ -30,7 +30,9 @@ export {
   resolveHostname,
   type ResolveOptions,
 } from "./resolve.ts";
+export { type Ipv4Ranges, type NameSpec, SpecCollector } from "./collect.ts";
 export {
+  buildCollectedTargetSet,
   buildTargetSet,
   type BuildTargetSetOptions,
   createTargetSet,

@@ -7,43 +7,11 @@
  * @module
  */
 
+import { type Ipv4Ranges, mergeIpv4, mergeIpv6, SpecCollector } from "./collect.ts";
 import { formatIpv4, formatIpv6 } from "./ip.ts";
-import {
-  type AddressRange,
-  parseTargetSpec,
-  plainIpv4,
-  prefixBlock,
-  type TargetSpec,
-} from "./parse.ts";
+import { type AddressRange, prefixBlock } from "./parse.ts";
 import { type HostsTable, loadHostsFile, resolveHostname } from "./resolve.ts";
 import type { Family, Host, TargetSet } from "./types.ts";
-
-/** Disjoint ascending IPv4 ranges as parallel arrays of 32-bit values. */
-interface Ipv4Ranges {
-  starts: Float64Array;
-  ends: Float64Array;
-}
-
-/**
- * Union of intervals: sorting starts and ends independently is enough, because
- * the union has a gap after the i-th end exactly when the (i+1)-th start lies
- * beyond it. Typed-array sorts are native and need no comparator.
- */
-function mergeIpv4(starts: ArrayLike<number>, ends: ArrayLike<number>): Ipv4Ranges {
-  const s = Float64Array.from(starts).sort();
-  const e = Float64Array.from(ends).sort();
-  const outStarts: number[] = [];
-  const outEnds: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    if (i === 0 || s[i]! > outEnds[outEnds.length - 1]! + 1) {
-      outStarts.push(s[i]!);
-      outEnds.push(e[i]!);
-    } else {
-      outEnds[outEnds.length - 1] = e[i]!;
-    }
-  }
-  return { starts: Float64Array.from(outStarts), ends: Float64Array.from(outEnds) };
-}
 
 function subtractIpv4(keep: Ipv4Ranges, cut: Ipv4Ranges): Ipv4Ranges {
   if (cut.starts.length === 0) return keep;
@@ -71,23 +39,6 @@ function subtractIpv4(keep: Ipv4Ranges, cut: Ipv4Ranges): Ipv4Ranges {
   return { starts: Float64Array.from(outStarts), ends: Float64Array.from(outEnds) };
 }
 
-function compareBig(a: bigint, b: bigint): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The bigint twin of {@link mergeIpv4}, for IPv6. */
-function mergeIpv6(ranges: readonly AddressRange[]): AddressRange[] {
-  const s = ranges.map((r) => r.start).sort(compareBig);
-  const e = ranges.map((r) => r.end).sort(compareBig);
-  const out: AddressRange[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const last = out[out.length - 1];
-    if (last && s[i]! <= last.end + 1n) last.end = e[i]!;
-    else out.push({ family: 6, start: s[i]!, end: e[i]! });
-  }
-  return out;
-}
-
 function subtractIpv6(keep: AddressRange[], cut: AddressRange[]): AddressRange[] {
   if (cut.length === 0) return keep;
   const out: AddressRange[] = [];
@@ -108,15 +59,24 @@ function subtractIpv6(keep: AddressRange[], cut: AddressRange[]): AddressRange[]
 /** Split by family; IPv4 bounds become numbers. */
 function byFamily(
   ranges: readonly AddressRange[],
-  extra?: { starts: readonly number[]; ends: readonly number[] },
+  extra?: { starts: ArrayLike<number>; ends: ArrayLike<number> },
 ): { v4: Ipv4Ranges; v6: AddressRange[] } {
-  const starts: number[] = extra ? [...extra.starts] : [];
-  const ends: number[] = extra ? [...extra.ends] : [];
+  const known = extra?.starts.length ?? 0;
+  let count = known;
+  for (const range of ranges) if (range.family === 4) count++;
+  const starts = new Float64Array(count);
+  const ends = new Float64Array(count);
+  if (extra !== undefined) {
+    starts.set(extra.starts);
+    ends.set(extra.ends);
+  }
+  let k = known;
   const v6: AddressRange[] = [];
   for (const range of ranges) {
     if (range.family === 4) {
-      starts.push(Number(range.start));
-      ends.push(Number(range.end));
+      starts[k] = Number(range.start);
+      ends[k] = Number(range.end);
+      k++;
     } else {
       v6.push(range);
     }
@@ -156,7 +116,9 @@ export interface CreateTargetSetOptions {
   /** Names to attach to single addresses (the first name given for an address wins). */
   hostnames?: readonly { family: Family; value: bigint; hostname: string }[];
   /** More IPv4 ranges as 32-bit numbers: a compact form for long lists. */
-  ipv4?: { starts: readonly number[]; ends: readonly number[] };
+  ipv4?: { starts: ArrayLike<number>; ends: ArrayLike<number> };
+  /** More IPv4 ranges to leave out, in the same form. */
+  excludeIpv4?: { starts: ArrayLike<number>; ends: ArrayLike<number> };
 }
 
 /** A {@link TargetSet} over normalised ranges. */
@@ -176,7 +138,7 @@ export class RangeTargetSet implements TargetSet {
 
   constructor(ranges: readonly AddressRange[], options: CreateTargetSetOptions = {}) {
     const keep = byFamily(ranges, options.ipv4);
-    const cut = byFamily(options.exclude ?? []);
+    const cut = byFamily(options.exclude ?? [], options.excludeIpv4);
     this.ipv4 = subtractIpv4(keep.v4, cut.v4);
     this.ipv6 = subtractIpv6(keep.v6, cut.v6);
     const count = this.ipv4.starts.length;
@@ -327,89 +289,94 @@ export async function buildTargetSet(
   specs: readonly string[],
   options: BuildTargetSetOptions = {},
 ): Promise<RangeTargetSet> {
-  // Plain dotted quads skip the general parser: -iL lists run to millions of lines.
-  const quads: number[] = [];
-  const targets: TargetSpec[] = [];
-  for (const spec of specs) {
-    const quad = plainIpv4(spec);
-    if (quad === -1) targets.push(parseTargetSpec(spec));
-    else quads.push(quad);
-  }
-  const exclusions = (options.exclude ?? []).map(parseTargetSpec);
-  const named = [...targets, ...exclusions].filter(
-    (spec): spec is Extract<TargetSpec, { kind: "hostname" }> => spec.kind === "hostname",
-  );
-  const resolved = new Map<string, Host[] | undefined>();
-  if (named.length > 0) {
-    if (options.resolve === false) {
-      throw new Error(`Cannot use hostname "${named[0]!.hostname}": name resolution is disabled`);
-    }
-    const hosts: HostsTable = options.hostsFile === null
-      ? new Map()
-      : await loadHostsFile(options.hostsFile ?? undefined);
-    const names = [...new Set(named.map((spec) => spec.hostname))];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < names.length) {
-        const name = names[next++]!;
-        try {
-          resolved.set(
-            name,
-            await resolveHostname(name, {
-              family: options.family ?? "any",
-              hosts,
-              dns: options.dns ?? true,
-            }),
-          );
-        } catch (error) {
-          const failure = error instanceof Error ? error : new Error(String(error));
-          if (!options.onUnresolved) throw failure;
-          options.onUnresolved(name, failure);
-          resolved.set(name, undefined);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(RESOLVE_CONCURRENCY, names.length) }, worker));
-  }
+  const targets = new SpecCollector();
+  for (const spec of specs) targets.add(spec);
+  const exclude = new SpecCollector();
+  for (const spec of options.exclude ?? []) exclude.add(spec);
+  return await buildCollectedTargetSet(targets, { ...options, exclude });
+}
 
-  const ranges: AddressRange[] = [];
-  const hostnames: { family: Family; value: bigint; hostname: string }[] = [];
+/**
+ * {@link buildTargetSet} of specs already gathered (a long -iL list read
+ * into a {@link SpecCollector} as it streams): resolve names and build the
+ * set. The collectors are used up.
+ *
+ * @throws {RangeError} an address of the family -4/-6 left out; {Error} a name that does not resolve.
+ */
+export async function buildCollectedTargetSet(
+  targets: SpecCollector,
+  options: Omit<BuildTargetSetOptions, "exclude"> & { exclude?: SpecCollector } = {},
+): Promise<RangeTargetSet> {
+  const exclude = options.exclude ?? new SpecCollector();
   // -4 / -6 hold for addresses given as such, not only for names.
-  const wrongFamily = (family: Family): RangeError =>
-    new RangeError(
-      `Cannot scan an IPv${family} target with -${family === 4 ? 6 : 4} (the first is ${
-        specs.find((spec) => (family === 4) !== spec.includes(":"))
-      })`,
-    );
-  if (options.family === 6 && quads.length > 0) throw wrongFamily(4);
-  for (const spec of targets) {
-    if (spec.kind === "ranges") {
-      for (const range of spec.ranges) {
-        if (
-          options.family !== undefined && options.family !== "any" &&
-          range.family !== options.family
-        ) {
-          throw wrongFamily(range.family);
-        }
-        ranges.push(range);
-      }
-      continue;
+  for (const family of [4, 6] as const) {
+    const first = targets.first(family);
+    if (options.family === (family === 4 ? 6 : 4) && first !== undefined) {
+      throw new RangeError(
+        `Cannot scan an IPv${family} target with -${family === 4 ? 6 : 4} (the first is ${first})`,
+      );
     }
+  }
+  const named = [...targets.names(), ...exclude.names()];
+  const resolved = await resolveNames(named.map((spec) => spec.hostname), options);
+  const hostnames: { family: Family; value: bigint; hostname: string }[] = [];
+  for (const spec of targets.names()) {
     const found = resolved.get(spec.hostname) ?? [];
     for (const host of options.allAddresses ? found : found.slice(0, 1)) {
-      ranges.push(prefixBlock(host, spec));
+      targets.addRange(prefixBlock(host, spec), spec.text);
       if (host.hostname !== undefined) {
         hostnames.push({ family: host.family, value: host.value, hostname: host.hostname });
       }
     }
   }
-  const exclude: AddressRange[] = [];
-  for (const spec of exclusions) {
-    if (spec.kind === "ranges") {
-      for (const range of spec.ranges) exclude.push(range);
-    } else {
-      for (const host of resolved.get(spec.hostname) ?? []) exclude.push(prefixBlock(host, spec));
+  for (const spec of exclude.names()) {
+    for (const host of resolved.get(spec.hostname) ?? []) {
+      exclude.addRange(prefixBlock(host, spec), spec.text);
     }
   }
-  return new RangeTargetSet(ranges, { exclude, hostnames, ipv4: { starts: quads, ends: quads } });
+  return new RangeTargetSet(targets.ipv6(), {
+    ipv4: targets.ipv4(),
+    exclude: exclude.ipv6(),
+    excludeIpv4: exclude.ipv4(),
+    hostnames,
+  });
+}
+
+/** Resolve each name once, a few at a time; a name that does not resolve maps to undefined. */
+async function resolveNames(
+  all: readonly string[],
+  options: Omit<BuildTargetSetOptions, "exclude">,
+): Promise<Map<string, Host[] | undefined>> {
+  const resolved = new Map<string, Host[] | undefined>();
+  if (all.length === 0) return resolved;
+  if (options.resolve === false) {
+    throw new Error(`Cannot use hostname "${all[0]}": name resolution is disabled`);
+  }
+  const hosts: HostsTable = options.hostsFile === null
+    ? new Map()
+    : await loadHostsFile(options.hostsFile ?? undefined);
+  const names = [...new Set(all)];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const name = names[next++]!;
+      try {
+        resolved.set(
+          name,
+          await resolveHostname(name, {
+            family: options.family ?? "any",
+            hosts,
+            dns: options.dns ?? true,
+          }),
+        );
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        if (!options.onUnresolved) throw failure;
+        options.onUnresolved(name, failure);
+        resolved.set(name, undefined);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RESOLVE_CONCURRENCY, names.length) }, worker));
+  return resolved;
 }

@@ -6,7 +6,8 @@
 // playwright-core reads /proc/sys/fs/binfmt_misc (a WSL check), which Deno
 // grants only with --allow-all: this folder runs on its own with it (deno.json).
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+// deno-lint-ignore no-import-prefix -- test-only: not in deno.json, so the scanner never fetches it
+import { chromium } from "npm:playwright-core@1.65.1";
 import { toHtml } from "../../plugins/output_html.ts";
 import { exists, mustRun, sampleScan } from "../../plugins/output_fixtures.ts";
 
