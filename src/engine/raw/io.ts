@@ -42,6 +42,7 @@ import type { Route, RouteCache } from "./route.ts";
 import type { Probe } from "../transport.ts";
 import { type Tcp4ProbeFields, Tcp4ProbeWriter } from "./probe.ts";
 import { BatchSender } from "./sender.ts";
+import { type SendOffload, startSendOffload } from "./send_offload.ts";
 import { type DiscoveryProbe, type ReceiverConfig, type ReplyRecord, ReplyRing } from "./types.ts";
 import { udpPayload } from "./udp_payloads.ts";
 
@@ -146,6 +147,12 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   let closed: Promise<void> | undefined;
   let workerError: string | undefined;
   const failed: number[] = [];
+  // Batches go out from a sender worker once it has started (inline before).
+  const offload: SendOffload = startSendOffload((refusal) => {
+    for (const send of senders.values()) {
+      if (send.refused(refusal.arena, refusal.index, refusal.errno)) break;
+    }
+  });
 
   function sender(kind: "ip4" | "tcp6" | "udp6" | "icmp6" | "link4" | "link6"): BatchSender {
     let found = senders.get(kind);
@@ -171,7 +178,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       }
     }
     fds.push(fd);
-    found = new BatchSender(libc!, fd, { slotSize: 1536 });
+    found = new BatchSender(libc!, fd, { slotSize: 1536, offload });
     senders.set(kind, found);
     return found;
   }
@@ -456,6 +463,8 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     },
     close(): Promise<void> {
       closed ??= (async () => {
+        // Every batch handed to the sender worker goes out before its socket closes.
+        await offload.close();
         ring.stop();
         if (worker !== undefined) {
           const current = worker;

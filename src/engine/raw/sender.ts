@@ -7,6 +7,7 @@
  */
 
 import { allocateArena, type Arena, MMSGHDR_SIZE, RawErrno, type RawLibc } from "./libc.ts";
+import type { SendOffload } from "./send_offload.ts";
 
 /** Bytes reserved for each slot's socket address (sockaddr_in6 or sockaddr_ll fit). */
 const NAME_SIZE = 32;
@@ -26,22 +27,41 @@ export interface FlushResult {
   failed: { tag: number; errno: number }[];
 }
 
-/** Queues packets into an arena and sends them with `sendmmsg`. */
+/** One arena of message slots, with what each slot's packet is for. */
+interface Batch {
+  arena: Arena;
+  /** The offload's id of the arena (-1 without an offload). */
+  id: number;
+  tags: Float64Array;
+  /** Each slot's buffers, made once: a packet costs no allocation. */
+  slots: { packet: Uint8Array; name: Uint8Array }[];
+}
+
+/**
+ * Queues packets into an arena and sends them with `sendmmsg`: inline, or
+ * through a {@link SendOffload} (its worker sends a full arena while this
+ * thread fills the next one).
+ */
 export class BatchSender {
   readonly capacity: number;
   readonly slotSize: number;
   #libc: RawLibc;
   #fd: number;
-  #arena: Arena;
   #count = 0;
-  #tags: Float64Array;
   #iovBase: number;
   #nameBase: number;
   #dataBase: number;
-  /** Each slot's buffers, made once: a packet costs no allocation. */
-  #slots: { packet: Uint8Array; name: Uint8Array }[] = [];
+  #batches: Batch[] = [];
+  #current = 0;
+  #offload: SendOffload | undefined;
+  /** Refusals the worker reported, as tags, not yet handed out. */
+  #refused: { tag: number; errno: number }[] = [];
 
-  constructor(libc: RawLibc, fd: number, options: BatchSenderOptions = {}) {
+  constructor(
+    libc: RawLibc,
+    fd: number,
+    options: BatchSenderOptions & { offload?: SendOffload } = {},
+  ) {
     this.#libc = libc;
     this.#fd = fd;
     this.capacity = options.slots ?? 256;
@@ -50,9 +70,16 @@ export class BatchSender {
     this.#iovBase = n * MMSGHDR_SIZE;
     this.#nameBase = this.#iovBase + n * 16;
     this.#dataBase = this.#nameBase + n * NAME_SIZE;
-    this.#arena = allocateArena(this.#dataBase + n * this.slotSize);
-    this.#tags = new Float64Array(n);
-    const { view, address } = this.#arena;
+    this.#offload = options.offload;
+    const count = this.#offload === undefined ? 1 : ARENAS_WITH_OFFLOAD;
+    for (let b = 0; b < count; b++) this.#batches.push(this.#batch());
+  }
+
+  #batch(): Batch {
+    const n = this.capacity;
+    const arena = allocateArena(this.#dataBase + n * this.slotSize);
+    const { view, address } = arena;
+    const slots: Batch["slots"] = [];
     for (let i = 0; i < n; i++) {
       const header = i * MMSGHDR_SIZE;
       view.setBigUint64(header, address + BigInt(this.#nameBase + i * NAME_SIZE), true);
@@ -65,11 +92,12 @@ export class BatchSender {
       );
       const data = this.#dataBase + i * this.slotSize;
       const name = this.#nameBase + i * NAME_SIZE;
-      this.#slots.push({
-        packet: this.#arena.bytes.subarray(data, data + this.slotSize),
-        name: this.#arena.bytes.subarray(name, name + NAME_SIZE),
+      slots.push({
+        packet: arena.bytes.subarray(data, data + this.slotSize),
+        name: arena.bytes.subarray(name, name + NAME_SIZE),
       });
     }
+    return { arena, id: this.#offload?.arena() ?? -1, tags: new Float64Array(n), slots };
   }
 
   /** Packets queued and not yet sent. */
@@ -85,23 +113,62 @@ export class BatchSender {
   /** The buffers of the next free slot: write the packet and its destination, then {@link commit}. */
   next(): { packet: Uint8Array; name: Uint8Array } {
     if (this.full) throw new RangeError(`Cannot queue packet: batch of ${this.capacity} is full`);
-    return this.#slots[this.#count]!;
+    return this.#batches[this.#current]!.slots[this.#count]!;
   }
 
   /** Queue the packet written into {@link next}'s slot. */
   commit(length: number, nameLength: number, tag: number): void {
     const i = this.#count;
-    const { view } = this.#arena;
+    const batch = this.#batches[this.#current]!;
+    const { view } = batch.arena;
     view.setUint32(i * MMSGHDR_SIZE + 8, nameLength, true);
     view.setBigUint64(this.#iovBase + i * 16 + 8, BigInt(length), true);
-    this.#tags[i] = tag;
+    batch.tags[i] = tag;
     this.#count++;
   }
 
-  /** Send everything queued. A packet the kernel refuses is skipped and reported. */
+  /** A refusal the offload's worker reported for one of this sender's arenas. */
+  refused(id: number, index: number, errno: number): boolean {
+    const batch = this.#batches.find((b) => b.id === id);
+    if (batch === undefined) return false;
+    this.#refused.push({ tag: batch.tags[index]!, errno });
+    return true;
+  }
+
+  /**
+   * Send everything queued (or hand it to the worker). A packet the kernel
+   * refuses is skipped and reported: at once inline, from a later flush
+   * when the worker sent it.
+   */
   flush(): FlushResult {
-    const result: FlushResult = { sent: 0, failed: [] };
-    const { bytes } = this.#arena;
+    const offload = this.#offload;
+    if (offload !== undefined && offload.ready) {
+      const result: FlushResult = { sent: 0, failed: [] };
+      if (this.#count > 0) {
+        const batch = this.#batches[this.#current]!;
+        offload.submit({
+          fd: this.#fd,
+          address: batch.arena.address,
+          count: this.#count,
+          arena: batch.id,
+        });
+        result.sent = this.#count;
+        this.#count = 0;
+        this.#current = (this.#current + 1) % this.#batches.length;
+        // Its tags must stay until the worker's refusals of it have been read.
+        offload.waitFree(this.#batches[this.#current]!.id);
+      } else offload.drain();
+      result.failed = this.#refused.splice(0);
+      return result;
+    }
+    return this.#flushInline();
+  }
+
+  #flushInline(): FlushResult {
+    const result: FlushResult = { sent: 0, failed: this.#refused.splice(0) };
+    const batch = this.#batches[this.#current]!;
+    // A worker that stopped may leave this arena marked busy with nothing in flight.
+    const { bytes } = batch.arena;
     let at = 0;
     let busy = 0;
     // Each turn sends at least one message or gives one up, so this ends.
@@ -124,7 +191,7 @@ export class BatchSender {
         continue;
       }
       if (errno === RawErrno.EINTR) continue;
-      result.failed.push({ tag: this.#tags[at]!, errno });
+      result.failed.push({ tag: batch.tags[at]!, errno });
       at++;
       busy = 0;
     }
@@ -132,3 +199,6 @@ export class BatchSender {
     return result;
   }
 }
+
+/** Arenas a sender rotates through when a worker sends: one filling, the rest queued or sending. */
+const ARENAS_WITH_OFFLOAD = 4;
