@@ -181,3 +181,27 @@ Deno.test("an interrupted run names the command the user ran; --resume from else
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("deno task scan diff from a subfolder: relative report files are the user's", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ptl-paths-diff-" });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  try {
+    const scan = ["-Pn", "-n", "--no-db", "-p", String(port), "127.0.0.1"];
+    assert.equal((await task(dir, [...scan, "-oJ", "before.json"])).code, 0);
+    listener.close();
+    assert.equal((await task(dir, [...scan, "-oJ", "after.json"])).code, 0);
+    const result = await task(dir, ["diff", "--no-db", "before.json", "after.json"]);
+    // A port that closed is a change: exit 1, and the files were read from where the user stood.
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, new RegExp(`${port}/tcp`));
+    assert.match(result.stdout, /before\.json/);
+  } finally {
+    try {
+      listener.close();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
+});

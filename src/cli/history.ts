@@ -145,11 +145,11 @@ export async function runDiff(args: readonly string[], io: CliIo): Promise<numbe
   let diff: ScanDiff;
   try {
     db = options.noDb ? undefined : open(options, io);
-    const { a, b, labels } = await loadComparison(
-      db,
-      options.operands,
-      io.signal === undefined ? {} : { signal: io.signal },
-    );
+    const where = base(io);
+    const { a, b, labels } = await loadComparison(db, options.operands, {
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+      ...(where === undefined ? {} : { base: where }),
+    });
     diff = diffReports(a, b, { labels });
   } catch (error) {
     // As diff and ndiff: 2 for trouble, in one line; 130 when SIGINT ended a read.

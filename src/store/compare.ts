@@ -8,6 +8,7 @@ import type { ScanReport } from "../output/report.ts";
 import type { HistoryDb } from "./db.ts";
 import { lastTwoScans, loadScan } from "./history.ts";
 import { readReportFile } from "./report_file.ts";
+import { isAbsolute, resolve } from "node:path";
 
 /** Two reports to diff, older first, with labels for the diff header. */
 export interface Comparison {
@@ -22,6 +23,8 @@ export interface LoadComparisonOptions {
   targets?: string;
   /** Ends a report file's read (SIGINT): the read rejects at once. */
   signal?: AbortSignal;
+  /** Where relative file operands are taken from (where the user stood), not the process's folder. */
+  base?: string;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -44,10 +47,12 @@ function needDb(db: HistoryDb | undefined, what: string): HistoryDb {
 async function operand(
   db: HistoryDb | undefined,
   text: string,
-  signal?: AbortSignal,
+  options: LoadComparisonOptions,
 ): Promise<{ report: ScanReport; label: string; scanId?: number }> {
+  const { signal, base } = options;
+  const path = base === undefined || isAbsolute(text) || text === "-" ? text : resolve(base, text);
   const id = /^#?(\d+)$/.exec(text);
-  if (id !== null && (text.startsWith("#") || !(await exists(text)))) {
+  if (id !== null && (text.startsWith("#") || !(await exists(path)))) {
     const scanId = Number(id[1]);
     return {
       report: loadScan(needDb(db, `scan ${text}`), scanId),
@@ -56,7 +61,7 @@ async function operand(
     };
   }
   return {
-    report: await readReportFile(text, signal === undefined ? {} : { signal }),
+    report: await readReportFile(path, signal === undefined ? {} : { signal }),
     label: text,
   };
 }
@@ -83,12 +88,12 @@ export async function loadComparison(
   }
   const [first, second] = operands;
   if (first !== undefined && second !== undefined) {
-    const a = await operand(db, first, options.signal);
-    const b = await operand(db, second, options.signal);
+    const a = await operand(db, first, options);
+    const b = await operand(db, second, options);
     return { a: a.report, b: b.report, labels: [a.label, b.label] };
   }
   if (first !== undefined) {
-    const b = await operand(db, first, options.signal);
+    const b = await operand(db, first, options);
     if (b.scanId === undefined) {
       throw new RangeError(`Cannot diff "${first}" alone: give a second scan or file`);
     }
