@@ -46,6 +46,7 @@ import {
   serverProduct,
 } from "./mod.ts";
 import { type NmapMatch, pcreToRegExp, substitute, unescapeProbe } from "./probe_nmap.ts";
+import { fuzzBudget } from "../src/testing/fuzz.ts";
 
 const CASES = 100_000;
 /**
@@ -61,12 +62,8 @@ const PROBE_CASES = 25_000;
  * matcher itself gets {@link CASES} cases on windows of the database.
  */
 const NMAP_PROBE_CASES = 3_000;
-/** A fixed seed keeps CI reproducible; FUZZ_SEED=n explores others. */
-const SEED = Number(
-  Deno.permissions.querySync({ name: "env", variable: "FUZZ_SEED" }).state === "granted"
-    ? Deno.env.get("FUZZ_SEED") ?? 20261126
-    : 20261126,
-);
+/** The fixed seed (FUZZ_SEED=n replays another: see src/testing/fuzz.ts). */
+const SEED = 20261126;
 /** Longest one probe() call may take: a hang fails the property. No timing is asserted beyond that. */
 const CALL_MS = 5_000;
 /** Reads and writes after which the fake conn aborts the signal, as the port's deadline would. */
@@ -1038,7 +1035,7 @@ async function fuzzProbe(
         assertWellFormed(match, options.expect(plugin, trace));
         if (match !== undefined) tally.matched++;
       }),
-      { numRuns: options.runs, seed: SEED },
+      fuzzBudget(options.runs, SEED),
     );
   } finally {
     clearInterval(watchdog);
@@ -1203,7 +1200,7 @@ for (const factory of probePlugins) {
   const parsers = PARSERS[plugin.name] ?? [];
   // A plugin with no parser of its own (tls) gets all its cases through probe().
   const runs = parsers.length > 0 ? PROBE_CASES : CASES;
-  Deno.test(`fuzz: probe ${plugin.name} never throws, hangs or returns a malformed match (${runs} cases)`, async () => {
+  Deno.test(`fuzz: probe ${plugin.name} never throws, hangs or returns a malformed match (${fuzzBudget(runs, SEED).numRuns} cases)`, async () => {
     const own = payload(CORPUS[plugin.name] ?? GENERIC, { oversized: true });
     if (CORPUS[plugin.name] === undefined) {
       console.log(
@@ -1235,7 +1232,7 @@ for (const factory of probePlugins) {
         fc.property(parser.inputs, (input) => {
           if (parser.check(input)) matched++;
         }),
-        { numRuns: CASES, seed: SEED },
+        fuzzBudget(CASES, SEED),
       );
       console.log(`fuzz: ${parser.name} ${CASES} cases, 0 crashes (${matched} matched)`);
     });
@@ -1290,7 +1287,7 @@ Deno.test(`fuzz: parseNmapServiceProbes never throws on mangled databases (${CAS
         }
       }
     }),
-    { numRuns: CASES, seed: SEED },
+    fuzzBudget(CASES, SEED),
   );
   console.log(`fuzz: parseNmapServiceProbes ${CASES} cases, 0 crashes (${probes} probes read)`);
 });
@@ -1314,7 +1311,7 @@ Deno.test(`fuzz: nmap templates and escapes never throw (${CASES} cases)`, () =>
       const regex = pcreToRegExp(escaped, pattern);
       if (regex !== undefined) assert.ok(/^[is]*$/.test(regex.flags), regex.flags);
     }),
-    { numRuns: CASES, seed: SEED },
+    fuzzBudget(CASES, SEED),
   );
   console.log(`fuzz: nmap templates and escapes ${CASES} cases, 0 crashes`);
 });
@@ -1521,7 +1518,7 @@ Deno.test({
           if (winner?.soft === false) hard++;
         },
       ),
-      { numRuns: CASES, seed: SEED },
+      fuzzBudget(CASES, SEED),
     );
     console.log(
       `fuzz: nmap matchResponse ${CASES} cases, 0 crashes (${matched} matched, ${hard} by a ` +
@@ -1533,7 +1530,9 @@ Deno.test({
 Deno.test({
   name: nmapText === undefined
     ? `fuzz: probe nmap plugins on the installed database ${NMAP_SKIPPED}`
-    : `fuzz: probe nmap plugins never throw, hang or return a malformed match (${NMAP_PROBE_CASES} cases each)`,
+    : `fuzz: probe nmap plugins never throw, hang or return a malformed match (${
+      fuzzBudget(NMAP_PROBE_CASES, SEED).numRuns
+    } cases each)`,
   ignore: nmapText === undefined,
   async fn(): Promise<void> {
     const plugins = await nmapProbePlugins({ text: nmapText as string, active: true });

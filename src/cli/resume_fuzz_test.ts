@@ -16,6 +16,7 @@ import { rawUnsafe } from "../plugins/format.ts";
 import { diffReports, diffToJson, formatDiff } from "../store/diff.ts";
 import { parseReportText } from "../store/report_file.ts";
 import { check, type Loose, validState } from "./resume_fixtures.ts";
+import { fuzzBudget } from "../testing/fuzz.ts";
 
 const CASES = 20_000;
 /** Fewer: each report case parses and diffs a report with 100 KB hostile banners. */
@@ -93,7 +94,7 @@ Deno.test(`mutation fuzz: resume states are refused with one line or usable whol
       renderTable(checked.report, { color: false, reason: true, verbose: true });
       toJson(checked.report);
     }),
-    { numRuns: CASES, seed: 20261203 },
+    fuzzBudget(CASES, 20261203),
   );
   console.log(`mutation fuzz: resume ${CASES} cases, 0 crashes (${accepted} accepted)`);
 });
@@ -157,7 +158,7 @@ Deno.test(`mutation fuzz: report files are refused with one line or diff cleanly
         }
       },
     ),
-    { numRuns: REPORT_CASES, seed: 20261203 },
+    fuzzBudget(REPORT_CASES, 20261203),
   );
   console.log(
     `mutation fuzz: report files ${REPORT_CASES} cases, 0 crashes (${accepted} accepted)`,

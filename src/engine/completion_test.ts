@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
 import { Completion } from "./completion.ts";
 import type { ResumePoint } from "./types.ts";
+import { fuzzBudget } from "../testing/fuzz.ts";
 
 Deno.test("Completion advances over finished positions and lists those above", () => {
   const completion = new Completion();
@@ -44,6 +45,6 @@ Deno.test("property: Completion keeps the resume points of the plain set model",
         assert.deepEqual(completion.point(), modelPoint(finished));
       },
     ),
-    { numRuns: 300 },
+    fuzzBudget(300, 20261203),
   );
 });

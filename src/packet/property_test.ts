@@ -16,13 +16,10 @@ import { internetChecksum, sumWords, transportChecksum } from "./checksum.ts";
 import { probeIdentity, validateIcmpQuote, validateTcpReply } from "./cookie.ts";
 import { buildSynProbe, buildTcpPacket, TcpFlag } from "./tcp.ts";
 import { buildUdpPacket } from "./udp.ts";
+import { fuzzBudget } from "../testing/fuzz.ts";
 
-/** A fixed seed keeps CI reproducible; FUZZ_SEED=n explores others. */
-const SEED = Number(
-  Deno.permissions.querySync({ name: "env", variable: "FUZZ_SEED" }).state === "granted"
-    ? Deno.env.get("FUZZ_SEED") ?? 20240611
-    : 20240611,
-);
+/** The fixed seed (FUZZ_SEED=n replays another: see src/testing/fuzz.ts). */
+const SEED = 20240611;
 
 const ipv4 = fc.integer({ min: 0, max: 0xffffffff });
 const ipv6 = fc.uint8Array({ minLength: 16, maxLength: 16 });
@@ -124,7 +121,7 @@ const shapedPacket = fc.record({
 });
 
 Deno.test("fuzz: parseReply() never throws on random bytes", () => {
-  const runs = 100_000;
+  const { numRuns: runs, seed } = fuzzBudget(100_000, SEED);
   let crashes = 0;
   const counts = new Map<string, number>();
   const raw = fc.record({
@@ -146,7 +143,7 @@ Deno.test("fuzz: parseReply() never throws on random bytes", () => {
       tally(counts, reply);
       if (reply) assertSane(reply);
     }),
-    { numRuns: runs, seed: SEED },
+    { numRuns: runs, seed },
   );
   console.log(`fuzz: parseReply ${runs} cases, ${crashes} crashes (${summary(counts)})`);
   assert.equal(crashes, 0);
@@ -219,7 +216,7 @@ function seedPackets(): { bytes: Uint8Array; linkType: "ip" | "ethernet" }[] {
 }
 
 Deno.test("fuzz: parseReply() never throws on mutated valid packets", () => {
-  const runs = 50_000;
+  const { numRuns: runs, seed } = fuzzBudget(50_000, SEED);
   const seeds = seedPackets();
   const counts = new Map<string, number>();
   const mutation = fc.record({
@@ -250,7 +247,7 @@ Deno.test("fuzz: parseReply() never throws on mutated valid packets", () => {
       tally(counts, reply);
       if (reply) assertSane(reply);
     }),
-    { numRuns: runs, seed: SEED },
+    { numRuns: runs, seed },
   );
   // Most mutations must still parse, or the fuzzing exercised little.
   assert.ok((counts.get("undefined") ?? 0) < runs / 2, summary(counts));
@@ -258,7 +255,7 @@ Deno.test("fuzz: parseReply() never throws on mutated valid packets", () => {
 });
 
 Deno.test("property: TCP packets round-trip through parseReply() with valid checksums", () => {
-  const runs = 5_000;
+  const { numRuns: runs, seed } = fuzzBudget(5_000, SEED);
   fc.assert(
     fc.property(
       addressPair,
@@ -294,13 +291,13 @@ Deno.test("property: TCP packets round-trip through parseReply() with valid chec
         assert.equal(reply.mss, mss);
       },
     ),
-    { numRuns: runs, seed: SEED },
+    { numRuns: runs, seed },
   );
   console.log(`property: TCP round trip ${runs} cases`);
 });
 
 Deno.test("property: UDP and echo replies round-trip; checksums verify to 0", () => {
-  const runs = 5_000;
+  const { numRuns: runs, seed } = fuzzBudget(5_000, SEED);
   fc.assert(
     fc.property(
       addressPair,
@@ -334,13 +331,13 @@ Deno.test("property: UDP and echo replies round-trip; checksums verify to 0", ()
         assert.equal(echoReply.seq, dport);
       },
     ),
-    { numRuns: runs, seed: SEED },
+    { numRuns: runs, seed },
   );
   console.log(`property: UDP/echo round trip and checksum ${runs} cases`);
 });
 
 Deno.test("property: data with its checksum appended sums to 0", () => {
-  const runs = 10_000;
+  const { numRuns: runs, seed } = fuzzBudget(10_000, SEED);
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat({ max: 0xffff }), (data, initial) => {
       // Pad to an even length so the checksum word lands on a word boundary.
@@ -357,13 +354,13 @@ Deno.test("property: data with its checksum appended sums to 0", () => {
         sumWords(data),
       );
     }),
-    { numRuns: runs, seed: SEED },
+    { numRuns: runs, seed },
   );
   console.log(`property: checksum verifies to 0 ${runs} cases`);
 });
 
 Deno.test("property: cookies validate replies to our probes and reject altered ones", () => {
-  const runs = 5_000;
+  const { numRuns: runs, seed } = fuzzBudget(5_000, SEED);
   let rejected = 0;
   const ports = { first: 32768, last: 60999 };
   fc.assert(
@@ -420,13 +417,13 @@ Deno.test("property: cookies validate replies to our probes and reject altered o
         rejected++;
       },
     ),
-    { numRuns: runs, seed: SEED },
+    { numRuns: runs, seed },
   );
   console.log(`property: cookies ${runs} cases, ${rejected} altered replies rejected`);
 });
 
 Deno.test("property: ICMP errors quoting echo and UDP probes give the probe back", () => {
-  const runs = 3_000;
+  const { numRuns: runs, seed } = fuzzBudget(3_000, SEED);
   fc.assert(
     fc.property(
       addressPair,
@@ -465,7 +462,7 @@ Deno.test("property: ICMP errors quoting echo and UDP probes give the probe back
         assert.equal(udpReply.quoted.dstPort, seq);
       },
     ),
-    { numRuns: runs, seed: SEED },
+    { numRuns: runs, seed },
   );
   console.log(`property: quoted echo round trip ${runs} cases`);
 });

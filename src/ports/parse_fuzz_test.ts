@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- test-only: not in deno.json, so the scanner never fetches it
 import fc from "npm:fast-check@4.11.0";
 import { parsePorts } from "./parse.ts";
+import { fuzzBudget } from "../testing/fuzz.ts";
 
 const CASES = 100_000;
 
@@ -35,7 +36,7 @@ Deno.test(`fuzz: the port parser only ever rejects with SyntaxError/RangeError (
         assert.ok(!(error as Error).message.includes("\n"));
       }
     }),
-    { numRuns: CASES, seed: 20261126 },
+    fuzzBudget(CASES, 20261126),
   );
   console.log(`fuzz: parsePorts ${CASES} cases, 0 crashes (${rejected} rejected)`);
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
 import { parseTargetSpec } from "./parse.ts";
 import { createTargetSet } from "./target_set.ts";
+import { fuzzBudget } from "../testing/fuzz.ts";
 
 const CASES = 100_000;
 
@@ -37,7 +38,7 @@ Deno.test(`fuzz: the target parser only ever rejects with SyntaxError/RangeError
         assert.ok(!(error as Error).message.includes("\n"));
       }
     }),
-    { numRuns: CASES, seed: 20261126 },
+    fuzzBudget(CASES, 20261126),
   );
   console.log(
     `fuzz: parseTargetSpec ${CASES} cases, 0 crashes (${parsed} parsed, ${rejected} rejected)`,

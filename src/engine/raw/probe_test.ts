@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import fc from "npm:fast-check@4.11.0";
 import { mssOption, parseReply, TcpFlag, writeTcpPacket } from "../../packet/mod.ts";
 import { Tcp4ProbeWriter } from "./probe.ts";
+import { fuzzBudget } from "../../testing/fuzz.ts";
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -47,7 +48,7 @@ Deno.test("property: probes are byte for byte what writeTcpPacket writes", () =>
         assert.deepEqual(fast, slow);
       },
     ),
-    { numRuns: 2000 },
+    fuzzBudget(2000, 20261203),
   );
 });
 

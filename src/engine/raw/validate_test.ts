@@ -22,6 +22,7 @@ import {
   readTcp4Frame,
   validateReply,
 } from "./validate.ts";
+import { fuzzBudget } from "../../testing/fuzz.ts";
 
 const key = createCookieKey();
 const us = 0xc6336401;
@@ -197,7 +198,7 @@ Deno.test("property: wherever the fast path answers, it agrees with the full par
         if (quick !== "other") assert.deepEqual(quick, slow(bytes));
       },
     ),
-    { numRuns: 5000 },
+    fuzzBudget(5000, 20261203),
   );
 });
 
