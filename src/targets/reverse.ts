@@ -94,11 +94,15 @@ export function ptrName(address: string): string {
 async function queryPtr(
   address: string,
   servers: readonly (NameServer | undefined)[],
-  signal: AbortSignal,
+  limits: { signal: AbortSignal; perServerMs: number },
 ): Promise<string | undefined> {
   for (const server of servers) {
-    if (signal.aborted) return undefined;
+    if (limits.signal.aborted) return undefined;
     try {
+      // Each server gets its share of the time: a silent first one leaves the next its turn.
+      const signal = servers.length === 1
+        ? limits.signal
+        : AbortSignal.any([limits.signal, AbortSignal.timeout(limits.perServerMs)]);
       const records = await Deno.resolveDns(ptrName(address), "PTR", {
         signal,
         ...(server === undefined ? {} : {
@@ -143,7 +147,8 @@ export async function reverseNames(
   }
   if (options.dns === false || asking.length === 0) return found;
 
-  const deadline = AbortSignal.timeout(options.deadlineMs ?? REVERSE_DEADLINE_MS);
+  const deadlineMs = options.deadlineMs ?? REVERSE_DEADLINE_MS;
+  const deadline = AbortSignal.timeout(deadlineMs);
   const signal = options.signal === undefined
     ? deadline
     : AbortSignal.any([deadline, options.signal]);
@@ -154,7 +159,10 @@ export async function reverseNames(
   const worker = async (): Promise<void> => {
     while (next < asking.length && !signal.aborted) {
       const address = asking[next++]!;
-      const name = await queryPtr(address, servers, signal);
+      const name = await queryPtr(address, servers, {
+        signal,
+        perServerMs: deadlineMs / servers.length,
+      });
       if (name !== undefined && !signal.aborted) found.set(address, name);
     }
   };
