@@ -333,7 +333,7 @@ export async function runScan(
     }
     interrupted = signal?.aborted ?? false;
   }
-  if (detecting.size > 0) {
+  if (detections.started > 0) {
     // nmap's "Service scan" phase: what is left of detection once the ports are known.
     const [one] = detections.hosts.values();
     hooks.phase?.(phaseInfo.services(detections.started, detections.hosts.size, one));
