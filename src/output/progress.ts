@@ -88,7 +88,7 @@ const CLEAR_LINE = "\r\x1b[K";
 /** Rate samples are taken at least this far apart, ms. */
 const SAMPLE_MS = 250;
 /** Time constant of the learned rate, ms: older rates weigh e^(-age/τ). */
-const RATE_TAU_MS = 5000;
+const RATE_TAU_MS = 15_000;
 
 /**
  * A rate that learns from what was achieved: an exponentially weighted

@@ -6,14 +6,14 @@ Deno.test("the learned rate follows a scan that slows down; the average since th
   const learned = new LearnedRate(0);
   let done = 0;
   let time = 0;
-  // 10 s at 500 probes/s, then 20 s at 20 probes/s (retries against a lossy, far host).
+  // 10 s at 500 probes/s, then 60 s at 20 probes/s (retries against a lossy, far host).
   for (; time < 10_000;) {
     time += 500;
     done += 250;
     learned.sample(done, time);
   }
   assert.equal(Math.round(learned.rate ?? 0), 500);
-  for (; time < 30_000;) {
+  for (; time < 70_000;) {
     time += 500;
     done += 10;
     learned.sample(done, time);
@@ -22,7 +22,7 @@ Deno.test("the learned rate follows a scan that slows down; the average since th
   const now = learnedEstimate(done, total, { elapsedMs: time, rate: learned.rate });
   const truth = ((total - done) / 20) * 1000;
   assert.ok(plain.etaMs !== undefined && now.etaMs !== undefined);
-  assert.ok(now.etaMs > 5 * plain.etaMs, `learned ${now.etaMs} vs average ${plain.etaMs}`);
+  assert.ok(now.etaMs > 2 * plain.etaMs, `learned ${now.etaMs} vs average ${plain.etaMs}`);
   // Within half of the truth after 4 time constants (the fast start still weighs a little).
   assert.ok(Math.abs(now.etaMs - truth) < truth * 0.5, `learned ${now.etaMs} vs true ${truth}`);
 });
