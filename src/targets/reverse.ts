@@ -3,7 +3,7 @@
  * hosts file first (nmap reads /etc/hosts, so 127.0.0.1 is "localhost"),
  * then PTR queries over DNS, many at once and all within one deadline, so a
  * resolver that does not answer costs the scan a bounded moment, not a
- * timeout per host.
+ * timeout per host. Loopback addresses are named by the hosts file alone.
  *
  * @module
  */
@@ -47,6 +47,11 @@ function canonical(text: string): string | undefined {
   }
   const v4 = scanIpv4(text);
   return typeof v4 === "number" ? formatIp(4, BigInt(v4)) : undefined;
+}
+
+/** Loopback (127/8, ::1): named by the hosts file alone, never asked of a DNS server. */
+function isLoopback(address: string): boolean {
+  return address.startsWith("127.") || address === "::1";
 }
 
 /**
@@ -143,7 +148,7 @@ export async function reverseNames(
     const key = canonical(address) ?? address;
     const name = table.get(key);
     if (name !== undefined) found.set(address, name);
-    else if (asking.length < REVERSE_DNS_LIMIT) asking.push(address);
+    else if (asking.length < REVERSE_DNS_LIMIT && !isLoopback(key)) asking.push(address);
   }
   if (options.dns === false || asking.length === 0) return found;
 

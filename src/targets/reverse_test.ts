@@ -84,6 +84,20 @@ Deno.test("a server that never answers ends at the deadline with no names, the n
   }
 });
 
+Deno.test("loopback addresses are named by the hosts file only, never asked of DNS", async () => {
+  const dns = await startFakeDns("127.0.0.1", { names: { "127.0.0.2": "two.example" } });
+  try {
+    const names = await reverseNames(["127.0.0.2", "::1"], {
+      hostsFile: null,
+      nameServers: [{ ipAddr: "127.0.0.1", port: dns.port }],
+    });
+    assert.equal(names.size, 0);
+    assert.equal(dns.queries(), 0);
+  } finally {
+    await dns.close();
+  }
+});
+
 Deno.test("dns: false names only what the hosts file names", async () => {
   const dir = await Deno.makeTempDir();
   try {
