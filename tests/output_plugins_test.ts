@@ -57,7 +57,8 @@ Deno.test("--plugin examples/output_markdown.ts --output markdown:FILE writes th
       text,
       /^- Command: `portolan -Pn -p \d+,\d+ --plugin examples\/output_markdown\.ts/m,
     );
-    assert.match(text, /^## 127\.0\.0\.1$/m);
+    // With the name the hosts file gives it ("127.0.0.1 (localhost)"), as nmap names it.
+    assert.match(text, /^## 127\.0\.0\.1( \(\S+\))?$/m);
     assert.match(text, /^\| Port \| State \| Service \| Version \| Reason \|$/m);
     assert.match(text, new RegExp(`^\\| ${target.port}/tcp \\| open \\| .*\\| syn-ack \\|$`, "m"));
     assert.match(

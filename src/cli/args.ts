@@ -13,6 +13,7 @@ import type { Shard } from "../engine/types.ts";
 import { parsePorts } from "../ports/mod.ts";
 import { parseVersionIntensity } from "../service/detect.ts";
 import { parseScriptNames } from "../script/select.ts";
+import { debugLevel, dnsServerList, scanLetters } from "./nmap_flags.ts";
 import { UsageError } from "./usage_error.ts";
 
 /** Name of an output plugin: a built-in ("normal", "json", "xml", …) or a loaded one. */
@@ -88,6 +89,18 @@ export interface CliOptions {
   yes: boolean;
   /** `--no-default-exclude`: scan reserved ranges too (0/8, multicast, 240/4, broadcast). */
   noDefaultExclude: boolean;
+  /** -O: asked for; not available, said once and the scan goes on. */
+  osDetection: boolean;
+  /** -d, -dd, -d3: nmap's debugging level (each level also adds one of verbosity). */
+  debug: number;
+  /** --packet-trace: a line per probe sent and per answer received, to stderr. */
+  packetTrace: boolean;
+  /** --stats-every TIME, ms. */
+  statsEvery?: number;
+  /** -R: reverse-resolve every target, not only the hosts found up. */
+  resolveAll: boolean;
+  /** --dns-servers: ask these servers for reverse names instead of the system's. */
+  dnsServers: { ipAddr: string; port?: number }[];
 }
 
 /** Names of -T levels, as nmap accepts them. */
@@ -345,6 +358,16 @@ const SPECS: Record<string, Spec> = {
     if (v === "") throw new UsageError("Cannot use --plugin: the file name is empty");
     o.plugins.push(v);
   }),
+  "O": flag((o) => (o.osDetection = true)),
+  "d": valued((o, v) => {
+    const level = debugLevel(v);
+    o.debug += level;
+    o.verbose += level;
+  }),
+  "packet-trace": flag((o) => (o.packetTrace = true)),
+  "stats-every": valued((o, v) => (o.statsEvery = parseTimeSpec("--stats-every", v))),
+  "R": flag((o) => (o.resolveAll = true)),
+  "dns-servers": valued((o, v) => o.dnsServers.push(...dnsServerList(v))),
   "connect-engine": valued((o, v) => {
     if (v !== "auto" && v !== "epoll" && v !== "deno") {
       throw new UsageError(`Cannot use --connect-engine "${v}": expected auto, epoll or deno`);
@@ -354,10 +377,10 @@ const SPECS: Record<string, Spec> = {
 };
 
 /** Short options that take their value glued on: -p22, -T4, -oJfile. */
-const GLUED = ["iL", "oN", "oJ", "oX", "oG", "oH", "oA", "PS", "PA", "p", "T"];
+const GLUED = ["iL", "oN", "oJ", "oX", "oG", "oH", "oA", "PS", "PA", "p", "T", "d"];
 
 /** Short options whose glued value is optional: -PS alone means -PS80. */
-const OPTIONAL_VALUE = new Set(["PS", "PA"]);
+const OPTIONAL_VALUE = new Set(["PS", "PA", "d"]);
 
 /** Scan types nmap has that this build does not (yet). */
 const UNSUPPORTED = new Set(["sA", "sW", "sM", "sN", "sF", "sX", "sY", "sZ", "sO"]);
@@ -397,6 +420,11 @@ function defaults(): CliOptions {
     noDb: false,
     yes: false,
     noDefaultExclude: false,
+    osDetection: false,
+    debug: 0,
+    packetTrace: false,
+    resolveAll: false,
+    dnsServers: [],
   };
 }
 
@@ -430,6 +458,12 @@ export function parseArgs(args: readonly string[]): CliOptions {
         throw new UsageError(
           `Scan type ${arg} is not available in this build; use -sS, -sT, -sU, -sn or -sL`,
         );
+      }
+      // nmap reads every letter after -s as a scan type: -sSV is -sS -sV.
+      const letters = scanLetters(body, (short) => SPECS[short] !== undefined);
+      if (letters !== undefined) {
+        for (const short of letters) SPECS[short]!.handle(options, "");
+        continue;
       }
       const glued = GLUED.find((short) => body.startsWith(short) && body.length > short.length);
       if (glued !== undefined) {

@@ -40,6 +40,8 @@ SCAN
   -sn                    host discovery only: no port scan
   -sL                    list the targets, one address a line, and exit (sends nothing)
   -sV                    detect services and versions on open ports (probe plugins)
+  -sSV, -sTU, -sSUV …    several scan types in one flag, as nmap reads them
+  -O                     OS detection: not available; said once, and the scan goes on
   --version-intensity N  0 (likely probes only, short waits) ... 9 (all probes); default 7
   --version-light        --version-intensity 2
   --version-all          --version-intensity 9
@@ -56,7 +58,10 @@ HOST DISCOVERY (default with raw sockets: ARP / neighbour discovery on a local l
   -PS[PORTS]             TCP SYN to PORTS (default 80); connect() without raw sockets
   -PA[PORTS]             TCP ACK to PORTS (default 80); connect() without raw sockets
   -PR                    ARP / IPv6 neighbour discovery on a local link (raw sockets)
-  -n                     never resolve names (numeric targets only)
+  -n                     never resolve names (numeric targets only, no reverse DNS)
+  -R                     reverse DNS of every target (default: of the hosts found up;
+                         the hosts file first, then PTR queries, about a second at most)
+  --dns-servers LIST     ask these DNS servers for reverse names (198.51.100.53,[::1]:53)
   -r                     probe in order instead of a random permutation
   --seed N               seed of the probe-order permutation (repeatable scans)
   --shard I/N            scan shard I (1..N) of N: processes started with the same --seed
@@ -99,7 +104,11 @@ OUTPUT
   --plugin PATH          load output plugins from a TypeScript/JavaScript module (PLUGINS.md)
   --open                 show only open ports
   --reason               say why each port has its state
-  -v, -vv                more detail (down hosts, timing, engine)
+  -v, -vv                more detail: phases and "Discovered open port" as found, down
+                         hosts, engine figures; -vv adds the REASON column
+  -d, -dd                debugging: -v plus the timing report and the path's final times
+  --packet-trace         a line per probe sent and per answer received, to stderr
+  --stats-every TIME     nmap's stats lines (done, ETC) every TIME (1s, 30s, 5m)
   -h, --help             this help
   -V, --version          the version
 

@@ -49,6 +49,7 @@ import { quietExitCode } from "./quiet_exit.ts";
 import { UsageError } from "./usage_error.ts";
 import { AGGRESSIVE_NOTE, planScripts } from "./scripts.ts";
 import { resolveUserPaths, userDirectory, userPath } from "./user_paths.ts";
+import { createChatter, notices, timingReport } from "./verbose.ts";
 
 /** What the command talks to; main.ts passes the process's own. */
 export interface CliIo {
@@ -453,6 +454,16 @@ async function scan(
   const color = io.stdoutIsTerminal && io.env("NO_COLOR") === undefined;
   const db = openDb(options, io);
   const progress = createProgress({ write: io.stderr, isTerminal: io.stderrIsTerminal });
+  // nmap's running commentary goes to stdout, unless stdout carries a format.
+  let said = Promise.resolve();
+  const say = options.outputs.some((output) => output.path === "-")
+    ? io.stderr
+    : (text: string): void => {
+      said = said.then(() => io.stdout(encoder.encode(text))).catch(() => {});
+    };
+  for (const line of notices(options)) io.stderr(line);
+  if (options.debug > 0) say(timingReport(setup.timing));
+  const chatter = createChatter(options, { say, trace: io.stderr, progress });
   let outcome: ScanOutcome;
   try {
     outcome = await runScan(options, {
@@ -460,14 +471,25 @@ async function scan(
       ...(db !== undefined ? { history: { db, targets: normalizeTargetSpec(setup.specs) } } : {}),
       ...(resumed !== undefined ? { previous: resumed.state } : {}),
     }, {
-      log: io.stderr,
+      // After the commentary queued before it: one order on a terminal or in one file.
+      log: (text) => {
+        said = said.then(() => progress.log(text));
+      },
       progress: (done, total) => progress.update(done, total),
-      settled: () => progress.stop(),
+      settled: () => {
+        chatter.settled();
+        progress.stop();
+      },
+      phase: chatter.phase,
+      ...(chatter.found ? { found: chatter.found } : {}),
+      ...(chatter.trace ? { trace: chatter.trace } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
     });
   } finally {
+    chatter.settled();
     progress.stop();
     db?.close();
+    await said;
   }
   const { report, errors, interrupted } = outcome;
   // A failed output (a user plugin that threw, say) costs only its own file.
@@ -476,7 +498,8 @@ async function scan(
   if (!options.outputs.some((output) => output.path === "-")) {
     await writeTable(io, report, {
       color,
-      reason: options.reason,
+      // nmap's -vv shows the reasons too.
+      reason: options.reason || options.verbose > 1,
       verbose: options.verbose > 0,
       serviceNames: await readServiceNames(),
       serviceDetection: options.serviceDetection,

@@ -19,6 +19,7 @@ import { RateController, SendMeter } from "./rate.ts";
 import { type CheckUnit, type HeldHandler, SILENCE_PROOF_MS, SilenceProof } from "./silence.ts";
 import { SlotQueue, SlotTable } from "./slots.ts";
 import { RttEstimator, timingTemplate } from "./timing.ts";
+import type { TraceSink } from "./trace.ts";
 import type { Answer, Probe, ScanMode, Transport, Verdict } from "./transport.ts";
 import type { EngineSink, EngineStats, ScanPlan, Timing } from "./types.ts";
 import type { Host } from "../targets/types.ts";
@@ -49,6 +50,8 @@ export interface ScanOptions {
    * for the event loop and whose older tries are aborted).
    */
   exactTimes?: boolean;
+  /** Told of every try sent and answer received (`--packet-trace`, `-d`). */
+  trace?: TraceSink;
 }
 
 /** Highest try number the cookies allow (source-port slots per probe). */
@@ -166,6 +169,22 @@ export async function runScan(
   const checkAttempt = attempts - 1;
   const paceMs = options.icmpPaceMs ?? 1010;
   const stats = emptyStats();
+  const trace = options.trace;
+  const portOf = (unit: number): number | undefined =>
+    mode.kind === "discovery" ? undefined : plan.ports[unit];
+  function traceAnswer(answer: Answer, slot: number | undefined): void {
+    trace?.({
+      type: "received",
+      kind: mode.kind,
+      at: answer.at,
+      address: (slot === undefined ? plan.targets.at(answer.hostIndex) : hostOf(slot)).address,
+      port: portOf(answer.unit),
+      attempt: answer.attempt,
+      state: answer.verdict?.state,
+      reason: answer.verdict?.reason,
+      ttl: answer.ttl,
+    });
+  }
   const meter = new SendMeter();
   const slots = new SlotTable(mode.units);
   const proof = new SilenceProof(slots, (hostIndex) => plan.targets.at(hostIndex));
@@ -274,6 +293,7 @@ export async function runScan(
 
   function handle(answer: Answer): void {
     const slot = slots.find(answer.hostIndex, answer.unit);
+    if (trace !== undefined) traceAnswer(answer, slot);
     if (slot === undefined) return; // decided already, or never sent
     if (slots.isCheck[slot] === 1) {
       // Only the check's own try proves the path answers now (not a late
@@ -452,6 +472,16 @@ export async function runScan(
     outgoing.unit = slots.unitOf[slot]!;
     outgoing.attempt = attempt;
     transport.send(outgoing);
+    if (trace !== undefined) {
+      trace({
+        type: "sent",
+        kind: mode.kind,
+        at: sentAt,
+        address: outgoing.host.address,
+        port: portOf(outgoing.unit),
+        attempt,
+      });
+    }
   }
 
   function fresh(now: number): number | undefined {
@@ -633,5 +663,12 @@ export async function runScan(
   stats.sendRate = meter.peak;
   sink.checkpoint?.(tracker.point());
   sink.progress?.(done, total);
+  trace?.({
+    type: "times",
+    kind: mode.kind,
+    srtt: rtt.srtt,
+    rttvar: rtt.rttvar,
+    timeout: rtt.timeout(),
+  });
   return stats;
 }

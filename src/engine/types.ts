@@ -7,6 +7,7 @@
  */
 
 import type { Host, TargetSet } from "../targets/types.ts";
+import type { TraceSink } from "./trace.ts";
 
 /** Transport protocol of a port. */
 export type Protocol = "tcp" | "udp";
@@ -171,6 +172,8 @@ export interface EngineRunOptions {
   signal?: AbortSignal;
   /** How long to wait for answers in flight after an abort, ms (default 1000). */
   drainMs?: number;
+  /** Told of every try sent and answer received (`--packet-trace`, `-d`). */
+  trace?: TraceSink;
 }
 
 /** A scan engine. */

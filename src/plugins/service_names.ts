@@ -58,20 +58,46 @@ function fieldEnd(text: string, from: number, end: number): number {
   return at;
 }
 
+/** The system's table (netbase), read where nmap's is missing. */
+export const SYSTEM_SERVICES_PATH = "/etc/services";
+
 /**
- * Read the table; an empty one when it is missing or not readable (no nmap
+ * Environment variable naming nmap's table instead of {@link NMAP_SERVICES_PATH}
+ * (a missing file there reads as "nmap not installed").
+ */
+export const NMAP_SERVICES_ENV = "PORTOLAN_NMAP_SERVICES";
+
+function envPath(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no --allow-env: the default path
+  }
+}
+
+/**
+ * Read a table; an empty one when it is missing or not readable (no nmap
  * installed, or no read permission): outputs then simply name no service.
+ * Without `path`, nmap's table ({@link NMAP_SERVICES_ENV} or
+ * {@link NMAP_SERVICES_PATH}), else the system's /etc/services, which has
+ * the same `name port/protocol` layout.
  * Names are looked up in the text as they are asked for (a scan asks for a
  * few; parsing all 27,000 lines costs more than reading them).
  */
-export async function readServiceNames(path: string = NMAP_SERVICES_PATH): Promise<ServiceNames> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch {
-    return new Map();
+export async function readServiceNames(path?: string): Promise<ServiceNames> {
+  const paths = path !== undefined
+    ? [path]
+    : [envPath(NMAP_SERVICES_ENV) ?? NMAP_SERVICES_PATH, SYSTEM_SERVICES_PATH];
+  for (const candidate of paths) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(candidate);
+    } catch {
+      continue;
+    }
+    return lazyTable((key) => findServiceName(text, key), () => parseServiceNames(text));
   }
-  return lazyTable((key) => findServiceName(text, key), () => parseServiceNames(text));
+  return new Map();
 }
 
 /** Lookups by search before the whole table is parsed instead (each search may scan 1 MB). */

@@ -8,6 +8,7 @@ import type { CliOptions } from "../cli/args.ts";
 import { createConnectEngine } from "../engine/mod.ts";
 import { discoverHosts } from "../engine/mod.ts";
 import type { EngineStats, HostResult, PortResult, ScanPlan, Timing } from "../engine/types.ts";
+import type { TraceSink } from "../engine/trace.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 import type { Modes, UpHost } from "./plan.ts";
 
@@ -25,13 +26,17 @@ export async function discover(
     seed: bigint;
     progress: (done: number, total: number) => void;
     signal?: AbortSignal;
+    trace?: TraceSink;
   },
 ): Promise<{ up: UpHost[]; stats: EngineStats }> {
   const { targets, timing, seed } = context;
   const up = new Map<bigint, UpHost>();
   // Only -sn shards hosts; a port scan's shards each need every host's verdict.
   const shard = options.pingOnly ? options.shard : undefined;
-  const signalOption = context.signal ? { signal: context.signal } : {};
+  const signalOption = {
+    ...(context.signal ? { signal: context.signal } : {}),
+    ...(context.trace ? { trace: context.trace } : {}),
+  };
   let stats: EngineStats;
   if (modes.discovery === "raw") {
     const plan: ScanPlan = {

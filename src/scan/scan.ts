@@ -31,7 +31,10 @@ import type { HistoryDb } from "../store/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 import { VERSION } from "../version.ts";
 import { probePlugins } from "../../plugins/mod.ts";
+import type { TraceSink } from "../engine/trace.ts";
 import { discover } from "./discover.ts";
+import { type HostNames, lookUpNames, noNames, targetHosts, wantsNames } from "./names.ts";
+import { type PhaseInfo, phaseInfo } from "./phase_info.ts";
 import { openPipeline, type Pipeline, type PlannedOutput } from "./pipeline.ts";
 import {
   foldDiscovery,
@@ -75,6 +78,12 @@ export interface ScanHooks {
   settled?(): void;
   /** Stops the scan: SIGINT/SIGTERM. */
   signal?: AbortSignal;
+  /** A phase begins (and the one before it, if any, has ended): discovery, DNS, a scan, -sV. */
+  phase?(info: PhaseInfo): void;
+  /** An open port, as soon as it is found (before -sV looks at it). */
+  found?(result: PortResult, host: Host): void;
+  /** Every try sent and answer received, of every engine (`--packet-trace`, `-d`). */
+  trace?: TraceSink;
 }
 
 /** What a scan ended with. */
@@ -100,9 +109,15 @@ function namesOf(host: Host): string[] {
  * answers no probe ("1 host up"), up to a few thousand hosts and unsharded;
  * beyond, only the hosts that answer are kept.
  */
-function takeAsUp(options: CliOptions, targets: TargetSet, pipeline: Pipeline): void {
+function takeAsUp(
+  options: CliOptions,
+  targets: TargetSet,
+  pipeline: Pipeline,
+  named: (host: Host) => Host,
+): void {
   if (!options.pingOnly && (options.shard !== undefined || targets.size > PN_LISTED_HOSTS)) return;
-  for (const host of targets.hosts()) {
+  for (const target of targets.hosts()) {
+    const host = named(target);
     const verdict: HostResult = {
       address: host.address,
       hostnames: namesOf(host),
@@ -169,6 +184,13 @@ export async function runScan(
   }
   const signal = hooks.signal;
   const signalOption = signal ? { signal } : {};
+  const runOptions = { ...signalOption, ...(hooks.trace ? { trace: hooks.trace } : {}) };
+  let names: HostNames = noNames();
+  const resolveNames = async (hosts: readonly Host[]): Promise<void> => {
+    if (!wantsNames(options) || hosts.length === 0) return;
+    hooks.phase?.(phaseInfo.dns(hosts.length));
+    names = await lookUpNames(options, hosts, signalOption);
+  };
   let probes = previous?.report.stats.probes ?? 0;
   let retries = previous?.report.stats.retries ?? 0;
   let hostsDown = previous?.report.stats.hostsDown ?? 0;
@@ -203,16 +225,22 @@ export async function runScan(
     // Discovery finished before the interruption: the same hosts, in the same order.
     upHosts = previous.upHosts;
     const byAddress = new Map([...targets.hosts()].map((host) => [host.address, host]));
-    restrictTo(upHosts.flatMap((address) => byAddress.get(address) ?? []));
+    const hosts = upHosts.flatMap((address) => byAddress.get(address) ?? []);
+    restrictTo(hosts);
+    await resolveNames(options.resolveAll ? targetHosts(targets) : hosts);
   } else if (modes.discovery !== "none" && targets.size > 0n && !folded) {
+    hooks.phase?.(phaseInfo.discovery(targets.size));
     const { up, stats } = await discover(options, modes, {
       targets,
       timing,
       seed,
       progress: hooks.progress,
-      ...signalOption,
+      ...runOptions,
     });
     count(stats);
+    // nmap names the hosts found up; -R names every target.
+    await resolveNames(options.resolveAll ? targetHosts(targets) : up.map((entry) => entry.host));
+    for (const entry of up) entry.host = names.named(entry.host);
     for (const { host, reason, found } of up) {
       const verdict: HostResult = {
         address: host.address,
@@ -237,17 +265,27 @@ export async function runScan(
           index % BigInt(options.shard.count) === BigInt(options.shard.index);
         index++;
         if (!mine || upAddresses.has(host.address)) continue;
+        const named = names.named(host);
         pipeline.note(
-          { address: host.address, hostnames: namesOf(host), state: "down", reason: "no-response" },
-          host,
+          {
+            address: host.address,
+            hostnames: namesOf(named),
+            state: "down",
+            reason: "no-response",
+          },
+          named,
         );
       }
     }
     restrictTo(up.map((entry) => entry.host));
     // Only a finished discovery can be trusted to resume from.
     if (!signal?.aborted) upHosts = up.map((entry) => entry.host.address);
-  } else if (options.pingOnly || options.skipDiscovery) {
-    takeAsUp(options, targets, pipeline);
+  } else if (targets.size > 0n) {
+    // Without a discovery of its own every host counts as up: all are named.
+    await resolveNames(targetHosts(targets));
+    if (options.pingOnly || options.skipDiscovery) {
+      takeAsUp(options, targets, pipeline, (host) => names.named(host));
+    }
   }
 
   const detector = options.serviceDetection
@@ -264,17 +302,31 @@ export async function runScan(
       onError: (message) => hooks.log(`portolan: ${escapeControls(message)}\n`),
     });
   const detecting = new Set<Promise<void>>();
+  const detections = {
+    started: 0,
+    done: 0,
+    hosts: new Map<string, Host>(),
+    reporting: false,
+  };
   const sink: EngineSink = {
-    result(_hostIndex: bigint, host: Host, result: PortResult): void {
+    result(_hostIndex: bigint, target: Host, result: PortResult): void {
+      const host = names.named(target);
+      if (result.state === "open") hooks.found?.(result, host);
       const wanted = result.state === "open" ||
         (result.protocol === "udp" && result.state === "open|filtered");
       if ((detector === undefined && scripts === undefined) || !wanted) {
         return pipeline.port(result, host);
       }
       // The port is reported once, with its service and scripts, when they end.
+      detections.started++;
+      detections.hosts.set(host.address, host);
       const task = (detector?.detect(result) ?? Promise.resolve(result))
         .then((found) => scripts?.run(found) ?? found)
-        .then((found) => pipeline.port(found, host));
+        .then((found) => {
+          pipeline.port(found, host);
+          detections.done++;
+          if (detections.reporting) hooks.progress(detections.done, detections.started);
+        });
       detecting.add(task);
       task.finally(() => detecting.delete(task));
     },
@@ -303,7 +355,12 @@ export async function runScan(
         ? { resume: previous.point }
         : {}),
     };
-    const stats = await phase.engine.run(plan, sink, signalOption);
+    hooks.phase?.(phaseInfo.portScan(phase.type, {
+      hosts: scanHosts,
+      ports: phase.ports.length,
+      ...(scanTargets.size === 1n ? { one: names.named(scanTargets.at(0n)) } : {}),
+    }));
+    const stats = await phase.engine.run(plan, sink, runOptions);
     count(stats);
     if (options.verbose > 0) {
       const drops = (stats as Partial<EngineStats>).receiverDrops;
@@ -314,6 +371,13 @@ export async function runScan(
       );
     }
     interrupted = signal?.aborted ?? false;
+  }
+  if (detections.started > 0) {
+    // nmap's "Service scan" phase: what is left of detection once the ports are known.
+    const [one] = detections.hosts.values();
+    hooks.phase?.(phaseInfo.services(detections.started, detections.hosts.size, one));
+    detections.reporting = true;
+    hooks.progress(detections.done, detections.started);
   }
   await Promise.all(detecting);
   hooks.settled?.();

@@ -98,6 +98,7 @@ export function createConnectEngine(options: ConnectEngineOptions = {}): ScanEng
         return await runScan(plan, sink, transport, mode, {
           ...(runOptions.signal ? { signal: runOptions.signal } : {}),
           ...(runOptions.drainMs !== undefined ? { drainMs: runOptions.drainMs } : {}),
+          ...(runOptions.trace !== undefined ? { trace: runOptions.trace } : {}),
           ...(options.initialRate !== undefined ? { initialRate: options.initialRate } : {}),
           exactTimes: kind === "epoll",
         });

@@ -210,6 +210,7 @@ export function createRawEngine(options: RawEngineOptions): ScanEngine {
         return await runScan(plan, sink, rawTransport(io, plan, reader), mode, {
           ...(runOptions.signal ? { signal: runOptions.signal } : {}),
           ...(runOptions.drainMs !== undefined ? { drainMs: runOptions.drainMs } : {}),
+          ...(runOptions.trace !== undefined ? { trace: runOptions.trace } : {}),
           ...(options.initialRate !== undefined ? { initialRate: options.initialRate } : {}),
           ...(options.icmpPaceMs !== undefined ? { icmpPaceMs: options.icmpPaceMs } : {}),
         });
@@ -321,6 +322,7 @@ export async function discoverHosts(
     return await runScan(discoveryPlan, sink, rawTransport(io, discoveryPlan, reader), mode, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.drainMs !== undefined ? { drainMs: options.drainMs } : {}),
+      ...(options.trace !== undefined ? { trace: options.trace } : {}),
       ...(options.initialRate !== undefined ? { initialRate: options.initialRate } : {}),
     });
   } finally {
