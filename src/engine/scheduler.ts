@@ -280,8 +280,16 @@ export async function runScan(
       stats.replies >= DARK_HOST_MIN_REPLIES && !proof.heard(slots.hostIndexOf[slot]!);
   }
 
+  // lossRetries takes two logarithms: worked out again only when the measured loss moves.
+  let retriesForLoss = 0;
+  let retriesLossRate = 0;
   function retriesAllowed(slot: number): number {
-    const wanted = Math.max(highestAnsweredRetry + 1, lossRetries(rate.lossRate, total));
+    const loss = rate.lossRate;
+    if (loss !== retriesLossRate) {
+      retriesLossRate = loss;
+      retriesForLoss = lossRetries(loss, total);
+    }
+    const wanted = Math.max(highestAnsweredRetry + 1, retriesForLoss);
     const allowed = Math.min(timing.maxRetries, wanted, attempts - 1);
     return allowed > 0 && isDark(slot) ? 0 : allowed;
   }
@@ -350,7 +358,7 @@ export async function runScan(
   /** A last try stayed silent: held for proof that the path answers, or decided at once. */
   function silent(slot: number): void {
     if (holds) proof.hold(slot);
-    else decide(slot, { ...mode.silent });
+    else decide(slot, mode.silent);
   }
 
   const heldHandler: HeldHandler = {
@@ -367,7 +375,7 @@ export async function runScan(
       return false;
     },
     silent(slot: number): void {
-      decide(slot, { ...mode.silent });
+      decide(slot, mode.silent);
     },
     check(unit: CheckUnit, now: number): void {
       lastHostIndex = unit.hostIndex;
@@ -427,8 +435,10 @@ export async function runScan(
         abandon(slot);
         continue;
       }
-      const unreachAt = lastUnreach.get(Number(slots.hostIndexOf[slot]!));
-      if (mode.kind === "udp" && unreachAt !== undefined) paceUdp(slot, unreachAt, now);
+      const unreachAt = mode.kind === "udp"
+        ? lastUnreach.get(Number(slots.hostIndexOf[slot]!))
+        : undefined;
+      if (unreachAt !== undefined) paceUdp(slot, unreachAt, now);
       else if (slots.tries[slot]! - 1 < retriesAllowed(slot)) retry(slot);
       else {
         if (slots.tries[slot] === 1 && timing.maxRetries > 0 && isDark(slot)) {

@@ -12,6 +12,7 @@ import type {
   EngineRunOptions,
   EngineSink,
   EngineStats,
+  PortResult,
   PortState,
   ScanEngine,
   ScanPlan,
@@ -84,14 +85,15 @@ export function createConnectEngine(options: ConnectEngineOptions = {}): ScanEng
         units: plan.ports.length,
         silent: { state: "filtered", reason: "no-response" },
         emit(hostIndex, host, unit, verdict): void {
-          sink.result(hostIndex, host, {
+          const result: PortResult = {
             address: host.address,
             protocol: "tcp",
             port: plan.ports[unit]!,
             state: verdict.state as PortState,
             reason: verdict.reason,
-            ...(verdict.rtt !== undefined ? { rtt: verdict.rtt } : {}),
-          });
+          };
+          if (verdict.rtt !== undefined) result.rtt = verdict.rtt;
+          sink.result(hostIndex, host, result);
         },
       };
       try {

@@ -22,6 +22,7 @@ import type {
   EngineSink,
   EngineStats,
   HostResult,
+  PortResult,
   PortState,
   ScanEngine,
   ScanPlan,
@@ -40,13 +41,18 @@ export interface RawEngineOptions {
   icmpPaceMs?: number;
 }
 
+// Shared and frozen: an object per reply would be garbage at 100,000 a second (the scheduler copies).
+const SYN_OPEN: Verdict = Object.freeze({ state: "open", reason: "syn-ack" });
+const SYN_CLOSED: Verdict = Object.freeze({ state: "closed", reason: "reset" });
+const UDP_OPEN: Verdict = Object.freeze({ state: "open", reason: "udp-response" });
+
 /** The ICMP reasons nmap calls filtered for a SYN scan (unreachable codes 0/1/2/3/9/10/13 and kin). */
 function synVerdict(record: ReplyRecord): Verdict | undefined {
   switch (record.kind) {
     case ReplyKind.SynAck:
-      return { state: "open", reason: "syn-ack" };
+      return SYN_OPEN;
     case ReplyKind.Reset:
-      return { state: "closed", reason: "reset" };
+      return SYN_CLOSED;
     case ReplyKind.IcmpError:
       return record.protocol === IpProtocol.Tcp
         ? { state: "filtered", reason: record.reason }
@@ -58,7 +64,7 @@ function synVerdict(record: ReplyRecord): Verdict | undefined {
 function udpVerdict(record: ReplyRecord): Verdict | undefined {
   switch (record.kind) {
     case ReplyKind.Udp:
-      return { state: "open", reason: "udp-response" };
+      return UDP_OPEN;
     case ReplyKind.IcmpError:
       if (record.protocol !== IpProtocol.Udp) return undefined;
       if (record.reason === "port-unreach" && record.fromTarget) {
@@ -180,15 +186,17 @@ export function createRawEngine(options: RawEngineOptions): ScanEngine {
           ? { state: "filtered", reason: "no-response" }
           : { state: "open|filtered", reason: "no-response" },
         emit(hostIndex: bigint, host: Host, unit: number, verdict: Verdict): void {
-          sink.result(hostIndex, host, {
+          // Fields set one by one: spreads of optional parts cost a temporary object a verdict.
+          const result: PortResult = {
             address: host.address,
             protocol,
             port: plan.ports[unit]!,
             state: verdict.state as PortState,
             reason: verdict.reason,
-            ...(verdict.rtt !== undefined ? { rtt: verdict.rtt } : {}),
-            ...(verdict.ttl !== undefined ? { reasonTtl: verdict.ttl } : {}),
-          });
+          };
+          if (verdict.rtt !== undefined) result.rtt = verdict.rtt;
+          if (verdict.ttl !== undefined) result.reasonTtl = verdict.ttl;
+          sink.result(hostIndex, host, result);
         },
       };
       const network = openRoutes();

@@ -31,6 +31,8 @@ export class RouteCache {
   #libc: RawLibc;
   #links: LinkAddress[];
   #routes = new Map<string, Route | null>();
+  /** IPv4 routes by /24 (or by address where a local subnet is narrower). */
+  #routes4 = new Map<number, Route | null>();
   #narrow4: boolean;
   #narrow6: boolean;
 
@@ -47,6 +49,16 @@ export class RouteCache {
 
   /** The route to `host` (its wire address `dst`), or undefined when there is none. */
   routeFor(host: Host, dst: IpAddress): Route | undefined {
+    if (typeof dst === "number") {
+      // IPv4, the sweep's case: a numeric key, no string per probe.
+      const key = this.#narrow4 ? dst : dst >>> 8;
+      let route = this.#routes4.get(key);
+      if (route === undefined) {
+        route = this.#ask(dst);
+        this.#routes4.set(key, route);
+      }
+      return route ?? undefined;
+    }
     const key = this.#keyOf(host);
     let route = this.#routes.get(key);
     if (route === undefined) {
@@ -59,7 +71,7 @@ export class RouteCache {
   /** Every source address handed out so far. */
   sources(): IpAddress[] {
     const seen = new Map<string, IpAddress>();
-    for (const route of this.#routes.values()) {
+    for (const route of [...this.#routes4.values(), ...this.#routes.values()]) {
       if (route !== null) seen.set(String(route.source), route.source);
     }
     return [...seen.values()];
