@@ -7,6 +7,7 @@
  * ```sh
  * deno run -A bench/pipeline_bench.ts [--runs 1] [--timeout 300] [--only portolan,masscan,zmap]
  *                                     [--scenarios sweep16,sweep4,sweep1,nodb,connect,engine]
+ *                                     [--write] [--out BENCHMARKS.md]
  * deno run -A bench/pipeline_bench.ts --synthetic   # the router alone, no lab, no engine
  * ```
  *
@@ -27,7 +28,7 @@ import { labSupported, startLab } from "../tests/lab/lab.ts";
 import type { Lab } from "../tests/lab/lab.ts";
 import { enableSweep } from "../tests/lab/raw_lab.ts";
 import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
-import { median } from "./score.ts";
+import { median, replaceSection } from "./score.ts";
 import { openPipeline } from "../src/scan/pipeline.ts";
 import { openHistory } from "../src/store/mod.ts";
 import { jsonOutput } from "../plugins/output_json.ts";
@@ -42,6 +43,9 @@ export interface PipelineBenchArgs {
   only: string[] | undefined;
   scenarios: string[];
   synthetic: boolean;
+  /** Write the tables into BENCHMARKS.md (its `bench:pipeline-runs` section). */
+  write: boolean;
+  out: string;
 }
 
 const ALL_SCENARIOS = ["sweep16", "sweep4", "nodb", "sweep1", "connect", "engine"];
@@ -54,6 +58,8 @@ export function parsePipelineBenchArgs(args: readonly string[]): PipelineBenchAr
     only: undefined,
     scenarios: ALL_SCENARIOS,
     synthetic: false,
+    write: false,
+    out: `${ROOT}/BENCHMARKS.md`,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -68,6 +74,8 @@ export function parsePipelineBenchArgs(args: readonly string[]): PipelineBenchAr
     else if (arg === "--only") parsed.only = need().split(",");
     else if (arg === "--scenarios") parsed.scenarios = need().split(",");
     else if (arg === "--synthetic") parsed.synthetic = true;
+    else if (arg === "--write") parsed.write = true;
+    else if (arg === "--out") parsed.out = need();
     else throw new SyntaxError(`Cannot parse option "${arg}": unknown option`);
   }
   return parsed;
@@ -364,6 +372,10 @@ function table(scenario: Scenario, rows: { command: Command; runs: Measure[] }[]
       `| ${command.scanner} | ${seconds} | ${rss} | ${history} | ${found} | ${wrong} | ${note} |`,
     );
   }
+  lines.push("", "Commands (in the scanner namespace):", "");
+  for (const { command } of rows) {
+    lines.push(`- ${command.scanner}: \`${command.cmd.join(" ")}\``);
+  }
   return lines.join("\n");
 }
 
@@ -450,6 +462,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const load = (await Deno.readTextFile("/proc/loadavg").catch(() => "?")).split(" ")[0];
   const lab = await startLab({ name: "ptlp1" });
   let failed = false;
+  const tables: string[] = [];
   try {
     await enableSweep(lab);
     for (const scenario of await scenarios(lab)) {
@@ -474,13 +487,23 @@ export async function main(argv: readonly string[]): Promise<number> {
         rows.push({ command, runs });
       }
       console.log(`${table(scenario, rows)}\n`);
+      tables.push(table(scenario, rows));
     }
   } finally {
     await lab.stop();
   }
-  console.log(
-    `Load average (1 min) ${load} at the start; ${navigator.hardwareConcurrency} CPUs; deno ${Deno.version.deno}.`,
-  );
+  const footer =
+    `Load average (1 min) ${load} at the start; ${navigator.hardwareConcurrency} CPUs; deno ${Deno.version.deno}.`;
+  console.log(footer);
+  if (args.write) {
+    const command = ["deno run -A bench/pipeline_bench.ts", ...argv].join(" ");
+    const body = [
+      `Measured ${new Date().toISOString().slice(0, 10)} with \`${command}\`. ${footer}`,
+      ...tables,
+    ].join("\n\n");
+    const document = await Deno.readTextFile(args.out);
+    await Deno.writeTextFile(args.out, replaceSection(document, "pipeline-runs", body));
+  }
   return failed ? 1 : 0;
 }
 
