@@ -25,6 +25,7 @@ import {
   type ScanOutcome,
   type Score,
   scoreStates,
+  writeMarkdown,
 } from "./score.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
@@ -432,7 +433,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`not writing ${args.out}: ${failed.map((r) => r.tool.name).join(", ")} failed`);
     } else {
       const document = await Deno.readTextFile(args.out).catch(() => "# Benchmarks\n");
-      await Deno.writeTextFile(args.out, replaceSection(document, "connect", section));
+      await writeMarkdown(args.out, replaceSection(document, "connect", section));
       // Keep `deno fmt --check` green: let fmt wrap and align the new section.
       await new Deno.Command(Deno.execPath(), {
         args: ["fmt", args.out],

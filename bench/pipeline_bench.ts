@@ -28,7 +28,7 @@ import { labSupported, startLab } from "../tests/lab/lab.ts";
 import type { Lab } from "../tests/lab/lab.ts";
 import { enableSweep } from "../tests/lab/raw_lab.ts";
 import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
-import { median, replaceSection } from "./score.ts";
+import { median, replaceSection, writeMarkdown } from "./score.ts";
 import { openPipeline } from "../src/scan/pipeline.ts";
 import { openHistory } from "../src/store/mod.ts";
 import { jsonOutput } from "../plugins/output_json.ts";
@@ -502,7 +502,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       ...tables,
     ].join("\n\n");
     const document = await Deno.readTextFile(args.out);
-    await Deno.writeTextFile(args.out, replaceSection(document, "pipeline-runs", body));
+    await writeMarkdown(args.out, replaceSection(document, "pipeline-runs", body));
   }
   return failed ? 1 : 0;
 }

@@ -31,7 +31,7 @@ import {
   type UdpServices,
 } from "../tests/lab/raw_lab.ts";
 import { parsePortList } from "../tests/raw_driver.ts";
-import { median, replaceSection } from "./score.ts";
+import { median, replaceSection, writeMarkdown } from "./score.ts";
 import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
@@ -865,7 +865,7 @@ export async function main(argv: string[]): Promise<number> {
       ...sections.flatMap((section) => [section, ""]),
     ].join("\n");
     const document = await Deno.readTextFile(args.out).catch(() => "# Benchmarks\n");
-    await Deno.writeTextFile(args.out, replaceSection(document, "raw", body));
+    await writeMarkdown(args.out, replaceSection(document, "raw", body));
   }
   return failed ? 1 : 0;
 }

@@ -247,3 +247,14 @@ export function replaceSection(document: string, name: string, body: string): st
   }
   return document.slice(0, from) + block + document.slice(to + end.length);
 }
+
+/** Write `text` to the Markdown file `path` and run `deno fmt` on it, as the repository's check expects. */
+export async function writeMarkdown(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(path, text);
+  const formatted = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", path],
+    stdout: "null",
+    stderr: "inherit",
+  }).output();
+  if (!formatted.success) throw new Error(`deno fmt ${path} failed`);
+}

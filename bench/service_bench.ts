@@ -21,7 +21,7 @@
 import { labSupported, startLab } from "../tests/lab/lab.ts";
 import type { Lab } from "../tests/lab/lab.ts";
 import { LAB_SERVICES, SERVICE_PORTS } from "../tests/lab/services.ts";
-import { median, replaceSection } from "./score.ts";
+import { median, replaceSection, writeMarkdown } from "./score.ts";
 import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
@@ -445,7 +445,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`not writing ${args.out}: ${failed.map((r) => r.tool.name).join(", ")} failed`);
     } else {
       const document = await Deno.readTextFile(args.out).catch(() => "# Benchmarks\n");
-      await Deno.writeTextFile(args.out, replaceSection(document, "service", section));
+      await writeMarkdown(args.out, replaceSection(document, "service", section));
       await new Deno.Command(Deno.execPath(), {
         args: ["fmt", args.out],
         cwd: ROOT,
