@@ -32,10 +32,11 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /**
  * Worker modules: `deno compile` embeds only what is imported, and a worker
- * is started by URL (the raw receiver, the connect worker, the plugin sandbox).
+ * is started by URL (the raw receiver and sender, the connect worker, the plugin sandbox).
  */
 export const WORKER_MODULES: readonly string[] = [
   "../src/engine/raw/receiver.ts",
+  "../src/engine/raw/send_worker.ts",
   "../src/engine/connect/worker.ts",
   "../src/plugins/sandbox_worker.ts",
 ].map((path) => new URL(path, import.meta.url).pathname);
