@@ -163,8 +163,10 @@ export function pcreToRegExp(source: string, flags: string): RegExp | undefined 
   const jsFlags = [...new Set(flags.replace(/[^is]/g, ""))].join("");
   try {
     return new RegExp(translated, jsFlags);
-  } catch {
-    return undefined;
+  } catch (error) {
+    // A pattern JavaScript cannot express: that match line is skipped.
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
   }
 }
 
@@ -349,8 +351,13 @@ export async function nmapProbePlugins(options: NmapProbeOptions = {}): Promise<
   if (text === undefined) {
     try {
       text = await Deno.readTextFile(NMAP_SERVICE_PROBES_PATH);
-    } catch {
-      return [];
+    } catch (error) {
+      // No nmap here (or no right to read its files): no probes from it.
+      if (
+        error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied ||
+        error instanceof Deno.errors.NotCapable
+      ) return [];
+      throw error;
     }
   }
   const { probes } = parseNmapServiceProbes(text);

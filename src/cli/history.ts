@@ -18,7 +18,7 @@ import {
   type ScanDiff,
 } from "../store/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
-import type { CliIo } from "./run.ts";
+import type { CliIo } from "./io.ts";
 import { UsageError } from "./usage_error.ts";
 import { userDirectory, userPath } from "./user_paths.ts";
 

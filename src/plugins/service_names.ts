@@ -70,9 +70,16 @@ export const NMAP_SERVICES_ENV = "PORTOLAN_NMAP_SERVICES";
 function envPath(name: string): string | undefined {
   try {
     return Deno.env.get(name);
-  } catch {
-    return undefined; // no --allow-env: the default path
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return undefined; // no --allow-env: the default path
+    throw error;
   }
+}
+
+/** A file that is missing or not ours to read (by the OS or by Deno's permissions). */
+function unreadable(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.IsADirectory;
 }
 
 /**
@@ -92,8 +99,9 @@ export async function readServiceNames(path?: string): Promise<ServiceNames> {
     let text: string;
     try {
       text = await Deno.readTextFile(candidate);
-    } catch {
-      continue;
+    } catch (error) {
+      if (unreadable(error)) continue;
+      throw error;
     }
     return lazyTable((key) => findServiceName(text, key), () => parseServiceNames(text));
   }
@@ -192,8 +200,9 @@ export async function readMacVendors(path: string = NMAP_MAC_PREFIXES_PATH): Pro
   let text: string;
   try {
     text = "\n" + await Deno.readTextFile(path);
-  } catch {
-    return new Map();
+  } catch (error) {
+    if (unreadable(error)) return new Map();
+    throw error;
   }
   return lazyTable((prefix) => findVendor(text, prefix), () => parseMacVendors(text));
 }

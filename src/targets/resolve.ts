@@ -63,12 +63,19 @@ export function parseHostsFile(text: string): HostsTable {
   return table;
 }
 
+/** A file that is missing or not ours to read (by the OS or by Deno's permissions). */
+function unreadable(error: unknown): boolean {
+  return error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.IsADirectory;
+}
+
 /** Read and parse a hosts file; a missing or unreadable file is an empty table. */
 export async function loadHostsFile(path: string = HOSTS_FILE): Promise<HostsTable> {
   try {
     return parseHostsFile(await Deno.readTextFile(path));
-  } catch {
-    return new Map();
+  } catch (error) {
+    if (unreadable(error)) return new Map();
+    throw error;
   }
 }
 

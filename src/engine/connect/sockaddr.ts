@@ -7,11 +7,6 @@
 import type { Host } from "../../targets/types.ts";
 import { AF_INET, AF_INET6 } from "../libc.ts";
 
-/** Length of the sockaddr that {@link writeSockaddr} writes for `family`. */
-export function sockaddrLength(family: 4 | 6): number {
-  return family === 4 ? 16 : 28;
-}
-
 /**
  * Write `host`:`port` into `buffer` (at least 28 bytes) as a sockaddr and
  * return its length. The family field is host order, port and address
@@ -34,9 +29,4 @@ export function writeSockaddr(buffer: Uint8Array, host: Host, port: number): num
     value >>= 8n;
   }
   return 28;
-}
-
-/** Read the port of a sockaddr_in / sockaddr_in6. */
-export function readSockaddrPort(buffer: Uint8Array): number {
-  return ((buffer[2] ?? 0) << 8) | (buffer[3] ?? 0);
 }
