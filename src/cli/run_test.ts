@@ -1,0 +1,98 @@
+/**
+ * runCli in-process, on an injected CliIo (no subprocess): exit codes, the
+ * one line a user sees on error, and a real connect scan of loopback.
+ */
+import assert from "node:assert/strict";
+import type { CliIo } from "./io.ts";
+import { runCli } from "./run.ts";
+import { VERSION } from "../version.ts";
+
+interface Captured {
+  io: CliIo;
+  stdout(): string;
+  stderr(): string;
+}
+
+// One scratch home for the file's tests (history and state paths), removed at the end.
+const home = Deno.makeTempDirSync({ prefix: "ptl-runcli-" });
+globalThis.addEventListener("unload", () => Deno.removeSync(home, { recursive: true }));
+
+function capture(env: Record<string, string> = {}): Captured {
+  const out: Uint8Array[] = [];
+  let err = "";
+  const vars: Record<string, string> = {
+    NO_COLOR: "1",
+    XDG_DATA_HOME: `${home}/data`,
+    XDG_STATE_HOME: `${home}/state`,
+    ...env,
+  };
+  return {
+    io: {
+      stdout: (bytes) => {
+        out.push(bytes.slice());
+        return Promise.resolve();
+      },
+      stderr: (text) => {
+        err += text;
+      },
+      stdoutIsTerminal: false,
+      stderrIsTerminal: false,
+      env: (name) => vars[name],
+      cwd: () => home,
+    },
+    stdout: () => new TextDecoder().decode(new Uint8Array(out.flatMap((chunk) => [...chunk]))),
+    stderr: () => err,
+  };
+}
+
+Deno.test("runCli --version prints the version and exits 0", async () => {
+  const run = capture();
+  assert.equal(await runCli(["--version"], run.io), 0);
+  assert.match(run.stdout(), new RegExp(`portolan ${VERSION.replaceAll(".", "\\.")}`));
+});
+
+Deno.test("runCli: a bad command line is one line on stderr and exit 2", async () => {
+  for (
+    const [args, message] of [
+      [
+        ["-p", "70000", "127.0.0.1"],
+        /^portolan: Cannot parse port range "70000": value must be <= 65535\n/,
+      ],
+      [["--frobnicate", "127.0.0.1"], /^portolan: .*frobnicate/],
+      [["-sT", "-oJ", "-", "-oX", "-", "127.0.0.1"], /^portolan: .*stdout|standard output|-/],
+    ] as const
+  ) {
+    const run = capture();
+    assert.equal(await runCli(args, run.io), 2, args.join(" "));
+    assert.match(run.stderr(), message, args.join(" "));
+    assert.doesNotMatch(run.stderr(), /\n\s+at /, "no stack trace");
+    assert.equal(run.stdout(), "");
+  }
+});
+
+Deno.test("runCli scans loopback in-process: the table on stdout, the JSON in the user's folder", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = (listener.addr as Deno.NetAddr).port;
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closed = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const here = await Deno.makeTempDir({ prefix: "ptl-runcli-here-" });
+  try {
+    const run = capture({ INIT_CWD: here });
+    const code = await runCli(
+      ["-sT", "-Pn", "-n", "--no-db", "-p", `${open},${closed}`, "-oJ", "scan.json", "127.0.0.1"],
+      run.io,
+    );
+    assert.equal(code, 0, run.stderr());
+    assert.match(run.stdout(), new RegExp(`^${open}/tcp +open`, "m"));
+    const report = JSON.parse(await Deno.readTextFile(`${here}/scan.json`));
+    const ports = new Map(
+      report.hosts[0].ports.map((p: { port: number; state: string }) => [p.port, p.state]),
+    );
+    assert.equal(ports.get(open), "open");
+    assert.equal(ports.get(closed), "closed");
+  } finally {
+    listener.close();
+    await Deno.remove(here, { recursive: true });
+  }
+});
