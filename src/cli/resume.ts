@@ -6,6 +6,7 @@
  * @module
  */
 
+import { isHostState, isPortState } from "../engine/types.ts";
 import type { ResumePoint } from "../engine/types.ts";
 import { readBoundedText } from "../store/bounded_read.ts";
 import { parseIp } from "../targets/ip.ts";
@@ -56,15 +57,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-const PORT_STATES: ReadonlySet<unknown> = new Set([
-  "open",
-  "closed",
-  "filtered",
-  "unfiltered",
-  "open|filtered",
-  "closed|filtered",
-]);
-const HOST_STATES: ReadonlySet<unknown> = new Set(["up", "down", "unknown"]);
 /** Largest count a report can hold: every port of every IPv4 address, with room. */
 const MAX_COUNT = 2 ** 53 - 1;
 /** Text fields' longest length: far past any banner cap. */
@@ -123,7 +115,7 @@ function checkPort(value: unknown, where: string): void {
   if (!isObject(value)) damaged(`${where} is not a port`);
   if (value.protocol !== "tcp" && value.protocol !== "udp") damaged(`${where}.protocol is wrong`);
   if (!isCount(value.port) || value.port > 65535) damaged(`${where}.port is not a port number`);
-  if (!PORT_STATES.has(value.state)) damaged(`${where}.state is not a port state`);
+  if (!isPortState(value.state)) damaged(`${where}.state is not a port state`);
   if (!isText(value.reason)) damaged(`${where}.reason is not a string`);
   if (!isAddress(value.address)) damaged(`${where}.address is not an address`);
   for (const key of ["rtt", "reasonTtl"] as const) {
@@ -148,14 +140,14 @@ function checkHost(value: unknown, where: string): void {
   if (!isObject(value)) damaged(`${where} is not a host`);
   if (!isAddress(value.address)) damaged(`${where}.address is not an address`);
   checkStrings(value.hostnames, `${where}.hostnames`);
-  if (!HOST_STATES.has(value.state)) damaged(`${where}.state is not a host state`);
+  if (!isHostState(value.state)) damaged(`${where}.state is not a host state`);
   if (!isText(value.reason)) damaged(`${where}.reason is not a string`);
   if (!Array.isArray(value.ports)) damaged(`${where}.ports is not a list`);
   value.ports.forEach((port, i) => checkPort(port, `${where}.ports[${i}]`));
   if (!Array.isArray(value.extraports)) damaged(`${where}.extraports is not a list`);
   value.extraports.forEach((extra: unknown, i) => {
     const at = `${where}.extraports[${i}]`;
-    if (!isObject(extra) || !PORT_STATES.has(extra.state) || !isCount(extra.count)) {
+    if (!isObject(extra) || !isPortState(extra.state) || !isCount(extra.count)) {
       damaged(`${at} is not a port summary`);
     }
     if (

@@ -21,8 +21,31 @@ export type PortState =
   | "open|filtered"
   | "closed|filtered";
 
+/** Every port state, in nmap's words: the one list readers of reports check against. */
+export const PORT_STATES: readonly PortState[] = Object.freeze([
+  "open",
+  "closed",
+  "filtered",
+  "unfiltered",
+  "open|filtered",
+  "closed|filtered",
+]);
+
+/** Whether `value` names a port state. */
+export function isPortState(value: unknown): value is PortState {
+  return (PORT_STATES as readonly unknown[]).includes(value);
+}
+
 /** Host states in the JSON schema. */
 export type HostState = "up" | "down" | "unknown";
+
+/** Every host state. */
+export const HOST_STATES: readonly HostState[] = Object.freeze(["up", "down", "unknown"]);
+
+/** Whether `value` names a host state. */
+export function isHostState(value: unknown): value is HostState {
+  return (HOST_STATES as readonly unknown[]).includes(value);
+}
 
 /** What a service probe learned about a port (filled by later plugins). */
 export interface ServiceInfo {

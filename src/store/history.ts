@@ -4,6 +4,7 @@
  * @module
  */
 
+import { isPortState } from "../engine/types.ts";
 import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport, ScanStats } from "../output/report.ts";
 import { addressSortKey } from "../output/report_builder.ts";
@@ -151,15 +152,6 @@ export function lastTwoScans(db: HistoryDb, options: LastTwoOptions = {}): ScanS
   ).all(targets).map(summaryOf).reverse();
 }
 
-const PORT_STATES: ReadonlySet<string> = new Set([
-  "open",
-  "closed",
-  "filtered",
-  "unfiltered",
-  "open|filtered",
-  "closed|filtered",
-]);
-
 /**
  * A recorded scan as a report: hosts sorted by address, ports ascending,
  * counted ports as `extraports`. For an unfinished scan `end` is empty and
@@ -185,7 +177,7 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
   ).all(id);
   for (const row of ports) {
     const host = hosts.get(str(row.address));
-    if (host === undefined || !PORT_STATES.has(str(row.state))) continue;
+    if (host === undefined || !isPortState(str(row.state))) continue;
     const port: PortResult = {
       address: host.address,
       protocol: str(row.protocol) as Protocol,
@@ -206,7 +198,7 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
   ).all(id);
   for (const row of extras) {
     const host = hosts.get(str(row.address));
-    if (host === undefined || !PORT_STATES.has(str(row.state))) continue;
+    if (host === undefined || !isPortState(str(row.state))) continue;
     const state = str(row.state) as PortState;
     let extra: ExtraPorts | undefined = host.extraports.find((e) => e.state === state);
     if (extra === undefined) {

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { isPortState } from "../engine/types.ts";
 import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
 
@@ -143,15 +144,6 @@ function findFirst(root: XmlElement, name: string): XmlElement | undefined {
   return undefined;
 }
 
-const PORT_STATES: ReadonlySet<string> = new Set([
-  "open",
-  "closed",
-  "filtered",
-  "unfiltered",
-  "open|filtered",
-  "closed|filtered",
-]);
-
 function int(value: string | undefined, fallback = 0): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -259,7 +251,7 @@ function hostOf(h: XmlElement): HostReport | undefined {
     const portState = stateElement?.attrs.state ?? "";
     const number = int(p.attrs.portid, -1);
     const protocol = p.attrs.protocol;
-    if (!PORT_STATES.has(portState) || !Number.isInteger(number) || number < 0 || number > 65535) {
+    if (!isPortState(portState) || !Number.isInteger(number) || number < 0 || number > 65535) {
       continue;
     }
     if (protocol !== "tcp" && protocol !== "udp") continue;
@@ -287,7 +279,7 @@ function hostOf(h: XmlElement): HostReport | undefined {
   const extraports: ExtraPorts[] = [];
   for (const e of childrenNamed(portsElement, "extraports")) {
     const extraState = e.attrs.state ?? "";
-    if (!PORT_STATES.has(extraState)) continue;
+    if (!isPortState(extraState)) continue;
     const reasons = [...childrenNamed(e, "extrareasons"), ...childrenNamed(e, "extrareason")]
       .map((r) => ({ reason: r.attrs.reason ?? "", count: int(r.attrs.count) }))
       .filter((r) => r.reason !== "" && r.count > 0);

@@ -5,21 +5,12 @@
  * @module
  */
 
+import { isHostState, isPortState } from "../engine/types.ts";
 import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
 import { escapeControls } from "../plugins/format.ts";
 import { readBoundedText, TextReadError } from "./bounded_read.ts";
 import { parseNmapXml } from "./nmap_xml.ts";
-
-const PORT_STATES: ReadonlySet<string> = new Set([
-  "open",
-  "closed",
-  "filtered",
-  "unfiltered",
-  "open|filtered",
-  "closed|filtered",
-]);
-const HOST_STATES: ReadonlySet<string> = new Set(["up", "down", "unknown"]);
 
 type Json = Record<string, unknown>;
 
@@ -48,7 +39,7 @@ function portOf(value: unknown, address: string): PortResult | undefined {
   const state = str(p.state);
   const port = num(p.port, -1);
   if (protocol !== "tcp" && protocol !== "udp") return undefined;
-  if (!PORT_STATES.has(state) || !Number.isInteger(port) || port < 0 || port > 65535) {
+  if (!isPortState(state) || !Number.isInteger(port) || port < 0 || port > 65535) {
     return undefined;
   }
   const result: PortResult = {
@@ -83,7 +74,7 @@ function hostOf(value: unknown): HostReport | undefined {
   const extraports: ExtraPorts[] = [];
   for (const item of arr(h.extraports)) {
     const e = obj(item);
-    if (e === undefined || !PORT_STATES.has(str(e.state))) continue;
+    if (e === undefined || !isPortState(str(e.state))) continue;
     extraports.push({
       state: str(e.state) as PortState,
       count: num(e.count),
@@ -96,7 +87,7 @@ function hostOf(value: unknown): HostReport | undefined {
   return {
     address,
     hostnames: arr(h.hostnames).filter((n): n is string => typeof n === "string"),
-    state: (HOST_STATES.has(state) ? state : "unknown") as HostState,
+    state: (isHostState(state) ? state : "unknown") as HostState,
     reason: str(h.reason),
     ports: arr(h.ports).map((p) => portOf(p, address)).filter((p): p is PortResult =>
       p !== undefined
