@@ -136,11 +136,8 @@ export class SlotTable {
   #grow(): void {
     const old = this.capacity;
     const next = old * 2;
-    const grown = <T extends { set(a: ArrayLike<number> & ArrayLike<bigint>): void }>(
-      from: T,
-      to: T,
-    ): T => {
-      to.set(from as unknown as ArrayLike<number> & ArrayLike<bigint>);
+    const grown = <T extends { set(array: T): void }>(from: T, to: T): T => {
+      to.set(from);
       return to;
     };
     this.hostIndexOf = grown(this.hostIndexOf, new BigInt64Array(next));
