@@ -19,7 +19,12 @@ if (import.meta.main) {
       Deno.addSignalListener(signal, interrupt);
     } catch { /* not on this platform */ }
   }
-  const { processIo, runCli } = await import("./src/cli/run.ts");
-  const code = await runCli(Deno.args, processIo(controller.signal));
+  const [{ processIo, runCli }, { builtinPlugins }] = await Promise.all([
+    import("./src/cli/run.ts"),
+    import("./plugins/mod.ts"),
+  ]);
+  const code = await runCli(Deno.args, processIo(controller.signal), {
+    builtins: builtinPlugins,
+  });
   Deno.exit(code);
 }

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { BuiltinPlugins } from "../src/plugins/registry.ts";
 import type { OutputPlugin } from "../src/plugins/types.ts";
 import { csvOutput } from "./output_csv.ts";
 import { grepableOutput } from "./output_grepable.ts";
@@ -75,7 +76,8 @@ export { parseRedis, redisProbe } from "./probe_redis.ts";
 export { parseSmtpGreeting, smtpProbe } from "./probe_smtp.ts";
 export { parseSnmpResponse, snmpGetRequest, snmpProbe } from "./probe_snmp.ts";
 export { parseSshBanner, sshProbe } from "./probe_ssh.ts";
-export { TLS_PORTS, tlsProbe } from "./probe_tls.ts";
+export { tlsProbe } from "./probe_tls.ts";
+export { TLS_PORTS } from "../src/service/tls.ts";
 export { parseRfbGreeting, vncProbe } from "./probe_vnc.ts";
 export {
   matchResponse,
@@ -144,3 +146,10 @@ export const scriptPlugins: readonly (() => ScriptPlugin)[] = Object.freeze([
   sshHostkeyScript,
   sslCertScript,
 ]);
+
+/** Every built-in plugin, as the command takes them (main.ts hands them to runCli). */
+export const builtinPlugins: BuiltinPlugins = Object.freeze({
+  outputs: outputPlugins,
+  probes: probePlugins,
+  scripts: scriptPlugins,
+});

@@ -11,6 +11,11 @@ import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { renderTable } from "../src/output/table.ts";
 import { probePlugins } from "../plugins/mod.ts";
+
+/** The built-in probes, made (what -sV runs). */
+function builtinProbes(): ProbePlugin[] {
+  return probePlugins.map((make) => make());
+}
 import { toJson } from "../plugins/output_json.ts";
 import { toHtml } from "../plugins/output_html.ts";
 import { createServiceDetector, detectServices } from "../src/service/mod.ts";
@@ -49,6 +54,7 @@ Deno.test("each greeter is identified; the hostile ones are not, and end", async
     const kinds = Object.keys(greeters.ports) as GreeterKind[];
     const results = await withinWatchdog(
       detectServices(kinds.map((kind) => open(greeters.ports[kind] as number)), {
+        plugins: builtinProbes(),
         timings: FAST,
       }),
     );
@@ -81,7 +87,9 @@ Deno.test("a hostile banner beside a tarpit: escaped table, small valid JSON, es
   try {
     const ports = [greeters.ports.hostile, greeters.ports.tarpit, greeters.ports.ssh]
       .map((port) => open(port as number));
-    const results = await withinWatchdog(detectServices(ports, { timings: FAST }));
+    const results = await withinWatchdog(
+      detectServices(ports, { plugins: builtinProbes(), timings: FAST }),
+    );
     const builder = createReportBuilder({
       version: "0.1.0",
       args: ["portolan", "-sV"],
@@ -378,7 +386,9 @@ tlsTest("https: certificate, ALPN, version, then HTTP inside", async () => {
     });
   });
   try {
-    const [result] = await withinWatchdog(detectServices([open(server.port)], { timings: FAST }));
+    const [result] = await withinWatchdog(
+      detectServices([open(server.port)], { plugins: builtinProbes(), timings: FAST }),
+    );
     const service = result?.service;
     assert.equal(service?.name, "http");
     assert.equal(service?.product, "nginx");
@@ -411,7 +421,9 @@ tlsTest("imaps: a greeting inside TLS on an unusual port", async () => {
     socket.on("data", () => {});
   });
   try {
-    const [result] = await withinWatchdog(detectServices([open(server.port)], { timings: FAST }));
+    const [result] = await withinWatchdog(
+      detectServices([open(server.port)], { plugins: builtinProbes(), timings: FAST }),
+    );
     assert.equal(result?.service?.name, "imap");
     assert.equal(result?.service?.product, "Dovecot imapd");
     assert.equal(result?.service?.tunnel, "ssl");
@@ -424,7 +436,9 @@ tlsTest("imaps: a greeting inside TLS on an unusual port", async () => {
 tlsTest("TLS with nothing recognisable inside is ssl/unknown, with its certificate", async () => {
   const server = await tlsServer((socket) => socket.on("data", () => {}));
   try {
-    const [result] = await withinWatchdog(detectServices([open(server.port)], { timings: FAST }));
+    const [result] = await withinWatchdog(
+      detectServices([open(server.port)], { plugins: builtinProbes(), timings: FAST }),
+    );
     assert.equal(result?.service?.name, "unknown");
     assert.equal(result?.service?.tunnel, "ssl");
     assert.equal(
@@ -505,7 +519,7 @@ Deno.test("udp: an SNMP agent's answer names it and proves the port open", async
       port,
       state: "open|filtered",
       reason: "no-response",
-    }], { timings: FAST }));
+    }], { plugins: builtinProbes(), timings: FAST }));
     assert.equal(result?.state, "open");
     assert.equal(result?.reason, "udp-response");
     assert.deepEqual(result?.service, {
@@ -534,7 +548,9 @@ Deno.test("udp: silence leaves the port open|filtered, without a service", async
       state: "open|filtered",
       reason: "no-response",
     };
-    const [result] = await withinWatchdog(detectServices([silent], { timings: FAST }));
+    const [result] = await withinWatchdog(
+      detectServices([silent], { plugins: builtinProbes(), timings: FAST }),
+    );
     assert.deepEqual(result, silent);
   } finally {
     await new Promise<void>((resolve) => sink.close(() => resolve()));
@@ -592,7 +608,7 @@ Deno.test({
           port,
           state: "open|filtered",
           reason: "no-response",
-        }], { timings: FAST });
+        }], { plugins: builtinProbes(), timings: FAST });
       }
       assert.equal(result?.service?.name, "snmp");
       assert.equal(

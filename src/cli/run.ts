@@ -16,7 +16,6 @@ import {
   SpecCollector,
   splitExcludeList,
 } from "../targets/mod.ts";
-import { outputPlugins } from "../../plugins/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
 import { readServiceNames } from "../plugins/service_names.ts";
 import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
@@ -39,6 +38,7 @@ import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
 import { runDiff, runHistory } from "./history.ts";
 import type { CliIo } from "./io.ts";
+import { type BuiltinPlugins, NO_BUILTINS } from "../plugins/registry.ts";
 import {
   checkResumePlan,
   defaultResumePath,
@@ -118,9 +118,13 @@ export function processIo(signal?: AbortSignal): CliIo {
 }
 
 /** Run the command with `args`; resolves to the exit code. Never throws. */
-export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(
+  args: readonly string[],
+  io: CliIo,
+  options: RunCliOptions = {},
+): Promise<number> {
   try {
-    return await run(args, io);
+    return await run(args, io, options.builtins ?? NO_BUILTINS);
   } catch (error) {
     const quiet = quietExitCode(error, io.signal);
     if (quiet !== undefined) return quiet;
@@ -132,6 +136,15 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     }
     return 1;
   }
+}
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /**
+   * The built-in plugins (main.ts passes plugins/mod.ts's `builtinPlugins`);
+   * without them only the plugins a user loads exist.
+   */
+  builtins?: BuiltinPlugins;
 }
 
 /** Turn a parser's RangeError/SyntaxError into a usage error; pass others through. */
@@ -159,9 +172,9 @@ async function usageStep<T>(step: () => T | Promise<T>): Promise<T> {
  */
 async function planOutputs(
   options: CliOptions,
-  sandboxes: Sandbox[],
-  io: CliIo,
+  context: { sandboxes: Sandbox[]; io: CliIo; builtins: BuiltinPlugins },
 ): Promise<PlannedOutput[]> {
+  const { sandboxes, io } = context;
   const loaded: LoadedOutputPlugin[] = [];
   const intensity = options.versionIntensity ?? DEFAULT_INTENSITY;
   for (const path of options.plugins) {
@@ -187,7 +200,7 @@ async function planOutputs(
   }
   let registry: Map<string, () => OutputPlugin>;
   try {
-    registry = mergeOutputPlugins(outputPlugins, loaded);
+    registry = mergeOutputPlugins(context.builtins.outputs, loaded);
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
@@ -216,10 +229,14 @@ function oneLine(error: unknown): string {
   return escapeControls(text.trim().replace(/\s*\n\s*/g, " "));
 }
 
-async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
+async function run(
+  commandArgs: readonly string[],
+  io: CliIo,
+  builtins: BuiltinPlugins,
+): Promise<number> {
   if (commandArgs[0] === "history") return await runHistory(commandArgs.slice(1), io);
   if (commandArgs[0] === "diff") return await runDiff(commandArgs.slice(1), io);
-  if (commandArgs[0] === "merge") return await runMerge(commandArgs.slice(1), io);
+  if (commandArgs[0] === "merge") return await runMerge(commandArgs.slice(1), { io, builtins });
   let args = commandArgs;
   let options = parseArgs(args);
   let base = userDirectory((name) => io.env(name), () => io.cwd?.());
@@ -260,7 +277,7 @@ async function run(commandArgs: readonly string[], io: CliIo): Promise<number> {
   // Everything a user can get wrong is checked before any name is resolved or packet sent.
   const sandboxes: Sandbox[] = [];
   try {
-    const code = await runPlanned(options, io, { args, resumed, sandboxes, base });
+    const code = await runPlanned(options, io, { args, resumed, sandboxes, base, builtins });
     // A plugin whose sandbox had to be ended fails the run, whatever else went well.
     return code === 0 && sandboxes.some((sandbox) => sandbox.failure !== undefined) ? 1 : code;
   } finally {
@@ -277,6 +294,7 @@ async function runPlanned(
     sandboxes: Sandbox[];
     /** Where the command line's relative paths start (recorded in a resume state). */
     base: string | undefined;
+    builtins: BuiltinPlugins;
   },
 ): Promise<number> {
   const { args, resumed } = context;
@@ -287,8 +305,11 @@ async function runPlanned(
     ? { tcp: [], udp: [] }
     : await usageStep(() => selectPorts(options, modes, io.stderr));
   const timing = await usageStep(() => buildTiming(options));
-  const outputs = await planOutputs(options, context.sandboxes, io);
-  const scripts = planScripts(options, context.sandboxes.flatMap((sandbox) => sandbox.scripts));
+  const { builtins } = context;
+  const outputs = await planOutputs(options, { sandboxes: context.sandboxes, io, builtins });
+  const scripts = planScripts(options, context.sandboxes.flatMap((sandbox) => sandbox.scripts), {
+    builtins: builtins.scripts,
+  });
   if (options.aggressive) io.stderr(AGGRESSIVE_NOTE);
   await usageStep(() =>
     checkOutputPaths(options.outputs, {
@@ -383,6 +404,7 @@ async function runPlanned(
     modes,
     ports,
     userProbes: context.sandboxes.flatMap((sandbox) => sandbox.probes),
+    builtinProbes: builtins.probes,
     scripts,
     timing,
     args,
@@ -542,7 +564,11 @@ const MERGE_OPTIONS: ReadonlySet<keyof CliOptions> = new Set<keyof CliOptions>([
  * the shard outputs of one scan as one report. The merged scan is recorded
  * only with an explicit `--db` (the shards may have recorded themselves).
  */
-async function runMerge(args: readonly string[], io: CliIo): Promise<number> {
+async function runMerge(
+  args: readonly string[],
+  context: { io: CliIo; builtins: BuiltinPlugins },
+): Promise<number> {
+  const { io, builtins } = context;
   const options = parseArgs(args);
   const defaults = parseArgs([]);
   for (const key of Object.keys(options) as (keyof CliOptions)[]) {
@@ -557,7 +583,7 @@ async function runMerge(args: readonly string[], io: CliIo): Promise<number> {
   if (files.length === 0) throw new UsageError("Cannot merge: no files given");
   const sandboxes: Sandbox[] = [];
   try {
-    const outputs = await planOutputs(options, sandboxes, io);
+    const outputs = await planOutputs(options, { sandboxes, io, builtins });
     const db = options.db !== undefined && !options.noDb ? openHistory(options.db) : undefined;
     let result;
     try {

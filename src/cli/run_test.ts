@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type { CliIo } from "./io.ts";
 import { runCli } from "./run.ts";
 import { VERSION } from "../version.ts";
+import { builtinPlugins } from "../../plugins/mod.ts";
 
 interface Captured {
   io: CliIo;
@@ -82,6 +83,7 @@ Deno.test("runCli scans loopback in-process: the table on stdout, the JSON in th
     const code = await runCli(
       ["-sT", "-Pn", "-n", "--no-db", "-p", `${open},${closed}`, "-oJ", "scan.json", "127.0.0.1"],
       run.io,
+      { builtins: builtinPlugins },
     );
     assert.equal(code, 0, run.stderr());
     assert.match(run.stdout(), new RegExp(`^${open}/tcp +open`, "m"));

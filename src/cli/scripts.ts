@@ -7,7 +7,6 @@
 
 import type { ScriptPlugin } from "../plugins/script_types.ts";
 import { selectScripts } from "../script/select.ts";
-import { scriptPlugins } from "../../plugins/mod.ts";
 import type { CliOptions } from "./args.ts";
 import { UsageError } from "./usage_error.ts";
 
@@ -25,9 +24,10 @@ export const AGGRESSIVE_NOTE =
 export function planScripts(
   options: Pick<CliOptions, "scriptDefaults" | "scripts">,
   loaded: readonly ScriptPlugin[],
+  context: { builtins: readonly (() => ScriptPlugin)[] },
 ): ScriptPlugin[] {
   if (!options.scriptDefaults && options.scripts.length === 0) return [];
-  const available = scriptPlugins.map((make) => make());
+  const available = context.builtins.map((make) => make());
   for (const script of loaded) {
     if (available.some((known) => known.name === script.name)) {
       throw new UsageError(`Cannot load script "${script.name}": a script of that name exists`);

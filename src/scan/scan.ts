@@ -30,7 +30,6 @@ import { createScriptRunner } from "../script/engine.ts";
 import type { HistoryDb } from "../store/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 import { VERSION } from "../version.ts";
-import { probePlugins } from "../../plugins/mod.ts";
 import type { TraceSink } from "../engine/trace.ts";
 import { discover } from "./discover.ts";
 import { type HostNames, lookUpNames, noNames, targetHosts, wantsNames } from "./names.ts";
@@ -56,6 +55,8 @@ export interface ScanSetup {
   ports: PortLists;
   /** Probe plugins loaded with --plugin, tried after the built-ins. */
   userProbes: readonly ProbePlugin[];
+  /** The built-in probes' factories (handed in by the command). */
+  builtinProbes: readonly (() => ProbePlugin)[];
   /** Scripts to run on open ports after detection (-sC, --script); none by default. */
   scripts?: readonly ScriptPlugin[];
   timing: Timing;
@@ -289,7 +290,7 @@ export async function runScan(
   }
 
   const detector = options.serviceDetection
-    ? createServiceDetector([...probePlugins.map((make) => make()), ...setup.userProbes], {
+    ? createServiceDetector([...setup.builtinProbes.map((make) => make()), ...setup.userProbes], {
       intensity: options.versionIntensity ?? DEFAULT_INTENSITY,
       ...signalOption,
     })

@@ -18,7 +18,6 @@ import type { PortResult, ServiceInfo } from "../engine/types.ts";
 import type { ProbePlugin, ServiceMatch, TlsDetails } from "../plugins/probe_types.ts";
 import { ConnectError, connectProbe, connectUdpProbe, type EngineConn } from "./conn.ts";
 import { bannerText, clip, FIELD_CHARS } from "./text.ts";
-import { probePlugins } from "../../plugins/mod.ts";
 
 /** Default of `--version-intensity`, as nmap's. */
 export const DEFAULT_INTENSITY = 7;
@@ -75,8 +74,6 @@ export function parseVersionIntensity(text: string): number {
 
 /** Options of {@link createServiceDetector} and {@link detectServices}. */
 export interface DetectOptions {
-  /** Probe plugins of {@link detectServices}; default the built-ins (`probePlugins` of plugins/mod.ts). */
-  plugins?: readonly ProbePlugin[];
   /** 0 (likely probes only, short waits) … 9 (every probe, long waits); default 7. */
   intensity?: number;
   /** Stops every detection; ports in progress resolve with what they have. */
@@ -566,15 +563,18 @@ export function createServiceDetector(
  * @example
  * ```ts ignore
  * import { detectServices } from "./detect.ts";
- * const ports = await detectServices(openPorts, { intensity: 7 });
+ * const ports = await detectServices(openPorts, { plugins: [], intensity: 7 });
  * ```
  */
 export async function detectServices(
   ports: Iterable<PortResult>,
-  options: DetectOptions & { onResult?: (port: PortResult) => void } = {},
+  options: DetectOptions & {
+    /** The probe plugins to run (plugins/mod.ts's `probePlugins`, made, for the built-ins). */
+    plugins: readonly ProbePlugin[];
+    onResult?: (port: PortResult) => void;
+  },
 ): Promise<PortResult[]> {
-  const plugins = options.plugins ?? probePlugins.map((make) => make());
-  const detector = createServiceDetector(plugins, options);
+  const detector = createServiceDetector(options.plugins, options);
   return await Promise.all([...ports].map(async (port) => {
     const detected = await detector.detect(port);
     options.onResult?.(detected);

@@ -12,6 +12,7 @@
 
 import type { PortResult } from "../../src/engine/types.ts";
 import { detectServices, parseVersionIntensity } from "../../src/service/mod.ts";
+import { probePlugins } from "../../plugins/mod.ts";
 
 /** Parses `ADDRESS PORTS [--intensity N]`. */
 export function parseProbeArgs(
@@ -49,7 +50,7 @@ if (import.meta.main) {
       state: "open",
       reason: "syn-ack",
     })),
-    { intensity },
+    { intensity, plugins: probePlugins.map((make) => make()) },
   );
   console.log(JSON.stringify({ ms: Math.round(performance.now() - start), ports: results }));
 }

@@ -1,0 +1,165 @@
+/**
+ * The house rules a reader relies on, checked on the tree itself: no import
+ * cycle, no arrow from `src/` into `plugins/` or `tests/`, and no function
+ * over 150 lines in `src/` and `plugins/` (tests and data tables aside).
+ * Parsed with the TypeScript compiler, so strings, comments and nesting are
+ * read as the compiler reads them.
+ */
+import assert from "node:assert/strict";
+import ts from "npm:typescript@5.9.3";
+import { ROOT } from "./helpers.ts";
+
+/** Longest function body allowed, lines. */
+const MAX_FUNCTION_LINES = 150;
+
+/**
+ * Functions still over the limit, each a closure-factory to be split (issue
+ * 13): none may be added, and each comes off this list when it is split.
+ */
+const NOT_YET_SPLIT: ReadonlySet<string> = new Set([
+  "src/engine/connect/epoll.ts createEpollTransport",
+  "src/engine/connect/parallel.ts createParallelTransport",
+  "src/engine/raw/io.ts openRawIo",
+  "src/engine/scheduler.ts runScan",
+  "src/output/report_builder.ts createReportBuilder",
+  "src/plugins/sandbox.ts loadSandbox",
+  "src/plugins/sandbox_serve.ts serveSandbox",
+  "src/scan/scan.ts runScan",
+]);
+
+async function sourceFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) files.push(...await sourceFiles(path));
+    else if (entry.name.endsWith(".ts")) files.push(path);
+  }
+  return files.sort();
+}
+
+function isTest(path: string): boolean {
+  return path.endsWith("_test.ts") || path.includes("/testdata/");
+}
+
+/** Local modules `path` imports or re-exports (type-only imports included: they are arrows too). */
+function importsOf(path: string, source: ts.SourceFile): string[] {
+  const out: string[] = [];
+  const add = (specifier: string): void => {
+    if (!specifier.startsWith(".")) return;
+    out.push(new URL(specifier, `file://${path}`).pathname);
+  };
+  for (const statement of source.statements) {
+    if (
+      (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
+      statement.moduleSpecifier !== undefined && ts.isStringLiteral(statement.moduleSpecifier)
+    ) {
+      add(statement.moduleSpecifier.text);
+    }
+  }
+  return out;
+}
+
+/** Every cycle's members (strongly connected components of more than one module, or a self-import). */
+function cycles(graph: Map<string, string[]>): string[][] {
+  let index = 0;
+  const indexes = new Map<string, number>();
+  const lows = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found: string[][] = [];
+  const visit = (node: string): void => {
+    indexes.set(node, index);
+    lows.set(node, index);
+    index++;
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!graph.has(next)) continue;
+      if (!indexes.has(next)) {
+        visit(next);
+        lows.set(node, Math.min(lows.get(node)!, lows.get(next)!));
+      } else if (onStack.has(next)) {
+        lows.set(node, Math.min(lows.get(node)!, indexes.get(next)!));
+      }
+    }
+    if (lows.get(node) === indexes.get(node)) {
+      const component: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== node);
+      if (component.length > 1 || (graph.get(node) ?? []).includes(node)) found.push(component);
+    }
+  };
+  for (const node of graph.keys()) if (!indexes.has(node)) visit(node);
+  return found;
+}
+
+/** Functions (declarations, methods, arrows, expressions) longer than `max` lines. */
+function longFunctions(path: string, source: ts.SourceFile, max: number): string[] {
+  const long: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isFunctionLike(node) && "body" in node && node.body !== undefined) {
+      const body = node.body as ts.Node;
+      const first = source.getLineAndCharacterOfPosition(body.getStart(source)).line;
+      const last = source.getLineAndCharacterOfPosition(body.getEnd()).line;
+      const lines = last - first + 1;
+      if (lines > max) {
+        const name = node.name !== undefined && ts.isIdentifier(node.name)
+          ? node.name.text
+          : "(anonymous)";
+        long.push(`${path.slice(ROOT.length)} ${name}`);
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return long;
+}
+
+const files = [
+  ...await sourceFiles(`${ROOT}src`),
+  ...await sourceFiles(`${ROOT}plugins`),
+  `${ROOT}main.ts`,
+];
+const parsed = new Map<string, ts.SourceFile>();
+for (const path of files) {
+  const text = await Deno.readTextFile(path);
+  parsed.set(path, ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true));
+}
+
+Deno.test("house: no import cycle among the modules of src/, plugins/ and main.ts", () => {
+  const graph = new Map<string, string[]>();
+  for (const [path, source] of parsed) {
+    if (!isTest(path)) graph.set(path, importsOf(path, source));
+  }
+  const found = cycles(graph).map((members) =>
+    members.map((member) => member.slice(ROOT.length)).sort().join(" ↔ ")
+  );
+  assert.deepEqual(found, []);
+});
+
+Deno.test("house: no module under src/ imports from plugins/ or tests/", () => {
+  const wrong: string[] = [];
+  for (const [path, source] of parsed) {
+    if (!path.startsWith(`${ROOT}src/`) || isTest(path)) continue;
+    for (const target of importsOf(path, source)) {
+      if (target.startsWith(`${ROOT}plugins/`) || target.startsWith(`${ROOT}tests/`)) {
+        wrong.push(`${path.slice(ROOT.length)} → ${target.slice(ROOT.length)}`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
+Deno.test(`house: no new function over ${MAX_FUNCTION_LINES} lines in src/ and plugins/`, () => {
+  const long: string[] = [];
+  for (const [path, source] of parsed) {
+    if (!isTest(path)) long.push(...longFunctions(path, source, MAX_FUNCTION_LINES));
+  }
+  assert.deepEqual(long.filter((name) => !NOT_YET_SPLIT.has(name)), []);
+  // A function split since is taken off the list, so the list only shrinks.
+  assert.deepEqual([...NOT_YET_SPLIT].filter((name) => !long.includes(name)), []);
+});
