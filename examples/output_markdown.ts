@@ -16,13 +16,14 @@
 import {
   commandArgs,
   escapeControls,
+  type HostReport,
   nmapPortLayout,
   type OutputPlugin,
   type ScanEvent,
+  type ScanReport,
   serviceText,
   versionLine,
-} from "../src/plugins/mod.ts";
-import type { HostReport, ScanReport } from "../src/output/report.ts";
+} from "../src/plugin/mod.ts";
 
 /** Options of {@link markdownOutput}. */
 export interface MarkdownOptions {

@@ -22,8 +22,7 @@
  * @module
  */
 
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
-import { latin1 } from "../src/service/text.ts";
+import { latin1, type ProbePlugin, type ServiceMatch } from "../src/plugin/mod.ts";
 
 /** One menu line: an item type, then display, selector, host and port separated by tabs. */
 const MENU_LINE = /^[0-9+gIThisdp:;<][^\t]*\t[^\t]*\t[^\t]*\t\d{1,5}(\t[^\t]*)?$/;

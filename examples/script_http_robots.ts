@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { ScriptPlugin } from "../src/plugins/script_types.ts";
+import type { ScriptPlugin } from "../src/plugin/mod.ts";
 
 /** Entries listed at most, as nmap's script cuts long files. */
 const MAX_ENTRIES = 15;

@@ -4,8 +4,7 @@
  * @module
  */
 
-import type { BuiltinPlugins } from "../src/plugins/registry.ts";
-import type { OutputPlugin } from "../src/plugins/types.ts";
+import type { BuiltinPlugins, OutputPlugin, ProbePlugin, ScriptPlugin } from "../src/plugin/mod.ts";
 import { csvOutput } from "./output_csv.ts";
 import { grepableOutput } from "./output_grepable.ts";
 import { htmlOutput } from "./output_html.ts";
@@ -39,7 +38,6 @@ export const outputPlugins: Record<string, () => OutputPlugin> = {
 };
 
 // Probe plugins (service detection, -sV).
-import type { ProbePlugin } from "../src/plugins/probe_types.ts";
 import { dnsProbe, dnsUdpProbe } from "./probe_dns.ts";
 import { ftpCommandsProbe, ftpProbe } from "./probe_ftp.ts";
 import { httpProbe } from "./probe_http.ts";
@@ -77,7 +75,7 @@ export { parseSmtpGreeting, smtpProbe } from "./probe_smtp.ts";
 export { parseSnmpResponse, snmpGetRequest, snmpProbe } from "./probe_snmp.ts";
 export { parseSshBanner, sshProbe } from "./probe_ssh.ts";
 export { tlsProbe } from "./probe_tls.ts";
-export { TLS_PORTS } from "../src/service/tls.ts";
+export { TLS_PORTS } from "../src/plugin/mod.ts";
 export { parseRfbGreeting, vncProbe } from "./probe_vnc.ts";
 export {
   matchResponse,
@@ -109,7 +107,6 @@ export const probePlugins: readonly (() => ProbePlugin)[] = Object.freeze([
 ]);
 
 // Script plugins (-sC, --script).
-import type { ScriptPlugin } from "../src/plugins/script_types.ts";
 import { bannerScript } from "./script_banner.ts";
 import { httpHeadersScript } from "./script_http_headers.ts";
 import { httpServerHeaderScript } from "./script_http_server_header.ts";

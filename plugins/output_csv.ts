@@ -5,9 +5,13 @@
  * @module
  */
 
-import type { ScanReport } from "../src/output/report.ts";
-import { csvCell, serviceLabel, serviceText } from "../src/plugins/format.ts";
-import type { OutputPlugin } from "../src/plugins/types.ts";
+import {
+  csvCell,
+  type OutputPlugin,
+  type ScanReport,
+  serviceLabel,
+  serviceText,
+} from "../src/plugin/mod.ts";
 
 /** The header row's columns. */
 export const CSV_COLUMNS: readonly string[] = [

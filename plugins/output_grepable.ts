@@ -5,19 +5,21 @@
  * @module
  */
 
-import type { PortResult } from "../src/engine/types.ts";
-import type { HostReport, ScanReport } from "../src/output/report.ts";
 import {
   commandArgs,
   escapeControls,
+  type HostReport,
   nmapPortLayout,
   nmapView,
+  type OutputPlugin,
+  type PortResult,
+  readServiceNames,
   reportFlags,
+  type ScanReport,
+  type ServiceNames,
   serviceText,
   versionLine,
-} from "../src/plugins/format.ts";
-import { readServiceNames, type ServiceNames } from "../src/plugins/service_names.ts";
-import type { OutputPlugin } from "../src/plugins/types.ts";
+} from "../src/plugin/mod.ts";
 import { formatDate } from "./output_normal.ts";
 
 /**

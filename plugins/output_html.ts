@@ -11,19 +11,21 @@
  * @module
  */
 
-import type { PortResult, PortState } from "../src/engine/types.ts";
-import type { HostReport, ScanReport } from "../src/output/report.ts";
-import { addressSortKey } from "../src/output/report_builder.ts";
 import {
+  addressSortKey,
   commandArgs,
   escapeHtml,
+  type HostReport,
   type NmapPortLayout,
   nmapPortLayout,
+  type OutputPlugin,
+  type PortResult,
+  type PortState,
+  type ScanReport,
   serviceLabel,
   serviceText,
   versionLine,
-} from "../src/plugins/format.ts";
-import type { OutputPlugin } from "../src/plugins/types.ts";
+} from "../src/plugin/mod.ts";
 import { formatDate } from "./output_normal.ts";
 
 /** Limits that keep the report readable and its size bounded. */

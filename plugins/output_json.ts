@@ -4,10 +4,13 @@
  * @module
  */
 
-import type { PortResult } from "../src/engine/types.ts";
-import type { HostReport, ScanReport } from "../src/output/report.ts";
-import { jsonText } from "../src/plugins/format.ts";
-import type { OutputPlugin } from "../src/plugins/types.ts";
+import {
+  type HostReport,
+  jsonText,
+  type OutputPlugin,
+  type PortResult,
+  type ScanReport,
+} from "../src/plugin/mod.ts";
 
 /** A port as the JSON report shows it: without the host address, always with `service`. */
 export interface JsonPort {

@@ -12,10 +12,13 @@
  * @module
  */
 
-import type { PortResult } from "../src/engine/types.ts";
-import type { ScanReport } from "../src/output/report.ts";
-import { jsonText } from "../src/plugins/format.ts";
-import type { OutputPlugin, ScanEvent } from "../src/plugins/types.ts";
+import {
+  jsonText,
+  type OutputPlugin,
+  type PortResult,
+  type ScanEvent,
+  type ScanReport,
+} from "../src/plugin/mod.ts";
 
 function portLine(result: PortResult): Record<string, unknown> {
   return {

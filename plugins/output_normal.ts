@@ -7,29 +7,28 @@
  * @module
  */
 
-import type { PortResult } from "../src/engine/types.ts";
-import type { HostReport, ScanReport } from "../src/output/report.ts";
-import { escapeTerminal } from "../src/output/table.ts";
-import { scriptTextLines } from "../src/plugins/script_format.ts";
 import {
   commandArgs,
+  escapeTerminal,
   hostLatency,
+  type HostReport,
+  macVendor,
+  type MacVendors,
   nmapPortLayout,
   nmapView,
+  type OutputPlugin,
+  type PortResult,
+  readMacVendors,
+  readServiceNames,
   type ReportFlags,
   reportFlags,
+  type ScanReport,
+  scriptTextLines,
+  type ServiceNames,
   serviceText,
   significantSeconds,
   versionLine,
-} from "../src/plugins/format.ts";
-import {
-  macVendor,
-  type MacVendors,
-  readMacVendors,
-  readServiceNames,
-  type ServiceNames,
-} from "../src/plugins/service_names.ts";
-import type { OutputPlugin } from "../src/plugins/types.ts";
+} from "../src/plugin/mod.ts";
 
 /** Options of {@link normalOutput} and {@link normalReport}. */
 export interface NormalOutputOptions {

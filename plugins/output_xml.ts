@@ -8,27 +8,26 @@
  * @module
  */
 
-import type { PortResult } from "../src/engine/types.ts";
-import type { HostReport, ScanReport } from "../src/output/report.ts";
 import {
   addressType,
   commandArgs,
   escapeXml,
   groupPorts,
   hostLatency,
-  nmapPortLayout,
-  nmapView,
-  reportFlags,
-  serviceText,
-} from "../src/plugins/format.ts";
-import {
+  type HostReport,
   macVendor,
   type MacVendors,
+  nmapPortLayout,
+  nmapView,
+  type OutputPlugin,
+  type PortResult,
   readMacVendors,
   readServiceNames,
+  reportFlags,
+  type ScanReport,
   type ServiceNames,
-} from "../src/plugins/service_names.ts";
-import type { OutputPlugin } from "../src/plugins/types.ts";
+  serviceText,
+} from "../src/plugin/mod.ts";
 import { formatDate } from "./output_normal.ts";
 
 /** Scan types nmap.dtd knows. */

@@ -6,8 +6,7 @@
  * @module
  */
 
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
-import { cpe, latin1 } from "../src/service/text.ts";
+import { cpe, latin1, type ProbePlugin, type ServiceMatch } from "../src/plugin/mod.ts";
 
 /** Message ID of the query; the answer must echo it. */
 const QUERY_ID = 0x5054;

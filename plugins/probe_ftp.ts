@@ -7,8 +7,7 @@
  * @module
  */
 
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
-import { cpe, latin1 } from "../src/service/text.ts";
+import { cpe, latin1, type ProbePlugin, type ServiceMatch } from "../src/plugin/mod.ts";
 
 /**
  * Parse an FTP greeting.

@@ -5,8 +5,14 @@
  * @module
  */
 
-import type { HttpDetails, ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
-import { clip, cpe, latin1 } from "../src/service/text.ts";
+import {
+  clip,
+  cpe,
+  type HttpDetails,
+  latin1,
+  type ProbePlugin,
+  type ServiceMatch,
+} from "../src/plugin/mod.ts";
 
 /** Most of an HTTP answer looked at: headers and the start of the page. */
 const ANSWER_BYTES = 16_384;

@@ -4,8 +4,7 @@
  * @module
  */
 
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
-import { cpe } from "../src/service/text.ts";
+import { cpe, type ProbePlugin, type ServiceMatch } from "../src/plugin/mod.ts";
 
 /**
  * Parse the answer to `version`.

@@ -11,8 +11,7 @@
  * @module
  */
 
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
-import { latin1, latin1Bytes } from "../src/service/text.ts";
+import { latin1, latin1Bytes, type ProbePlugin, type ServiceMatch } from "../src/plugin/mod.ts";
 
 /** Where Debian's nmap-common puts the database. */
 export const NMAP_SERVICE_PROBES_PATH = "/usr/share/nmap/nmap-service-probes";

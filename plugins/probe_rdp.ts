@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
+import type { ProbePlugin, ServiceMatch } from "../src/plugin/mod.ts";
 
 /** TPKT + X.224 Connection Request asking for TLS or CredSSP. */
 export function connectionRequest(): Uint8Array {

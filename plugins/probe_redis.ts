@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
-import { cpe } from "../src/service/text.ts";
+import { cpe, type ProbePlugin, type ServiceMatch } from "../src/plugin/mod.ts";
 
 /**
  * Parse the answers to `PING` and `INFO server`.

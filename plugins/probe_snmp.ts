@@ -6,8 +6,7 @@
  * @module
  */
 
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
-import { clip, latin1 } from "../src/service/text.ts";
+import { clip, latin1, type ProbePlugin, type ServiceMatch } from "../src/plugin/mod.ts";
 
 /** Request ID of the query; the answer must echo it. */
 const REQUEST_ID = [0x50, 0x54, 0x4c, 0x31];

@@ -5,8 +5,7 @@
  * @module
  */
 
-import { TLS_PORTS } from "../src/service/tls.ts";
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
+import { type ProbePlugin, type ServiceMatch, TLS_PORTS } from "../src/plugin/mod.ts";
 
 /** The TLS probe plugin. */
 export function tlsProbe(): ProbePlugin {

@@ -5,8 +5,7 @@
  * @module
  */
 
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
-import { latin1 } from "../src/service/text.ts";
+import { latin1, type ProbePlugin, type ServiceMatch } from "../src/plugin/mod.ts";
 
 /**
  * Parse an RFB greeting.

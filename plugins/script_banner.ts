@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ScriptPlugin } from "../src/plugins/script_types.ts";
+import type { ScriptPlugin } from "../src/plugin/mod.ts";
 
 /** Bytes kept of a banner. */
 const BANNER_BYTES = 2048;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ProbeConn } from "../src/plugins/probe_types.ts";
+import type { ProbeConn } from "../src/plugin/mod.ts";
 
 /** Bytes of an answer read at most. */
 const ANSWER_BYTES = 65_536;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ScriptPlugin } from "../src/plugins/script_types.ts";
+import type { ScriptPlugin } from "../src/plugin/mod.ts";
 import { httpRequest } from "./script_http.ts";
 import { HTTP_PORTS, HTTP_SERVICES } from "./script_http_title.ts";
 

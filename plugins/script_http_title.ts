@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ScriptPlugin } from "../src/plugins/script_types.ts";
+import type { ScriptPlugin } from "../src/plugin/mod.ts";
 import { htmlTitle } from "./probe_http.ts";
 import { header, httpRequest } from "./script_http.ts";
 

@@ -8,8 +8,7 @@
  */
 
 import { createHash } from "node:crypto";
-import type { ProbeConn } from "../src/plugins/probe_types.ts";
-import type { ScriptPlugin } from "../src/plugins/script_types.ts";
+import type { ProbeConn, ScriptPlugin } from "../src/plugin/mod.ts";
 
 /** Host key algorithms asked for, in nmap's order of output, and how nmap names their type. */
 const KEY_TYPES: readonly { algorithm: string; label: string }[] = [

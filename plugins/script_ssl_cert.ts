@@ -6,8 +6,7 @@
  */
 
 import { createHash, X509Certificate } from "node:crypto";
-import type { TlsDetails } from "../src/plugins/probe_types.ts";
-import type { ScriptPlugin } from "../src/plugins/script_types.ts";
+import type { ScriptPlugin, TlsDetails } from "../src/plugin/mod.ts";
 
 /** OpenSSL's short attribute names, as nmap spells them out. */
 const LONG_NAMES: Readonly<Record<string, string>> = {

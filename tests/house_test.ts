@@ -154,6 +154,36 @@ Deno.test("house: no module under src/ imports from plugins/ or tests/", () => {
   assert.deepEqual(wrong, []);
 });
 
+Deno.test("house: plugins/ and examples/ import only the plugin SDK and their own siblings", async () => {
+  const sdk = `${ROOT}src/plugin/mod.ts`;
+  const wrong: string[] = [];
+  const examples = (await sourceFiles(`${ROOT}examples`)).filter((path) => !isTest(path));
+  for (const path of examples) {
+    const text = await Deno.readTextFile(path);
+    parsed.set(path, ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true));
+  }
+  for (const [path, source] of parsed) {
+    const inPlugins = path.startsWith(`${ROOT}plugins/`);
+    if (!inPlugins && !path.startsWith(`${ROOT}examples/`)) continue;
+    // Test files and the output test fixture drive the host's own machinery.
+    if (isTest(path) || path.endsWith("/output_fixtures.ts")) continue;
+    const folder = path.slice(0, path.lastIndexOf("/") + 1);
+    for (const target of importsOf(path, source)) {
+      const sibling = target.startsWith(folder) && !target.slice(folder.length).includes("/");
+      if (target !== sdk && !sibling) {
+        wrong.push(`${path.slice(ROOT.length)} → ${target.slice(ROOT.length)}`);
+      }
+    }
+  }
+  assert.deepEqual(wrong, []);
+});
+
+Deno.test("house: deno.json exports the plugin SDK as ./plugin", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  assert.equal(config.exports["./plugin"], "./src/plugin/mod.ts");
+  await Deno.stat(`${ROOT}src/plugin/mod.ts`);
+});
+
 Deno.test(`house: no new function over ${MAX_FUNCTION_LINES} lines in src/ and plugins/`, () => {
   const long: string[] = [];
   for (const [path, source] of parsed) {
