@@ -18,7 +18,6 @@ const MAX_FUNCTION_LINES = 150;
  */
 const NOT_YET_SPLIT: ReadonlySet<string> = new Set([
   "src/engine/connect/epoll.ts createEpollTransport",
-  "src/engine/connect/parallel.ts createParallelTransport",
   "src/engine/raw/io.ts openRawIo",
   "src/engine/scheduler.ts runScan",
   "src/output/report_builder.ts createReportBuilder",

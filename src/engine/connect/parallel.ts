@@ -29,6 +29,7 @@ import {
   REQUEST_RECORDS,
   requestAt,
   RequestOp,
+  type RingMemory,
   ringMemory,
   splitIndex,
   WorkerState,
@@ -86,6 +87,91 @@ function isLocal(host: Host, local: Set<string>): boolean {
   return local.has(`${host.family}:${host.value}`);
 }
 
+/** Start the worker; a failure to start leaves the state `failed` (every try stays on this thread). */
+function startWorker(memory: RingMemory, init: ConnectWorkerInit): Worker | undefined {
+  const { control } = memory;
+  try {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    worker.onerror = (event): void => {
+      event.preventDefault();
+      Atomics.store(control, Control.state, WorkerState.failed);
+    };
+    worker.postMessage(init);
+    return worker;
+  } catch (error) {
+    // No worker here (a compiled binary without the module, a denied
+    // permission): the scan's thread carries every try.
+    if (!(error instanceof Error)) throw error;
+    Atomics.store(control, Control.state, WorkerState.failed);
+    return undefined;
+  }
+}
+
+function readReason(memory: RingMemory, at: number): string {
+  const base = at * 4 + ANS_REASON;
+  let text = "";
+  for (let i = 0; i < REASON_BYTES; i++) {
+    const byte = memory.answerBytes[base + i]!;
+    if (byte === 0) break;
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
+
+function outcomeOf(memory: RingMemory, kind: number, at: number): ConnectOutcome {
+  switch (kind) {
+    case AnswerKind.open:
+      return { kind: "open" };
+    case AnswerKind.refused:
+      return { kind: "refused" };
+    case AnswerKind.self:
+      return { kind: "self" };
+    default:
+      return { kind: "unreachable", reason: readReason(memory, at) };
+  }
+}
+
+/** Move the worker's answers into `into`, and the slots of tries it could not send into `failed`. */
+function readAnswers(memory: RingMemory, into: Answer[], failed: number[]): void {
+  const { control, answers, answerFloats } = memory;
+  let read = Atomics.load(control, Control.answerRead);
+  const end = Atomics.load(control, Control.answerWrite);
+  while (read !== end) {
+    const at = answerAt(read++);
+    const kind = answers[at + Ans.kind]!;
+    if (kind === AnswerKind.failed) {
+      failed.push(answers[at + Ans.slot]!);
+      continue;
+    }
+    const of = {
+      hostIndex: BigInt(joinIndex(answers[at + Ans.indexLow]!, answers[at + Ans.indexHigh]!)),
+      unit: answers[at + Ans.unit]!,
+      attempt: answers[at + Ans.attempt]!,
+    };
+    into.push(connectAnswer(of, outcomeOf(memory, kind, at), answerFloats[at / 2 + ANS_AT]!));
+  }
+  Atomics.store(control, Control.answerRead, read);
+}
+
+/** Write a try into the request record at word `at`. */
+function writeTry(requests: Int32Array, at: number, probe: Probe): void {
+  requests[at + Req.op] = RequestOp.send;
+  requests[at + Req.slot] = probe.slot;
+  requests[at + Req.unit] = probe.unit;
+  requests[at + Req.attempt] = probe.attempt;
+  requests[at + Req.family] = probe.host.family;
+  const [low, high] = splitIndex(Number(probe.hostIndex));
+  requests[at + Req.indexLow] = low;
+  requests[at + Req.indexHigh] = high;
+  const value = probe.host.value;
+  if (probe.host.family === 4) requests[at + REQ_ADDRESS] = Number(value) | 0;
+  else {
+    for (let i = 0; i < 4; i++) {
+      requests[at + REQ_ADDRESS + i] = Number((value >> BigInt(96 - 32 * i)) & 0xffff_ffffn) | 0;
+    }
+  }
+}
+
 /** A two-thread epoll transport; the worker joins once it has started. */
 export function createParallelTransport(
   libc: Libc,
@@ -103,28 +189,14 @@ export function createParallelTransport(
   let lastHost: Host | undefined;
   let lastLocal = true;
   const memory = ringMemory();
-  const { control, requests, answers, answerBytes, answerFloats } = memory;
+  const { control, requests } = memory;
   Atomics.store(control, Control.heartbeat, Math.floor(performance.now() / 1000));
-  let worker: Worker | undefined;
-  try {
-    worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
-    worker.onerror = (event): void => {
-      event.preventDefault();
-      Atomics.store(control, Control.state, WorkerState.failed);
-    };
-    const init: ConnectWorkerInit = {
-      buffer: memory.buffer,
-      ports: options.ports,
-      capacity: total - localShare,
-      origin: performance.timeOrigin,
-    };
-    worker.postMessage(init);
-  } catch {
-    // No worker here (a compiled binary without the module, a denied
-    // permission): the scan's thread carries every try.
-    worker = undefined;
-    Atomics.store(control, Control.state, WorkerState.failed);
-  }
+  const worker = startWorker(memory, {
+    buffer: memory.buffer,
+    ports: options.ports,
+    capacity: total - localShare,
+    origin: performance.timeOrigin,
+  });
 
   /** Per slot: 1 the local side holds tries, 2 the worker does. */
   const owner: number[] = [];
@@ -155,50 +227,6 @@ export function createParallelTransport(
     Atomics.store(control, Control.requestWrite, write);
   }
 
-  function readReason(at: number): string {
-    const base = at * 4 + ANS_REASON;
-    let text = "";
-    for (let i = 0; i < REASON_BYTES; i++) {
-      const byte = answerBytes[base + i]!;
-      if (byte === 0) break;
-      text += String.fromCharCode(byte);
-    }
-    return text;
-  }
-
-  function outcomeOf(kind: number, at: number): ConnectOutcome {
-    switch (kind) {
-      case AnswerKind.open:
-        return { kind: "open" };
-      case AnswerKind.refused:
-        return { kind: "refused" };
-      case AnswerKind.self:
-        return { kind: "self" };
-      default:
-        return { kind: "unreachable", reason: readReason(at) };
-    }
-  }
-
-  function readAnswers(into: Answer[]): void {
-    let read = Atomics.load(control, Control.answerRead);
-    const end = Atomics.load(control, Control.answerWrite);
-    while (read !== end) {
-      const at = answerAt(read++);
-      const kind = answers[at + Ans.kind]!;
-      if (kind === AnswerKind.failed) {
-        failed.push(answers[at + Ans.slot]!);
-        continue;
-      }
-      const of = {
-        hostIndex: BigInt(joinIndex(answers[at + Ans.indexLow]!, answers[at + Ans.indexHigh]!)),
-        unit: answers[at + Ans.unit]!,
-        attempt: answers[at + Ans.attempt]!,
-      };
-      into.push(connectAnswer(of, outcomeOf(kind, at), answerFloats[at / 2 + ANS_AT]!));
-    }
-    Atomics.store(control, Control.answerRead, read);
-  }
-
   return {
     name: "epoll",
     capacity: total,
@@ -212,23 +240,7 @@ export function createParallelTransport(
         !lastLocal && workerReady() && probe.hostIndex < 0x20_0000_0000_0000n &&
         write - Atomics.load(control, Control.requestRead) < QUEUE_LIMIT && room() > 0
       ) {
-        const at = requestAt(write++);
-        requests[at + Req.op] = RequestOp.send;
-        requests[at + Req.slot] = slot;
-        requests[at + Req.unit] = probe.unit;
-        requests[at + Req.attempt] = probe.attempt;
-        requests[at + Req.family] = probe.host.family;
-        const [low, high] = splitIndex(Number(probe.hostIndex));
-        requests[at + Req.indexLow] = low;
-        requests[at + Req.indexHigh] = high;
-        const value = probe.host.value;
-        if (probe.host.family === 4) requests[at + REQ_ADDRESS] = Number(value) | 0;
-        else {
-          for (let i = 0; i < 4; i++) {
-            requests[at + REQ_ADDRESS + i] = Number((value >> BigInt(96 - 32 * i)) & 0xffff_ffffn) |
-              0;
-          }
-        }
+        writeTry(requests, requestAt(write++), probe);
         Atomics.store(control, Control.requestWrite, write);
         owner[slot] = (owner[slot] ?? 0) | 2;
         workerTries++;
@@ -249,7 +261,7 @@ export function createParallelTransport(
       const point = Number(Atomics.load(memory.caughtUp, 0));
       caughtUp = point < 0 ? Infinity : point / 1000;
       const out = local.receive();
-      readAnswers(out);
+      readAnswers(memory, out, failed);
       return out;
     },
     async wait(ms: number): Promise<void> {
