@@ -18,7 +18,15 @@
  */
 
 import type { HostResult, HostState, PortResult, PortState, ServiceInfo } from "../engine/types.ts";
-import type { Family } from "../targets/types.ts";
+import type { Family, Host } from "../targets/types.ts";
+import {
+  CompactHosts,
+  type HostEntry,
+  type PortRanges,
+  Reasons,
+  SILENT_REASONS,
+  type StateBucket,
+} from "./host_table.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "./report.ts";
 
 /** What the report says about the scan itself. */
@@ -100,6 +108,12 @@ export interface ReportBuilder {
   addHost(host: HostResult, options?: AddOptions): void;
   /** Record a port's final verdict. */
   addPort(result: PortResult, options?: AddOptions): void;
+  /**
+   * Record a port's final verdict with the target it was sent to: the same
+   * as {@link addPort} with the host's sort key and name, worked out only
+   * when the builder first meets the host.
+   */
+  addPortOf(result: PortResult, host: Host | undefined): void;
   /** Count ports given only as a summary (restoring an interrupted scan's report). */
   addExtra(address: string, extra: ExtraPorts, options?: AddOptions): void;
   /** The report so far, with `end` empty: what the "start" event carries. */
@@ -111,18 +125,6 @@ export interface ReportBuilder {
   finish(stats: FinishStats, end: Date, options?: { partial?: boolean }): ScanReport;
 }
 
-interface StateBucket {
-  count: number;
-  reasons: Reasons;
-  /** The ports themselves, or null once the state is only counted. */
-  listed: PortResult[] | null;
-  /**
-   * Once only counted: the ports of each reason as ranges (nmap's
-   * `<extrareasons ports=…>`), null for a reason whose ports are not known.
-   */
-  ranges: Map<string, PortRanges | null>;
-}
-
 /** Ranges kept per reason as a list at most; beyond, a bitmap of every port. */
 const MAX_RANGES = 1024;
 
@@ -132,16 +134,6 @@ const MAX_RANGES = 1024;
  * needs one). Beyond, a reason's ports are only counted.
  */
 const MAX_BITMAPS = 2048;
-
-/**
- * Ports of one protocol: sorted, disjoint, non-adjacent [first, last] pairs,
- * flat; or, once they were too many, one bit per port.
- */
-interface PortRanges {
-  protocol: PortResult["protocol"];
-  bounds: number[];
-  bits?: Uint8Array;
-}
 
 /** Add a port; false when that would need more than {@link MAX_RANGES} ranges. */
 function addToRanges(ranges: PortRanges, port: number): boolean {
@@ -230,63 +222,6 @@ function rangesText(ranges: PortRanges): string {
   return parts.join(",");
 }
 
-interface HostEntry {
-  address: string;
-  sortKey: bigint | undefined;
-  hostnames: string[];
-  /** Verdict from `addHost`, if any other than "unknown". */
-  verdict: { state: HostState; reason: string } | undefined;
-  /** What discovery learned of the host beyond its verdict. */
-  found: Pick<HostResult, "reasonTtl" | "rtt" | "mac">;
-  /** Reason of the first port that answered, if any did. */
-  answer: string | undefined;
-  states: Map<PortState, StateBucket>;
-  /** Verdicts other than silent ones, per protocol (bounded mode). */
-  answered: { tcp: number; udp: number };
-  /**
-   * Which scanned ports answered, one bit per port index (bounded mode), so
-   * the silent ones are known exactly; absent until one answers.
-   */
-  heard: { tcp?: Bits; udp?: Bits };
-  /** Counts were added without their ports (a resumed report): the bits are incomplete. */
-  inexact: boolean;
-}
-
-/** One bit per scanned port: a number while there are at most 31 ports, else bytes. */
-type Bits = number | Uint8Array;
-
-/**
- * Counts per reason. Almost every bucket has one reason, so it is two
- * fields; a map only from the second reason on (a map costs a host more
- * than everything else it keeps).
- */
-class Reasons {
-  #first = "";
-  #count = 0;
-  #rest: Map<string, number> | undefined;
-
-  add(reason: string, count: number): void {
-    if (this.#count === 0 || reason === this.#first) {
-      this.#first = reason;
-      this.#count += count;
-      return;
-    }
-    this.#rest ??= new Map();
-    this.#rest.set(reason, (this.#rest.get(reason) ?? 0) + count);
-  }
-
-  /** Every reason with its count. */
-  entries(): [string, number][] {
-    const all: [string, number][] = this.#count === 0 ? [] : [[this.#first, this.#count]];
-    return this.#rest === undefined ? all : [...all, ...this.#rest];
-  }
-
-  /** The reason, when there is exactly one. */
-  only(): string | undefined {
-    return this.#count > 0 && this.#rest === undefined ? this.#first : undefined;
-  }
-}
-
 const NO_NAMES: string[] = [];
 
 /** A host's silent ports are listed while at most this many, counted beyond. */
@@ -299,14 +234,6 @@ const SILENT_LIST_LIMIT = 1000;
  * (open ports, answers), not with its probes.
  */
 const DERIVED_LIST_BUDGET = 10_000;
-
-/** Reasons that mean nothing came back from the host. */
-const SILENT_REASONS: ReadonlySet<string> = new Set([
-  "",
-  "no-response",
-  "timeout",
-  "host-timeout",
-]);
 
 const IPV6_OFFSET = 1n << 32n;
 
@@ -379,13 +306,19 @@ function parseIpv6(text: string): bigint | undefined {
   return value;
 }
 
-function compareHosts(a: HostEntry, b: HostEntry): number {
-  if (a.sortKey !== undefined && b.sortKey !== undefined) {
-    return a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0;
-  }
+/** A host of the report being built: a {@link HostEntry}, or a row of {@link CompactHosts}. */
+interface HostRef {
+  key: bigint | number | undefined;
+  address: string;
+  id: number;
+  host: HostEntry | undefined;
+}
+
+function compareHosts(a: HostRef, b: HostRef): number {
+  if (a.key !== undefined && b.key !== undefined) return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   // Names that are not addresses go last, by text.
-  if (a.sortKey !== undefined) return -1;
-  if (b.sortKey !== undefined) return 1;
+  if (a.key !== undefined) return -1;
+  if (b.key !== undefined) return 1;
   return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
 }
 
@@ -460,6 +393,11 @@ export function createReportBuilder(
   > = { tcp: undefined, udp: undefined };
   // Port number -> index in the scanned list, per protocol (-1: not scanned).
   const indexOf = { tcp: portIndex(scanned?.tcp), udp: portIndex(scanned?.udp) };
+  // Bounded mode: answering hosts as dense rows while they fit; `hosts` holds the others.
+  const compact = scanned === undefined ? undefined : new CompactHosts({
+    count: { tcp: scanned.tcp?.length ?? 0, udp: scanned.udp?.length ?? 0 },
+    indexOf,
+  });
 
   function hear(host: HostEntry, result: PortResult): void {
     const index = indexOf[result.protocol]?.[result.port] ?? -1;
@@ -491,6 +429,14 @@ export function createReportBuilder(
         if (silent > 0 && silent <= SILENT_LIST_LIMIT) total += silent;
       }
     }
+    for (const { id } of compact?.rows() ?? []) {
+      const counts = compact!.counts(id);
+      if (counts.closed <= limit) total += counts.closed;
+      for (const protocol of ["tcp", "udp"] as const) {
+        const silent = (scanned?.[protocol]?.length ?? 0) - counts[protocol];
+        if (silent > 0 && silent <= SILENT_LIST_LIMIT) total += silent;
+      }
+    }
     return total;
   }
 
@@ -505,6 +451,12 @@ export function createReportBuilder(
 
   function entry(address: string, add: AddOptions | undefined): HostEntry {
     let host = hosts.get(address);
+    const row = host === undefined ? compact?.id(address) : undefined;
+    if (row !== undefined) {
+      // A compact host that needs more than its row: a HostEntry from now on.
+      host = compact!.take(row);
+      hosts.set(address, host);
+    }
     if (host === undefined) {
       host = {
         address,
@@ -706,12 +658,111 @@ export function createReportBuilder(
     extraports.length = 0;
   }
 
+  /** An unanswered verdict, bounded mode: only counted, per protocol, state and reason. */
+  function countSilent(result: PortResult): void {
+    const counts = silent[result.protocol];
+    // The last key is almost always the one: no string is built per verdict.
+    const last = lastSilent[result.protocol];
+    if (last !== undefined && last.state === result.state && last.reason === result.reason) {
+      counts.set(last.key, (counts.get(last.key) ?? 0) + 1);
+      return;
+    }
+    const key = `${result.state}\n${result.reason}`;
+    lastSilent[result.protocol] = { state: result.state, reason: result.reason, key };
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * An answering verdict of a compact host (a new one made so): one map
+   * lookup and no allocation for a closed port. False when the host cannot
+   * stay compact; nothing is changed then.
+   */
+  function quick(
+    result: PortResult,
+    target: Host | undefined,
+    add: AddOptions | undefined,
+  ): boolean {
+    const table = compact!;
+    let id = table.id(result.address);
+    if (id === undefined) {
+      if (hosts.has(result.address) || target?.hostname !== undefined) return false;
+      if ((add?.hostnames?.length ?? 0) > 0) return false;
+      const key = target !== undefined
+        ? hostSortKey(target)
+        : add?.sortKey ?? addressSortKey(result.address);
+      id = key === undefined ? undefined : table.create(result.address, key);
+      if (id === undefined) return false;
+    } else if (target?.hostname !== undefined || (add?.hostnames?.length ?? 0) > 0) {
+      return false;
+    } else if (add?.sortKey !== undefined && !table.rekey(id, add.sortKey)) {
+      return false;
+    }
+    return table.add(id, result, listable(result.state));
+  }
+
+  /** A verdict kept in a {@link HostEntry}. */
+  function slowPort(result: PortResult, add: AddOptions | undefined): void {
+    const host = entry(result.address, add);
+    if (scanned !== undefined) {
+      host.answered[result.protocol]++;
+      hear(host, result);
+    }
+    if (
+      host.answer === undefined &&
+      (result.state === "open" || result.state === "closed" || !SILENT_REASONS.has(result.reason))
+    ) {
+      host.answer = result.reason;
+    }
+    let bucket = host.states.get(result.state);
+    if (bucket === undefined) {
+      bucket = {
+        count: 0,
+        reasons: new Reasons(),
+        listed: listable(result.state) ? [] : null,
+        ranges: new Map(),
+      };
+      host.states.set(result.state, bucket);
+    }
+    bucket.count++;
+    bucket.reasons.add(result.reason, 1);
+    if (bucket.listed === null) {
+      // Bounded, the bits name the port when the report is built.
+      if (scanned === undefined) countPort(bucket, result, budget);
+      return;
+    }
+    // Bounded: a closed port is a bit and a count; listed again, when few, from the bits.
+    if (scanned !== undefined && result.state === "closed" && result.service === undefined) {
+      bucket.listed = null;
+      return;
+    }
+    // The schema lists every port that is not closed; only closed ports are summarised.
+    if (result.state === "closed" && bucket.count > limit) {
+      for (const port of bucket.listed) countPort(bucket, port, budget);
+      bucket.listed = null;
+      return countPort(bucket, result, budget);
+    }
+    bucket.listed.push(result);
+  }
+
+  /** Every host, in report order; compact ones by their row, made into entries one at a time. */
+  function hostOrder(): HostRef[] {
+    const order: HostRef[] = [];
+    for (const host of hosts.values()) {
+      order.push({ key: host.sortKey, address: host.address, id: -1, host });
+    }
+    for (const { id, address, key } of compact?.rows() ?? []) {
+      order.push({ key, address, id, host: undefined });
+    }
+    return order.sort(compareHosts);
+  }
+
   function build(end: string, stats: FinishStats, seconds: number, derive: boolean): ScanReport {
     const reports: HostReport[] = [];
     let up = 0;
     let down = 0;
     listDerived = scanned === undefined || derivedListing() <= DERIVED_LIST_BUDGET;
-    for (const host of [...hosts.values()].sort(compareHosts)) {
+    for (const item of hostOrder()) {
+      const host = item.host ?? compact!.entry(item.id);
       const verdict = stateOf(host);
       if (verdict.state === "up") up++;
       if (verdict.state === "down") {
@@ -763,59 +814,25 @@ export function createReportBuilder(
     },
 
     addPort(result: PortResult, add?: AddOptions): void {
-      if (scanned !== undefined && isSilent(result)) {
-        const counts = silent[result.protocol];
-        // The last key is almost always the one: no string is built per verdict.
-        const last = lastSilent[result.protocol];
-        if (last !== undefined && last.state === result.state && last.reason === result.reason) {
-          counts.set(last.key, (counts.get(last.key) ?? 0) + 1);
-          return;
-        }
-        const key = `${result.state}\n${result.reason}`;
-        lastSilent[result.protocol] = { state: result.state, reason: result.reason, key };
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-        return;
-      }
-      const host = entry(result.address, add);
       if (scanned !== undefined) {
-        host.answered[result.protocol]++;
-        hear(host, result);
+        if (isSilent(result)) return countSilent(result);
+        if (quick(result, undefined, add)) return;
       }
-      if (
-        host.answer === undefined &&
-        (result.state === "open" || result.state === "closed" || !SILENT_REASONS.has(result.reason))
-      ) {
-        host.answer = result.reason;
+      slowPort(result, add);
+    },
+
+    addPortOf(result: PortResult, target: Host | undefined): void {
+      if (scanned !== undefined) {
+        if (isSilent(result)) return countSilent(result);
+        if (quick(result, target, undefined)) return;
       }
-      let bucket = host.states.get(result.state);
-      if (bucket === undefined) {
-        bucket = {
-          count: 0,
-          reasons: new Reasons(),
-          listed: listable(result.state) ? [] : null,
-          ranges: new Map(),
-        };
-        host.states.set(result.state, bucket);
-      }
-      bucket.count++;
-      bucket.reasons.add(result.reason, 1);
-      if (bucket.listed === null) {
-        // Bounded, the bits name the port when the report is built.
-        if (scanned === undefined) countPort(bucket, result, budget);
-        return;
-      }
-      // Bounded: a closed port is a bit and a count; listed again, when few, from the bits.
-      if (scanned !== undefined && result.state === "closed" && result.service === undefined) {
-        bucket.listed = null;
-        return;
-      }
-      // The schema lists every port that is not closed; only closed ports are summarised.
-      if (result.state === "closed" && bucket.count > limit) {
-        for (const port of bucket.listed) countPort(bucket, port, budget);
-        bucket.listed = null;
-        return countPort(bucket, result, budget);
-      }
-      bucket.listed.push(result);
+      slowPort(
+        result,
+        target === undefined ? undefined : {
+          sortKey: hostSortKey(target),
+          hostnames: target.hostname === undefined ? [] : [target.hostname],
+        },
+      );
     },
 
     addExtra(address: string, extra: ExtraPorts, add?: AddOptions): void {
