@@ -276,10 +276,14 @@ export class CompactHosts {
   #bits(id: number, protocol: "tcp" | "udp"): Bits | undefined {
     const count = this.#scanned.count[protocol];
     const start = id * this.#row + (protocol === "udp" ? this.#strideTcp : 0);
-    const bytes = this.#heard.slice(start, start + ((count + 7) >> 3));
-    if (bytes.every((byte) => byte === 0)) return undefined;
-    if (count > 31) return bytes;
-    return bytes.reduce((bits, byte, i) => bits | (byte << (i * 8)), 0);
+    const end = start + ((count + 7) >> 3);
+    let any = 0;
+    for (let at = start; at < end; at++) any |= this.#heard[at]!;
+    if (any === 0) return undefined;
+    if (count > 31) return this.#heard.slice(start, end);
+    let bits = 0;
+    for (let at = start; at < end; at++) bits |= this.#heard[at]! << ((at - start) * 8);
+    return bits;
   }
 
   #reasonId(reason: string): number {

@@ -788,7 +788,7 @@ export function createReportBuilder(
           (stats.unansweredDown === true && stats.hostsTotal !== undefined
             ? Math.max(down, stats.hostsTotal - up)
             : down),
-        hostsTotal: stats.hostsTotal ?? hosts.size,
+        hostsTotal: stats.hostsTotal ?? hosts.size + (compact?.size ?? 0),
         ...(stats.receiverDrops !== undefined ? { receiverDrops: stats.receiverDrops } : {}),
         ...(stats.sendRate !== undefined ? { sendRate: stats.sendRate } : {}),
       },
