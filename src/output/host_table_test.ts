@@ -159,3 +159,27 @@ Deno.test("compact rows keep closed counts, the first answer and the heard bits"
   assert.equal(table.size, 0);
   assert.equal(table.id("198.51.100.3"), undefined);
 });
+
+Deno.test("a sweep's hosts share one closed-port summary in the report", () => {
+  const scanned = { tcp: Array.from({ length: 16 }, (_, i) => 80 + i) };
+  const builder = createReportBuilder(INFO, { scanned, closedListLimit: 0 });
+  for (let h = 1; h <= 3; h++) {
+    const address = `198.51.100.${h}`;
+    for (const port of scanned.tcp) {
+      builder.addPortOf(
+        { address, protocol: "tcp", port, state: port === 80 ? "open" : "closed", reason: "reset" },
+        hostOf(address),
+      );
+    }
+  }
+  const hosts = builder.finish({ probes: 48, retries: 0 }, END).hosts;
+  assert.deepEqual(hosts[0]!.extraports, [
+    {
+      state: "closed",
+      count: 15,
+      reasons: [{ reason: "reset", count: 15, protocol: "tcp", ports: "81-95" }],
+    },
+  ]);
+  assert.equal(hosts[1]!.extraports[0], hosts[0]!.extraports[0]);
+  assert.equal(hosts[2]!.extraports[0], hosts[0]!.extraports[0]);
+});

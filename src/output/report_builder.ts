@@ -382,6 +382,8 @@ interface BuilderState {
   readonly budget: { bitmaps: number };
   /** Whether this build lists closed and silent ports; see DERIVED_LIST_BUDGET. */
   listDerived: boolean;
+  /** This build's closed-port summaries, shared between hosts; see {@link sharedExtra}. */
+  shared: Map<string, ExtraPorts>;
 }
 
 function hear(b: BuilderState, host: HostEntry, result: PortResult): void {
@@ -522,9 +524,28 @@ function hostReport(
       : host.found.mac !== undefined
       ? { mac: host.found.mac }
       : {}),
-    ports,
-    extraports,
+    // Exact-size copies: lists grown by push keep room for 17 items, and a report holds every host.
+    ports: ports.slice(),
+    extraports: extraports.slice(),
   };
+}
+
+/** Distinct summaries a build shares between hosts at most. */
+const SHARED_EXTRAS = 1024;
+
+/**
+ * The same closed-port summary as an earlier host's, if any: a sweep's
+ * hosts mostly have the same one, and the report holds every host. Nothing
+ * changes a summary once built (outputs only read the report).
+ */
+function sharedExtra(b: BuilderState, extra: ExtraPorts): ExtraPorts {
+  const [only] = extra.reasons;
+  if (only === undefined || extra.reasons.length !== 1) return extra;
+  const key = `${extra.state}\n${extra.count}\n${only.reason}\n${only.protocol}\n${only.ports}`;
+  const known = b.shared.get(key);
+  if (known !== undefined) return known;
+  if (b.shared.size < SHARED_EXTRAS) b.shared.set(key, extra);
+  return extra;
 }
 
 /** The unanswered state and reason of `protocol`: the commonest seen, else the default. */
@@ -618,7 +639,7 @@ function listClosed(b: BuilderState, host: HostEntry, lists: HostLists): boolean
   const reason = protocol !== undefined && found.every((port) => port.protocol === protocol)
     ? { reason: only, count: bucket.count, protocol, ports: portsText(found.map((p) => p.port)) }
     : { reason: only, count: bucket.count };
-  extraports.push({ state: "closed", count: bucket.count, reasons: [reason] });
+  extraports.push(sharedExtra(b, { state: "closed", count: bucket.count, reasons: [reason] }));
   return true;
 }
 
@@ -751,6 +772,7 @@ function build(
   let up = 0;
   let down = 0;
   b.listDerived = b.scanned === undefined || derivedListing(b) <= DERIVED_LIST_BUDGET;
+  b.shared.clear();
   for (const item of hostOrder(b)) {
     const host = item.host ?? b.compact!.entry(item.id);
     const verdict = stateOf(host);
@@ -761,6 +783,7 @@ function build(
     }
     reports.push(hostReport(b, host, { verdict, derive }));
   }
+  b.shared.clear();
   return {
     scanner: "portolan",
     version: b.info.version,
@@ -828,6 +851,7 @@ export function createReportBuilder(
     indexOf,
     budget: { bitmaps: MAX_BITMAPS },
     listDerived: true,
+    shared: new Map(),
   };
 
   return {
