@@ -12,7 +12,10 @@
  * open|filtered, with a silent reason) is only counted, globally, so a host
  * that never answered costs nothing; a host's silent ports are derived when
  * the report is built, as the scanned ports it has no other verdict for, and
- * its counted closed ports are named from the same bits.
+ * its counted closed ports are named from the same bits. An answering host
+ * is then a row of {@link CompactHosts} (≈ 170 B with one open port, that
+ * port's verdict included) until it needs more than a row holds, and the
+ * report is built host by host from the rows.
  *
  * @module
  */
