@@ -112,6 +112,9 @@ export interface ScannedIndex {
 
 const FIRST_CAPACITY = 16;
 
+/** Sort keys a row holds: those a double holds exactly (IPv4; IPv6 hosts stay entries). */
+const MAX_KEY = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * The answering hosts of a bounded report as dense rows: ≈ 100 B a host
  * that answered with closed ports and one open one, against ≈ 1 KB as a
@@ -160,7 +163,7 @@ export class CompactHosts {
    * not fit a double exactly (it stays a {@link HostEntry}).
    */
   create(address: string, key: bigint): number | undefined {
-    if (key > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+    if (key > MAX_KEY) return undefined;
     const id = this.#addresses.length;
     if (id === this.#capacity) this.#grow();
     this.#addresses.push(address);
@@ -172,7 +175,7 @@ export class CompactHosts {
 
   /** A new sort key for row `id`; false when it does not fit. */
   rekey(id: number, key: bigint): boolean {
-    if (key > BigInt(Number.MAX_SAFE_INTEGER)) return false;
+    if (key > MAX_KEY) return false;
     this.#keys[id] = Number(key);
     return true;
   }
