@@ -15,6 +15,7 @@
 
 import type { HostResult, HostState, PortResult, PortState } from "../engine/types.ts";
 
+/** A host's ports of one state: counted, and listed while the report lists them. */
 export interface StateBucket {
   count: number;
   reasons: Reasons;
@@ -37,6 +38,7 @@ export interface PortRanges {
   bits?: Uint8Array;
 }
 
+/** A host as the builder keeps it in general: any mix of verdicts, names and summaries. */
 export interface HostEntry {
   address: string;
   sortKey: bigint | undefined;
