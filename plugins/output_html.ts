@@ -150,15 +150,67 @@ interface HostView {
   layout: NmapPortLayout;
 }
 
-function stateTotals(views: readonly HostView[]): Map<PortState, number> {
-  const totals = new Map<PortState, number>();
-  for (const { layout } of views) {
-    for (const port of layout.ports) totals.set(port.state, (totals.get(port.state) ?? 0) + 1);
+/**
+ * What the page's head (picture, charts, certificates) and the tables'
+ * notes need from every host, gathered in one pass that keeps only the
+ * hosts drawn and the certificates: the hosts themselves are laid out
+ * again, one at a time, when their rows are written.
+ */
+interface Overview {
+  /** Hosts shown (not down, or down with ports). */
+  hosts: number;
+  /** The first hosts, as drawn in the picture. */
+  drawn: HostView[];
+  /** Listed ports per port number, an open one weighing 1000. */
+  weight: Map<number, number>;
+  totals: Map<PortState, number>;
+  /** Open ports per service name. */
+  services: Map<string, number>;
+  certs: CertView[];
+  /** Ports listed in all. */
+  ports: number;
+}
+
+/** The hosts the page shows, each with nmap's layout of its ports, made as they are read. */
+function* hostViews(report: ScanReport): Generator<HostView> {
+  for (const host of report.hosts) {
+    if (host.state !== "down" || host.ports.length > 0) {
+      yield { host, layout: nmapPortLayout(host) };
+    }
+  }
+}
+
+function overview(report: ScanReport, limits: Required<HtmlLimits>): Overview {
+  const seen: Overview = {
+    hosts: 0,
+    drawn: [],
+    weight: new Map(),
+    totals: new Map(),
+    services: new Map(),
+    certs: [],
+    ports: 0,
+  };
+  const { weight, totals, services } = seen;
+  for (const view of hostViews(report)) {
+    seen.hosts++;
+    if (seen.drawn.length < limits.mapHosts) seen.drawn.push(view);
+    const { host, layout } = view;
+    for (const port of layout.ports) {
+      seen.ports++;
+      totals.set(port.state, (totals.get(port.state) ?? 0) + 1);
+      weight.set(port.port, (weight.get(port.port) ?? 0) + (port.state === "open" ? 1000 : 1));
+      if (port.state === "open") {
+        const name = serviceText(port.service, "name") ?? "unknown";
+        services.set(name, (services.get(name) ?? 0) + 1);
+      }
+      const cert = certOf(host.address, port);
+      if (cert !== undefined) seen.certs.push(cert);
+    }
     for (const group of layout.extraports) {
       totals.set(group.state, (totals.get(group.state) ?? 0) + group.count);
     }
   }
-  return totals;
+  return seen;
 }
 
 function barChart(
@@ -188,8 +240,7 @@ function barChart(
     `width="${labelWidth + barWidth + 70}" height="${height}">${parts.join("")}</svg>`;
 }
 
-function stateChart(views: readonly HostView[]): string {
-  const totals = stateTotals(views);
+function stateChart(totals: ReadonlyMap<PortState, number>): string {
   const bars = STATE_ORDER.filter((state): state is PortState =>
     state !== "not shown" && totals.has(state)
   )
@@ -197,15 +248,7 @@ function stateChart(views: readonly HostView[]): string {
   return barChart("state-chart", bars, { log: true });
 }
 
-function serviceChart(views: readonly HostView[]): string {
-  const counts = new Map<string, number>();
-  for (const { layout } of views) {
-    for (const port of layout.ports) {
-      if (port.state !== "open") continue;
-      const name = serviceText(port.service, "name") ?? "unknown";
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-    }
-  }
+function serviceChart(counts: ReadonlyMap<string, number>): string {
   const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const top = sorted.slice(0, 12);
   const rest = sorted.slice(12).reduce((sum, [, count]) => sum + count, 0);
@@ -214,20 +257,15 @@ function serviceChart(views: readonly HostView[]): string {
   return barChart("service-chart", bars, { log: false });
 }
 
-function heatMap(views: readonly HostView[], limits: Required<HtmlLimits>): string {
+function heatMap(seen: Overview, limits: Required<HtmlLimits>): string {
   // Columns: the ports listed on any host, most often open first when there are too many.
-  const weight = new Map<number, number>();
-  for (const { layout } of views) {
-    for (const port of layout.ports) {
-      weight.set(port.port, (weight.get(port.port) ?? 0) + (port.state === "open" ? 1000 : 1));
-    }
-  }
+  const weight = seen.weight;
   const ports = [...weight]
     .sort((a, b) => b[1] - a[1] || a[0] - b[0])
     .slice(0, limits.mapPorts)
     .map(([port]) => port)
     .sort((a, b) => a - b);
-  const rows = views.slice(0, limits.mapHosts);
+  const rows = seen.drawn;
   if (ports.length === 0 || rows.length === 0) {
     return `<p class="note">No port to draw: every scanned port is in an ignored state.</p>`;
   }
@@ -269,8 +307,8 @@ function heatMap(views: readonly HostView[], limits: Required<HtmlLimits>): stri
       );
     });
   });
-  const note = views.length > rows.length || weight.size > ports.length
-    ? `<p class="note">Drawn: ${rows.length} of ${views.length} hosts, ${ports.length} of ${weight.size} ports.</p>`
+  const note = seen.hosts > rows.length || weight.size > ports.length
+    ? `<p class="note">Drawn: ${rows.length} of ${seen.hosts} hosts, ${ports.length} of ${weight.size} ports.</p>`
     : "";
   const legend = STATE_ORDER.map((state) =>
     `<svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" fill="${
@@ -282,28 +320,46 @@ function heatMap(views: readonly HostView[], limits: Required<HtmlLimits>): stri
     `<p class="legend">${legend}</p>${note}`;
 }
 
-function portTable(views: readonly HostView[], limits: Required<HtmlLimits>): string {
-  const header = `<thead><tr><th data-type="text">Address</th><th data-type="text">Hostname</th>` +
-    `<th data-type="num">Port</th><th data-type="text">Protocol</th><th data-type="text">State</th>` +
-    `<th data-type="text">Reason</th><th data-type="text">Service</th>` +
-    `<th data-type="text">Version</th><th data-type="text">Banner</th></tr></thead>`;
-  const rows: string[] = [];
-  let total = 0;
-  for (const { host, layout } of views) {
+const PORT_HEADER =
+  `<thead><tr><th data-type="text">Address</th><th data-type="text">Hostname</th>` +
+  `<th data-type="num">Port</th><th data-type="text">Protocol</th><th data-type="text">State</th>` +
+  `<th data-type="text">Reason</th><th data-type="text">Service</th>` +
+  `<th data-type="text">Version</th><th data-type="text">Banner</th></tr></thead>`;
+
+/** The port table, a host's rows at a time; `total`: the ports listed in all. */
+function* portTable(
+  report: ScanReport,
+  total: number,
+  limits: Required<HtmlLimits>,
+): Generator<string> {
+  if (total === 0) {
+    yield `<p class="note">No port to list: every scanned port is in an ignored state.</p>`;
+    return;
+  }
+  const shown = Math.min(total, limits.tableRows);
+  const note = total > shown
+    ? `<p class="note">Listed: the first ${shown} of ${total} ports.</p>`
+    : "";
+  yield `${note}<table id="port-table">${PORT_HEADER}<tbody>`;
+  const text = (value: string | undefined): string =>
+    escapeHtml(clip(value ?? "", limits.cellChars));
+  // A long banner is folded behind its first words; the JSON output keeps it whole.
+  const banner = (value: string | undefined): string => {
+    const whole = value ?? "";
+    if (Array.from(whole).length <= BANNER_INLINE) return escapeHtml(whole);
+    return `<details><summary>${escapeHtml(label(whole, BANNER_INLINE))}</summary>` +
+      `<pre class="banner">${escapeHtml(clip(whole, limits.cellChars))}</pre></details>`;
+  };
+  let rows = 0;
+  for (const { host, layout } of hostViews(report)) {
+    if (rows >= shown) break;
+    const chunk: string[] = [];
     for (const port of layout.ports) {
-      total++;
-      if (rows.length >= limits.tableRows) continue;
-      const text = (value: string | undefined): string =>
-        escapeHtml(clip(value ?? "", limits.cellChars));
-      // A long banner is folded behind its first words; the JSON output keeps it whole.
-      const banner = (value: string | undefined): string => {
-        const whole = value ?? "";
-        if (Array.from(whole).length <= BANNER_INLINE) return escapeHtml(whole);
-        return `<details><summary>${escapeHtml(label(whole, BANNER_INLINE))}</summary>` +
-          `<pre class="banner">${escapeHtml(clip(whole, limits.cellChars))}</pre></details>`;
-      };
-      rows.push(
-        `<tr><td data-sort="${addressKey(host.address)}">${text(host.address)}</td>` +
+      if (rows >= shown) break;
+      chunk.push(
+        `${rows === 0 ? "" : "\n"}<tr><td data-sort="${addressKey(host.address)}">${
+          text(host.address)
+        }</td>` +
           `<td>${text(host.hostnames.join(" "))}</td>` +
           `<td>${port.port}</td><td>${text(port.protocol)}</td>` +
           `<td class="state-${escapeHtml(port.state.replace("|", "-"))}">${text(port.state)}</td>` +
@@ -311,30 +367,31 @@ function portTable(views: readonly HostView[], limits: Required<HtmlLimits>): st
           `<td>${text(versionLine(port.service))}</td>` +
           `<td>${banner(serviceText(port.service, "banner"))}</td></tr>`,
       );
+      rows++;
     }
+    if (chunk.length > 0) yield chunk.join("");
   }
-  const note = total > rows.length
-    ? `<p class="note">Listed: the first ${rows.length} of ${total} ports.</p>`
-    : "";
-  if (total === 0) {
-    return `<p class="note">No port to list: every scanned port is in an ignored state.</p>`;
-  }
-  return `${note}<table id="port-table">${header}<tbody>${rows.join("\n")}</tbody></table>`;
+  yield `</tbody></table>`;
 }
 
-function hostTable(views: readonly HostView[], limits: Required<HtmlLimits>): string {
-  const rows = views.slice(0, limits.tableRows).map(({ host, layout }) => {
+/** The host table, a row at a time. */
+function* hostTable(report: ScanReport, limits: Required<HtmlLimits>): Generator<string> {
+  yield `<table id="host-table"><thead><tr><th>Address</th><th>Hostname</th><th>State</th>` +
+    `<th>Reason</th><th>Open</th><th>Not shown</th></tr></thead><tbody>`;
+  const text = (value: string): string => escapeHtml(clip(value, limits.cellChars));
+  let rows = 0;
+  for (const { host, layout } of hostViews(report)) {
+    if (rows >= limits.tableRows) break;
     const open = layout.ports.filter((port) => port.state === "open").length;
     const hidden = layout.extraports.map((group) => `${group.count} ${group.state}`).join(", ");
-    const text = (value: string): string => escapeHtml(clip(value, limits.cellChars));
-    return `<tr><td>${text(host.address)}</td><td>${text(host.hostnames.join(" "))}</td>` +
+    yield `${rows === 0 ? "" : "\n"}<tr><td>${text(host.address)}</td><td>${
+      text(host.hostnames.join(" "))
+    }</td>` +
       `<td>${text(host.state)}</td><td>${text(host.reason)}</td><td>${open}</td>` +
       `<td>${text(hidden)}</td></tr>`;
-  });
-  return `<table id="host-table"><thead><tr><th>Address</th><th>Hostname</th><th>State</th>` +
-    `<th>Reason</th><th>Open</th><th>Not shown</th></tr></thead><tbody>${
-      rows.join("\n")
-    }</tbody></table>`;
+    rows++;
+  }
+  yield `</tbody></table>`;
 }
 
 /** Certificate fields, read defensively: service detection may fill any subset. */
@@ -401,17 +458,10 @@ function certOf(address: string, port: PortResult): CertView | undefined {
 }
 
 function certSection(
-  views: readonly HostView[],
+  certs: CertView[],
   report: ScanReport,
   limits: Required<HtmlLimits>,
 ): string {
-  const certs: CertView[] = [];
-  for (const { host, layout } of views) {
-    for (const port of layout.ports) {
-      const cert = certOf(host.address, port);
-      if (cert !== undefined) certs.push(cert);
-    }
-  }
   if (certs.length === 0) return "";
   // Days left at the time of the scan, so the report reads the same whenever it is opened.
   const at = new Date(report.end === "" ? report.start : report.end).getTime();
@@ -447,6 +497,20 @@ export async function toHtml(
   report: ScanReport,
   options: { interrupted?: boolean; limits?: HtmlLimits } = {},
 ): Promise<string> {
+  const parts: string[] = [];
+  for await (const chunk of htmlChunks(report, options)) parts.push(chunk);
+  return parts.join("");
+}
+
+/**
+ * {@link toHtml} in pieces: the head (picture, charts, certificates) from
+ * one pass over the hosts, then the tables a host at a time, so the page is
+ * never held whole while it is written.
+ */
+export async function* htmlChunks(
+  report: ScanReport,
+  options: { interrupted?: boolean; limits?: HtmlLimits } = {},
+): AsyncGenerator<string> {
   const limits: Required<HtmlLimits> = {
     mapHosts: 200,
     mapPorts: 200,
@@ -454,9 +518,7 @@ export async function toHtml(
     cellChars: 2048,
     ...options.limits,
   };
-  const views: HostView[] = report.hosts
-    .filter((host) => host.state !== "down" || host.ports.length > 0)
-    .map((host) => ({ host, layout: nmapPortLayout(host) }));
+  const seen = overview(report, limits);
   const csp = `default-src 'none'; style-src ${await cspHash(STYLE)}; ` +
     `script-src ${await cspHash(SCRIPT)}; img-src 'none'; base-uri 'none'; form-action 'none'`;
   const stats = report.stats;
@@ -464,7 +526,7 @@ export async function toHtml(
   const interrupted = options.interrupted === true
     ? `<p class="warn">The scan was interrupted: these results are partial.</p>`
     : "";
-  return `<!DOCTYPE html>
+  yield `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -486,23 +548,27 @@ ${plural(stats.hostsTotal, "address", "addresses")} scanned, ${
 ${interrupted}
 </header>
 <section id="overview"><h2>Hosts × ports</h2>
-${heatMap(views, limits)}
+${heatMap(seen, limits)}
 </section>
 <section id="charts"><h2>States and services</h2>
 <div class="charts">
 <figure>${
-    stateChart(views)
+    stateChart(seen.totals)
   }<figcaption>Ports by state (bar length on a log scale)</figcaption></figure>
-<figure>${serviceChart(views)}<figcaption>Open ports by service</figcaption></figure>
+<figure>${serviceChart(seen.services)}<figcaption>Open ports by service</figcaption></figure>
 </div>
 </section>
-${certSection(views, report, limits)}
+${certSection(seen.certs, report, limits)}
 <section id="hosts"><h2>Hosts</h2>
-${hostTable(views, limits)}
+`;
+  yield* hostTable(report, limits);
+  yield `
 </section>
 <section id="ports"><h2>Ports</h2>
 <p class="note">Click a column heading to sort.</p>
-${portTable(views, limits)}
+`;
+  yield* portTable(report, seen.ports, limits);
+  yield `
 </section>
 <script>${SCRIPT}</script>
 </body>
@@ -511,7 +577,7 @@ ${portTable(views, limits)}
 }
 
 /**
- * The HTML report output, written when the scan ends.
+ * The HTML report output, written when the scan ends, a host at a time.
  *
  * @example
  * ```ts
@@ -526,9 +592,9 @@ export function htmlOutput(limits: HtmlLimits = {}): OutputPlugin {
     events: ["start", "end"],
     async write(events, out): Promise<void> {
       for await (const event of events) {
-        if (event.type === "end") {
-          await out.write(await toHtml(event.report, { interrupted: event.interrupted, limits }));
-        }
+        if (event.type !== "end") continue;
+        const chunks = htmlChunks(event.report, { interrupted: event.interrupted, limits });
+        for await (const chunk of chunks) await out.write(chunk);
       }
     },
   };

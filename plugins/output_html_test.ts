@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { HOSTILE, rawControls, runPlugin, sampleScan } from "./output_fixtures.ts";
-import { htmlOutput, toHtml } from "./output_html.ts";
+import { htmlChunks, htmlOutput, toHtml } from "./output_html.ts";
 
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -106,4 +106,22 @@ Deno.test("html report limits bound the picture and the table", async () => {
 Deno.test("html report of an interrupted scan says so", async () => {
   const html = await toHtml(sampleScan().report, { interrupted: true });
   assert.match(html, /interrupted: these results are partial/);
+});
+
+Deno.test("html report is written a host at a time, the same page as toHtml", async () => {
+  const { report } = sampleScan();
+  const host = report.hosts.find((h) => h.ports.length > 0)!;
+  // 40 copies of a host with ports, each its own address.
+  report.hosts = Array.from(
+    { length: 40 },
+    (_, i) => ({ ...host, address: `198.51.100.${i + 1}` }),
+  );
+  const chunks: string[] = [];
+  for await (const chunk of htmlChunks(report)) chunks.push(chunk);
+  assert.equal(chunks.join(""), await toHtml(report));
+  const rows = (chunk: string): Set<string> =>
+    new Set([...chunk.matchAll(/<tr><td(?: data-sort="[^"]*")?>([^<]+)<\/td>/g)].map((m) => m[1]!));
+  // Every host's rows, in the host table and in the port table, come in chunks of their own.
+  assert.ok(chunks.length >= 80, `${chunks.length} chunks`);
+  assert.ok(chunks.every((chunk) => rows(chunk).size <= 1));
 });

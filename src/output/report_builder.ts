@@ -12,13 +12,24 @@
  * open|filtered, with a silent reason) is only counted, globally, so a host
  * that never answered costs nothing; a host's silent ports are derived when
  * the report is built, as the scanned ports it has no other verdict for, and
- * its counted closed ports are named from the same bits.
+ * its counted closed ports are named from the same bits. An answering host
+ * is then a row of {@link CompactHosts} (≈ 170 B with one open port, that
+ * port's verdict included) until it needs more than a row holds, and the
+ * report is built host by host from the rows.
  *
  * @module
  */
 
 import type { HostResult, HostState, PortResult, PortState, ServiceInfo } from "../engine/types.ts";
-import type { Family } from "../targets/types.ts";
+import type { Family, Host } from "../targets/types.ts";
+import {
+  CompactHosts,
+  type HostEntry,
+  type PortRanges,
+  Reasons,
+  SILENT_REASONS,
+  type StateBucket,
+} from "./host_table.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "./report.ts";
 
 /** What the report says about the scan itself. */
@@ -100,6 +111,12 @@ export interface ReportBuilder {
   addHost(host: HostResult, options?: AddOptions): void;
   /** Record a port's final verdict. */
   addPort(result: PortResult, options?: AddOptions): void;
+  /**
+   * Record a port's final verdict with the target it was sent to: the same
+   * as {@link addPort} with the host's sort key and name, worked out only
+   * when the builder first meets the host.
+   */
+  addPortOf(result: PortResult, host: Host | undefined): void;
   /** Count ports given only as a summary (restoring an interrupted scan's report). */
   addExtra(address: string, extra: ExtraPorts, options?: AddOptions): void;
   /** The report so far, with `end` empty: what the "start" event carries. */
@@ -111,18 +128,6 @@ export interface ReportBuilder {
   finish(stats: FinishStats, end: Date, options?: { partial?: boolean }): ScanReport;
 }
 
-interface StateBucket {
-  count: number;
-  reasons: Reasons;
-  /** The ports themselves, or null once the state is only counted. */
-  listed: PortResult[] | null;
-  /**
-   * Once only counted: the ports of each reason as ranges (nmap's
-   * `<extrareasons ports=…>`), null for a reason whose ports are not known.
-   */
-  ranges: Map<string, PortRanges | null>;
-}
-
 /** Ranges kept per reason as a list at most; beyond, a bitmap of every port. */
 const MAX_RANGES = 1024;
 
@@ -132,16 +137,6 @@ const MAX_RANGES = 1024;
  * needs one). Beyond, a reason's ports are only counted.
  */
 const MAX_BITMAPS = 2048;
-
-/**
- * Ports of one protocol: sorted, disjoint, non-adjacent [first, last] pairs,
- * flat; or, once they were too many, one bit per port.
- */
-interface PortRanges {
-  protocol: PortResult["protocol"];
-  bounds: number[];
-  bits?: Uint8Array;
-}
 
 /** Add a port; false when that would need more than {@link MAX_RANGES} ranges. */
 function addToRanges(ranges: PortRanges, port: number): boolean {
@@ -230,63 +225,6 @@ function rangesText(ranges: PortRanges): string {
   return parts.join(",");
 }
 
-interface HostEntry {
-  address: string;
-  sortKey: bigint | undefined;
-  hostnames: string[];
-  /** Verdict from `addHost`, if any other than "unknown". */
-  verdict: { state: HostState; reason: string } | undefined;
-  /** What discovery learned of the host beyond its verdict. */
-  found: Pick<HostResult, "reasonTtl" | "rtt" | "mac">;
-  /** Reason of the first port that answered, if any did. */
-  answer: string | undefined;
-  states: Map<PortState, StateBucket>;
-  /** Verdicts other than silent ones, per protocol (bounded mode). */
-  answered: { tcp: number; udp: number };
-  /**
-   * Which scanned ports answered, one bit per port index (bounded mode), so
-   * the silent ones are known exactly; absent until one answers.
-   */
-  heard: { tcp?: Bits; udp?: Bits };
-  /** Counts were added without their ports (a resumed report): the bits are incomplete. */
-  inexact: boolean;
-}
-
-/** One bit per scanned port: a number while there are at most 31 ports, else bytes. */
-type Bits = number | Uint8Array;
-
-/**
- * Counts per reason. Almost every bucket has one reason, so it is two
- * fields; a map only from the second reason on (a map costs a host more
- * than everything else it keeps).
- */
-class Reasons {
-  #first = "";
-  #count = 0;
-  #rest: Map<string, number> | undefined;
-
-  add(reason: string, count: number): void {
-    if (this.#count === 0 || reason === this.#first) {
-      this.#first = reason;
-      this.#count += count;
-      return;
-    }
-    this.#rest ??= new Map();
-    this.#rest.set(reason, (this.#rest.get(reason) ?? 0) + count);
-  }
-
-  /** Every reason with its count. */
-  entries(): [string, number][] {
-    const all: [string, number][] = this.#count === 0 ? [] : [[this.#first, this.#count]];
-    return this.#rest === undefined ? all : [...all, ...this.#rest];
-  }
-
-  /** The reason, when there is exactly one. */
-  only(): string | undefined {
-    return this.#count > 0 && this.#rest === undefined ? this.#first : undefined;
-  }
-}
-
 const NO_NAMES: string[] = [];
 
 /** A host's silent ports are listed while at most this many, counted beyond. */
@@ -299,14 +237,6 @@ const SILENT_LIST_LIMIT = 1000;
  * (open ports, answers), not with its probes.
  */
 const DERIVED_LIST_BUDGET = 10_000;
-
-/** Reasons that mean nothing came back from the host. */
-const SILENT_REASONS: ReadonlySet<string> = new Set([
-  "",
-  "no-response",
-  "timeout",
-  "host-timeout",
-]);
 
 const IPV6_OFFSET = 1n << 32n;
 
@@ -379,13 +309,19 @@ function parseIpv6(text: string): bigint | undefined {
   return value;
 }
 
-function compareHosts(a: HostEntry, b: HostEntry): number {
-  if (a.sortKey !== undefined && b.sortKey !== undefined) {
-    return a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0;
-  }
+/** A host of the report being built: a {@link HostEntry}, or a row of {@link CompactHosts}. */
+interface HostRef {
+  key: bigint | number | undefined;
+  address: string;
+  id: number;
+  host: HostEntry | undefined;
+}
+
+function compareHosts(a: HostRef, b: HostRef): number {
+  if (a.key !== undefined && b.key !== undefined) return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   // Names that are not addresses go last, by text.
-  if (a.sortKey !== undefined) return -1;
-  if (b.sortKey !== undefined) return 1;
+  if (a.key !== undefined) return -1;
+  if (b.key !== undefined) return 1;
   return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
 }
 
@@ -423,6 +359,458 @@ function comparePorts(a: PortResult, b: PortResult): number {
   return a.port - b.port;
 }
 
+/** What a report builder holds: its options, and what it has recorded so far. */
+interface BuilderState {
+  readonly info: ReportInfo;
+  /** Closed ports listed per host at most; see {@link ReportBuilderOptions.closedListLimit}. */
+  readonly limit: number;
+  readonly openOnly: boolean;
+  readonly includeDown: boolean;
+  readonly scanned: ScannedPorts | undefined;
+  readonly deriveSilent: boolean;
+  /** Hosts kept as entries; in bounded mode, those that did not fit {@link compact}. */
+  readonly hosts: Map<string, HostEntry>;
+  /** Bounded mode: answering hosts as dense rows while they fit. */
+  readonly compact: CompactHosts | undefined;
+  /** Bounded mode: unanswered verdicts per protocol, by "state\nreason". */
+  readonly silent: { tcp: Map<string, number>; udp: Map<string, number> };
+  /** The last key counted in {@link silent}, per protocol: no string is built per verdict. */
+  readonly lastSilent: Record<
+    "tcp" | "udp",
+    { state: string; reason: string; key: string } | undefined
+  >;
+  /** Port number -> index in the scanned list, per protocol (-1: not scanned). */
+  readonly indexOf: { tcp: Int32Array | undefined; udp: Int32Array | undefined };
+  /** Bitmaps still allowed for ranges of counted ports where no bits name them. */
+  readonly budget: { bitmaps: number };
+  /** Whether this build lists closed and silent ports; see DERIVED_LIST_BUDGET. */
+  listDerived: boolean;
+  /** This build's closed-port summaries, shared between hosts; see {@link sharedExtra}. */
+  shared: Map<string, ExtraPorts>;
+}
+
+function hear(b: BuilderState, host: HostEntry, result: PortResult): void {
+  const index = b.indexOf[result.protocol]?.[result.port] ?? -1;
+  if (index < 0) return;
+  const all = b.scanned?.[result.protocol];
+  const count = all?.length ?? 0;
+  const bits = host.heard[result.protocol] ??
+    (count <= 31 ? 0 : new Uint8Array((count + 7) >> 3));
+  if (typeof bits === "number") host.heard[result.protocol] = bits | (1 << index);
+  else {
+    bits[index >> 3]! |= 1 << (index & 7);
+    host.heard[result.protocol] = bits;
+  }
+}
+
+/** How many closed and silent ports a build would list, at most. */
+function derivedListing(b: BuilderState): number {
+  let total = 0;
+  for (const host of b.hosts.values()) {
+    const closed = host.states.get("closed");
+    if (closed !== undefined && closed.listed === null && closed.count <= b.limit) {
+      total += closed.count;
+    }
+    for (const protocol of ["tcp", "udp"] as const) {
+      const unheard = (b.scanned?.[protocol]?.length ?? 0) - host.answered[protocol];
+      if (unheard > 0 && unheard <= SILENT_LIST_LIMIT) total += unheard;
+    }
+  }
+  for (const { id } of b.compact?.rows() ?? []) {
+    const counts = b.compact!.counts(id);
+    if (counts.closed <= b.limit) total += counts.closed;
+    for (const protocol of ["tcp", "udp"] as const) {
+      const unheard = (b.scanned?.[protocol]?.length ?? 0) - counts[protocol];
+      if (unheard > 0 && unheard <= SILENT_LIST_LIMIT) total += unheard;
+    }
+  }
+  return total;
+}
+
+function heardAt(host: HostEntry, protocol: "tcp" | "udp", index: number): boolean {
+  const bits = host.heard[protocol];
+  if (bits === undefined) return false;
+  if (typeof bits === "number") return (bits & (1 << index)) !== 0;
+  return (bits[index >> 3]! & (1 << (index & 7))) !== 0;
+}
+function entry(b: BuilderState, address: string, add: AddOptions | undefined): HostEntry {
+  let host = b.hosts.get(address);
+  const row = host === undefined ? b.compact?.id(address) : undefined;
+  if (row !== undefined) {
+    // A compact host that needs more than its row: a HostEntry from now on.
+    host = b.compact!.take(row);
+    b.hosts.set(address, host);
+  }
+  if (host === undefined) {
+    host = {
+      address,
+      sortKey: add?.sortKey ?? addressSortKey(address),
+      hostnames: NO_NAMES,
+      verdict: undefined,
+      found: {},
+      answer: undefined,
+      states: new Map(),
+      answered: { tcp: 0, udp: 0 },
+      heard: {},
+      inexact: false,
+    };
+    b.hosts.set(address, host);
+  } else if (add?.sortKey !== undefined) {
+    host.sortKey = add.sortKey;
+  }
+  for (const name of add?.hostnames ?? []) {
+    if (!host.hostnames.includes(name)) host.hostnames = [...host.hostnames, name];
+  }
+  return host;
+}
+
+function listable(b: BuilderState, state: PortState): boolean {
+  return !b.openOnly || state === "open" || state === "open|filtered";
+}
+
+function stateOf(host: HostEntry): { state: HostState; reason: string } {
+  if (host.verdict?.state === "up") return host.verdict;
+  if (host.answer !== undefined) return { state: "up", reason: host.answer };
+  return host.verdict ?? { state: "unknown", reason: "no-response" };
+}
+
+/** A host's ports as the report gives them: listed, and counted. */
+interface HostLists {
+  ports: PortResult[];
+  extraports: ExtraPorts[];
+}
+
+/** The report of one host; `derive`: its silent ports are derived (a complete scan). */
+function hostReport(
+  b: BuilderState,
+  host: HostEntry,
+  how: { verdict: { state: HostState; reason: string }; derive: boolean },
+): HostReport {
+  const { verdict, derive } = how;
+  const ports: PortResult[] = [];
+  const extraports: ExtraPorts[] = [];
+  const lists: HostLists = { ports, extraports };
+  for (const [state, bucket] of host.states) {
+    if (bucket.listed !== null) {
+      ports.push(...bucket.listed);
+      continue;
+    }
+    if (
+      state === "closed" && b.scanned !== undefined &&
+      listClosed(b, host, lists)
+    ) {
+      continue;
+    }
+    const reasons = bucket.reasons.entries()
+      .map(([reason, count]) => {
+        const ranges = bucket.ranges.get(reason);
+        return ranges ? { reason, count, protocol: ranges.protocol, ports: rangesText(ranges) } : {
+          reason,
+          count,
+        };
+      })
+      .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
+    extraports.push({ state, count: bucket.count, reasons });
+  }
+  if (b.scanned !== undefined && derive) addSilent(b, host, lists);
+  if (b.scanned !== undefined && !derive && b.deriveSilent) listCounted(b, host, lists);
+  ports.sort(comparePorts);
+  extraports.sort((a, b) => b.count - a.count || (a.state < b.state ? -1 : 1));
+  return {
+    address: host.address,
+    hostnames: [...host.hostnames],
+    state: verdict.state,
+    reason: verdict.reason,
+    // The answer's TTL and time belong to the verdict they came with; the MAC to the host.
+    ...(verdict === host.verdict
+      ? host.found
+      : host.found.mac !== undefined
+      ? { mac: host.found.mac }
+      : {}),
+    // Exact-size copies: lists grown by push keep room for 17 items, and a report holds every host.
+    ports: ports.slice(),
+    extraports: extraports.slice(),
+  };
+}
+
+/** Distinct summaries a build shares between hosts at most. */
+const SHARED_EXTRAS = 1024;
+
+/**
+ * The same closed-port summary as an earlier host's, if any: a sweep's
+ * hosts mostly have the same one, and the report holds every host. Nothing
+ * changes a summary once built (outputs only read the report).
+ */
+function sharedExtra(b: BuilderState, extra: ExtraPorts): ExtraPorts {
+  const [only] = extra.reasons;
+  if (only === undefined || extra.reasons.length !== 1) return extra;
+  const key = `${extra.state}\n${extra.count}\n${only.reason}\n${only.protocol}\n${only.ports}`;
+  const known = b.shared.get(key);
+  if (known !== undefined) return known;
+  if (b.shared.size < SHARED_EXTRAS) b.shared.set(key, extra);
+  return extra;
+}
+
+/** The unanswered state and reason of `protocol`: the commonest seen, else the default. */
+function silentOf(b: BuilderState, protocol: "tcp" | "udp"): { state: PortState; reason: string } {
+  let best: { key: string; count: number } | undefined;
+  for (const [key, count] of b.silent[protocol]) {
+    if (best === undefined || count > best.count || (count === best.count && key < best.key)) {
+      best = { key, count };
+    }
+  }
+  if (best === undefined) return DEFAULT_SILENT[protocol];
+  const [state, reason] = best.key.split("\n") as [PortState, string];
+  return { state, reason };
+}
+
+/**
+ * A host's silent ports, derived: the scanned ports that did not answer.
+ * Listed while few enough (and listable), counted otherwise.
+ */
+function addSilent(b: BuilderState, host: HostEntry, lists: HostLists): void {
+  const { ports, extraports } = lists;
+  for (const protocol of ["tcp", "udp"] as const) {
+    const all = b.scanned?.[protocol];
+    if (all === undefined) continue;
+    const count = all.length - host.answered[protocol];
+    if (count <= 0) continue;
+    const { state, reason } = silentOf(b, protocol);
+    if (b.listDerived && listable(b, state) && count <= SILENT_LIST_LIMIT && !host.inexact) {
+      for (let index = 0; index < all.length; index++) {
+        if (heardAt(host, protocol, index)) continue;
+        ports.push({ address: host.address, protocol, port: all[index]!, state, reason });
+      }
+      continue;
+    }
+    let extra = extraports.find((item) => item.state === state);
+    if (extra === undefined) {
+      extra = { state, count: 0, reasons: [] };
+      extraports.push(extra);
+    }
+    extra.count += count;
+    const known = extra.reasons.find((item) => item.reason === reason);
+    if (known === undefined) {
+      // The silent ports by name (nmap's <extrareasons ports=…>), where the bits are exact.
+      const silentPorts: number[] = [];
+      if (!host.inexact) {
+        for (let index = 0; index < all.length; index++) {
+          if (!heardAt(host, protocol, index)) silentPorts.push(all[index]!);
+        }
+      }
+      extra.reasons.push(
+        silentPorts.length === count
+          ? { reason, count, protocol, ports: portsText(silentPorts) }
+          : { reason, count },
+      );
+    } else known.count += count;
+    extra.reasons.sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
+  }
+}
+
+/**
+ * A bounded host's closed ports, from its bits, when they are of one reason:
+ * the ports that answered and are not otherwise listed (closed is the only
+ * listable state kept as bits). Listed while at most `limit`, else counted
+ * with their ranges in `extraports`. False when the bits cannot name them.
+ */
+function listClosed(b: BuilderState, host: HostEntry, lists: HostLists): boolean {
+  const { ports, extraports } = lists;
+  const bucket = host.states.get("closed");
+  if (bucket === undefined) return false;
+  const only = bucket.reasons.only();
+  if (only === undefined || host.inexact) return false;
+  const listed = new Set<string>();
+  for (const other of host.states.values()) {
+    for (const port of other.listed ?? []) listed.add(`${port.protocol}/${port.port}`);
+  }
+  const found: PortResult[] = [];
+  for (const protocol of ["tcp", "udp"] as const) {
+    const all = b.scanned?.[protocol] ?? [];
+    for (let index = 0; index < all.length; index++) {
+      const port = all[index]!;
+      if (!heardAt(host, protocol, index) || listed.has(`${protocol}/${port}`)) continue;
+      found.push({ address: host.address, protocol, port, state: "closed", reason: only });
+    }
+  }
+  if (found.length !== bucket.count) return false;
+  if (b.listDerived && bucket.count <= b.limit && listable(b, "closed")) {
+    ports.push(...found);
+    return true;
+  }
+  const protocol = found[0]?.protocol;
+  const reason = protocol !== undefined && found.every((port) => port.protocol === protocol)
+    ? { reason: only, count: bucket.count, protocol, ports: portsText(found.map((p) => p.port)) }
+    : { reason: only, count: bucket.count };
+  extraports.push(sharedExtra(b, { state: "closed", count: bucket.count, reasons: [reason] }));
+  return true;
+}
+
+/**
+ * An interrupted scan's report lists the ports it counted, when they are
+ * of one state and reason and known by their bits, so that a resumed run
+ * (which reads this report back) still knows which ports answered.
+ */
+function listCounted(b: BuilderState, host: HostEntry, lists: HostLists): void {
+  const { ports, extraports } = lists;
+  const protocols = (["tcp", "udp"] as const).filter((p) => b.scanned?.[p] !== undefined);
+  const [extra] = extraports;
+  const protocol = protocols[0];
+  if (protocols.length !== 1 || protocol === undefined || host.inexact) return;
+  if (extraports.length !== 1 || extra === undefined || extra.reasons.length !== 1) return;
+  const reason = extra.reasons[0]!.reason;
+  const listed = new Set(ports.map((port) => port.port));
+  const all = b.scanned?.[protocol] ?? [];
+  for (let index = 0; index < all.length; index++) {
+    const port = all[index]!;
+    if (!heardAt(host, protocol, index) || listed.has(port)) continue;
+    ports.push({ address: host.address, protocol, port, state: extra.state, reason });
+  }
+  extraports.length = 0;
+}
+
+/** An unanswered verdict, bounded mode: only counted, per protocol, state and reason. */
+function countSilent(b: BuilderState, result: PortResult): void {
+  const counts = b.silent[result.protocol];
+  // The last key is almost always the one: no string is built per verdict.
+  const last = b.lastSilent[result.protocol];
+  if (last !== undefined && last.state === result.state && last.reason === result.reason) {
+    counts.set(last.key, (counts.get(last.key) ?? 0) + 1);
+    return;
+  }
+  const key = `${result.state}\n${result.reason}`;
+  b.lastSilent[result.protocol] = { state: result.state, reason: result.reason, key };
+  counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/**
+ * An answering verdict of a compact host (a new one made so): one map
+ * lookup and no allocation for a closed port. False when the host cannot
+ * stay compact; nothing is changed then.
+ */
+function quick(b: BuilderState, result: PortResult, from: Host | AddOptions | undefined): boolean {
+  const table = b.compact!;
+  const target = from !== undefined && "family" in from ? from : undefined;
+  const add = target === undefined ? from as AddOptions | undefined : undefined;
+  let id = table.id(result.address);
+  if (id === undefined) {
+    if (b.hosts.has(result.address) || target?.hostname !== undefined) return false;
+    if ((add?.hostnames?.length ?? 0) > 0) return false;
+    const key = target !== undefined
+      ? hostSortKey(target)
+      : add?.sortKey ?? addressSortKey(result.address);
+    id = key === undefined ? undefined : table.create(result.address, key);
+    if (id === undefined) return false;
+  } else if (target?.hostname !== undefined || (add?.hostnames?.length ?? 0) > 0) {
+    return false;
+  } else if (add?.sortKey !== undefined && !table.rekey(id, add.sortKey)) {
+    return false;
+  }
+  return table.add(id, result, listable(b, result.state));
+}
+
+/** A verdict kept in a {@link HostEntry}. */
+function slowPort(b: BuilderState, result: PortResult, add: AddOptions | undefined): void {
+  const host = entry(b, result.address, add);
+  if (b.scanned !== undefined) {
+    host.answered[result.protocol]++;
+    hear(b, host, result);
+  }
+  if (
+    host.answer === undefined &&
+    (result.state === "open" || result.state === "closed" || !SILENT_REASONS.has(result.reason))
+  ) {
+    host.answer = result.reason;
+  }
+  let bucket = host.states.get(result.state);
+  if (bucket === undefined) {
+    bucket = {
+      count: 0,
+      reasons: new Reasons(),
+      listed: listable(b, result.state) ? [] : null,
+      ranges: new Map(),
+    };
+    host.states.set(result.state, bucket);
+  }
+  bucket.count++;
+  bucket.reasons.add(result.reason, 1);
+  if (bucket.listed === null) {
+    // Bounded, the bits name the port when the report is built.
+    if (b.scanned === undefined) countPort(bucket, result, b.budget);
+    return;
+  }
+  // Bounded: a closed port is a bit and a count; listed again, when few, from the bits.
+  if (b.scanned !== undefined && result.state === "closed" && result.service === undefined) {
+    bucket.listed = null;
+    return;
+  }
+  // The schema lists every port that is not closed; only closed ports are summarised.
+  if (result.state === "closed" && bucket.count > b.limit) {
+    for (const port of bucket.listed) countPort(bucket, port, b.budget);
+    bucket.listed = null;
+    return countPort(bucket, result, b.budget);
+  }
+  bucket.listed.push(result);
+}
+
+/** Every host, in report order; compact ones by their row, made into entries one at a time. */
+function hostOrder(b: BuilderState): HostRef[] {
+  const order: HostRef[] = [];
+  for (const host of b.hosts.values()) {
+    order.push({ key: host.sortKey, address: host.address, id: -1, host });
+  }
+  for (const { id, address, key } of b.compact?.rows() ?? []) {
+    order.push({ key, address, id, host: undefined });
+  }
+  return order.sort(compareHosts);
+}
+
+/** The report; `derive`: silent ports are derived (see {@link hostReport}). */
+function build(
+  b: BuilderState,
+  how: { end: string; stats: FinishStats; seconds: number; derive: boolean },
+): ScanReport {
+  const { end, stats, seconds, derive } = how;
+  const reports: HostReport[] = [];
+  let up = 0;
+  let down = 0;
+  b.listDerived = b.scanned === undefined || derivedListing(b) <= DERIVED_LIST_BUDGET;
+  b.shared.clear();
+  for (const item of hostOrder(b)) {
+    const host = item.host ?? b.compact!.entry(item.id);
+    const verdict = stateOf(host);
+    if (verdict.state === "up") up++;
+    if (verdict.state === "down") {
+      down++;
+      if (!b.includeDown) continue;
+    }
+    reports.push(hostReport(b, host, { verdict, derive }));
+  }
+  b.shared.clear();
+  return {
+    scanner: "portolan",
+    version: b.info.version,
+    args: [...b.info.args],
+    start: b.info.start.toISOString(),
+    end,
+    scaninfo: b.info.scaninfo.map((item) => ({ ...item })),
+    hosts: reports,
+    stats: {
+      probes: stats.probes,
+      retries: stats.retries,
+      seconds,
+      hostsUp: up,
+      hostsDown: stats.hostsDown ??
+        (stats.unansweredDown === true && stats.hostsTotal !== undefined
+          ? Math.max(down, stats.hostsTotal - up)
+          : down),
+      hostsTotal: stats.hostsTotal ?? b.hosts.size + (b.compact?.size ?? 0),
+      ...(stats.receiverDrops !== undefined ? { receiverDrops: stats.receiverDrops } : {}),
+      ...(stats.sendRate !== undefined ? { sendRate: stats.sendRate } : {}),
+    },
+  };
+}
+
 /**
  * Start the report of a scan.
  *
@@ -447,306 +835,31 @@ export function createReportBuilder(
   if (!Number.isInteger(limit) || limit < 0) {
     throw new RangeError(`Cannot use closed list limit "${limit}": value must be an integer >= 0`);
   }
-  const openOnly = options.openOnly ?? false;
-  const includeDown = options.includeDown ?? false;
   const scanned = options.scanned;
-  const deriveSilent = options.deriveSilent ?? true;
-  const hosts = new Map<string, HostEntry>();
-  // Bounded mode: unanswered verdicts per protocol, by "state\nreason".
-  const silent = { tcp: new Map<string, number>(), udp: new Map<string, number>() };
-  const lastSilent: Record<
-    "tcp" | "udp",
-    { state: string; reason: string; key: string } | undefined
-  > = { tcp: undefined, udp: undefined };
-  // Port number -> index in the scanned list, per protocol (-1: not scanned).
   const indexOf = { tcp: portIndex(scanned?.tcp), udp: portIndex(scanned?.udp) };
-
-  function hear(host: HostEntry, result: PortResult): void {
-    const index = indexOf[result.protocol]?.[result.port] ?? -1;
-    if (index < 0) return;
-    const all = scanned?.[result.protocol];
-    const count = all?.length ?? 0;
-    const bits = host.heard[result.protocol] ??
-      (count <= 31 ? 0 : new Uint8Array((count + 7) >> 3));
-    if (typeof bits === "number") host.heard[result.protocol] = bits | (1 << index);
-    else {
-      bits[index >> 3]! |= 1 << (index & 7);
-      host.heard[result.protocol] = bits;
-    }
-  }
-
-  // Whether this build lists closed and silent ports; see DERIVED_LIST_BUDGET.
-  let listDerived = true;
-
-  /** How many closed and silent ports a build would list, at most. */
-  function derivedListing(): number {
-    let total = 0;
-    for (const host of hosts.values()) {
-      const closed = host.states.get("closed");
-      if (closed !== undefined && closed.listed === null && closed.count <= limit) {
-        total += closed.count;
-      }
-      for (const protocol of ["tcp", "udp"] as const) {
-        const silent = (scanned?.[protocol]?.length ?? 0) - host.answered[protocol];
-        if (silent > 0 && silent <= SILENT_LIST_LIMIT) total += silent;
-      }
-    }
-    return total;
-  }
-
-  function heardAt(host: HostEntry, protocol: "tcp" | "udp", index: number): boolean {
-    const bits = host.heard[protocol];
-    if (bits === undefined) return false;
-    if (typeof bits === "number") return (bits & (1 << index)) !== 0;
-    return (bits[index >> 3]! & (1 << (index & 7))) !== 0;
-  }
-  // Ranges of counted ports where no bits name them (a report read back, no scanned list).
-  const budget = { bitmaps: MAX_BITMAPS };
-
-  function entry(address: string, add: AddOptions | undefined): HostEntry {
-    let host = hosts.get(address);
-    if (host === undefined) {
-      host = {
-        address,
-        sortKey: add?.sortKey ?? addressSortKey(address),
-        hostnames: NO_NAMES,
-        verdict: undefined,
-        found: {},
-        answer: undefined,
-        states: new Map(),
-        answered: { tcp: 0, udp: 0 },
-        heard: {},
-        inexact: false,
-      };
-      hosts.set(address, host);
-    } else if (add?.sortKey !== undefined) {
-      host.sortKey = add.sortKey;
-    }
-    for (const name of add?.hostnames ?? []) {
-      if (!host.hostnames.includes(name)) host.hostnames = [...host.hostnames, name];
-    }
-    return host;
-  }
-
-  function listable(state: PortState): boolean {
-    return !openOnly || state === "open" || state === "open|filtered";
-  }
-
-  function stateOf(host: HostEntry): { state: HostState; reason: string } {
-    if (host.verdict?.state === "up") return host.verdict;
-    if (host.answer !== undefined) return { state: "up", reason: host.answer };
-    return host.verdict ?? { state: "unknown", reason: "no-response" };
-  }
-
-  function hostReport(
-    host: HostEntry,
-    verdict: { state: HostState; reason: string },
-    derive: boolean,
-  ): HostReport {
-    const ports: PortResult[] = [];
-    const extraports: ExtraPorts[] = [];
-    for (const [state, bucket] of host.states) {
-      if (bucket.listed !== null) {
-        ports.push(...bucket.listed);
-        continue;
-      }
-      if (
-        state === "closed" && scanned !== undefined && listClosed(host, bucket, ports, extraports)
-      ) {
-        continue;
-      }
-      const reasons = bucket.reasons.entries()
-        .map(([reason, count]) => {
-          const ranges = bucket.ranges.get(reason);
-          return ranges
-            ? { reason, count, protocol: ranges.protocol, ports: rangesText(ranges) }
-            : {
-              reason,
-              count,
-            };
-        })
-        .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
-      extraports.push({ state, count: bucket.count, reasons });
-    }
-    if (scanned !== undefined && derive) addSilent(host, ports, extraports);
-    if (scanned !== undefined && !derive && deriveSilent) listCounted(host, ports, extraports);
-    ports.sort(comparePorts);
-    extraports.sort((a, b) => b.count - a.count || (a.state < b.state ? -1 : 1));
-    return {
-      address: host.address,
-      hostnames: [...host.hostnames],
-      state: verdict.state,
-      reason: verdict.reason,
-      // The answer's TTL and time belong to the verdict they came with; the MAC to the host.
-      ...(verdict === host.verdict
-        ? host.found
-        : host.found.mac !== undefined
-        ? { mac: host.found.mac }
-        : {}),
-      ports,
-      extraports,
-    };
-  }
-
-  /** The unanswered state and reason of `protocol`: the commonest seen, else the default. */
-  function silentOf(protocol: "tcp" | "udp"): { state: PortState; reason: string } {
-    let best: { key: string; count: number } | undefined;
-    for (const [key, count] of silent[protocol]) {
-      if (best === undefined || count > best.count || (count === best.count && key < best.key)) {
-        best = { key, count };
-      }
-    }
-    if (best === undefined) return DEFAULT_SILENT[protocol];
-    const [state, reason] = best.key.split("\n") as [PortState, string];
-    return { state, reason };
-  }
-
-  /**
-   * A host's silent ports, derived: the scanned ports that did not answer.
-   * Listed while few enough (and listable), counted otherwise.
-   */
-  function addSilent(host: HostEntry, ports: PortResult[], extraports: ExtraPorts[]): void {
-    for (const protocol of ["tcp", "udp"] as const) {
-      const all = scanned?.[protocol];
-      if (all === undefined) continue;
-      const count = all.length - host.answered[protocol];
-      if (count <= 0) continue;
-      const { state, reason } = silentOf(protocol);
-      if (listDerived && listable(state) && count <= SILENT_LIST_LIMIT && !host.inexact) {
-        for (let index = 0; index < all.length; index++) {
-          if (heardAt(host, protocol, index)) continue;
-          ports.push({ address: host.address, protocol, port: all[index]!, state, reason });
-        }
-        continue;
-      }
-      let extra = extraports.find((item) => item.state === state);
-      if (extra === undefined) {
-        extra = { state, count: 0, reasons: [] };
-        extraports.push(extra);
-      }
-      extra.count += count;
-      const known = extra.reasons.find((item) => item.reason === reason);
-      if (known === undefined) {
-        // The silent ports by name (nmap's <extrareasons ports=…>), where the bits are exact.
-        const silentPorts: number[] = [];
-        if (!host.inexact) {
-          for (let index = 0; index < all.length; index++) {
-            if (!heardAt(host, protocol, index)) silentPorts.push(all[index]!);
-          }
-        }
-        extra.reasons.push(
-          silentPorts.length === count
-            ? { reason, count, protocol, ports: portsText(silentPorts) }
-            : { reason, count },
-        );
-      } else known.count += count;
-      extra.reasons.sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
-    }
-  }
-
-  /**
-   * A bounded host's closed ports, from its bits, when they are of one reason:
-   * the ports that answered and are not otherwise listed (closed is the only
-   * listable state kept as bits). Listed while at most `limit`, else counted
-   * with their ranges in `extraports`. False when the bits cannot name them.
-   */
-  function listClosed(
-    host: HostEntry,
-    bucket: StateBucket,
-    ports: PortResult[],
-    extraports: ExtraPorts[],
-  ): boolean {
-    const only = bucket.reasons.only();
-    if (only === undefined || host.inexact) return false;
-    const listed = new Set<string>();
-    for (const other of host.states.values()) {
-      for (const port of other.listed ?? []) listed.add(`${port.protocol}/${port.port}`);
-    }
-    const found: PortResult[] = [];
-    for (const protocol of ["tcp", "udp"] as const) {
-      const all = scanned?.[protocol] ?? [];
-      for (let index = 0; index < all.length; index++) {
-        const port = all[index]!;
-        if (!heardAt(host, protocol, index) || listed.has(`${protocol}/${port}`)) continue;
-        found.push({ address: host.address, protocol, port, state: "closed", reason: only });
-      }
-    }
-    if (found.length !== bucket.count) return false;
-    if (listDerived && bucket.count <= limit && listable("closed")) {
-      ports.push(...found);
-      return true;
-    }
-    const protocol = found[0]?.protocol;
-    const reason = protocol !== undefined && found.every((port) => port.protocol === protocol)
-      ? { reason: only, count: bucket.count, protocol, ports: portsText(found.map((p) => p.port)) }
-      : { reason: only, count: bucket.count };
-    extraports.push({ state: "closed", count: bucket.count, reasons: [reason] });
-    return true;
-  }
-
-  /**
-   * An interrupted scan's report lists the ports it counted, when they are
-   * of one state and reason and known by their bits, so that a resumed run
-   * (which reads this report back) still knows which ports answered.
-   */
-  function listCounted(host: HostEntry, ports: PortResult[], extraports: ExtraPorts[]): void {
-    const protocols = (["tcp", "udp"] as const).filter((p) => scanned?.[p] !== undefined);
-    const [extra] = extraports;
-    const protocol = protocols[0];
-    if (protocols.length !== 1 || protocol === undefined || host.inexact) return;
-    if (extraports.length !== 1 || extra === undefined || extra.reasons.length !== 1) return;
-    const reason = extra.reasons[0]!.reason;
-    const listed = new Set(ports.map((port) => port.port));
-    const all = scanned?.[protocol] ?? [];
-    for (let index = 0; index < all.length; index++) {
-      const port = all[index]!;
-      if (!heardAt(host, protocol, index) || listed.has(port)) continue;
-      ports.push({ address: host.address, protocol, port, state: extra.state, reason });
-    }
-    extraports.length = 0;
-  }
-
-  function build(end: string, stats: FinishStats, seconds: number, derive: boolean): ScanReport {
-    const reports: HostReport[] = [];
-    let up = 0;
-    let down = 0;
-    listDerived = scanned === undefined || derivedListing() <= DERIVED_LIST_BUDGET;
-    for (const host of [...hosts.values()].sort(compareHosts)) {
-      const verdict = stateOf(host);
-      if (verdict.state === "up") up++;
-      if (verdict.state === "down") {
-        down++;
-        if (!includeDown) continue;
-      }
-      reports.push(hostReport(host, verdict, derive));
-    }
-    return {
-      scanner: "portolan",
-      version: info.version,
-      args: [...info.args],
-      start: info.start.toISOString(),
-      end,
-      scaninfo: info.scaninfo.map((item) => ({ ...item })),
-      hosts: reports,
-      stats: {
-        probes: stats.probes,
-        retries: stats.retries,
-        seconds,
-        hostsUp: up,
-        hostsDown: stats.hostsDown ??
-          (stats.unansweredDown === true && stats.hostsTotal !== undefined
-            ? Math.max(down, stats.hostsTotal - up)
-            : down),
-        hostsTotal: stats.hostsTotal ?? hosts.size,
-        ...(stats.receiverDrops !== undefined ? { receiverDrops: stats.receiverDrops } : {}),
-        ...(stats.sendRate !== undefined ? { sendRate: stats.sendRate } : {}),
-      },
-    };
-  }
+  const b: BuilderState = {
+    info,
+    limit,
+    openOnly: options.openOnly ?? false,
+    includeDown: options.includeDown ?? false,
+    scanned,
+    deriveSilent: options.deriveSilent ?? true,
+    hosts: new Map(),
+    compact: scanned === undefined ? undefined : new CompactHosts({
+      count: { tcp: scanned.tcp?.length ?? 0, udp: scanned.udp?.length ?? 0 },
+      indexOf,
+    }),
+    silent: { tcp: new Map(), udp: new Map() },
+    lastSilent: { tcp: undefined, udp: undefined },
+    indexOf,
+    budget: { bitmaps: MAX_BITMAPS },
+    listDerived: true,
+    shared: new Map(),
+  };
 
   return {
     addHost(result: HostResult, add?: AddOptions): void {
-      const host = entry(result.address, {
+      const host = entry(b, result.address, {
         ...add,
         hostnames: [...result.hostnames, ...(add?.hostnames ?? [])],
       });
@@ -763,72 +876,39 @@ export function createReportBuilder(
     },
 
     addPort(result: PortResult, add?: AddOptions): void {
-      if (scanned !== undefined && isSilent(result)) {
-        const counts = silent[result.protocol];
-        // The last key is almost always the one: no string is built per verdict.
-        const last = lastSilent[result.protocol];
-        if (last !== undefined && last.state === result.state && last.reason === result.reason) {
-          counts.set(last.key, (counts.get(last.key) ?? 0) + 1);
-          return;
-        }
-        const key = `${result.state}\n${result.reason}`;
-        lastSilent[result.protocol] = { state: result.state, reason: result.reason, key };
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-        return;
+      if (b.scanned !== undefined) {
+        if (isSilent(result)) return countSilent(b, result);
+        if (quick(b, result, add)) return;
       }
-      const host = entry(result.address, add);
-      if (scanned !== undefined) {
-        host.answered[result.protocol]++;
-        hear(host, result);
+      slowPort(b, result, add);
+    },
+
+    addPortOf(result: PortResult, target: Host | undefined): void {
+      if (b.scanned !== undefined) {
+        if (isSilent(result)) return countSilent(b, result);
+        if (quick(b, result, target)) return;
       }
-      if (
-        host.answer === undefined &&
-        (result.state === "open" || result.state === "closed" || !SILENT_REASONS.has(result.reason))
-      ) {
-        host.answer = result.reason;
-      }
-      let bucket = host.states.get(result.state);
-      if (bucket === undefined) {
-        bucket = {
-          count: 0,
-          reasons: new Reasons(),
-          listed: listable(result.state) ? [] : null,
-          ranges: new Map(),
-        };
-        host.states.set(result.state, bucket);
-      }
-      bucket.count++;
-      bucket.reasons.add(result.reason, 1);
-      if (bucket.listed === null) {
-        // Bounded, the bits name the port when the report is built.
-        if (scanned === undefined) countPort(bucket, result, budget);
-        return;
-      }
-      // Bounded: a closed port is a bit and a count; listed again, when few, from the bits.
-      if (scanned !== undefined && result.state === "closed" && result.service === undefined) {
-        bucket.listed = null;
-        return;
-      }
-      // The schema lists every port that is not closed; only closed ports are summarised.
-      if (result.state === "closed" && bucket.count > limit) {
-        for (const port of bucket.listed) countPort(bucket, port, budget);
-        bucket.listed = null;
-        return countPort(bucket, result, budget);
-      }
-      bucket.listed.push(result);
+      slowPort(
+        b,
+        result,
+        target === undefined ? undefined : {
+          sortKey: hostSortKey(target),
+          hostnames: target.hostname === undefined ? [] : [target.hostname],
+        },
+      );
     },
 
     addExtra(address: string, extra: ExtraPorts, add?: AddOptions): void {
       const unanswered = extra.reasons.length > 0 &&
         extra.reasons.every((r) => isSilent({ state: extra.state, reason: r.reason }));
-      if (scanned !== undefined && unanswered) {
+      if (b.scanned !== undefined && unanswered) {
         // Derived again when the report is built.
         return;
       }
-      const host = entry(address, add);
+      const host = entry(b, address, add);
       // Counted ports carry no protocol: they belong to the scan's first one.
-      host.answered[scanned?.tcp !== undefined ? "tcp" : "udp"] += extra.count;
-      if (scanned !== undefined) host.inexact = true;
+      host.answered[b.scanned?.tcp !== undefined ? "tcp" : "udp"] += extra.count;
+      if (b.scanned !== undefined) host.inexact = true;
       let bucket = host.states.get(extra.state);
       if (bucket === undefined) {
         bucket = { count: 0, reasons: new Reasons(), listed: null, ranges: new Map() };
@@ -846,13 +926,13 @@ export function createReportBuilder(
     },
 
     snapshot(): ScanReport {
-      return build("", { probes: 0, retries: 0 }, 0, false);
+      return build(b, { end: "", stats: { probes: 0, retries: 0 }, seconds: 0, derive: false });
     },
 
     finish(stats: FinishStats, end: Date, finishOptions?: { partial?: boolean }): ScanReport {
-      const seconds = Math.max(0, end.getTime() - info.start.getTime()) / 1000;
-      const derive = deriveSilent && finishOptions?.partial !== true;
-      return build(end.toISOString(), stats, seconds, derive);
+      const seconds = Math.max(0, end.getTime() - b.info.start.getTime()) / 1000;
+      const derive = b.deriveSilent && finishOptions?.partial !== true;
+      return build(b, { end: end.toISOString(), stats, seconds, derive });
     },
   };
 }

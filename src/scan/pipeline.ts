@@ -19,7 +19,6 @@ import {
   createReportBuilder,
   type FinishStats,
   hostSortKey,
-  isSilent,
   type ReportBuilderOptions,
   type ReportInfo,
 } from "../output/report_builder.ts";
@@ -136,8 +135,8 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       builder.addHost(verdict, addOptions(host));
     },
     port(result: PortResult, host?: Host): void {
-      // An unanswered port is only counted: skip working out the host's sort key and names.
-      builder.addPort(result, isSilent(result) ? undefined : addOptions(host));
+      // The host's sort key and names are worked out only when the builder first meets it.
+      builder.addPortOf(result, host);
       bus.emit({ type: "port", result });
       record((recorder) => recorder.port(result));
     },
