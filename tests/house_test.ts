@@ -20,7 +20,6 @@ const NOT_YET_SPLIT: ReadonlySet<string> = new Set([
   "src/engine/connect/epoll.ts createEpollTransport",
   "src/engine/raw/io.ts openRawIo",
   "src/engine/scheduler.ts runScan",
-  "src/output/report_builder.ts createReportBuilder",
   "src/plugins/sandbox.ts loadSandbox",
   "src/plugins/sandbox_serve.ts serveSandbox",
   "src/scan/scan.ts runScan",
