@@ -131,40 +131,140 @@ export function defaultDiscoveryProbes(onLink: boolean): DiscoveryProbe[] {
     : [{ kind: "echo" }, { kind: "syn", port: 443 }, { kind: "ack", port: 80 }];
 }
 
-/** Open the sockets and start the receive worker. */
-export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
-  const libc = openRawLibc();
-  if (libc === undefined) {
-    throw new Error("Cannot run a raw scan: FFI is not allowed (--allow-ffi)");
-  }
-  const fds: number[] = [];
-  const senders = new Map<string, BatchSender>();
-  const routes = options.routes;
-  const range = DEFAULT_PORT_RANGE;
-  const cookie: CookieOptions = { ports: range, attempts: options.attempts };
-  let worker: Worker | undefined;
-  const ring = ReplyRing.create(1 << 16);
-  let closed: Promise<void> | undefined;
-  let workerError: string | undefined;
-  const failed: number[] = [];
-  // Batches go out from a sender worker once it has started (inline before).
-  const offload: SendOffload = startSendOffload((refusal) => {
-    for (const send of senders.values()) {
-      if (send.refused(refusal.arena, refusal.index, refusal.errno)) break;
-    }
-  });
+/** An ARP who-has for `dst` from `src` on `link`, as an Ethernet frame; its length. */
+function writeArpRequest(frame: Uint8Array, link: LocalLink, src: number, dst: number): number {
+  writeEthernetHeader(frame, { dst: BROADCAST_MAC, src: link.mac, etherType: EtherType.Arp });
+  const at = ETHERNET_HEADER_LENGTH;
+  frame.set([0, 1, 8, 0, 6, 4, 0, 1], at);
+  frame.set(link.mac, at + 8);
+  const view = new DataView(frame.buffer, frame.byteOffset);
+  view.setUint32(at + 14, src, false);
+  frame.fill(0, at + 18, at + 24);
+  view.setUint32(at + 24, dst, false);
+  return at + 28;
+}
 
-  function sender(kind: "ip4" | "tcp6" | "udp6" | "icmp6" | "link4" | "link6"): BatchSender {
-    let found = senders.get(kind);
+/** A neighbour solicitation for `dst` to its solicited-node group; its length and the group's MAC. */
+function writeSolicitation(
+  frame: Uint8Array,
+  link: LocalLink,
+  src: Uint8Array,
+  dst: Uint8Array,
+): { length: number; mac: MacAddress } {
+  const group = solicitedNodeAddress(dst);
+  const mac = ipv6MulticastMac(group);
+  writeEthernetHeader(frame, { dst: mac, src: link.mac, etherType: EtherType.Ipv6 });
+  const body = new Uint8Array(24);
+  body.set(dst, 0);
+  body[16] = 1;
+  body[17] = 1;
+  body.set(link.mac, 18);
+  const message = { src, dst: group, type: Icmpv6Type.NeighborSolicitation, body };
+  const ip = writeIpHeader(frame, {
+    src,
+    dst: group,
+    protocol: IpProtocol.Icmpv6,
+    payloadLength: ICMP_HEADER_LENGTH + body.length,
+    ttl: 255,
+  }, ETHERNET_HEADER_LENGTH);
+  const length = writeIcmpMessage(frame, message, ETHERNET_HEADER_LENGTH + ip);
+  return { length: ETHERNET_HEADER_LENGTH + ip + length, mac };
+}
+
+/**
+ * Start the receive worker on `ring`: its BPF filter takes the scan's
+ * replies to our addresses. `ready` settles once it reads; a failure after
+ * that is handed to `onError`.
+ */
+function startReceiver(
+  options: RawIoOptions,
+  ring: ReplyRing,
+  onError: (message: string) => void,
+): { worker: Worker; ready: Promise<void> } {
+  const addresses = options.localAddresses;
+  const filter = encodeBpfProgram(buildScanFilter({
+    linkType: "ethernet",
+    ports: DEFAULT_PORT_RANGE,
+    addresses,
+    tcp: options.mode !== "udp",
+    udp: options.mode === "udp",
+    icmp: true,
+    arp: options.mode === "discovery",
+    snapLength: 2048,
+  }));
+  const config: ReceiverConfig = {
+    key: options.key,
+    ports: DEFAULT_PORT_RANGE,
+    attempts: options.attempts,
+    filter,
+    addresses,
+    shared: ring.shared,
+    // Short: the scanner judges silence only up to the worker's last read.
+    pollMs: 5,
+  };
+  const worker = new Worker(new URL("./receiver.ts", import.meta.url).href, { type: "module" });
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error("The receive worker did not start in 10 s")),
+      10_000,
+    );
+    worker.onmessage = (event: MessageEvent<{ type: string; message?: string }>): void => {
+      const data = event.data;
+      if (data.type === "ready") {
+        clearTimeout(timer);
+        resolve();
+      } else if (data.type === "error") {
+        clearTimeout(timer);
+        const message = data.message ?? "unknown error";
+        onError(message);
+        reject(new Error(`Cannot start the receiver: ${message}`));
+      }
+    };
+    worker.onerror = (event: ErrorEvent): void => {
+      event.preventDefault();
+      clearTimeout(timer);
+      onError(event.message);
+      reject(new Error(`Cannot start the receiver: ${event.message}`));
+    };
+  });
+  worker.postMessage({ type: "start", config });
+  return { worker, ready };
+}
+
+/** Which raw socket a packet leaves by. */
+type SenderKind = "ip4" | "tcp6" | "udp6" | "icmp6" | "link4" | "link6";
+
+/** The raw sockets of a scan, opened as first needed, each with its batch sender. */
+class SenderPool {
+  readonly fds: number[] = [];
+  #libc: RawLibc;
+  #senders = new Map<SenderKind, BatchSender>();
+  #failed: number[] = [];
+  #offload: SendOffload;
+
+  constructor(libc: RawLibc) {
+    this.#libc = libc;
+    // Batches go out from a sender worker once it has started (inline before).
+    this.#offload = startSendOffload((refusal) => {
+      for (const send of this.#senders.values()) {
+        if (send.refused(refusal.arena, refusal.index, refusal.errno)) break;
+      }
+    });
+  }
+
+  /** The sender of `kind`, opening its socket the first time. */
+  sender(kind: SenderKind): BatchSender {
+    let found = this.#senders.get(kind);
     if (found !== undefined) return found;
+    const libc = this.#libc;
     let fd: number;
     switch (kind) {
       case "ip4":
-        fd = openSocket(libc!, RawConst.AF_INET, RawConst.IPPROTO_RAW, "IPv4");
+        fd = openSocket(libc, RawConst.AF_INET, RawConst.IPPROTO_RAW, "IPv4");
         break;
       case "link4":
       case "link6":
-        fd = openSocket(libc!, RawConst.AF_PACKET, 0, "AF_PACKET");
+        fd = openSocket(libc, RawConst.AF_PACKET, 0, "AF_PACKET");
         break;
       default: {
         const protocol = kind === "tcp6"
@@ -174,13 +274,31 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
           : RawConst.IPPROTO_ICMPV6;
         // Unbound: the kernel picks the source its route gives, the one the
         // route cache asked it for and our checksums use.
-        fd = openSocket(libc!, RawConst.AF_INET6, protocol, "IPv6");
+        fd = openSocket(libc, RawConst.AF_INET6, protocol, "IPv6");
       }
     }
-    fds.push(fd);
-    found = new BatchSender(libc!, fd, { slotSize: 1536, offload });
-    senders.set(kind, found);
+    this.fds.push(fd);
+    found = new BatchSender(libc, fd, { slotSize: 1536, offload: this.#offload });
+    this.#senders.set(kind, found);
     return found;
+  }
+
+  /** The sender of `kind`, with room for one more packet. */
+  take(kind: SenderKind): BatchSender {
+    const send = this.sender(kind);
+    if (send.full) this.#queueFailures(send.flush());
+    return send;
+  }
+
+  /** Send everything queued; the tags of tries refused for want of room. */
+  flush(): number[] {
+    for (const send of this.#senders.values()) this.#queueFailures(send.flush());
+    return this.#failed.splice(0);
+  }
+
+  /** Every batch handed to the sender worker goes out (before the sockets close). */
+  drained(): Promise<void> {
+    return this.#offload.close();
   }
 
   /**
@@ -189,20 +307,30 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
    * left as a probe lost on the way, so its tries run out and it ends silent
    * instead of being resent for ever.
    */
-  function queueFailures(result: { failed: { tag: number; errno: number }[] }): void {
+  #queueFailures(result: { failed: { tag: number; errno: number }[] }): void {
     for (const { tag, errno } of result.failed) {
       if (errno === RawErrno.ENOBUFS || errno === RawErrno.EAGAIN || errno === ENOMEM) {
-        failed.push(tag);
+        this.#failed.push(tag);
       }
     }
   }
+}
 
-  /** The sender of `kind`, with room for one more packet. */
-  function take(kind: Parameters<typeof sender>[0]): BatchSender {
-    const send = sender(kind);
-    if (send.full) queueFailures(send.flush());
-    return send;
+/** Open the sockets and start the receive worker. */
+export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
+  const libc = openRawLibc();
+  if (libc === undefined) {
+    throw new Error("Cannot run a raw scan: FFI is not allowed (--allow-ffi)");
   }
+  const pool = new SenderPool(libc);
+  const take = (kind: SenderKind): BatchSender => pool.take(kind);
+  const routes = options.routes;
+  const range = DEFAULT_PORT_RANGE;
+  const cookie: CookieOptions = { ports: range, attempts: options.attempts };
+  let worker: Worker | undefined;
+  const ring = ReplyRing.create(1 << 16);
+  let closed: Promise<void> | undefined;
+  let workerError: string | undefined;
 
   // The last host's address and route: probes to one host come in runs (and
   // bigint conversions cost more than the rest of a packet).
@@ -370,47 +498,19 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       if (typeof src !== "number") return;
       const send = take("link4");
       const slot = send.next();
-      const frame = slot.packet;
-      writeEthernetHeader(frame, { dst: BROADCAST_MAC, src: link.mac, etherType: EtherType.Arp });
-      const at = ETHERNET_HEADER_LENGTH;
-      frame.set([0, 1, 8, 0, 6, 4, 0, 1], at);
-      frame.set(link.mac, at + 8);
-      new DataView(frame.buffer, frame.byteOffset).setUint32(at + 14, src, false);
-      frame.fill(0, at + 18, at + 24);
-      new DataView(frame.buffer, frame.byteOffset).setUint32(at + 24, dst, false);
+      const length = writeArpRequest(slot.packet, link, src, dst);
       send.commit(
-        at + 28,
+        length,
         writeLinkSockaddr(slot.name, link, EtherType.Arp, BROADCAST_MAC),
         probe.slot,
       );
       return;
     }
     if (typeof src === "number") return;
-    const group = solicitedNodeAddress(dst);
     const send = take("link6");
     const slot = send.next();
-    const frame = slot.packet;
-    const mac = ipv6MulticastMac(group);
-    writeEthernetHeader(frame, { dst: mac, src: link.mac, etherType: EtherType.Ipv6 });
-    const body = new Uint8Array(24);
-    body.set(dst, 0);
-    body[16] = 1;
-    body[17] = 1;
-    body.set(link.mac, 18);
-    const message = { src, dst: group, type: Icmpv6Type.NeighborSolicitation, body };
-    const ip = writeIpHeader(frame, {
-      src,
-      dst: group,
-      protocol: IpProtocol.Icmpv6,
-      payloadLength: ICMP_HEADER_LENGTH + body.length,
-      ttl: 255,
-    }, ETHERNET_HEADER_LENGTH);
-    const length = writeIcmpMessage(frame, message, ETHERNET_HEADER_LENGTH + ip);
-    send.commit(
-      ETHERNET_HEADER_LENGTH + ip + length,
-      writeLinkSockaddr(slot.name, link, EtherType.Ipv6, mac),
-      probe.slot,
-    );
+    const { length, mac } = writeSolicitation(slot.packet, link, src, dst);
+    send.commit(length, writeLinkSockaddr(slot.name, link, EtherType.Ipv6, mac), probe.slot);
   }
 
   const io: RawIoHandle = {
@@ -439,8 +539,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       return true;
     },
     flush(): number[] {
-      for (const send of senders.values()) queueFailures(send.flush());
-      return failed.splice(0);
+      return pool.flush();
     },
     receive(): ReplyRecord[] {
       if (workerError !== undefined) throw new Error(`The receive worker failed: ${workerError}`);
@@ -464,7 +563,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     close(): Promise<void> {
       closed ??= (async () => {
         // Every batch handed to the sender worker goes out before its socket closes.
-        await offload.close();
+        await pool.drained();
         ring.stop();
         if (worker !== undefined) {
           const current = worker;
@@ -479,7 +578,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
           });
           current.terminate();
         }
-        for (const fd of fds) libc.symbols.close(fd);
+        for (const fd of pool.fds) libc.symbols.close(fd);
         libc.close();
       })();
       return closed;
@@ -487,58 +586,13 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   };
 
   try {
-    const addresses = options.localAddresses;
-    const discovery = options.mode === "discovery";
-    const filter = encodeBpfProgram(buildScanFilter({
-      linkType: "ethernet",
-      ports: range,
-      addresses,
-      tcp: options.mode !== "udp",
-      udp: options.mode === "udp",
-      icmp: true,
-      arp: discovery,
-      snapLength: 2048,
-    }));
-    const config: ReceiverConfig = {
-      key: options.key,
-      ports: range,
-      attempts: options.attempts,
-      filter,
-      addresses,
-      shared: ring.shared,
-      // Short: the scanner judges silence only up to the worker's last read.
-      pollMs: 5,
-    };
-    worker = new Worker(new URL("./receiver.ts", import.meta.url).href, { type: "module" });
-    const ready = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error("The receive worker did not start in 10 s")),
-        10_000,
-      );
-      worker!.onmessage = (
-        event: MessageEvent<{ type: string; message?: string }>,
-      ): void => {
-        const data = event.data;
-        if (data.type === "ready") {
-          clearTimeout(timer);
-          resolve();
-        } else if (data.type === "error") {
-          clearTimeout(timer);
-          workerError = data.message ?? "unknown error";
-          reject(new Error(`Cannot start the receiver: ${workerError}`));
-        }
-      };
-      worker!.onerror = (event: ErrorEvent): void => {
-        event.preventDefault();
-        clearTimeout(timer);
-        workerError = event.message;
-        reject(new Error(`Cannot start the receiver: ${event.message}`));
-      };
+    const started = startReceiver(options, ring, (message) => {
+      workerError = message;
     });
-    worker.postMessage({ type: "start", config });
-    await ready;
+    worker = started.worker;
+    await started.ready;
     // Open a send socket now, so a missing privilege fails before the scan starts.
-    sender(options.discovery?.every((p) => p.kind === "arp") ? "link4" : "ip4");
+    pool.sender(options.discovery?.every((p) => p.kind === "arp") ? "link4" : "ip4");
   } catch (error) {
     await io.close();
     throw error;
