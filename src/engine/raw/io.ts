@@ -316,6 +316,180 @@ class SenderPool {
   }
 }
 
+/**
+ * The packets of one try, written straight into a sender's batch: every
+ * probe's fields are set on objects made once (a packet allocates nothing
+ * of its own), IPv4 SYNs and ACKs from per-source templates.
+ */
+class ProbePackets {
+  #key: Uint8Array;
+  #pool: SenderPool;
+  #cookie: CookieOptions;
+  #cookies: CookieOptions[];
+  #mss = mssOption();
+  #noOptions = new Uint8Array(0);
+  #target = { src: 0 as IpAddress, dst: 0 as IpAddress, dstPort: 0, protocol: 0 };
+  #tcp = {
+    src: 0 as IpAddress,
+    dst: 0 as IpAddress,
+    srcPort: 0,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    options: new Uint8Array(0) as Uint8Array,
+    id: 0,
+  };
+  #probe4: Tcp4ProbeFields = { dst: 0, srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, id: 0 };
+  #synWriters = new Map<number, Tcp4ProbeWriter>();
+  #ackWriters = new Map<number, Tcp4ProbeWriter>();
+
+  constructor(key: Uint8Array, options: { attempts: number; pool: SenderPool }) {
+    this.#key = key;
+    this.#pool = options.pool;
+    this.#cookie = { ports: DEFAULT_PORT_RANGE, attempts: options.attempts };
+    this.#cookies = Array.from(
+      { length: options.attempts },
+      (_, attempt) => ({ ...this.#cookie, attempt }),
+    );
+  }
+
+  #writerFor(src: number, syn: boolean): Tcp4ProbeWriter {
+    const writers = syn ? this.#synWriters : this.#ackWriters;
+    let writer = writers.get(src);
+    if (writer === undefined) {
+      writer = new Tcp4ProbeWriter(src, syn ? this.#mss : this.#noOptions);
+      writers.set(src, writer);
+    }
+    return writer;
+  }
+
+  #identityOf(
+    src: IpAddress,
+    dst: IpAddress,
+    port: number,
+    protocol: number,
+    attempt: number,
+  ): { srcPort: number; seq: number } {
+    const target = this.#target;
+    target.src = src;
+    target.dst = dst;
+    target.dstPort = port;
+    target.protocol = protocol;
+    return probeIdentity(
+      this.#key,
+      target,
+      this.#cookies[attempt] ?? { ...this.#cookie, attempt },
+    );
+  }
+
+  tcp(probe: Probe, src: IpAddress, dst: IpAddress, port: number, flags: number): void {
+    const identity = this.#identityOf(src, dst, port, IpProtocol.Tcp, probe.attempt);
+    const syn = (flags & TcpFlag.Syn) !== 0;
+    // An ACK probe carries the cookie as its acknowledgment: the RST answers with it as seq.
+    const seq = syn ? identity.seq : 0;
+    const ack = syn ? 0 : identity.seq;
+    const id = (Math.random() * 0x10000) | 0;
+    const v4 = typeof dst === "number";
+    const send = this.#pool.take(v4 ? "ip4" : "tcp6");
+    const slot = send.next();
+    let length: number;
+    if (typeof src === "number" && typeof dst === "number") {
+      const probe4 = this.#probe4;
+      probe4.dst = dst;
+      probe4.srcPort = identity.srcPort;
+      probe4.dstPort = port;
+      probe4.seq = seq;
+      probe4.ack = ack;
+      probe4.flags = flags;
+      probe4.id = id;
+      length = this.#writerFor(src, syn).write(slot.packet, probe4);
+    } else {
+      const tcp = this.#tcp;
+      tcp.src = src;
+      tcp.dst = dst;
+      tcp.srcPort = identity.srcPort;
+      tcp.dstPort = port;
+      tcp.seq = seq;
+      tcp.ack = ack;
+      tcp.flags = flags;
+      tcp.options = syn ? this.#mss : this.#noOptions;
+      tcp.id = id;
+      length = writeTcpSegment(slot.packet, tcp);
+    }
+    send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
+  }
+
+  udp(probe: Probe, src: IpAddress, dst: IpAddress, port: number): void {
+    const v4 = typeof dst === "number";
+    const identity = this.#identityOf(src, dst, port, IpProtocol.Udp, probe.attempt);
+    const fields = {
+      src,
+      dst,
+      srcPort: identity.srcPort,
+      dstPort: port,
+      payload: udpPayload(port),
+    };
+    const send = this.#pool.take(v4 ? "ip4" : "udp6");
+    const slot = send.next();
+    const length = v4
+      ? writeUdpPacket(slot.packet, { ...fields, id: (Math.random() * 0x10000) | 0 })
+      : writeUdpDatagram(slot.packet, fields);
+    send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
+  }
+
+  echo(probe: Probe, src: IpAddress, dst: IpAddress): void {
+    const v4 = typeof dst === "number";
+    const { id, seq } = echoIdentity(this.#key, { src, dst }, { attempt: probe.attempt });
+    const message = {
+      src,
+      dst,
+      type: v4 ? IcmpType.EchoRequest : Icmpv6Type.EchoRequest,
+      rest: ((id << 16) | seq) >>> 0,
+    };
+    const send = this.#pool.take(v4 ? "ip4" : "icmp6");
+    const slot = send.next();
+    let length: number;
+    if (v4) {
+      const ip = writeIpHeader(slot.packet, {
+        src,
+        dst,
+        protocol: IpProtocol.Icmp,
+        payloadLength: ICMP_HEADER_LENGTH,
+        id: (Math.random() * 0x10000) | 0,
+      });
+      length = ip + writeIcmpMessage(slot.packet, message, ip);
+    } else {
+      length = writeIcmpMessage(slot.packet, message);
+    }
+    send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
+  }
+
+  /** ARP or a neighbour solicitation to a target on one of our Ethernet links. */
+  neighbor(probe: Probe, route: Route, dst: IpAddress): void {
+    const link = route.link;
+    if (link === undefined) return;
+    const src = route.source;
+    if (typeof dst === "number") {
+      if (typeof src !== "number") return;
+      const send = this.#pool.take("link4");
+      const slot = send.next();
+      const length = writeArpRequest(slot.packet, link, src, dst);
+      send.commit(
+        length,
+        writeLinkSockaddr(slot.name, link, EtherType.Arp, BROADCAST_MAC),
+        probe.slot,
+      );
+      return;
+    }
+    if (typeof src === "number") return;
+    const send = this.#pool.take("link6");
+    const slot = send.next();
+    const { length, mac } = writeSolicitation(slot.packet, link, src, dst);
+    send.commit(length, writeLinkSockaddr(slot.name, link, EtherType.Ipv6, mac), probe.slot);
+  }
+}
+
 /** Open the sockets and start the receive worker. */
 export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   const libc = openRawLibc();
@@ -323,10 +497,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     throw new Error("Cannot run a raw scan: FFI is not allowed (--allow-ffi)");
   }
   const pool = new SenderPool(libc);
-  const take = (kind: SenderKind): BatchSender => pool.take(kind);
   const routes = options.routes;
-  const range = DEFAULT_PORT_RANGE;
-  const cookie: CookieOptions = { ports: range, attempts: options.attempts };
   let worker: Worker | undefined;
   const ring = ReplyRing.create(1 << 16);
   let closed: Promise<void> | undefined;
@@ -346,172 +517,7 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
     return lastAddress;
   }
 
-  // Reused for every probe (all are read synchronously): a packet allocates nothing of its own.
-  const mss = mssOption();
-  const noOptions = new Uint8Array(0);
-  const cookies: CookieOptions[] = Array.from(
-    { length: options.attempts },
-    (_, attempt) => ({ ...cookie, attempt }),
-  );
-  const target = { src: 0 as IpAddress, dst: 0 as IpAddress, dstPort: 0, protocol: 0 };
-  const tcp = {
-    src: 0 as IpAddress,
-    dst: 0 as IpAddress,
-    srcPort: 0,
-    dstPort: 0,
-    seq: 0,
-    ack: 0,
-    flags: 0,
-    options: mss,
-    id: 0,
-  };
-  // IPv4 SYNs (and ACKs) from templates, one per source address: nearly
-  // every packet of a SYN scan.
-  const synWriters = new Map<number, Tcp4ProbeWriter>();
-  const ackWriters = new Map<number, Tcp4ProbeWriter>();
-  function writerFor(src: number, syn: boolean): Tcp4ProbeWriter {
-    const writers = syn ? synWriters : ackWriters;
-    let writer = writers.get(src);
-    if (writer === undefined) {
-      writer = new Tcp4ProbeWriter(src, syn ? mss : noOptions);
-      writers.set(src, writer);
-    }
-    return writer;
-  }
-  const probe4: Tcp4ProbeFields = {
-    dst: 0,
-    srcPort: 0,
-    dstPort: 0,
-    seq: 0,
-    ack: 0,
-    flags: 0,
-    id: 0,
-  };
-
-  function identityOf(
-    src: IpAddress,
-    dst: IpAddress,
-    port: number,
-    protocol: number,
-    attempt: number,
-  ): { srcPort: number; seq: number } {
-    target.src = src;
-    target.dst = dst;
-    target.dstPort = port;
-    target.protocol = protocol;
-    return probeIdentity(options.key, target, cookies[attempt] ?? { ...cookie, attempt });
-  }
-
-  function sendTcp(
-    probe: Probe,
-    src: IpAddress,
-    dst: IpAddress,
-    port: number,
-    flags: number,
-  ): void {
-    const identity = identityOf(src, dst, port, IpProtocol.Tcp, probe.attempt);
-    const syn = (flags & TcpFlag.Syn) !== 0;
-    // An ACK probe carries the cookie as its acknowledgment: the RST answers with it as seq.
-    const seq = syn ? identity.seq : 0;
-    const ack = syn ? 0 : identity.seq;
-    const id = (Math.random() * 0x10000) | 0;
-    const v4 = typeof dst === "number";
-    const send = take(v4 ? "ip4" : "tcp6");
-    const slot = send.next();
-    let length: number;
-    // Fields are set one by one on reused objects: an object literal per probe is garbage.
-    if (typeof src === "number" && typeof dst === "number") {
-      const writer = writerFor(src, syn);
-      probe4.dst = dst;
-      probe4.srcPort = identity.srcPort;
-      probe4.dstPort = port;
-      probe4.seq = seq;
-      probe4.ack = ack;
-      probe4.flags = flags;
-      probe4.id = id;
-      length = writer.write(slot.packet, probe4);
-    } else {
-      tcp.src = src;
-      tcp.dst = dst;
-      tcp.srcPort = identity.srcPort;
-      tcp.dstPort = port;
-      tcp.seq = seq;
-      tcp.ack = ack;
-      tcp.flags = flags;
-      tcp.options = syn ? mss : noOptions;
-      tcp.id = id;
-      length = writeTcpSegment(slot.packet, tcp);
-    }
-    send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
-  }
-
-  function sendUdp(probe: Probe, src: IpAddress, dst: IpAddress, port: number): void {
-    const v4 = typeof dst === "number";
-    const identity = identityOf(src, dst, port, IpProtocol.Udp, probe.attempt);
-    const fields = {
-      src,
-      dst,
-      srcPort: identity.srcPort,
-      dstPort: port,
-      payload: udpPayload(port),
-    };
-    const send = take(v4 ? "ip4" : "udp6");
-    const slot = send.next();
-    const length = v4
-      ? writeUdpPacket(slot.packet, { ...fields, id: (Math.random() * 0x10000) | 0 })
-      : writeUdpDatagram(slot.packet, fields);
-    send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
-  }
-
-  function sendEcho(probe: Probe, src: IpAddress, dst: IpAddress): void {
-    const v4 = typeof dst === "number";
-    const { id, seq } = echoIdentity(options.key, { src, dst }, { attempt: probe.attempt });
-    const message = {
-      src,
-      dst,
-      type: v4 ? IcmpType.EchoRequest : Icmpv6Type.EchoRequest,
-      rest: ((id << 16) | seq) >>> 0,
-    };
-    const send = take(v4 ? "ip4" : "icmp6");
-    const slot = send.next();
-    let length: number;
-    if (v4) {
-      const ip = writeIpHeader(slot.packet, {
-        src,
-        dst,
-        protocol: IpProtocol.Icmp,
-        payloadLength: ICMP_HEADER_LENGTH,
-        id: (Math.random() * 0x10000) | 0,
-      });
-      length = ip + writeIcmpMessage(slot.packet, message, ip);
-    } else {
-      length = writeIcmpMessage(slot.packet, message);
-    }
-    send.commit(length, writeRawSockaddr(slot.name, dst), probe.slot);
-  }
-
-  function sendNeighbor(probe: Probe, route: Route, dst: IpAddress): void {
-    const link = route.link;
-    if (link === undefined) return;
-    const src = route.source;
-    if (typeof dst === "number") {
-      if (typeof src !== "number") return;
-      const send = take("link4");
-      const slot = send.next();
-      const length = writeArpRequest(slot.packet, link, src, dst);
-      send.commit(
-        length,
-        writeLinkSockaddr(slot.name, link, EtherType.Arp, BROADCAST_MAC),
-        probe.slot,
-      );
-      return;
-    }
-    if (typeof src === "number") return;
-    const send = take("link6");
-    const slot = send.next();
-    const { length, mac } = writeSolicitation(slot.packet, link, src, dst);
-    send.commit(length, writeLinkSockaddr(slot.name, link, EtherType.Ipv6, mac), probe.slot);
-  }
+  const packets = new ProbePackets(options.key, { attempts: options.attempts, pool });
 
   const io: RawIoHandle = {
     send(probe: Probe): boolean {
@@ -521,19 +527,19 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
       const src = route.source;
       switch (options.mode) {
         case "syn":
-          sendTcp(probe, src, dst, options.ports[probe.unit]!, TcpFlag.Syn);
+          packets.tcp(probe, src, dst, options.ports[probe.unit]!, TcpFlag.Syn);
           return true;
         case "udp":
-          sendUdp(probe, src, dst, options.ports[probe.unit]!);
+          packets.udp(probe, src, dst, options.ports[probe.unit]!);
           return true;
         case "discovery":
           for (
             const item of options.discovery ?? defaultDiscoveryProbes(route.link !== undefined)
           ) {
-            if (item.kind === "echo") sendEcho(probe, src, dst);
-            else if (item.kind === "syn") sendTcp(probe, src, dst, item.port, TcpFlag.Syn);
-            else if (item.kind === "ack") sendTcp(probe, src, dst, item.port, TcpFlag.Ack);
-            else sendNeighbor(probe, route, dst);
+            if (item.kind === "echo") packets.echo(probe, src, dst);
+            else if (item.kind === "syn") packets.tcp(probe, src, dst, item.port, TcpFlag.Syn);
+            else if (item.kind === "ack") packets.tcp(probe, src, dst, item.port, TcpFlag.Ack);
+            else packets.neighbor(probe, route, dst);
           }
       }
       return true;
