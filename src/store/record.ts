@@ -90,27 +90,45 @@ export function startScan(db: HistoryDb, info: StartInfo): number {
   });
 }
 
-function requireScan(db: HistoryDb, scanId: number, action: string): void {
-  const row = db.prepare("SELECT 1 AS found FROM scans WHERE id = ?").get(scanId);
-  if (row === undefined) {
-    throw new RangeError(`Cannot ${action} scan ${scanId}: not in the history`);
-  }
+/** A port count of one host: an `extraports` row. */
+export interface PortCount {
+  address: string;
+  state: string;
+  reason: string;
+  count: number;
 }
 
-interface Writers {
-  ensureHost(scanId: number, address: string): void;
-  markUp(scanId: number, address: string, reason: string): void;
+/**
+ * The history's writes, their statements prepared once per database and
+ * reused batch after batch. Each method writes without a transaction of its
+ * own: call them inside {@link transaction}, as {@link addResults} does.
+ */
+export interface RecordWriter {
+  /** Throw a RangeError when `scanId` is not in the history. */
+  requireScan(scanId: number, action: string): void;
+  /** One port row as it is (its host's row must exist). */
   port(scanId: number, result: PortResult): void;
-  count(scanId: number, address: string, state: string, reason: string, count: number): void;
+  /** Port verdicts (see {@link addResults}); sorts `batch` in place by address. */
+  results(scanId: number, batch: PortResult[]): void;
+  /** Host verdicts (see {@link addHosts}); a row that would not change is not written. */
+  hosts(scanId: number, hosts: readonly HostResult[]): void;
+  /** Counts added to those stored; `hostsKnown`: every host already has its row. */
+  counts(scanId: number, counts: readonly PortCount[], hostsKnown?: boolean): void;
+  /** The scan's end, counters and interruption. */
+  finish(scanId: number, info: FinishInfo): void;
 }
 
-function writers(db: HistoryDb): Writers {
+/** Prepare the history's writes on `db`. */
+export function createRecordWriter(db: HistoryDb): RecordWriter {
+  const scan = db.prepare("SELECT 1 AS found FROM scans WHERE id = ?");
   const ensureHost = db.prepare(
     "INSERT INTO hosts (scan_id, address) VALUES (?, ?) ON CONFLICT DO NOTHING",
   );
-  const markUp = db.prepare(
-    `UPDATE hosts SET state = 'up', reason = ?
-     WHERE scan_id = ? AND address = ? AND state = 'unknown'`,
+  // The host row and its "up" mark in one statement: an answer marks a host not yet known.
+  const upHost = db.prepare(
+    `INSERT INTO hosts (scan_id, address, state, reason) VALUES (?, ?, 'up', ?)
+     ON CONFLICT (scan_id, address) DO UPDATE SET state = 'up', reason = excluded.reason
+     WHERE state = 'unknown'`,
   );
   const port = db.prepare(
     `INSERT INTO ports (scan_id, address, protocol, port, state, reason, rtt, reason_ttl, service,
@@ -128,35 +146,103 @@ function writers(db: HistoryDb): Writers {
     `INSERT INTO extraports (scan_id, address, state, reason, count) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (scan_id, address, state, reason) DO UPDATE SET count = count + excluded.count`,
   );
+  // "unknown" keeps the known state, no names keep the stored ones; an unchanged row is left alone.
+  const host = db.prepare(
+    `INSERT INTO hosts (scan_id, address, hostnames, state, reason) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (scan_id, address) DO UPDATE SET
+       hostnames = CASE WHEN excluded.hostnames = '[]' THEN hostnames ELSE excluded.hostnames END,
+       state = CASE WHEN excluded.state = 'unknown' THEN state ELSE excluded.state END,
+       reason = CASE WHEN excluded.state = 'unknown' THEN reason ELSE excluded.reason END
+     WHERE (excluded.hostnames <> '[]' AND excluded.hostnames <> hostnames)
+       OR (excluded.state <> 'unknown' AND (excluded.state <> state OR excluded.reason <> reason))`,
+  );
+  const finish = db.prepare(
+    `UPDATE scans SET "end" = ?, stats = ?, interrupted = ? WHERE id = ?`,
+  );
+
+  const writePort = (scanId: number, result: PortResult): void => {
+    const service = result.service;
+    const hasService = service !== undefined && Object.keys(service).length > 0;
+    const c = serviceColumns(service);
+    port.run(
+      scanId,
+      result.address,
+      result.protocol,
+      result.port,
+      result.state,
+      result.reason,
+      result.rtt ?? null,
+      result.reasonTtl ?? null,
+      hasService ? JSON.stringify(service) : null,
+      c.name,
+      c.product,
+      c.version,
+      c.extraInfo,
+      c.cpe,
+      c.certFingerprint,
+      c.certSubject,
+      c.certNotAfter,
+    );
+  };
+
   return {
-    ensureHost: (scanId, address) => void ensureHost.run(scanId, address),
-    markUp: (scanId, address, reason) => void markUp.run(reason, scanId, address),
-    port(scanId, result): void {
-      const service = result.service;
-      const hasService = service !== undefined && Object.keys(service).length > 0;
-      const c = serviceColumns(service);
-      port.run(
+    requireScan(scanId: number, action: string): void {
+      if (scan.get(scanId) === undefined) {
+        throw new RangeError(`Cannot ${action} scan ${scanId}: not in the history`);
+      }
+    },
+    port: writePort,
+    results(scanId: number, batch: PortResult[]): void {
+      // In key order the rows of a batch share B-tree pages: fewer pages touched and written.
+      // The sort is stable: a host's ports keep the order they came in.
+      batch.sort(byAddress);
+      for (let first = 0; first < batch.length;) {
+        const address = batch[first]!.address;
+        let end = first;
+        let answer: string | undefined;
+        for (; end < batch.length && batch[end]!.address === address; end++) {
+          answer ??= SILENT_REASONS.has(batch[end]!.reason) ? undefined : batch[end]!.reason;
+        }
+        if (answer === undefined) ensureHost.run(scanId, address);
+        else upHost.run(scanId, address, answer);
+        // Closed ports are counted per reason, not stored one by one.
+        let closed: Map<string, number> | undefined;
+        for (let i = first; i < end; i++) {
+          const result = batch[i]!;
+          if (result.state === "closed" && result.service === undefined) {
+            closed ??= new Map();
+            closed.set(result.reason, (closed.get(result.reason) ?? 0) + 1);
+          } else writePort(scanId, result);
+        }
+        for (const [reason, n] of closed ?? []) count.run(scanId, address, "closed", reason, n);
+        first = end;
+      }
+    },
+    hosts(scanId: number, hosts: readonly HostResult[]): void {
+      for (const h of hosts) {
+        const names = h.hostnames.length === 0 ? "[]" : JSON.stringify(h.hostnames);
+        host.run(scanId, h.address, names, h.state, h.reason);
+      }
+    },
+    counts(scanId: number, counts: readonly PortCount[], hostsKnown = false): void {
+      for (const { address, state, reason, count: n } of counts) {
+        if (!hostsKnown) ensureHost.run(scanId, address);
+        count.run(scanId, address, state, reason, n);
+      }
+    },
+    finish(scanId: number, info: FinishInfo): void {
+      finish.run(
+        isoOf(info.end),
+        JSON.stringify(info.stats),
+        info.interrupted === true ? 1 : 0,
         scanId,
-        result.address,
-        result.protocol,
-        result.port,
-        result.state,
-        result.reason,
-        result.rtt ?? null,
-        result.reasonTtl ?? null,
-        hasService ? JSON.stringify(service) : null,
-        c.name,
-        c.product,
-        c.version,
-        c.extraInfo,
-        c.cpe,
-        c.certFingerprint,
-        c.certSubject,
-        c.certNotAfter,
       );
     },
-    count: (scanId, address, state, reason, n) => void count.run(scanId, address, state, reason, n),
   };
+}
+
+function byAddress(a: { address: string }, b: { address: string }): number {
+  return a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
 }
 
 /**
@@ -165,35 +251,10 @@ function writers(db: HistoryDb): Writers {
  */
 export function addResults(db: HistoryDb, scanId: number, batch: readonly PortResult[]): void {
   if (batch.length === 0) return;
+  const w = createRecordWriter(db);
   transaction(db, () => {
-    requireScan(db, scanId, "add results to");
-    const w = writers(db);
-    const closed = new Map<string, { address: string; reason: string; count: number }>();
-    // One host row and one "up" mark per host and batch, not per port.
-    const seen = new Set<string>();
-    const markedUp = new Set<string>();
-    for (const result of batch) {
-      if (!seen.has(result.address)) {
-        seen.add(result.address);
-        w.ensureHost(scanId, result.address);
-      }
-      if (!SILENT_REASONS.has(result.reason) && !markedUp.has(result.address)) {
-        markedUp.add(result.address);
-        w.markUp(scanId, result.address, result.reason);
-      }
-      if (result.state === "closed" && result.service === undefined) {
-        const key = `${result.address}\n${result.reason}`;
-        const entry = closed.get(key);
-        if (entry === undefined) {
-          closed.set(key, { address: result.address, reason: result.reason, count: 1 });
-        } else entry.count++;
-      } else {
-        w.port(scanId, result);
-      }
-    }
-    for (const entry of closed.values()) {
-      w.count(scanId, entry.address, "closed", entry.reason, entry.count);
-    }
+    w.requireScan(scanId, "add results to");
+    w.results(scanId, [...batch]);
   });
 }
 
@@ -201,19 +262,12 @@ export function addResults(db: HistoryDb, scanId: number, batch: readonly PortRe
  * Record counted ports (a host's `extraports` entries) in one transaction,
  * added to any count already stored for the same host, state and reason.
  */
-export function addCounts(
-  db: HistoryDb,
-  scanId: number,
-  counts: readonly { address: string; state: string; reason: string; count: number }[],
-): void {
+export function addCounts(db: HistoryDb, scanId: number, counts: readonly PortCount[]): void {
   if (counts.length === 0) return;
+  const w = createRecordWriter(db);
   transaction(db, () => {
-    requireScan(db, scanId, "add counts to");
-    const w = writers(db);
-    for (const { address, state, reason, count } of counts) {
-      w.ensureHost(scanId, address);
-      w.count(scanId, address, state, reason, count);
-    }
+    w.requireScan(scanId, "add counts to");
+    w.counts(scanId, counts);
   });
 }
 
@@ -223,31 +277,19 @@ export function addCounts(
  */
 export function addHosts(db: HistoryDb, scanId: number, hosts: readonly HostResult[]): void {
   if (hosts.length === 0) return;
+  const w = createRecordWriter(db);
   transaction(db, () => {
-    requireScan(db, scanId, "add hosts to");
-    const upsert = db.prepare(
-      `INSERT INTO hosts (scan_id, address, hostnames, state, reason) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (scan_id, address) DO UPDATE SET
-         hostnames = CASE WHEN excluded.hostnames = '[]' THEN hostnames ELSE excluded.hostnames END,
-         state = CASE WHEN excluded.state = 'unknown' THEN state ELSE excluded.state END,
-         reason = CASE WHEN excluded.state = 'unknown' THEN reason ELSE excluded.reason END`,
-    );
-    for (const host of hosts) {
-      upsert.run(scanId, host.address, JSON.stringify(host.hostnames), host.state, host.reason);
-    }
+    w.requireScan(scanId, "add hosts to");
+    w.hosts(scanId, hosts);
   });
 }
 
 /** Record the end of a scan: end time, counters, and whether it was interrupted. */
 export function finishScan(db: HistoryDb, scanId: number, info: FinishInfo): void {
+  const w = createRecordWriter(db);
   transaction(db, () => {
-    requireScan(db, scanId, "finish");
-    db.prepare(`UPDATE scans SET "end" = ?, stats = ?, interrupted = ? WHERE id = ?`).run(
-      isoOf(info.end),
-      JSON.stringify(info.stats),
-      info.interrupted === true ? 1 : 0,
-      scanId,
-    );
+    w.requireScan(scanId, "finish");
+    w.finish(scanId, info);
   });
 }
 
@@ -288,7 +330,7 @@ export function importReport(
         (options.interrupted ?? report.end === "") ? 1 : 0,
       );
       const scanId = Number(inserted.lastInsertRowid);
-      const w = writers(db);
+      const w = createRecordWriter(db);
       const host = db.prepare(
         `INSERT INTO hosts (scan_id, address, hostnames, state, reason) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING`,
@@ -296,14 +338,28 @@ export function importReport(
       for (const h of report.hosts) {
         host.run(scanId, h.address, JSON.stringify(h.hostnames), h.state, h.reason);
         for (const port of h.ports) w.port(scanId, { ...port, address: h.address });
+        const counts: PortCount[] = [];
         for (const extra of h.extraports) {
           const listed = extra.reasons.reduce((sum, r) => sum + r.count, 0);
-          for (const r of extra.reasons) w.count(scanId, h.address, extra.state, r.reason, r.count);
+          for (const r of extra.reasons) {
+            counts.push({
+              address: h.address,
+              state: extra.state,
+              reason: r.reason,
+              count: r.count,
+            });
+          }
           // Counts the report gives without a reason.
           if (extra.count > listed) {
-            w.count(scanId, h.address, extra.state, "", extra.count - listed);
+            counts.push({
+              address: h.address,
+              state: extra.state,
+              reason: "",
+              count: extra.count - listed,
+            });
           }
         }
+        w.counts(scanId, counts, true);
       }
       return scanId;
     });

@@ -255,3 +255,54 @@ Deno.test("normalizeTargetSpec: order, case, duplicates and separators do not ma
   );
   assert.equal(normalizeTargetSpec([]), "");
 });
+
+Deno.test("record: a batch in any order is written host by host, each up by its first answer; unchanged hosts are not rewritten", () => {
+  const db = openHistory(":memory:");
+  try {
+    const id = start(db, "198.51.100.0/30", "2030-01-01T00:00:00.000Z");
+    // Hosts interleaved, as a randomized probe order delivers them.
+    addResults(db, id, [
+      port("198.51.100.3", 25, "filtered", "no-response"),
+      port("198.51.100.2", 22, "closed", "reset"),
+      port("198.51.100.3", 81, "filtered", "admin-prohibited"),
+      port("198.51.100.2", 443, "open", "syn-ack"),
+      port("198.51.100.3", 80, "open", "syn-ack"),
+      port("198.51.100.2", 23, "closed", "reset"),
+      port("198.51.100.1", 24, "filtered", "no-response"),
+    ]);
+    const scan = loadScan(db, id);
+    assert.deepEqual(
+      scan.hosts.map((h) => [h.address, h.state, h.reason, h.ports.map((p) => p.port)]),
+      [
+        ["198.51.100.1", "unknown", "", [24]],
+        ["198.51.100.2", "up", "reset", [443]],
+        // Its first answer in arrival order, not its lowest answering port.
+        ["198.51.100.3", "up", "admin-prohibited", [25, 80, 81]],
+      ],
+    );
+    assert.deepEqual(scan.hosts[1]?.extraports, [
+      { state: "closed", count: 2, reasons: [{ reason: "reset", count: 2 }] },
+    ]);
+
+    const changes = (): number =>
+      Number(db.prepare("SELECT total_changes() AS n").get()?.n ?? Number.NaN);
+    const before = changes();
+    // What the final report says again of hosts already recorded so: nothing written.
+    addHosts(db, id, [
+      { address: "198.51.100.2", hostnames: [], state: "up", reason: "reset" },
+      { address: "198.51.100.3", hostnames: [], state: "unknown", reason: "" },
+    ]);
+    assert.equal(changes(), before);
+    addHosts(db, id, [
+      { address: "198.51.100.2", hostnames: ["b.example"], state: "up", reason: "reset" },
+      { address: "198.51.100.3", hostnames: [], state: "up", reason: "syn-ack" },
+    ]);
+    assert.equal(changes(), before + 2);
+    assert.deepEqual(
+      loadScan(db, id).hosts.slice(1).map((h) => [h.hostnames, h.reason]),
+      [[["b.example"], "reset"], [[], "syn-ack"]],
+    );
+  } finally {
+    db.close();
+  }
+});
