@@ -16,6 +16,7 @@ import type { HostResult, PortResult } from "../engine/types.ts";
 import { createEventBus, runOutputs } from "../output/bus.ts";
 import type { ExtraPorts, ScanReport } from "../output/report.ts";
 import {
+  type AddOptions,
   createReportBuilder,
   type FinishStats,
   hostSortKey,
@@ -69,9 +70,7 @@ export interface Pipeline {
   ): Promise<PipelineResult>;
 }
 
-function namesOf(host: Host): string[] {
-  return host.hostname === undefined ? [] : [host.hostname];
-}
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /**
  * Open every output file, subscribe every output (and the history) and send
@@ -95,22 +94,20 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
   }
   const bus = createEventBus();
   const done = runOutputs(targets, bus);
+  // Subscriptions are made; they only go away from here on, so a stale "yes" costs an emit.
+  const portEvents = bus.wants("port");
+  const hostEvents = bus.wants("host");
   const start = builder.snapshot();
   bus.emit({ type: "start", report: start });
-  // The history is called directly, not through a queue: one call per verdict.
+  // The history is called directly, not through a queue: one call per verdict it keeps.
   let history: HistoryRecorder | undefined;
   let historyError: Error | undefined;
-  const record = (step: (recorder: HistoryRecorder) => void): void => {
-    if (history === undefined) return;
-    try {
-      step(history);
-    } catch (error) {
-      // A failed history costs only the history, as a failed output costs only its file.
-      history.close();
-      history = undefined;
-      const message = error instanceof Error ? error.message : String(error);
-      historyError = new Error(`Output "history" failed: ${message}`, { cause: error });
-    }
+  // A failed history costs only the history, as a failed output costs only its file.
+  const historyFailed = (error: unknown): void => {
+    history?.close();
+    history = undefined;
+    const message = error instanceof Error ? error.message : String(error);
+    historyError = new Error(`Output "history" failed: ${message}`, { cause: error });
   };
   if (options.history !== undefined) {
     const { db, targets: spec, scanId } = options.history;
@@ -118,28 +115,57 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       targets: spec,
       ...(scanId !== undefined ? { scanId } : {}),
     });
-    record((recorder) => recorder.start(start));
+    try {
+      history.start(start);
+    } catch (error) {
+      historyFailed(error);
+    }
   }
+  const recordHost = (verdict: HostResult): void => {
+    if (history === undefined) return;
+    try {
+      history.host(verdict);
+    } catch (error) {
+      historyFailed(error);
+    }
+  };
+  const recordPort = (result: PortResult): void => {
+    if (history === undefined || !history.keeps(result)) return;
+    try {
+      history.port(result);
+    } catch (error) {
+      historyFailed(error);
+    }
+  };
 
-  const addOptions = (
-    host: Host | undefined,
-  ): { sortKey?: bigint; hostnames?: string[] } =>
-    host === undefined ? {} : { sortKey: hostSortKey(host), hostnames: namesOf(host) };
+  // One options object for every verdict: the builder reads it during the call only.
+  const add: { sortKey?: bigint; hostnames?: readonly string[] } = {};
+  const addOptions = (host: Host | undefined): AddOptions | undefined => {
+    if (host === undefined) return undefined;
+    add.sortKey = hostSortKey(host);
+    add.hostnames = host.hostname === undefined ? NO_NAMES : [host.hostname];
+    return add;
+  };
 
   return {
     host(verdict: HostResult, host?: Host): void {
       builder.addHost(verdict, addOptions(host));
-      bus.emit({ type: "host", host: verdict });
-      record((recorder) => recorder.host(verdict));
+      if (hostEvents) bus.emit({ type: "host", host: verdict });
+      recordHost(verdict);
     },
     note(verdict: HostResult, host?: Host): void {
       builder.addHost(verdict, addOptions(host));
     },
     port(result: PortResult, host?: Host): void {
-      // An unanswered port is only counted: skip working out the host's sort key and names.
-      builder.addPort(result, isSilent(result) ? undefined : addOptions(host));
-      bus.emit({ type: "port", result });
-      record((recorder) => recorder.port(result));
+      // An unanswered port is only counted: no sort key, no names, nothing to record.
+      if (isSilent(result)) {
+        builder.addPort(result);
+        if (portEvents) bus.emit({ type: "port", result });
+        return;
+      }
+      builder.addPort(result, addOptions(host));
+      if (portEvents) bus.emit({ type: "port", result });
+      recordPort(result);
     },
     replay(report: ScanReport): void {
       for (const host of report.hosts) {
@@ -152,13 +178,13 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
             reason: host.reason,
           };
           builder.addHost(verdict, add);
-          bus.emit({ type: "host", host: verdict });
-          record((recorder) => recorder.host(verdict));
+          if (hostEvents) bus.emit({ type: "host", host: verdict });
+          recordHost(verdict);
         }
         for (const port of host.ports) {
           builder.addPort(port, add);
-          bus.emit({ type: "port", result: port });
-          record((recorder) => recorder.port(port));
+          if (portEvents) bus.emit({ type: "port", result: port });
+          recordPort(port);
         }
         for (const extra of host.extraports as ExtraPorts[]) {
           builder.addExtra(host.address, extra, add);
@@ -174,7 +200,11 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       });
       bus.emit({ type: "end", report, interrupted: finish.interrupted });
       bus.close();
-      record((recorder) => recorder.end(report, finish.interrupted));
+      try {
+        history?.end(report, finish.interrupted);
+      } catch (error) {
+        historyFailed(error);
+      }
       history?.close();
       const errors = await done;
       if (historyError !== undefined) errors.push(historyError);
