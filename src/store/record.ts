@@ -13,6 +13,7 @@ import type { HostResult, PortResult } from "../engine/types.ts";
 import type { ScanInfo, ScanReport, ScanStats } from "../output/report.ts";
 import { VERSION } from "../version.ts";
 import { type HistoryDb, HistoryError, transaction } from "./db.ts";
+import type { SQLInputValue } from "node:sqlite";
 import { serviceColumns } from "./service_fields.ts";
 
 /** What is known when a scan starts. */
@@ -118,71 +119,129 @@ export interface RecordWriter {
   finish(scanId: number, info: FinishInfo): void;
 }
 
+// Rows a multi-row INSERT carries: one call into SQLite for many rows.
+const ROWS_PER_STATEMENT = 64;
+
+/** Rows for one INSERT, sent {@link ROWS_PER_STATEMENT} at a time. */
+interface RowSink {
+  /** Push one row's values here, then call {@link RowSink.row}. */
+  readonly values: SQLInputValue[];
+  row(): void;
+  /** Send the rows still held. */
+  end(): void;
+  /** Drop the rows still held (a write that failed half-way). */
+  clear(): void;
+}
+
+function rowSink(db: HistoryDb, head: string, columns: number, tail: string): RowSink {
+  const row = `(${new Array(columns).fill("?").join(", ")})`;
+  const many = db.prepare(
+    `${head} VALUES ${new Array(ROWS_PER_STATEMENT).fill(row).join(", ")} ${tail}`,
+  );
+  const one = db.prepare(`${head} VALUES ${row} ${tail}`);
+  const values: SQLInputValue[] = [];
+  return {
+    values,
+    row(): void {
+      if (values.length < columns * ROWS_PER_STATEMENT) return;
+      try {
+        many.run(...values);
+      } finally {
+        values.length = 0;
+      }
+    },
+    end(): void {
+      try {
+        for (let i = 0; i < values.length; i += columns) one.run(...values.slice(i, i + columns));
+      } finally {
+        values.length = 0;
+      }
+    },
+    clear(): void {
+      values.length = 0;
+    },
+  };
+}
+
+// A host row; "up" marks a host not yet known up, "unknown" only makes sure the row is there.
+const HOST_ROW = [
+  "INSERT INTO hosts (scan_id, address, state, reason)",
+  4,
+  `ON CONFLICT (scan_id, address) DO UPDATE SET state = 'up', reason = excluded.reason
+   WHERE excluded.state = 'up' AND state = 'unknown'`,
+] as const;
+const PORT_ROW = [
+  `INSERT INTO ports (scan_id, address, protocol, port, state, reason, rtt, reason_ttl, service,
+     service_name, product, version, extra_info, cpe, cert_fingerprint, cert_subject, cert_not_after)`,
+  17,
+  `ON CONFLICT (scan_id, address, protocol, port) DO UPDATE SET
+     state = excluded.state, reason = excluded.reason, rtt = excluded.rtt,
+     reason_ttl = excluded.reason_ttl, service = excluded.service,
+     service_name = excluded.service_name, product = excluded.product,
+     version = excluded.version, extra_info = excluded.extra_info, cpe = excluded.cpe,
+     cert_fingerprint = excluded.cert_fingerprint, cert_subject = excluded.cert_subject,
+     cert_not_after = excluded.cert_not_after`,
+] as const;
+const COUNT_ROW = [
+  "INSERT INTO extraports (scan_id, address, state, reason, count)",
+  5,
+  `ON CONFLICT (scan_id, address, state, reason) DO UPDATE SET count = count + excluded.count`,
+] as const;
+// A settled host verdict: "unknown" keeps the known state, no names keep the stored ones; a
+// row that would not change is not written.
+const SETTLED_HOST_ROW = [
+  "INSERT INTO hosts (scan_id, address, hostnames, state, reason)",
+  5,
+  `ON CONFLICT (scan_id, address) DO UPDATE SET
+     hostnames = CASE WHEN excluded.hostnames = '[]' THEN hostnames ELSE excluded.hostnames END,
+     state = CASE WHEN excluded.state = 'unknown' THEN state ELSE excluded.state END,
+     reason = CASE WHEN excluded.state = 'unknown' THEN reason ELSE excluded.reason END
+   WHERE (excluded.hostnames <> '[]' AND excluded.hostnames <> hostnames)
+     OR (excluded.state <> 'unknown' AND (excluded.state <> state OR excluded.reason <> reason))`,
+] as const;
+
+/** Push a port row's values. */
+function portRow(values: SQLInputValue[], scanId: number, result: PortResult): void {
+  const service = result.service;
+  const hasService = service !== undefined && Object.keys(service).length > 0;
+  const c = serviceColumns(service);
+  values.push(
+    scanId,
+    result.address,
+    result.protocol,
+    result.port,
+    result.state,
+    result.reason,
+    result.rtt ?? null,
+    result.reasonTtl ?? null,
+    hasService ? JSON.stringify(service) : null,
+    c.name,
+    c.product,
+    c.version,
+    c.extraInfo,
+    c.cpe,
+    c.certFingerprint,
+    c.certSubject,
+    c.certNotAfter,
+  );
+}
+
 /** Prepare the history's writes on `db`. */
 export function createRecordWriter(db: HistoryDb): RecordWriter {
   const scan = db.prepare("SELECT 1 AS found FROM scans WHERE id = ?");
-  const ensureHost = db.prepare(
-    "INSERT INTO hosts (scan_id, address) VALUES (?, ?) ON CONFLICT DO NOTHING",
-  );
-  // The host row and its "up" mark in one statement: an answer marks a host not yet known.
-  const upHost = db.prepare(
-    `INSERT INTO hosts (scan_id, address, state, reason) VALUES (?, ?, 'up', ?)
-     ON CONFLICT (scan_id, address) DO UPDATE SET state = 'up', reason = excluded.reason
-     WHERE state = 'unknown'`,
-  );
-  const port = db.prepare(
-    `INSERT INTO ports (scan_id, address, protocol, port, state, reason, rtt, reason_ttl, service,
-       service_name, product, version, extra_info, cpe, cert_fingerprint, cert_subject, cert_not_after)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (scan_id, address, protocol, port) DO UPDATE SET
-       state = excluded.state, reason = excluded.reason, rtt = excluded.rtt,
-       reason_ttl = excluded.reason_ttl, service = excluded.service,
-       service_name = excluded.service_name, product = excluded.product,
-       version = excluded.version, extra_info = excluded.extra_info, cpe = excluded.cpe,
-       cert_fingerprint = excluded.cert_fingerprint, cert_subject = excluded.cert_subject,
-       cert_not_after = excluded.cert_not_after`,
-  );
-  const count = db.prepare(
-    `INSERT INTO extraports (scan_id, address, state, reason, count) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (scan_id, address, state, reason) DO UPDATE SET count = count + excluded.count`,
-  );
-  // "unknown" keeps the known state, no names keep the stored ones; an unchanged row is left alone.
-  const host = db.prepare(
-    `INSERT INTO hosts (scan_id, address, hostnames, state, reason) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (scan_id, address) DO UPDATE SET
-       hostnames = CASE WHEN excluded.hostnames = '[]' THEN hostnames ELSE excluded.hostnames END,
-       state = CASE WHEN excluded.state = 'unknown' THEN state ELSE excluded.state END,
-       reason = CASE WHEN excluded.state = 'unknown' THEN reason ELSE excluded.reason END
-     WHERE (excluded.hostnames <> '[]' AND excluded.hostnames <> hostnames)
-       OR (excluded.state <> 'unknown' AND (excluded.state <> state OR excluded.reason <> reason))`,
-  );
-  const finish = db.prepare(
-    `UPDATE scans SET "end" = ?, stats = ?, interrupted = ? WHERE id = ?`,
-  );
-
-  const writePort = (scanId: number, result: PortResult): void => {
-    const service = result.service;
-    const hasService = service !== undefined && Object.keys(service).length > 0;
-    const c = serviceColumns(service);
-    port.run(
-      scanId,
-      result.address,
-      result.protocol,
-      result.port,
-      result.state,
-      result.reason,
-      result.rtt ?? null,
-      result.reasonTtl ?? null,
-      hasService ? JSON.stringify(service) : null,
-      c.name,
-      c.product,
-      c.version,
-      c.extraInfo,
-      c.cpe,
-      c.certFingerprint,
-      c.certSubject,
-      c.certNotAfter,
-    );
+  const hostRows = rowSink(db, ...HOST_ROW);
+  const portRows = rowSink(db, ...PORT_ROW);
+  const countRows = rowSink(db, ...COUNT_ROW);
+  const settledRows = rowSink(db, ...SETTLED_HOST_ROW);
+  const finish = db.prepare(`UPDATE scans SET "end" = ?, stats = ?, interrupted = ? WHERE id = ?`);
+  const sinks = [hostRows, settledRows, portRows, countRows];
+  // Every host row is sent before the port and count rows that refer to it.
+  const endRows = (): void => {
+    for (const sink of sinks) sink.end();
+  };
+  // What a write that threw left behind is not sent with the next one.
+  const clear = (): void => {
+    for (const sink of sinks) sink.clear();
   };
 
   return {
@@ -191,44 +250,76 @@ export function createRecordWriter(db: HistoryDb): RecordWriter {
         throw new RangeError(`Cannot ${action} scan ${scanId}: not in the history`);
       }
     },
-    port: writePort,
+    port(scanId: number, result: PortResult): void {
+      clear();
+      portRow(portRows.values, scanId, result);
+      portRows.end();
+    },
     results(scanId: number, batch: PortResult[]): void {
       // In key order the rows of a batch share B-tree pages: fewer pages touched and written.
       // The sort is stable: a host's ports keep the order they came in.
       batch.sort(byAddress);
+      clear();
       for (let first = 0; first < batch.length;) {
         const address = batch[first]!.address;
-        let end = first;
         let answer: string | undefined;
-        for (; end < batch.length && batch[end]!.address === address; end++) {
-          answer ??= SILENT_REASONS.has(batch[end]!.reason) ? undefined : batch[end]!.reason;
+        for (let i = first; i < batch.length && batch[i]!.address === address; i++) {
+          answer ??= SILENT_REASONS.has(batch[i]!.reason) ? undefined : batch[i]!.reason;
+          first = i + 1;
         }
-        if (answer === undefined) ensureHost.run(scanId, address);
-        else upHost.run(scanId, address, answer);
-        // Closed ports are counted per reason, not stored one by one.
-        let closed: Map<string, number> | undefined;
-        for (let i = first; i < end; i++) {
-          const result = batch[i]!;
-          if (result.state === "closed" && result.service === undefined) {
-            closed ??= new Map();
-            closed.set(result.reason, (closed.get(result.reason) ?? 0) + 1);
-          } else writePort(scanId, result);
-        }
-        for (const [reason, n] of closed ?? []) count.run(scanId, address, "closed", reason, n);
-        first = end;
+        hostRows.values.push(
+          scanId,
+          address,
+          answer === undefined ? "unknown" : "up",
+          answer ?? "",
+        );
+        hostRows.row();
       }
+      hostRows.end();
+      // Closed ports are counted per host and reason, not stored one by one.
+      let closed: { address: string; reason: string; count: number } | undefined;
+      const countClosed = (): void => {
+        if (closed === undefined) return;
+        countRows.values.push(scanId, closed.address, "closed", closed.reason, closed.count);
+        countRows.row();
+      };
+      for (const result of batch) {
+        if (result.state !== "closed" || result.service !== undefined) {
+          portRow(portRows.values, scanId, result);
+          portRows.row();
+        } else if (closed?.address === result.address && closed.reason === result.reason) {
+          closed.count++;
+        } else {
+          countClosed();
+          closed = { address: result.address, reason: result.reason, count: 1 };
+        }
+      }
+      countClosed();
+      endRows();
     },
     hosts(scanId: number, hosts: readonly HostResult[]): void {
+      clear();
       for (const h of hosts) {
         const names = h.hostnames.length === 0 ? "[]" : JSON.stringify(h.hostnames);
-        host.run(scanId, h.address, names, h.state, h.reason);
+        settledRows.values.push(scanId, h.address, names, h.state, h.reason);
+        settledRows.row();
       }
+      settledRows.end();
     },
     counts(scanId: number, counts: readonly PortCount[], hostsKnown = false): void {
-      for (const { address, state, reason, count: n } of counts) {
-        if (!hostsKnown) ensureHost.run(scanId, address);
-        count.run(scanId, address, state, reason, n);
+      clear();
+      if (!hostsKnown) {
+        for (const { address } of counts) {
+          hostRows.values.push(scanId, address, "unknown", "");
+          hostRows.row();
+        }
+        hostRows.end();
       }
+      for (const { address, state, reason, count } of counts) {
+        countRows.values.push(scanId, address, state, reason, count);
+        countRows.row();
+      }
+      countRows.end();
     },
     finish(scanId: number, info: FinishInfo): void {
       finish.run(
