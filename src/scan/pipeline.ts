@@ -140,10 +140,16 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
 
   // One options object for every verdict: the builder reads it during the call only.
   const add: { sortKey?: bigint; hostnames?: readonly string[] } = {};
+  // The last name's list, kept for the next verdict of the same host (one host, -sT -p-).
+  let named: readonly string[] = NO_NAMES;
   const addOptions = (host: Host | undefined): AddOptions | undefined => {
     if (host === undefined) return undefined;
     add.sortKey = hostSortKey(host);
-    add.hostnames = host.hostname === undefined ? NO_NAMES : [host.hostname];
+    if (host.hostname === undefined) add.hostnames = NO_NAMES;
+    else {
+      if (named[0] !== host.hostname) named = Object.freeze([host.hostname]);
+      add.hostnames = named;
+    }
     return add;
   };
 
