@@ -11,7 +11,6 @@
 import assert from "node:assert/strict";
 import { type Lab, labTest, startLab } from "./lab/lab.ts";
 import { portolan, ROOT } from "./helpers.ts";
-import { startFakeDns } from "./fake_dns.ts";
 
 function inScanner(lab: Lab): { prefix: string[] } {
   return { prefix: ["ip", "netns", "exec", lab.scanNs] };

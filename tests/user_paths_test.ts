@@ -40,6 +40,15 @@ async function task(
   }
 }
 
+/** Close a listener the test may have closed already. */
+function closeIfOpen(listener: Deno.Listener): void {
+  try {
+    listener.close();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
@@ -197,11 +206,7 @@ Deno.test("deno task scan diff from a subfolder: relative report files are the u
     assert.match(result.stdout, new RegExp(`${port}/tcp`));
     assert.match(result.stdout, /before\.json/);
   } finally {
-    try {
-      listener.close();
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
+    closeIfOpen(listener);
     await Deno.remove(dir, { recursive: true });
   }
 });

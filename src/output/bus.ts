@@ -17,6 +17,11 @@ export interface Subscription extends AsyncIterableIterator<ScanEvent> {
 export interface EventBus {
   /** A new subscriber; it sees every event (or those of `types`) emitted from now on, in order. */
   subscribe(types?: readonly ScanEvent["type"][]): Subscription;
+  /**
+   * Whether a subscriber now takes events of `type`: the router asks before
+   * making a per-verdict event no output would read.
+   */
+  wants(type: ScanEvent["type"]): boolean;
   /** Send an event to every subscriber. Ignored after {@link EventBus.close}. */
   emit(event: ScanEvent): void;
   /** End every subscription once its queued events are read. */
@@ -49,6 +54,10 @@ export function createEventBus(): EventBus {
       else subscribers.add(queue);
       return queue;
     },
+    wants(type: ScanEvent["type"]): boolean {
+      for (const queue of subscribers) if (queue.takes(type)) return true;
+      return false;
+    },
     emit(event: ScanEvent): void {
       if (closed) return;
       for (const queue of subscribers) queue.push(event);
@@ -75,8 +84,12 @@ class Queue implements Subscription {
     this.#types = types === undefined ? undefined : new Set(types);
   }
 
+  takes(type: ScanEvent["type"]): boolean {
+    return this.#types === undefined || this.#types.has(type);
+  }
+
   push(event: ScanEvent): void {
-    if (this.#types !== undefined && !this.#types.has(event.type)) return;
+    if (!this.takes(event.type)) return;
     const resolve = this.#waiting;
     if (resolve !== undefined) {
       this.#waiting = undefined;

@@ -135,3 +135,21 @@ Deno.test("runOutputs: resolves with no errors when all plugins finish", async (
   bus.close();
   assert.deepEqual(await done, []);
 });
+
+Deno.test("event bus: wants says whether a subscriber takes a type, and stops when it returns", async () => {
+  const bus = createEventBus();
+  assert.equal(bus.wants("port"), false);
+  const documents = bus.subscribe(["start", "end"]);
+  assert.equal(bus.wants("port"), false);
+  assert.equal(bus.wants("end"), true);
+  const all = bus.subscribe();
+  assert.equal(bus.wants("port"), true);
+  await all.return();
+  assert.equal(bus.wants("port"), false);
+  // A type nobody takes is dropped by every queue: the start/end reader never sees it.
+  bus.emit(portEvent(1));
+  bus.emit({ type: "end", report: REPORT, interrupted: false });
+  bus.close();
+  assert.deepEqual((await collect(documents)).map((e) => e.type), ["end"]);
+  assert.equal(bus.wants("end"), false);
+});

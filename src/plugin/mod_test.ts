@@ -38,7 +38,7 @@ Deno.test("an output made with the SDK runs on the real event bus", async () => 
     defineOutput({
       name: "markdown",
       events: ["end"],
-      async write(events, out) {
+      async write(events, out): Promise<void> {
         for await (const event of events) {
           if (event.type !== "end") continue;
           await out.write(`# ${options.title}\n`);

@@ -16,9 +16,11 @@ import type { HostResult, PortResult } from "../engine/types.ts";
 import { createEventBus, runOutputs } from "../output/bus.ts";
 import type { ExtraPorts, ScanReport } from "../output/report.ts";
 import {
+  type AddOptions,
   createReportBuilder,
   type FinishStats,
   hostSortKey,
+  isSilent,
   type ReportBuilderOptions,
   type ReportInfo,
 } from "../output/report_builder.ts";
@@ -68,9 +70,7 @@ export interface Pipeline {
   ): Promise<PipelineResult>;
 }
 
-function namesOf(host: Host): string[] {
-  return host.hostname === undefined ? [] : [host.hostname];
-}
+const NO_NAMES: readonly string[] = Object.freeze([]);
 
 /**
  * Open every output file, subscribe every output (and the history) and send
@@ -94,22 +94,20 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
   }
   const bus = createEventBus();
   const done = runOutputs(targets, bus);
+  // Subscriptions are made; they only go away from here on, so a stale "yes" costs an emit.
+  const portEvents = bus.wants("port");
+  const hostEvents = bus.wants("host");
   const start = builder.snapshot();
   bus.emit({ type: "start", report: start });
-  // The history is called directly, not through a queue: one call per verdict.
+  // The history is called directly, not through a queue: one call per verdict it keeps.
   let history: HistoryRecorder | undefined;
   let historyError: Error | undefined;
-  const record = (step: (recorder: HistoryRecorder) => void): void => {
-    if (history === undefined) return;
-    try {
-      step(history);
-    } catch (error) {
-      // A failed history costs only the history, as a failed output costs only its file.
-      history.close();
-      history = undefined;
-      const message = error instanceof Error ? error.message : String(error);
-      historyError = new Error(`Output "history" failed: ${message}`, { cause: error });
-    }
+  // A failed history costs only the history, as a failed output costs only its file.
+  const historyFailed = (error: unknown): void => {
+    history?.close();
+    history = undefined;
+    const message = error instanceof Error ? error.message : String(error);
+    historyError = new Error(`Output "history" failed: ${message}`, { cause: error });
   };
   if (options.history !== undefined) {
     const { db, targets: spec, scanId } = options.history;
@@ -117,28 +115,64 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       targets: spec,
       ...(scanId !== undefined ? { scanId } : {}),
     });
-    record((recorder) => recorder.start(start));
+    try {
+      history.start(start);
+    } catch (error) {
+      historyFailed(error);
+    }
   }
+  const recordHost = (verdict: HostResult): void => {
+    if (history === undefined) return;
+    try {
+      history.host(verdict);
+    } catch (error) {
+      historyFailed(error);
+    }
+  };
+  const recordPort = (result: PortResult): void => {
+    if (history === undefined || !history.keeps(result)) return;
+    try {
+      history.port(result);
+    } catch (error) {
+      historyFailed(error);
+    }
+  };
 
-  const addOptions = (
-    host: Host | undefined,
-  ): { sortKey?: bigint; hostnames?: string[] } =>
-    host === undefined ? {} : { sortKey: hostSortKey(host), hostnames: namesOf(host) };
+  // One options object for every verdict: the builder reads it during the call only.
+  const add: { sortKey?: bigint; hostnames?: readonly string[] } = {};
+  // The last name's list, kept for the next verdict of the same host (one host, -sT -p-).
+  let named: readonly string[] = NO_NAMES;
+  const addOptions = (host: Host | undefined): AddOptions | undefined => {
+    if (host === undefined) return undefined;
+    add.sortKey = hostSortKey(host);
+    if (host.hostname === undefined) add.hostnames = NO_NAMES;
+    else {
+      if (named[0] !== host.hostname) named = Object.freeze([host.hostname]);
+      add.hostnames = named;
+    }
+    return add;
+  };
 
   return {
     host(verdict: HostResult, host?: Host): void {
       builder.addHost(verdict, addOptions(host));
-      bus.emit({ type: "host", host: verdict });
-      record((recorder) => recorder.host(verdict));
+      if (hostEvents) bus.emit({ type: "host", host: verdict });
+      recordHost(verdict);
     },
     note(verdict: HostResult, host?: Host): void {
       builder.addHost(verdict, addOptions(host));
     },
     port(result: PortResult, host?: Host): void {
+      // An unanswered port is only counted: no sort key, no names, nothing to record.
+      if (isSilent(result)) {
+        builder.addPort(result);
+        if (portEvents) bus.emit({ type: "port", result });
+        return;
+      }
       // The host's sort key and names are worked out only when the builder first meets it.
       builder.addPortOf(result, host);
-      bus.emit({ type: "port", result });
-      record((recorder) => recorder.port(result));
+      if (portEvents) bus.emit({ type: "port", result });
+      recordPort(result);
     },
     replay(report: ScanReport): void {
       for (const host of report.hosts) {
@@ -151,13 +185,13 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
             reason: host.reason,
           };
           builder.addHost(verdict, add);
-          bus.emit({ type: "host", host: verdict });
-          record((recorder) => recorder.host(verdict));
+          if (hostEvents) bus.emit({ type: "host", host: verdict });
+          recordHost(verdict);
         }
         for (const port of host.ports) {
           builder.addPort(port, add);
-          bus.emit({ type: "port", result: port });
-          record((recorder) => recorder.port(port));
+          if (portEvents) bus.emit({ type: "port", result: port });
+          recordPort(port);
         }
         for (const extra of host.extraports as ExtraPorts[]) {
           builder.addExtra(host.address, extra, add);
@@ -173,7 +207,11 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       });
       bus.emit({ type: "end", report, interrupted: finish.interrupted });
       bus.close();
-      record((recorder) => recorder.end(report, finish.interrupted));
+      try {
+        history?.end(report, finish.interrupted);
+      } catch (error) {
+        historyFailed(error);
+      }
       history?.close();
       const errors = await done;
       if (historyError !== undefined) errors.push(historyError);

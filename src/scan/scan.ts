@@ -21,6 +21,7 @@ import type {
   Timing,
 } from "../engine/types.ts";
 import type { ScanReport } from "../output/report.ts";
+import { isSilent } from "../output/report_builder.ts";
 import { formatPortRanges } from "../ports/mod.ts";
 import type { ProbePlugin } from "../plugins/probe_types.ts";
 import { createServiceDetector, DEFAULT_INTENSITY } from "../service/detect.ts";
@@ -311,13 +312,14 @@ export async function runScan(
   };
   const sink: EngineSink = {
     result(_hostIndex: bigint, target: Host, result: PortResult): void {
-      const host = names.named(target);
-      if (result.state === "open") hooks.found?.(result, host);
       const wanted = result.state === "open" ||
         (result.protocol === "udp" && result.state === "open|filtered");
-      if ((detector === undefined && scripts === undefined) || !wanted) {
-        return pipeline.port(result, host);
-      }
+      const probing = wanted && (detector !== undefined || scripts !== undefined);
+      // Most verdicts of a wide scan: silence, which the router only counts (no names needed).
+      if (!probing && isSilent(result)) return pipeline.port(result);
+      const host = names.named(target);
+      if (result.state === "open") hooks.found?.(result, host);
+      if (!probing) return pipeline.port(result, host);
       // The port is reported once, with its service and scripts, when they end.
       detections.started++;
       detections.hosts.set(host.address, host);

@@ -19,14 +19,14 @@ import type { HostResult, PortResult } from "../engine/types.ts";
 import type { ScanReport } from "../output/report.ts";
 import { isSilent } from "../output/report_builder.ts";
 import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugins/types.ts";
-import type { HistoryDb } from "./db.ts";
-import { addCounts, addHosts, addResults, finishScan, startScan } from "./record.ts";
+import { type HistoryDb, transaction } from "./db.ts";
+import { createRecordWriter, type PortCount, type RecordWriter, startScan } from "./record.ts";
 
 /** Options of {@link historyOutput} and {@link createHistoryRecorder}. */
 export interface HistoryOutputOptions {
   /** The target specification, see {@link normalizeTargetSpec}. */
   targets: string;
-  /** Results per transaction. Default 2048. */
+  /** Results per transaction. Default 8192. */
   batchSize?: number;
   /** Write a partial batch after it waited this long, ms, so a crash loses little. Default 1000. */
   flushInterval?: number;
@@ -49,6 +49,8 @@ export interface HistoryRecorder {
   readonly scanId: number | undefined;
   start(report: ScanReport): void;
   host(host: HostResult): void;
+  /** Whether {@link port} keeps `result` now; closed and silent ports are written at the end. */
+  keeps(result: PortResult): boolean;
   port(result: PortResult): void;
   /** The scan ended: the settled hosts, the report's silent ports, the end and stats. */
   end(report: ScanReport, interrupted: boolean): void;
@@ -63,7 +65,7 @@ export function createHistoryRecorder(
   db: HistoryDb,
   options: HistoryOutputOptions,
 ): HistoryRecorder {
-  const batchSize = Math.max(1, options.batchSize ?? 2048);
+  const batchSize = Math.max(1, options.batchSize ?? 8192);
   const flushInterval = Math.max(0, options.flushInterval ?? 1000);
   let scanId: number | undefined = options.scanId;
   let ports: PortResult[] = [];
@@ -71,21 +73,31 @@ export function createHistoryRecorder(
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timerError: unknown;
   let closed = false;
+  let writer: RecordWriter | undefined;
 
-  const flush = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    if (scanId === undefined) return;
+  // What is pending, without a transaction of its own.
+  const write = (w: RecordWriter, id: number): void => {
     if (hosts.length > 0) {
       const batch = hosts;
       hosts = [];
-      addHosts(db, scanId, batch);
+      w.hosts(id, batch);
     }
     if (ports.length > 0) {
       const batch = ports;
       ports = [];
-      addResults(db, scanId, batch);
+      w.results(id, batch);
     }
+  };
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const id = scanId;
+    if (id === undefined || (hosts.length === 0 && ports.length === 0)) return;
+    const w = writer ??= createRecordWriter(db);
+    transaction(db, () => {
+      w.requireScan(id, "add results to");
+      write(w, id);
+    });
   };
   const schedule = (): void => {
     if (timer !== undefined || scanId === undefined || closed) return;
@@ -120,6 +132,9 @@ export function createHistoryRecorder(
       hosts.push(host);
       schedule();
     },
+    keeps(result: PortResult): boolean {
+      return !deferred(result);
+    },
     port(result: PortResult): void {
       // Written from the final report, as counts or the few it lists.
       if (deferred(result)) return;
@@ -130,21 +145,28 @@ export function createHistoryRecorder(
     },
     end(report: ScanReport, interrupted: boolean): void {
       check();
-      flush();
-      if (scanId === undefined) return;
-      // The final report has the settled host verdicts and names.
-      addHosts(
-        db,
-        scanId,
-        report.hosts.map((h) => ({
-          address: h.address,
-          hostnames: h.hostnames,
-          state: h.state,
-          reason: h.reason,
-        })),
-      );
-      addDeferred(db, scanId, report);
-      finishScan(db, scanId, { end: report.end, stats: report.stats, interrupted });
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      const id = scanId;
+      if (id === undefined) return;
+      const w = writer ??= createRecordWriter(db);
+      // One transaction: what is pending, the settled hosts, the counts and the end.
+      transaction(db, () => {
+        w.requireScan(id, "finish");
+        write(w, id);
+        // The final report has the settled host verdicts and names.
+        w.hosts(
+          id,
+          report.hosts.map((h) => ({
+            address: h.address,
+            hostnames: h.hostnames,
+            state: h.state,
+            reason: h.reason,
+          })),
+        );
+        writeDeferred(w, id, report);
+        w.finish(id, { end: report.end, stats: report.stats, interrupted });
+      });
     },
     flush,
     close(): void {
@@ -211,9 +233,9 @@ function deferred(
 }
 
 /** The report's closed and unanswered ports: listed ones as rows (closed as counts), counted ones as counts. */
-function addDeferred(db: HistoryDb, scanId: number, report: ScanReport): void {
+function writeDeferred(w: RecordWriter, scanId: number, report: ScanReport): void {
   const listed: PortResult[] = [];
-  const counts: { address: string; state: string; reason: string; count: number }[] = [];
+  const counts: PortCount[] = [];
   for (const host of report.hosts) {
     for (const port of host.ports) if (deferred(port)) listed.push(port);
     for (const extra of host.extraports) {
@@ -224,6 +246,7 @@ function addDeferred(db: HistoryDb, scanId: number, report: ScanReport): void {
       }
     }
   }
-  addResults(db, scanId, listed);
-  addCounts(db, scanId, counts);
+  w.results(scanId, listed);
+  // Every host of the report has its row: written just before.
+  w.counts(scanId, counts, true);
 }

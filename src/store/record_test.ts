@@ -3,9 +3,12 @@ import type { PortResult } from "../engine/types.ts";
 import type { ScanReport } from "../output/report.ts";
 import { openHistory } from "./db.ts";
 import { lastTwoScans, listScans, loadScan } from "./history.ts";
+import { transaction } from "./db.ts";
 import {
+  addCounts,
   addHosts,
   addResults,
+  createRecordWriter,
   finishScan,
   importReport,
   normalizeTargetSpec,
@@ -254,4 +257,120 @@ Deno.test("normalizeTargetSpec: order, case, duplicates and separators do not ma
     "2001:db8::1 a.example b.example",
   );
   assert.equal(normalizeTargetSpec([]), "");
+});
+
+Deno.test("record: a batch in any order is written host by host, each up by its first answer; unchanged hosts are not rewritten", () => {
+  const db = openHistory(":memory:");
+  try {
+    const id = start(db, "198.51.100.0/30", "2030-01-01T00:00:00.000Z");
+    // Hosts interleaved, as a randomized probe order delivers them.
+    addResults(db, id, [
+      port("198.51.100.3", 25, "filtered", "no-response"),
+      port("198.51.100.2", 22, "closed", "reset"),
+      port("198.51.100.3", 81, "filtered", "admin-prohibited"),
+      port("198.51.100.2", 443, "open", "syn-ack"),
+      port("198.51.100.3", 80, "open", "syn-ack"),
+      port("198.51.100.2", 23, "closed", "reset"),
+      port("198.51.100.1", 24, "filtered", "no-response"),
+    ]);
+    const scan = loadScan(db, id);
+    assert.deepEqual(
+      scan.hosts.map((h) => [h.address, h.state, h.reason, h.ports.map((p) => p.port)]),
+      [
+        ["198.51.100.1", "unknown", "", [24]],
+        ["198.51.100.2", "up", "reset", [443]],
+        // Its first answer in arrival order, not its lowest answering port.
+        ["198.51.100.3", "up", "admin-prohibited", [25, 80, 81]],
+      ],
+    );
+    assert.deepEqual(scan.hosts[1]?.extraports, [
+      { state: "closed", count: 2, reasons: [{ reason: "reset", count: 2 }] },
+    ]);
+
+    const changes = (): number =>
+      Number(db.prepare("SELECT total_changes() AS n").get()?.n ?? Number.NaN);
+    const before = changes();
+    // What the final report says again of hosts already recorded so: nothing written.
+    addHosts(db, id, [
+      { address: "198.51.100.2", hostnames: [], state: "up", reason: "reset" },
+      { address: "198.51.100.3", hostnames: [], state: "unknown", reason: "" },
+    ]);
+    assert.equal(changes(), before);
+    addHosts(db, id, [
+      { address: "198.51.100.2", hostnames: ["b.example"], state: "up", reason: "reset" },
+      { address: "198.51.100.3", hostnames: [], state: "up", reason: "syn-ack" },
+    ]);
+    assert.equal(changes(), before + 2);
+    assert.deepEqual(
+      loadScan(db, id).hosts.slice(1).map((h) => [h.hostnames, h.reason]),
+      [[["b.example"], "reset"], [[], "syn-ack"]],
+    );
+  } finally {
+    db.close();
+  }
+});
+
+Deno.test("record: hundreds of rows go many to a statement, and a write that fails half-way leaves nothing for the next", () => {
+  const db = openHistory(":memory:");
+  try {
+    const id = start(db, "198.51.100.0/24", "2030-01-01T00:00:00.000Z");
+    const hosts = Array.from({ length: 200 }, (_, i) => `198.51.100.${i + 1}`);
+    // Each host: 80 open, 81 and 82 closed; hosts interleaved.
+    const batch = [80, 81, 82].flatMap((p) =>
+      hosts.map((a) => p === 80 ? port(a, p, "open", "syn-ack") : port(a, p, "closed", "reset"))
+    );
+    addResults(db, id, batch);
+    addCounts(
+      db,
+      id,
+      hosts.map((address) => ({
+        address,
+        state: "filtered",
+        reason: "no-response",
+        count: 5,
+      })),
+    );
+    addHosts(
+      db,
+      id,
+      hosts.map((address, i) => ({
+        address,
+        hostnames: i % 2 === 0 ? [`h${i}.example`] : [],
+        state: "up",
+        reason: "syn-ack",
+      })),
+    );
+    const scan = loadScan(db, id);
+    assert.equal(scan.hosts.length, 200);
+    for (const [i, h] of scan.hosts.entries()) {
+      assert.deepEqual(h.ports.map((p) => [p.port, p.state]), [[80, "open"]]);
+      assert.deepEqual([...h.extraports].sort((a, b) => a.count - b.count), [
+        { state: "closed", count: 2, reasons: [{ reason: "reset", count: 2 }] },
+        { state: "filtered", count: 5, reasons: [{ reason: "no-response", count: 5 }] },
+      ]);
+      const n = Number(h.address.split(".")[3]) - 1;
+      assert.deepEqual([h.hostnames, h.reason], [n % 2 === 0 ? [`h${n}.example`] : [], "syn-ack"]);
+      assert.ok(i === 0 || (scan.hosts[i - 1]?.address ?? "") !== h.address);
+    }
+
+    // The writer of a recorder lives on after a failed batch: what it held is not sent again.
+    const w = createRecordWriter(db);
+    const broken = { ...port("198.51.100.250", 1, "open", "syn-ack"), state: null };
+    // The statement that fails holds the broken row; a closed count is held for a later one.
+    const failing = [
+      port("198.51.100.249", 22, "closed", "reset"),
+      broken as unknown as PortResult,
+      port("198.51.100.251", 22, "closed", "reset"),
+      ...Array.from({ length: 150 }, (_, i) => port("198.51.100.251", i + 1000, "open", "syn-ack")),
+    ];
+    assert.throws(() => transaction(db, () => w.results(id, failing)), /NOT NULL/);
+    transaction(db, () => w.results(id, [port("198.51.100.252", 22, "open", "syn-ack")]));
+    const after = loadScan(db, id).hosts.map((h) => h.address);
+    assert.equal(after.length, 201);
+    assert.ok(after.includes("198.51.100.252"));
+    const rolledBack = ["198.51.100.249", "198.51.100.250", "198.51.100.251"];
+    assert.ok(after.every((address) => !rolledBack.includes(address)));
+  } finally {
+    db.close();
+  }
 });
