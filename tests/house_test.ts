@@ -21,7 +21,6 @@ const NOT_YET_SPLIT: ReadonlySet<string> = new Set([
   "src/engine/scheduler.ts runScan",
   "src/plugins/sandbox.ts loadSandbox",
   "src/plugins/sandbox_serve.ts serveSandbox",
-  "src/scan/scan.ts runScan",
 ]);
 
 async function sourceFiles(dir: string): Promise<string[]> {

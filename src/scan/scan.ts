@@ -131,21 +131,89 @@ function takeAsUp(
   }
 }
 
-/** Run the scan; resolves once every output is written. */
-export async function runScan(
+/** -v: how the scan will go (seed, discovery, rate, engines). */
+function announce(
+  hooks: ScanHooks,
+  scan: {
+    folded: boolean;
+    phases: ReturnType<typeof phasesOf>;
+    seed: bigint;
+    timing: Timing;
+    discovery: string;
+  },
+): void {
+  const { folded, phases, seed, timing } = scan;
+  if (folded) {
+    hooks.log(
+      "portolan: discovery folded into the port scan (it sends no more probes per host than discovery would): a host that answers no port is down or filtered\n",
+    );
+  }
+  const engines = phases.map((phase) => `${phase.engine.name} (${phase.ports.length} ports)`);
+  const rate = timing.maxRate > 0 ? `at most ${timing.maxRate} probes/s` : "rate adaptive";
+  hooks.log(
+    `portolan: seed ${seed}, discovery ${folded ? "folded" : scan.discovery}, ${rate}, ${
+      engines.join(", ") || "no port scan"
+    }\n`,
+  );
+}
+
+/** The hosts discovery found up (and, with -v, the ones it did not) into the pipeline; the count down. */
+function reportDiscovery(
+  options: CliOptions,
+  found: {
+    up: Awaited<ReturnType<typeof discover>>["up"];
+    targets: TargetSet;
+    pipeline: Pipeline;
+    named: (host: Host) => Host;
+  },
+): number {
+  const { up, targets, pipeline } = found;
+  for (const { host, reason, found: seen } of up) {
+    const verdict: HostResult = {
+      address: host.address,
+      hostnames: namesOf(host),
+      state: "up",
+      reason,
+      ...(seen?.reasonTtl !== undefined ? { reasonTtl: seen.reasonTtl } : {}),
+      ...(seen?.rtt !== undefined ? { rtt: seen.rtt } : {}),
+      ...(seen?.mac !== undefined ? { mac: seen.mac } : {}),
+    };
+    pipeline.host(verdict, host);
+  }
+  const probed = options.pingOnly && options.shard
+    ? Number(shardHosts(targets.size, options.shard))
+    : Number(targets.size);
+  const hostsDown = probed - up.length;
+  if (options.verbose > 0 && hostsDown > 0 && hostsDown <= 65_536) {
+    const upAddresses = new Set(up.map((entry) => entry.host.address));
+    let index = 0n;
+    for (const host of targets.hosts()) {
+      const mine = !(options.pingOnly && options.shard) ||
+        index % BigInt(options.shard.count) === BigInt(options.shard.index);
+      index++;
+      if (!mine || upAddresses.has(host.address)) continue;
+      const named = found.named(host);
+      pipeline.note(
+        { address: host.address, hostnames: namesOf(named), state: "down", reason: "no-response" },
+        named,
+      );
+    }
+  }
+  return hostsDown;
+}
+
+/** The result pipeline of one scan: its report's header, the scanned ports, the outputs. */
+function scanPipeline(
   options: CliOptions,
   setup: ScanSetup,
-  hooks: ScanHooks,
-): Promise<ScanOutcome> {
-  const { targets, modes, timing, previous } = setup;
-  const start = previous ? new Date(previous.report.start) : new Date();
-  const seed = previous ? BigInt(previous.seed) : options.seed ?? randomSeed();
-  const phases = options.pingOnly ? [] : phasesOf(options, modes, setup.ports);
+  scan: { phases: ReturnType<typeof phasesOf>; start: Date },
+): Promise<Pipeline> {
+  const { phases, start } = scan;
   const scanned = {
     ...(phases.some((phase) => phase.protocol === "tcp") ? { tcp: setup.ports.tcp } : {}),
     ...(phases.some((phase) => phase.protocol === "udp") ? { udp: setup.ports.udp } : {}),
   };
-  const pipeline = await openPipeline({
+  return openPipeline({
     info: {
       version: VERSION,
       args: ["portolan", ...setup.args],
@@ -167,22 +235,98 @@ export async function runScan(
     outputs: setup.outputs,
     ...(setup.history ? { history: setup.history } : {}),
   });
+}
+
+/**
+ * Where the engines' verdicts go: silence straight to the pipeline; an open
+ * port through service detection and the scripts first (reported once,
+ * when they are done with it). `settle` waits for those still running,
+ * announcing nmap's "Service scan" phase with its own progress.
+ */
+function resultSink(
+  options: CliOptions,
+  setup: ScanSetup,
+  context: {
+    pipeline: Pipeline;
+    hooks: ScanHooks;
+    named: (host: Host) => Host;
+    onCheckpoint: (point: ResumePoint) => void;
+  },
+): { sink: EngineSink; settle(): Promise<void> } {
+  const { pipeline, hooks, named } = context;
+  const signalOption = hooks.signal ? { signal: hooks.signal } : {};
+  const detector = options.serviceDetection
+    ? createServiceDetector([...setup.builtinProbes.map((make) => make()), ...setup.userProbes], {
+      intensity: options.versionIntensity ?? DEFAULT_INTENSITY,
+      ...signalOption,
+    })
+    : undefined;
+  const scripts = (setup.scripts ?? []).length === 0
+    ? undefined
+    : createScriptRunner(setup.scripts ?? [], {
+      ...signalOption,
+      ...(options.scriptTimeout === undefined ? {} : { timeoutMs: options.scriptTimeout }),
+      onError: (message) => hooks.log(`portolan: ${escapeControls(message)}\n`),
+    });
+  const detecting = new Set<Promise<void>>();
+  const detections = { started: 0, done: 0, hosts: new Map<string, Host>(), reporting: false };
+  const sink: EngineSink = {
+    result(_hostIndex: bigint, target: Host, result: PortResult): void {
+      const wanted = result.state === "open" ||
+        (result.protocol === "udp" && result.state === "open|filtered");
+      const probing = wanted && (detector !== undefined || scripts !== undefined);
+      // Most verdicts of a wide scan: silence, which the router only counts (no names needed).
+      if (!probing && isSilent(result)) return pipeline.port(result);
+      const host = named(target);
+      if (result.state === "open") hooks.found?.(result, host);
+      if (!probing) return pipeline.port(result, host);
+      // The port is reported once, with its service and scripts, when they end.
+      detections.started++;
+      detections.hosts.set(host.address, host);
+      const task = (detector?.detect(result) ?? Promise.resolve(result))
+        .then((found) => scripts?.run(found) ?? found)
+        .then((found) => {
+          pipeline.port(found, host);
+          detections.done++;
+          if (detections.reporting) hooks.progress(detections.done, detections.started);
+        });
+      detecting.add(task);
+      task.finally(() => detecting.delete(task));
+    },
+    progress: hooks.progress,
+    checkpoint: context.onCheckpoint,
+  };
+  return {
+    sink,
+    async settle(): Promise<void> {
+      if (detections.started > 0) {
+        // nmap's "Service scan" phase: what is left of detection once the ports are known.
+        const [one] = detections.hosts.values();
+        hooks.phase?.(phaseInfo.services(detections.started, detections.hosts.size, one));
+        detections.reporting = true;
+        hooks.progress(detections.done, detections.started);
+      }
+      await Promise.all(detecting);
+    },
+  };
+}
+
+/** Run the scan; resolves once every output is written. */
+export async function runScan(
+  options: CliOptions,
+  setup: ScanSetup,
+  hooks: ScanHooks,
+): Promise<ScanOutcome> {
+  const { targets, modes, timing, previous } = setup;
+  const start = previous ? new Date(previous.report.start) : new Date();
+  const seed = previous ? BigInt(previous.seed) : options.seed ?? randomSeed();
+  const phases = options.pingOnly ? [] : phasesOf(options, modes, setup.ports);
+  const pipeline = await scanPipeline(options, setup, { phases, start });
   if (previous !== undefined) pipeline.replay(previous.report);
 
   const folded = previous?.upHosts === undefined && foldDiscovery(options, modes, setup.ports);
-  if (options.verbose > 0 && folded) {
-    hooks.log(
-      "portolan: discovery folded into the port scan (it sends no more probes per host than discovery would): a host that answers no port is down or filtered\n",
-    );
-  }
   if (options.verbose > 0) {
-    const engines = phases.map((phase) => `${phase.engine.name} (${phase.ports.length} ports)`);
-    const rate = timing.maxRate > 0 ? `at most ${timing.maxRate} probes/s` : "rate adaptive";
-    hooks.log(
-      `portolan: seed ${seed}, discovery ${folded ? "folded" : modes.discovery}, ${rate}, ${
-        engines.join(", ") || "no port scan"
-      }\n`,
-    );
+    announce(hooks, { folded, phases, seed, timing, discovery: modes.discovery });
   }
   const signal = hooks.signal;
   const signalOption = signal ? { signal } : {};
@@ -243,42 +387,7 @@ export async function runScan(
     // nmap names the hosts found up; -R names every target.
     await resolveNames(options.resolveAll ? targetHosts(targets) : up.map((entry) => entry.host));
     for (const entry of up) entry.host = names.named(entry.host);
-    for (const { host, reason, found } of up) {
-      const verdict: HostResult = {
-        address: host.address,
-        hostnames: namesOf(host),
-        state: "up",
-        reason,
-        ...(found?.reasonTtl !== undefined ? { reasonTtl: found.reasonTtl } : {}),
-        ...(found?.rtt !== undefined ? { rtt: found.rtt } : {}),
-        ...(found?.mac !== undefined ? { mac: found.mac } : {}),
-      };
-      pipeline.host(verdict, host);
-    }
-    const probed = options.pingOnly && options.shard
-      ? Number(shardHosts(targets.size, options.shard))
-      : Number(targets.size);
-    hostsDown = probed - up.length;
-    if (options.verbose > 0 && hostsDown > 0 && hostsDown <= 65_536) {
-      const upAddresses = new Set(up.map((entry) => entry.host.address));
-      let index = 0n;
-      for (const host of targets.hosts()) {
-        const mine = !(options.pingOnly && options.shard) ||
-          index % BigInt(options.shard.count) === BigInt(options.shard.index);
-        index++;
-        if (!mine || upAddresses.has(host.address)) continue;
-        const named = names.named(host);
-        pipeline.note(
-          {
-            address: host.address,
-            hostnames: namesOf(named),
-            state: "down",
-            reason: "no-response",
-          },
-          named,
-        );
-      }
-    }
+    hostsDown = reportDiscovery(options, { up, targets, pipeline, named: (h) => names.named(h) });
     restrictTo(up.map((entry) => entry.host));
     // Only a finished discovery can be trusted to resume from.
     if (!signal?.aborted) upHosts = up.map((entry) => entry.host.address);
@@ -290,54 +399,15 @@ export async function runScan(
     }
   }
 
-  const detector = options.serviceDetection
-    ? createServiceDetector([...setup.builtinProbes.map((make) => make()), ...setup.userProbes], {
-      intensity: options.versionIntensity ?? DEFAULT_INTENSITY,
-      ...signalOption,
-    })
-    : undefined;
-  const scripts = (setup.scripts ?? []).length === 0
-    ? undefined
-    : createScriptRunner(setup.scripts ?? [], {
-      ...signalOption,
-      ...(options.scriptTimeout === undefined ? {} : { timeoutMs: options.scriptTimeout }),
-      onError: (message) => hooks.log(`portolan: ${escapeControls(message)}\n`),
-    });
-  const detecting = new Set<Promise<void>>();
-  const detections = {
-    started: 0,
-    done: 0,
-    hosts: new Map<string, Host>(),
-    reporting: false,
-  };
-  const sink: EngineSink = {
-    result(_hostIndex: bigint, target: Host, result: PortResult): void {
-      const wanted = result.state === "open" ||
-        (result.protocol === "udp" && result.state === "open|filtered");
-      const probing = wanted && (detector !== undefined || scripts !== undefined);
-      // Most verdicts of a wide scan: silence, which the router only counts (no names needed).
-      if (!probing && isSilent(result)) return pipeline.port(result);
-      const host = names.named(target);
-      if (result.state === "open") hooks.found?.(result, host);
-      if (!probing) return pipeline.port(result, host);
-      // The port is reported once, with its service and scripts, when they end.
-      detections.started++;
-      detections.hosts.set(host.address, host);
-      const task = (detector?.detect(result) ?? Promise.resolve(result))
-        .then((found) => scripts?.run(found) ?? found)
-        .then((found) => {
-          pipeline.port(found, host);
-          detections.done++;
-          if (detections.reporting) hooks.progress(detections.done, detections.started);
-        });
-      detecting.add(task);
-      task.finally(() => detecting.delete(task));
-    },
-    progress: hooks.progress,
-    checkpoint(at: ResumePoint): void {
+  const results = resultSink(options, setup, {
+    pipeline,
+    hooks,
+    named: (host) => names.named(host),
+    onCheckpoint: (at) => {
       point = at;
     },
-  };
+  });
+  const sink = results.sink;
 
   let interrupted = signal?.aborted ?? false;
   const empty = scanHosts === 0n;
@@ -375,14 +445,7 @@ export async function runScan(
     }
     interrupted = signal?.aborted ?? false;
   }
-  if (detections.started > 0) {
-    // nmap's "Service scan" phase: what is left of detection once the ports are known.
-    const [one] = detections.hosts.values();
-    hooks.phase?.(phaseInfo.services(detections.started, detections.hosts.size, one));
-    detections.reporting = true;
-    hooks.progress(detections.done, detections.started);
-  }
-  await Promise.all(detecting);
+  await results.settle();
   hooks.settled?.();
   interrupted = signal?.aborted ?? false;
 
