@@ -27,6 +27,21 @@ import type { ProbePlugin } from "./probe_types.ts";
 import { type ScriptPlugin, scriptPluginProblem } from "./script_types.ts";
 import type { OutputPlugin } from "./types.ts";
 
+/** Whether `value` is a valid script plugin (its problems named by scriptPluginProblem). */
+function isScriptPlugin(value: unknown): value is ScriptPlugin {
+  return scriptPluginProblem(value) === undefined;
+}
+
+/** Whether `value` is a valid probe plugin (its problems named by probePluginProblem). */
+function isProbePlugin(value: unknown): value is ProbePlugin {
+  return probePluginProblem(value) === undefined;
+}
+
+/** Whether `value` is a valid output plugin (its problems named by outputPluginProblem). */
+function isOutputPlugin(value: unknown): value is OutputPlugin {
+  return outputPluginProblem(value) === undefined;
+}
+
 /** An output plugin factory and where it came from. */
 export interface LoadedOutputPlugin {
   /** The plugin's name, for `--output NAME:FILE`. */
@@ -221,41 +236,31 @@ async function importPlugins(
       throw fail(`export "${exportName}" returns a promise; a factory must return the plugin`);
     }
     if (!looksLikePlugin(made)) continue;
+    const where = { exportName, path };
     if ("run" in made) {
-      const problem = scriptPluginProblem(made);
-      if (problem !== undefined) {
-        throw fail(`export "${exportName}" returns no valid script plugin: ${problem}`);
+      if (!isScriptPlugin(made)) {
+        throw fail(
+          `export "${exportName}" returns no valid script plugin: ${scriptPluginProblem(made)}`,
+        );
       }
-      const plugin = made as unknown as ScriptPlugin;
-      scripts.push({
-        name: plugin.name,
-        description: plugin.description,
-        exportName,
-        path,
-        plugin,
-      });
+      scripts.push({ name: made.name, description: made.description, ...where, plugin: made });
       continue;
     }
     if ("probe" in made) {
-      const problem = probePluginProblem(made);
-      if (problem !== undefined) {
-        throw fail(`export "${exportName}" returns no valid probe plugin: ${problem}`);
+      if (!isProbePlugin(made)) {
+        throw fail(
+          `export "${exportName}" returns no valid probe plugin: ${probePluginProblem(made)}`,
+        );
       }
-      const plugin = made as unknown as ProbePlugin;
-      probes.push({
-        name: plugin.name,
-        description: plugin.description,
-        exportName,
-        path,
-        plugin,
-      });
+      probes.push({ name: made.name, description: made.description, ...where, plugin: made });
       continue;
     }
-    const problem = outputPluginProblem(made);
-    if (problem !== undefined) {
-      throw fail(`export "${exportName}" returns no valid output plugin: ${problem}`);
+    if (!isOutputPlugin(made)) {
+      throw fail(
+        `export "${exportName}" returns no valid output plugin: ${outputPluginProblem(made)}`,
+      );
     }
-    const plugin = made as unknown as OutputPlugin;
+    const plugin = made;
     outputs.push({
       name: plugin.name,
       description: plugin.description,
@@ -263,11 +268,10 @@ async function importPlugins(
       path,
       factory: (): OutputPlugin => {
         const fresh = factory();
-        const again = outputPluginProblem(fresh);
-        if (again !== undefined) {
-          throw new Error(`Plugin "${path}" export "${exportName}": ${again}`);
+        if (!isOutputPlugin(fresh)) {
+          throw new Error(`Plugin "${path}" export "${exportName}": ${outputPluginProblem(fresh)}`);
         }
-        return fresh as OutputPlugin;
+        return fresh;
       },
     });
   }
