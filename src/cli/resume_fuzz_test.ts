@@ -60,7 +60,9 @@ function mutate(base: unknown, pick: number, edit: Edit, value: unknown): Loose 
       0.5,
       Number.MAX_SAFE_INTEGER + 2,
     ];
-    parent[key] = tweaks[Math.abs(Math.floor(Number(value) || 0)) % tweaks.length];
+    // Any JSON value picks a tweak (Number() of an object whose toString is not a function throws).
+    const choice = typeof value === "number" ? value : JSON.stringify(value)?.length ?? 0;
+    parent[key] = tweaks[Math.abs(Math.floor(choice || 0)) % tweaks.length];
   } else {
     parent[key] = value;
   }
