@@ -23,6 +23,7 @@ import {
   answerAt,
   AnswerKind,
   Control,
+  joinIndex,
   REASON_BYTES,
   Req,
   REQ_ADDRESS,
@@ -30,6 +31,7 @@ import {
   RequestOp,
   type RingMemory,
   ringMemory,
+  splitIndex,
   WorkerState,
 } from "./ring.ts";
 
@@ -110,9 +112,9 @@ export function serveConnectWorker(init: ConnectWorkerInit): void {
         answers[at + Ans.kind] = kind;
         answers[at + Ans.unit] = answer.unit;
         answers[at + Ans.attempt] = answer.attempt;
-        const index = Number(answer.hostIndex);
-        answers[at + Ans.indexLow] = index % 0x1_0000_0000 | 0;
-        answers[at + Ans.indexHigh] = Math.floor(index / 0x1_0000_0000) | 0;
+        const [low, high] = splitIndex(Number(answer.hostIndex));
+        answers[at + Ans.indexLow] = low;
+        answers[at + Ans.indexHigh] = high;
         answerFloats[at / 2 + ANS_AT] = answer.at + shift;
         if (kind === AnswerKind.unreachable) {
           const reason = answer.verdict?.reason ?? "host-unreach";
@@ -162,8 +164,7 @@ export function serveConnectWorker(init: ConnectWorkerInit): void {
         probe.attempt = requests[at + Req.attempt]!;
         probe.host = lastHost;
         probe.hostIndex = BigInt(
-          (requests[at + Req.indexHigh]! >>> 0) * 0x1_0000_0000 +
-            (requests[at + Req.indexLow]! >>> 0),
+          joinIndex(requests[at + Req.indexLow]!, requests[at + Req.indexHigh]!),
         );
         inner.send(probe);
       }
