@@ -12,6 +12,8 @@
  * @module
  */
 
+import { MMSGHDR_SIZE, RawErrno } from "./libc.ts";
+
 /** Jobs the ring holds. */
 const JOBS = 64;
 const JOB_WORDS = 8;
@@ -66,6 +68,45 @@ export function offloadMemory(buffer?: SharedArrayBuffer): OffloadMemory {
     busy: take(MAX_ARENAS),
     failures: take(FAILURES * FAILURE_WORDS),
   };
+}
+
+/**
+ * Send `count` messages, `send(first, left)` being one sendmmsg from message
+ * `first`: a full queue (ENOBUFS, EAGAIN) is tried again, 100 times at most
+ * in a row, an interrupted call again; any other refusal skips that message
+ * and is handed to `refuse`. Each turn sends a message or gives one up, so
+ * this ends. Returns how many the kernel took.
+ */
+export function sendAll(
+  count: number,
+  calls: {
+    send(first: number, left: number): number;
+    errno(): number;
+    refuse(index: number, errno: number): void;
+  },
+): number {
+  let at = 0;
+  let taken = 0;
+  let busy = 0;
+  while (at < count) {
+    const sent = calls.send(at, count - at);
+    if (sent > 0) {
+      at += sent;
+      taken += sent;
+      busy = 0;
+      continue;
+    }
+    const errno = calls.errno();
+    if ((errno === RawErrno.ENOBUFS || errno === RawErrno.EAGAIN) && busy < 100) {
+      busy++;
+      continue;
+    }
+    if (errno === RawErrno.EINTR) continue;
+    calls.refuse(at, errno);
+    at++;
+    busy = 0;
+  }
+  return taken;
 }
 
 /** One batch to send: `count` mmsghdrs from `address` on socket `fd`. */
@@ -222,26 +263,11 @@ export function serveSendOffload(
   Atomics.store(control, C.state, SenderState.closed);
 
   function sendBatch(fd: number, address: bigint, count: number, arena: number): void {
-    let sent = 0;
-    let busyTurns = 0;
-    // Each turn sends at least one message or gives one up, so this ends.
-    while (sent < count) {
-      const n = sendmmsg(fd, address + BigInt(sent * MMSGHDR_BYTES), count - sent);
-      if (n > 0) {
-        sent += n;
-        busyTurns = 0;
-        continue;
-      }
-      const error = errno();
-      if ((error === ENOBUFS || error === EAGAIN) && busyTurns < 100) {
-        busyTurns++;
-        continue;
-      }
-      if (error === EINTR) continue;
-      refuse(arena, sent, error);
-      sent++;
-      busyTurns = 0;
-    }
+    sendAll(count, {
+      send: (first, left) => sendmmsg(fd, address + BigInt(first * MMSGHDR_SIZE), left),
+      errno,
+      refuse: (index, error) => refuse(arena, index, error),
+    });
   }
 
   function refuse(arena: number, index: number, error: number): void {
@@ -259,8 +285,3 @@ export function serveSendOffload(
     Atomics.store(control, C.failWrite, write + 1);
   }
 }
-
-const MMSGHDR_BYTES = 64;
-const EINTR = 4;
-const EAGAIN = 11;
-const ENOBUFS = 105;

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { allocateArena, type Arena, MMSGHDR_SIZE, RawErrno, type RawLibc } from "./libc.ts";
-import type { SendOffload } from "./send_offload.ts";
+import { allocateArena, type Arena, MMSGHDR_SIZE, type RawLibc } from "./libc.ts";
+import { sendAll, type SendOffload } from "./send_offload.ts";
 
 /** Bytes reserved for each slot's socket address (sockaddr_in6 or sockaddr_ll fit). */
 const NAME_SIZE = 32;
@@ -167,34 +167,14 @@ export class BatchSender {
   #flushInline(): FlushResult {
     const result: FlushResult = { sent: 0, failed: this.#refused.splice(0) };
     const batch = this.#batches[this.#current]!;
-    // A worker that stopped may leave this arena marked busy with nothing in flight.
     const { bytes } = batch.arena;
-    let at = 0;
-    let busy = 0;
-    // Each turn sends at least one message or gives one up, so this ends.
-    while (at < this.#count) {
-      const sent = this.#libc.symbols.sendmmsg(
-        this.#fd,
-        bytes.subarray(at * MMSGHDR_SIZE),
-        this.#count - at,
-        0,
-      );
-      if (sent > 0) {
-        result.sent += sent;
-        at += sent;
-        busy = 0;
-        continue;
-      }
-      const errno = this.#libc.errno();
-      if ((errno === RawErrno.ENOBUFS || errno === RawErrno.EAGAIN) && busy < 100) {
-        busy++;
-        continue;
-      }
-      if (errno === RawErrno.EINTR) continue;
-      result.failed.push({ tag: batch.tags[at]!, errno });
-      at++;
-      busy = 0;
-    }
+    const libc = this.#libc;
+    result.sent = sendAll(this.#count, {
+      send: (first, left) =>
+        libc.symbols.sendmmsg(this.#fd, bytes.subarray(first * MMSGHDR_SIZE), left, 0),
+      errno: () => libc.errno(),
+      refuse: (index, errno) => result.failed.push({ tag: batch.tags[index]!, errno }),
+    });
     this.#count = 0;
     return result;
   }
