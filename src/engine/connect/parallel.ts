@@ -64,27 +64,34 @@ export interface ParallelTransport extends ConnectTransport {
   started(): boolean;
 }
 
+/** Addresses of this machine by family, as `Host.value`s. */
+interface LocalAddresses {
+  v4: Set<bigint>;
+  v6: Set<bigint>;
+}
+
 /**
- * Addresses of this machine (keys `family:value`). Tries to them stay on one
- * thread: two of our own sockets connecting to each other's ports at the same
- * moment meet in a TCP simultaneous open and both read as open.
+ * Addresses of this machine. Tries to them stay on one thread: two of our
+ * own sockets connecting to each other's ports at the same moment meet in a
+ * TCP simultaneous open and both read as open.
  */
-function localAddresses(): Set<string> {
-  const keys = new Set<string>(["6:1"]);
+function localAddresses(): LocalAddresses {
+  const local: LocalAddresses = { v4: new Set(), v6: new Set([1n]) };
   try {
     for (const address of listLocalAddresses()) {
-      keys.add(`${typeof address === "number" ? 4 : 6}:${addressToBigInt(address)}`);
+      (typeof address === "number" ? local.v4 : local.v6).add(addressToBigInt(address));
     }
   } catch (error) {
     if (!(error instanceof Error)) throw error;
     // No interface list: loopback alone is known (checked by range below).
   }
-  return keys;
+  return local;
 }
 
-function isLocal(host: Host, local: Set<string>): boolean {
-  if (host.family === 4 && host.value >> 24n === 127n) return true;
-  return local.has(`${host.family}:${host.value}`);
+/** Whether `host` is this machine's (no string made: a sweep asks once a host). */
+function isLocal(host: Host, local: LocalAddresses): boolean {
+  if (host.family === 4) return host.value >> 24n === 127n || local.v4.has(host.value);
+  return local.v6.has(host.value);
 }
 
 /** Start the worker; a failure to start leaves the state `failed` (every try stays on this thread). */
@@ -184,8 +191,7 @@ export function createParallelTransport(
     ports: options.ports,
     capacity: localShare,
   });
-  const local4or6 = options.keepLocal === false ? new Set<string>() : localAddresses();
-  const keepLocal = options.keepLocal !== false;
+  const ours = options.keepLocal === false ? undefined : localAddresses();
   let lastHost: Host | undefined;
   let lastLocal = true;
   const memory = ringMemory();
@@ -234,7 +240,7 @@ export function createParallelTransport(
       const slot = probe.slot;
       if (probe.host !== lastHost) {
         lastHost = probe.host;
-        lastLocal = keepLocal && isLocal(probe.host, local4or6);
+        lastLocal = ours !== undefined && isLocal(probe.host, ours);
       }
       if (
         !lastLocal && workerReady() && probe.hostIndex < 0x20_0000_0000_0000n &&
