@@ -139,98 +139,264 @@ interface PacedHost {
 }
 
 /** Run one scan of `plan` over `transport`, reading answers as `mode` says. */
-export async function runScan(
+export function runScan(
   plan: ScanPlan,
   sink: Pick<EngineSink, "progress" | "checkpoint">,
   transport: Transport,
   mode: ScanMode,
   options: ScanOptions = {},
 ): Promise<EngineStats> {
-  const { timing } = plan;
-  const tracker = new Completion(plan.resume);
-  const order = new Order(plan, mode.units, { onSkip: (index) => tracker.complete(index) });
-  const floor = timeoutFloor(options.exactTimes === true ? "syn" : mode.kind, timing);
-  const rtt = new RttEstimator({ ...timing, minRttTimeout: floor });
-  const rate = new RateController({
-    minRate: timing.minRate,
-    maxRate: timing.scanDelay > 0
-      ? Math.min(timing.maxRate > 0 ? timing.maxRate : Infinity, 1000 / timing.scanDelay)
-      : timing.maxRate,
-    ...(options.initialRate !== undefined ? { initialRate: options.initialRate } : {}),
-  });
-  // Serialised templates (-T0..-T2) keep their parallelism; faster ones are
-  // paced by rate, within what the transport can hold (descriptors).
-  const maxInFlight = Math.min(
-    timing.level <= 2 ? Math.max(1, timing.maxParallelism) : 1 << 20,
-    transport.capacity ?? Infinity,
-  );
-  const attempts = attemptsFor(timing.maxRetries);
+  return new ScanRun(plan, sink, transport, mode, options).run();
+}
+
+/**
+ * One scan's state and its steps. The loop ({@link ScanRun.run}) receives
+ * answers, expires tries whose deadline passed, and sends what the rate
+ * allows, until every unit is decided.
+ */
+class ScanRun implements HeldHandler {
+  readonly #plan: ScanPlan;
+  readonly #timing: Timing;
+  readonly #sink: Pick<EngineSink, "progress" | "checkpoint">;
+  readonly #transport: Transport;
+  readonly #mode: ScanMode;
+  readonly #options: ScanOptions;
+  readonly #tracker: Completion;
+  readonly #order: Order;
+  readonly #rtt: RttEstimator;
+  readonly #rate: RateController;
+  readonly #maxInFlight: number;
+  readonly #attempts: number;
   /** Path checks use the last try number, which retries never reach. */
-  const checkAttempt = attempts - 1;
-  const paceMs = options.icmpPaceMs ?? 1010;
-  const stats = emptyStats();
-  const trace = options.trace;
-  const portOf = (unit: number): number | undefined =>
-    mode.kind === "discovery" ? undefined : plan.ports[unit];
-  function traceAnswer(answer: Answer, slot: number | undefined): void {
-    trace?.({
+  readonly #checkAttempt: number;
+  readonly #paceMs: number;
+  readonly stats = emptyStats();
+  readonly #trace: TraceSink | undefined;
+  readonly #meter = new SendMeter();
+  readonly #slots: SlotTable;
+  readonly #proof: SilenceProof;
+  /** Slots to send again, each with its generation when queued (stale once decided or reused). */
+  readonly #retryQueue = new SlotQueue();
+  /**
+   * How long a host never heard from is waited for, from its first probe: as
+   * long as proof is waited for on a path that stalled, but never less than
+   * the template's initial timeout (-T5 accepts the misses of a shorter wait).
+   */
+  readonly #unheard: number;
+  /** Holding last tries only pays where probes run in parallel (-T3 and faster). */
+  readonly #holds: boolean;
+  readonly #pacedHosts = new Map<number, PacedHost>();
+  /** When each host may get its next paced probe (kept while its queue is empty). */
+  readonly #pacedNextAt = new Map<number, number>();
+  /** Per host: when its last ICMP port unreachable arrived. */
+  readonly #lastUnreach = new Map<number, number>();
+  /** Per host: when its first probe went out (--host-timeout only). */
+  readonly #hostStarted = new Map<number, number>();
+  /**
+   * A port scan of several ports a host (SYN or connect) on a path where no
+   * try was ever lost: a retry finds only what loss hid, and a host none of
+   * whose tries answered is dark, not lossy. Its silent ports get no retry
+   * (a third of a -Pn sweep's sends go to dark hosts' retries otherwise).
+   * The first retry answered anywhere (loss exists) ends this.
+   */
+  readonly #darkHostsSkipRetries: boolean;
+  readonly #total: number;
+  #done = 0;
+  #exhausted = false;
+  #highestAnsweredRetry = 0;
+  #baseRtt = Infinity;
+  // The last host looked up: a fresh unit's first try and one host's run of verdicts hit it.
+  #lastHostIndex = -1n;
+  #lastHost: Host | undefined;
+  // lossRetries takes two logarithms: worked out again only when the measured loss moves.
+  #retriesForLoss = 0;
+  #retriesLossRate = 0;
+  /** The one {@link Probe} handed to the transport, refilled per try (it reads it at once). */
+  readonly #outgoing: Probe = { slot: 0, hostIndex: 0n, host: undefined!, unit: 0, attempt: 0 };
+  #tokens = 0;
+  #lastRefill: number;
+
+  constructor(
+    plan: ScanPlan,
+    sink: Pick<EngineSink, "progress" | "checkpoint">,
+    transport: Transport,
+    mode: ScanMode,
+    options: ScanOptions,
+  ) {
+    const { timing } = plan;
+    this.#plan = plan;
+    this.#timing = timing;
+    this.#sink = sink;
+    this.#transport = transport;
+    this.#mode = mode;
+    this.#options = options;
+    this.#tracker = new Completion(plan.resume);
+    const tracker = this.#tracker;
+    this.#order = new Order(plan, mode.units, { onSkip: (index) => tracker.complete(index) });
+    this.#total = this.#order.total;
+    const floor = timeoutFloor(options.exactTimes === true ? "syn" : mode.kind, timing);
+    this.#rtt = new RttEstimator({ ...timing, minRttTimeout: floor });
+    this.#rate = new RateController({
+      minRate: timing.minRate,
+      maxRate: timing.scanDelay > 0
+        ? Math.min(timing.maxRate > 0 ? timing.maxRate : Infinity, 1000 / timing.scanDelay)
+        : timing.maxRate,
+      ...(options.initialRate !== undefined ? { initialRate: options.initialRate } : {}),
+    });
+    // Serialised templates (-T0..-T2) keep their parallelism; faster ones are
+    // paced by rate, within what the transport can hold (descriptors).
+    this.#maxInFlight = Math.min(
+      timing.level <= 2 ? Math.max(1, timing.maxParallelism) : 1 << 20,
+      transport.capacity ?? Infinity,
+    );
+    this.#attempts = attemptsFor(timing.maxRetries);
+    this.#checkAttempt = this.#attempts - 1;
+    this.#paceMs = options.icmpPaceMs ?? 1010;
+    this.#trace = options.trace;
+    this.#slots = new SlotTable(mode.units);
+    this.#proof = new SilenceProof(this.#slots, (hostIndex) => plan.targets.at(hostIndex));
+    this.#unheard = timing.level >= 5
+      ? timing.initialRttTimeout
+      : Math.max(timing.initialRttTimeout, SILENCE_PROOF_MS);
+    this.#holds = timing.level >= 3;
+    this.#darkHostsSkipRetries = (mode.kind === "syn" || mode.kind === "connect") &&
+      mode.units >= 4 && timing.level >= 3;
+    this.#lastRefill = transport.now();
+  }
+
+  /** The loop: until every unit is decided, or an abort's drain runs out. */
+  async run(): Promise<EngineStats> {
+    const transport = this.#transport;
+    const slots = this.#slots;
+    const start = this.#lastRefill;
+    let lastProgress = start;
+    let lastCheckpoint = start;
+    let drainUntil = Infinity;
+    let seenDrops = 0;
+    let lastYield = performance.now();
+    try {
+      for (;;) {
+        let now = transport.now();
+        if (this.#options.signal?.aborted && drainUntil === Infinity) {
+          drainUntil = now + (this.#options.drainMs ?? 1000);
+          this.#exhausted = true;
+          this.#retryQueue.clear();
+          this.#pacedHosts.clear();
+        }
+        const draining = drainUntil !== Infinity;
+        if (now >= drainUntil) break;
+        // Silence is judged up to the receiver's read point, taken before the
+        // drain: every answer that arrived by then is handled first.
+        const judgeAt = transport.caughtUp === undefined
+          ? now
+          : Math.max(Math.min(now, transport.caughtUp()), now - MAX_RECEIVER_LAG_MS);
+        for (const answer of transport.receive()) this.#handle(answer);
+        const drops = transport.receiverStats?.().drops ?? 0;
+        if (drops > seenDrops) {
+          seenDrops = drops;
+          this.#rate.overload(now);
+        }
+        this.#watchQueueing(now);
+        this.#expire(judgeAt, now);
+        if (!draining) this.#sendFresh(now);
+        const idle = slots.inUse === 0 && this.#exhausted && this.#retryQueue.length === 0 &&
+          this.#pacedHosts.size === 0;
+        if (idle || (draining && slots.inUse === 0)) break;
+        now = transport.now();
+        if (now - lastProgress >= PROGRESS_EVERY_MS) {
+          lastProgress = now;
+          this.#sink.progress?.(this.#done, this.#total);
+        }
+        if (now - lastCheckpoint >= CHECKPOINT_EVERY_MS) {
+          lastCheckpoint = now;
+          this.#sink.checkpoint?.(this.#tracker.point());
+        }
+        await transport.wait(this.#waitTime(now, draining));
+        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
+      }
+    } finally {
+      // Whatever is still in flight (an abort's drain ran out) gives its resources back.
+      for (let slot = 0; slot < slots.capacity; slot++) {
+        if (slots.occupied[slot] === 1) this.#release(slot);
+      }
+    }
+    return this.#finish();
+  }
+
+  #finish(): EngineStats {
+    const stats = this.stats;
+    const rate = this.#rate;
+    const receiver = this.#transport.receiverStats?.() ?? { packets: 0, drops: 0 };
+    stats.receiverDrops = receiver.drops;
+    stats.receiverPackets = receiver.packets;
+    stats.backoffs = rate.backoffs;
+    stats.peakRate = Math.round(Math.max(stats.peakRate, rate.peak));
+    stats.lossRate = rate.lossRate;
+    stats.sendRate = this.#meter.peak;
+    this.#sink.checkpoint?.(this.#tracker.point());
+    this.#sink.progress?.(this.#done, this.#total);
+    const rtt = this.#rtt;
+    this.#trace?.({
+      type: "times",
+      kind: this.#mode.kind,
+      srtt: rtt.srtt,
+      rttvar: rtt.rttvar,
+      timeout: rtt.timeout(),
+    });
+    return stats;
+  }
+
+  /**
+   * Queueing: answers come ever later as the rate grows; stop growing
+   * meanwhile, and when the queue is long, it is congestion: cut.
+   */
+  #watchQueueing(now: number): void {
+    const rtt = this.#rtt;
+    const rate = this.#rate;
+    rate.holdGrowth(rtt.samples > 8 && rtt.srtt > 2 * this.#baseRtt + 20);
+    if (rtt.samples > 8 && rtt.srtt > 3 * this.#baseRtt + 50) {
+      const before = rate.backoffs;
+      rate.overload(now);
+      if (rate.backoffs !== before) rate.settle(now + 2 * rtt.timeout());
+    }
+  }
+
+  #portOf(unit: number): number | undefined {
+    return this.#mode.kind === "discovery" ? undefined : this.#plan.ports[unit];
+  }
+
+  #traceAnswer(answer: Answer, slot: number | undefined): void {
+    this.#trace?.({
       type: "received",
-      kind: mode.kind,
+      kind: this.#mode.kind,
       at: answer.at,
-      address: (slot === undefined ? plan.targets.at(answer.hostIndex) : hostOf(slot)).address,
-      port: portOf(answer.unit),
+      address: (slot === undefined ? this.#plan.targets.at(answer.hostIndex) : this.#hostOf(slot))
+        .address,
+      port: this.#portOf(answer.unit),
       attempt: answer.attempt,
       state: answer.verdict?.state,
       reason: answer.verdict?.reason,
       ttl: answer.ttl,
     });
   }
-  const meter = new SendMeter();
-  const slots = new SlotTable(mode.units);
-  const proof = new SilenceProof(slots, (hostIndex) => plan.targets.at(hostIndex));
-  /** Slots to send again, each with its generation when queued (stale once decided or reused). */
-  const retryQueue = new SlotQueue();
-  /**
-   * How long a host never heard from is waited for, from its first probe: as
-   * long as proof is waited for on a path that stalled, but never less than
-   * the template's initial timeout (-T5 accepts the misses of a shorter wait).
-   */
-  const unheard = timing.level >= 5
-    ? timing.initialRttTimeout
-    : Math.max(timing.initialRttTimeout, SILENCE_PROOF_MS);
-  /** Holding last tries only pays where probes run in parallel (-T3 and faster). */
-  const holds = timing.level >= 3;
-  const pacedHosts = new Map<number, PacedHost>();
-  /** When each host may get its next paced probe (kept while its queue is empty). */
-  const pacedNextAt = new Map<number, number>();
-  /** Per host: when its last ICMP port unreachable arrived. */
-  const lastUnreach = new Map<number, number>();
-  /** Per host: when its first probe went out (--host-timeout only). */
-  const hostStarted = new Map<number, number>();
-
-  let done = 0;
-  let exhausted = false;
-  let highestAnsweredRetry = 0;
-  let baseRtt = Infinity;
-  const total = order.total;
-
-  // The last host looked up: a fresh unit's first try and one host's run of verdicts hit it.
-  let lastHostIndex = -1n;
-  let lastHost: Host | undefined;
 
   /** The host of the unit in `slot`, looked up by index (slots keep no Host objects). */
-  function hostOf(slot: number): Host {
-    const hostIndex = slots.hostIndexOf[slot]!;
-    if (hostIndex !== lastHostIndex || lastHost === undefined) {
-      lastHost = plan.targets.at(hostIndex);
-      lastHostIndex = hostIndex;
+  #hostOf(slot: number): Host {
+    const hostIndex = this.#slots.hostIndexOf[slot]!;
+    if (hostIndex !== this.#lastHostIndex || this.#lastHost === undefined) {
+      this.#lastHost = this.#plan.targets.at(hostIndex);
+      this.#lastHostIndex = hostIndex;
     }
-    return lastHost;
+    return this.#lastHost;
   }
 
-  function release(slot: number): void {
-    if (slots.isCheck[slot] === 1) proof.checkDone(slots.hostIndexOf[slot]!);
-    transport.release?.(slot);
+  #release(slot: number): void {
+    const slots = this.#slots;
+    if (slots.isCheck[slot] === 1) this.#proof.checkDone(slots.hostIndexOf[slot]!);
+    this.#transport.release?.(slot);
     slots.free(slot);
   }
 
@@ -240,110 +406,86 @@ export async function runScan(
    * again, and neither is reported (nmap reports nothing unfinished of a
    * host that timed out).
    */
-  function hostExpired(hostIndex: bigint, now: number): boolean {
-    if (timing.hostTimeout <= 0) return false;
+  #hostExpired(hostIndex: bigint, now: number): boolean {
+    if (this.#timing.hostTimeout <= 0) return false;
     const key = Number(hostIndex);
-    const first = hostStarted.get(key);
+    const first = this.#hostStarted.get(key);
     if (first === undefined) {
-      hostStarted.set(key, now);
+      this.#hostStarted.set(key, now);
       return false;
     }
-    return now - first > timing.hostTimeout;
+    return now - first > this.#timing.hostTimeout;
   }
 
   /** Give up on a unit of a host that timed out: finished, not reported. */
-  function abandon(slot: number): void {
-    done++;
-    tracker.complete(slots.positionOf[slot]!);
-    release(slot);
+  #abandon(slot: number): void {
+    this.#done++;
+    this.#tracker.complete(this.#slots.positionOf[slot]!);
+    this.#release(slot);
   }
 
-  function decide(slot: number, verdict: Verdict): void {
-    done++;
-    tracker.complete(slots.positionOf[slot]!);
-    mode.emit(slots.hostIndexOf[slot]!, hostOf(slot), slots.unitOf[slot]!, verdict);
-    release(slot);
+  #decide(slot: number, verdict: Verdict): void {
+    const slots = this.#slots;
+    this.#done++;
+    this.#tracker.complete(slots.positionOf[slot]!);
+    this.#mode.emit(slots.hostIndexOf[slot]!, this.#hostOf(slot), slots.unitOf[slot]!, verdict);
+    this.#release(slot);
   }
 
-  /**
-   * A port scan of several ports a host (SYN or connect) on a path where no
-   * try was ever lost: a retry finds only what loss hid, and a host none of
-   * whose tries answered is dark, not lossy. Its silent ports get no retry
-   * (a third of a -Pn sweep's sends go to dark hosts' retries otherwise).
-   * The first retry answered anywhere (loss exists) ends this.
-   */
-  const darkHostsSkipRetries = (mode.kind === "syn" || mode.kind === "connect") &&
-    mode.units >= 4 && timing.level >= 3;
-
-  function isDark(slot: number): boolean {
-    return darkHostsSkipRetries && highestAnsweredRetry === 0 && rate.lossRate === 0 &&
-      stats.replies >= DARK_HOST_MIN_REPLIES && !proof.heard(slots.hostIndexOf[slot]!);
+  #isDark(slot: number): boolean {
+    return this.#darkHostsSkipRetries && this.#highestAnsweredRetry === 0 &&
+      this.#rate.lossRate === 0 && this.stats.replies >= DARK_HOST_MIN_REPLIES &&
+      !this.#proof.heard(this.#slots.hostIndexOf[slot]!);
   }
 
-  // lossRetries takes two logarithms: worked out again only when the measured loss moves.
-  let retriesForLoss = 0;
-  let retriesLossRate = 0;
-  function retriesAllowed(slot: number): number {
-    const loss = rate.lossRate;
-    if (loss !== retriesLossRate) {
-      retriesLossRate = loss;
-      retriesForLoss = lossRetries(loss, total);
+  #retriesAllowed(slot: number): number {
+    const loss = this.#rate.lossRate;
+    if (loss !== this.#retriesLossRate) {
+      this.#retriesLossRate = loss;
+      this.#retriesForLoss = lossRetries(loss, this.#total);
     }
-    const wanted = Math.max(highestAnsweredRetry + 1, retriesForLoss);
-    const allowed = Math.min(timing.maxRetries, wanted, attempts - 1);
-    return allowed > 0 && isDark(slot) ? 0 : allowed;
+    const wanted = Math.max(this.#highestAnsweredRetry + 1, this.#retriesForLoss);
+    const allowed = Math.min(this.#timing.maxRetries, wanted, this.#attempts - 1);
+    return allowed > 0 && this.#isDark(slot) ? 0 : allowed;
   }
 
-  function retry(slot: number): void {
-    stats.retries++;
-    retryQueue.push(slot, slots.generation[slot]!);
+  #retry(slot: number): void {
+    this.stats.retries++;
+    this.#retryQueue.push(slot, this.#slots.generation[slot]!);
   }
 
-  function handle(answer: Answer): void {
+  #handle(answer: Answer): void {
+    const slots = this.#slots;
     const slot = slots.find(answer.hostIndex, answer.unit);
-    if (trace !== undefined) traceAnswer(answer, slot);
+    if (this.#trace !== undefined) this.#traceAnswer(answer, slot);
     if (slot === undefined) return; // decided already, or never sent
     if (slots.isCheck[slot] === 1) {
       // Only the check's own try proves the path answers now (not a late
       // answer to the unit's earlier tries).
-      if (answer.attempt === checkAttempt && answer.verdict !== undefined) {
-        proof.answered(slot, slots.sentAt[slot]!, answer.timed);
-        release(slot);
+      if (answer.attempt === this.#checkAttempt && answer.verdict !== undefined) {
+        this.#proof.answered(slot, slots.sentAt[slot]!, answer.timed);
+        this.#release(slot);
       }
       return;
     }
-    if (answer.portUnreach) lastUnreach.set(Number(answer.hostIndex), answer.at);
+    if (answer.portUnreach) this.#lastUnreach.set(Number(answer.hostIndex), answer.at);
     const verdict = answer.verdict;
     if (verdict === undefined) return;
-    stats.replies++;
+    this.stats.replies++;
     const latest = slots.tries[slot]! - 1;
     const answered = Math.min(answer.attempt, latest);
     // The answered try's send time (of a middle try only the first is known).
     const triedAt = answered === latest ? slots.sentAt[slot]! : slots.firstSentAt[slot]!;
     const timed = answer.timed;
-    proof.answered(slot, triedAt, timed);
-    if (answered === 0 && timed) {
-      // A late answer to the first try still times the path: queueing shows here.
-      const first = answer.at - slots.firstSentAt[slot]!;
-      if (first >= 0) {
-        rtt.sample(first);
-        rate.roundTrip(rtt.srtt);
-        if (first < baseRtt) baseRtt = first;
-      }
-    }
-    if (answered === latest && timed && slots.paced[slot] === 0) {
-      const lostAt = answered > 0 ? slots.previousRate[slot]! : undefined;
-      const before = rate.backoffs;
-      rate.answered(slots.rateAt[slot]!, lostAt, answer.at);
-      if (rate.backoffs !== before) rate.settle(answer.at + 2 * rtt.timeout());
-    }
-    if (answered === latest && answered > 0 && timed) {
-      highestAnsweredRetry = Math.max(highestAnsweredRetry, answered);
-    }
-    if (answer.again === true && slots.tries[slot]! < attempts && latest < timing.maxRetries) {
+    this.#proof.answered(slot, triedAt, timed);
+    if (timed) this.#learn(slot, answer.at, answered, latest);
+    if (
+      answer.again === true && slots.tries[slot]! < this.#attempts &&
+      latest < this.#timing.maxRetries
+    ) {
       // Says nothing of the unit (a socket met itself): a fresh try settles it.
       slots.bump(slot); // its deadline entry goes stale
-      retry(slot);
+      this.#retry(slot);
       return;
     }
     const elapsed = answer.at - slots.sentAt[slot]!;
@@ -352,121 +494,151 @@ export async function runScan(
     const ttl = verdict.ttl ?? (answer.ttl > 0 ? answer.ttl : undefined);
     if (ttl !== undefined) decided.ttl = ttl;
     if (verdict.mac !== undefined) decided.mac = verdict.mac;
-    decide(slot, decided);
+    this.#decide(slot, decided);
+  }
+
+  /** What a timed answer to try `answered` (of `latest`) teaches the clocks and the rate. */
+  #learn(slot: number, at: number, answered: number, latest: number): void {
+    const slots = this.#slots;
+    const rate = this.#rate;
+    if (answered === 0) {
+      // A late answer to the first try still times the path: queueing shows here.
+      const first = at - slots.firstSentAt[slot]!;
+      if (first >= 0) {
+        this.#rtt.sample(first);
+        rate.roundTrip(this.#rtt.srtt);
+        if (first < this.#baseRtt) this.#baseRtt = first;
+      }
+    }
+    if (answered === latest && slots.paced[slot] === 0) {
+      const lostAt = answered > 0 ? slots.previousRate[slot]! : undefined;
+      const before = rate.backoffs;
+      rate.answered(slots.rateAt[slot]!, lostAt, at);
+      if (rate.backoffs !== before) rate.settle(at + 2 * this.#rtt.timeout());
+    }
+    if (answered === latest && answered > 0) {
+      this.#highestAnsweredRetry = Math.max(this.#highestAnsweredRetry, answered);
+    }
   }
 
   /** A last try stayed silent: held for proof that the path answers, or decided at once. */
-  function silent(slot: number): void {
-    if (holds) proof.hold(slot);
-    else decide(slot, mode.silent);
+  #lastTrySilent(slot: number): void {
+    if (this.#holds) this.#proof.hold(slot);
+    else this.#decide(slot, this.#mode.silent);
   }
 
-  const heldHandler: HeldHandler = {
-    settleOtherwise(slot: number, now: number): boolean {
-      if (timing.hostTimeout > 0 && hostExpired(slots.hostIndexOf[slot]!, now)) {
-        abandon(slot);
-        return true;
-      }
-      // Paced tries are retried by the host's ICMP pace, never here.
-      if (slots.paced[slot] === 0 && slots.tries[slot]! - 1 < retriesAllowed(slot)) {
-        retry(slot);
-        return true;
-      }
-      return false;
-    },
-    silent(slot: number): void {
-      decide(slot, mode.silent);
-    },
-    check(unit: CheckUnit, now: number): void {
-      lastHostIndex = unit.hostIndex;
-      lastHost = unit.host;
-      const slot = slots.occupy(unit.hostIndex, unit.unit, -1);
-      slots.tries[slot] = checkAttempt;
-      slots.refused[slot] = MAX_REFUSALS; // a refused check is not sent again: the next one will be
-      slots.isCheck[slot] = 1;
-      proof.checkSent(unit.hostIndex, now);
-      transmit(slot, now, false);
-    },
-  };
+  /** {@link HeldHandler}: a held try's host timed out, or it may be retried. */
+  settleOtherwise(slot: number, now: number): boolean {
+    const slots = this.#slots;
+    if (this.#timing.hostTimeout > 0 && this.#hostExpired(slots.hostIndexOf[slot]!, now)) {
+      this.#abandon(slot);
+      return true;
+    }
+    // Paced tries are retried by the host's ICMP pace, never here.
+    if (slots.paced[slot] === 0 && slots.tries[slot]! - 1 < this.#retriesAllowed(slot)) {
+      this.#retry(slot);
+      return true;
+    }
+    return false;
+  }
+
+  /** {@link HeldHandler}: a held try's silence stands. */
+  silent(slot: number): void {
+    this.#decide(slot, this.#mode.silent);
+  }
+
+  /** {@link HeldHandler}: send a path check. */
+  check(unit: CheckUnit, now: number): void {
+    const slots = this.#slots;
+    this.#lastHostIndex = unit.hostIndex;
+    this.#lastHost = unit.host;
+    const slot = slots.occupy(unit.hostIndex, unit.unit, -1);
+    slots.tries[slot] = this.#checkAttempt;
+    slots.refused[slot] = MAX_REFUSALS; // a refused check is not sent again: the next one will be
+    slots.isCheck[slot] = 1;
+    this.#proof.checkSent(unit.hostIndex, now);
+    this.#transmit(slot, now, false);
+  }
 
   /** Pace a silent UDP try to a host that sends port unreachables, or let its silence stand. */
-  function paceUdp(slot: number, unreachAt: number, now: number): void {
+  #paceUdp(slot: number, unreachAt: number, now: number): void {
+    const slots = this.#slots;
     const hostKey = Number(slots.hostIndexOf[slot]!);
     // The host sends unreachables but may be out of its ICMP budget: retry
     // at its refill pace; a paced try that stays silent is real silence.
     // On a lossy path one silent try proves less: ask twice.
-    const pacedTries = options.pacedTries ?? (rate.lossRate > 0 ? 2 : 1);
-    if (slots.paced[slot]! >= pacedTries || slots.tries[slot]! >= attempts) {
+    const pacedTries = this.#options.pacedTries ?? (this.#rate.lossRate > 0 ? 2 : 1);
+    if (slots.paced[slot]! >= pacedTries || slots.tries[slot]! >= this.#attempts) {
       // A paced try that drew nothing, with nothing else heard from the
       // host since it went: the host spent no ICMP on it, so its next
       // paced probe need not wait out the pace. (With loss on the path,
       // silence may be a lost unreachable that did spend the budget.)
       if (slots.proving[slot] === 1 && pacedTries === 1 && unreachAt < slots.sentAt[slot]!) {
-        pacedNextAt.set(hostKey, now);
-        const host = pacedHosts.get(hostKey);
+        this.#pacedNextAt.set(hostKey, now);
+        const host = this.#pacedHosts.get(hostKey);
         if (host !== undefined) host.nextAt = Math.min(host.nextAt, now);
       }
-      silent(slot);
+      this.#lastTrySilent(slot);
       return;
     }
-    let host = pacedHosts.get(hostKey);
+    let host = this.#pacedHosts.get(hostKey);
     if (host === undefined) {
       host = {
         queue: [],
-        nextAt: Math.max(now, unreachAt + paceMs, pacedNextAt.get(hostKey) ?? 0),
+        nextAt: Math.max(now, unreachAt + this.#paceMs, this.#pacedNextAt.get(hostKey) ?? 0),
       };
-      pacedHosts.set(hostKey, host);
+      this.#pacedHosts.set(hostKey, host);
     }
     host.queue.push({ slot, generation: slots.generation[slot]! });
-    stats.retries++;
+    this.stats.retries++;
   }
 
   /** Deal with the tries whose deadline passed by `judgeAt` (the receiver has read that far). */
-  function expire(judgeAt: number, now: number): void {
-    const timeout = rtt.timeout();
+  #expire(judgeAt: number, now: number): void {
+    const slots = this.#slots;
+    const timing = this.#timing;
+    const timeout = this.#rtt.timeout();
     for (let slot = slots.oldest(); slot !== undefined; slot = slots.oldest()) {
       if (judgeAt < slots.sentAt[slot]! + timeout) break;
       slots.shiftDeadline();
       if (slots.isCheck[slot] === 1) {
-        release(slot); // lost, or the path is stalled: the next check tells
+        this.#release(slot); // lost, or the path is stalled: the next check tells
         continue;
       }
-      if (timing.hostTimeout > 0 && hostExpired(slots.hostIndexOf[slot]!, now)) {
-        abandon(slot);
+      if (timing.hostTimeout > 0 && this.#hostExpired(slots.hostIndexOf[slot]!, now)) {
+        this.#abandon(slot);
         continue;
       }
-      const unreachAt = mode.kind === "udp"
-        ? lastUnreach.get(Number(slots.hostIndexOf[slot]!))
+      const unreachAt = this.#mode.kind === "udp"
+        ? this.#lastUnreach.get(Number(slots.hostIndexOf[slot]!))
         : undefined;
-      if (unreachAt !== undefined) paceUdp(slot, unreachAt, now);
-      else if (slots.tries[slot]! - 1 < retriesAllowed(slot)) retry(slot);
+      if (unreachAt !== undefined) this.#paceUdp(slot, unreachAt, now);
+      else if (slots.tries[slot]! - 1 < this.#retriesAllowed(slot)) this.#retry(slot);
       else {
-        if (slots.tries[slot] === 1 && timing.maxRetries > 0 && isDark(slot)) {
-          stats.darkRetriesSkipped++;
+        if (slots.tries[slot] === 1 && timing.maxRetries > 0 && this.#isDark(slot)) {
+          this.stats.darkRetriesSkipped++;
         }
-        silent(slot);
+        this.#lastTrySilent(slot);
       }
     }
-    proof.release(judgeAt, now, { timeout, unheard }, heldHandler);
+    this.#proof.release(judgeAt, now, { timeout, unheard: this.#unheard }, this);
   }
 
-  /** The one {@link Probe} handed to the transport, refilled per try (it reads it at once). */
-  const outgoing: Probe = { slot: 0, hostIndex: 0n, host: undefined!, unit: 0, attempt: 0 };
-
-  function transmit(slot: number, now: number, isPaced: boolean): void {
+  #transmit(slot: number, now: number, isPaced: boolean): void {
+    const slots = this.#slots;
     slots.previousRate[slot] = slots.rateAt[slot]!;
-    slots.rateAt[slot] = rate.rate;
+    slots.rateAt[slot] = this.#rate.rate;
     // Stamped as it goes, not at the round's start: a connect() takes the
     // kernel's whole handshake, and a burst of them would otherwise count
     // into every round trip measured.
-    const sentAt = transport.now();
+    const sentAt = this.#transport.now();
     slots.sentAt[slot] = sentAt;
     if (slots.tries[slot] === 0) slots.firstSentAt[slot] = sentAt;
     slots.proving[slot] = 0;
     if (isPaced) {
       // Only a try sent once the host's ICMP budget has refilled can prove silence.
-      const unreachAt = lastUnreach.get(Number(slots.hostIndexOf[slot]!)) ?? -Infinity;
-      if (now - unreachAt >= paceMs * 0.95) {
+      const unreachAt = this.#lastUnreach.get(Number(slots.hostIndexOf[slot]!)) ?? -Infinity;
+      if (now - unreachAt >= this.#paceMs * 0.95) {
         slots.paced[slot] = slots.paced[slot]! + 1;
         slots.proving[slot] = 1;
       }
@@ -475,45 +647,52 @@ export async function runScan(
     slots.tries[slot] = attempt + 1;
     slots.bump(slot);
     slots.pushDeadline(slot);
-    stats.probes++;
+    this.stats.probes++;
+    const outgoing = this.#outgoing;
     outgoing.slot = slot;
     outgoing.hostIndex = slots.hostIndexOf[slot]!;
-    outgoing.host = hostOf(slot);
+    outgoing.host = this.#hostOf(slot);
     outgoing.unit = slots.unitOf[slot]!;
     outgoing.attempt = attempt;
-    transport.send(outgoing);
-    if (trace !== undefined) {
-      trace({
+    this.#transport.send(outgoing);
+    if (this.#trace !== undefined) {
+      this.#trace({
         type: "sent",
-        kind: mode.kind,
+        kind: this.#mode.kind,
         at: sentAt,
         address: outgoing.host.address,
-        port: portOf(outgoing.unit),
+        port: this.#portOf(outgoing.unit),
         attempt,
       });
     }
   }
 
-  function fresh(now: number): number | undefined {
-    if (exhausted) return undefined;
+  #fresh(now: number): number | undefined {
+    if (this.#exhausted) return undefined;
+    const order = this.#order;
     let item = order.next();
-    while (item !== undefined && timing.hostTimeout > 0 && hostExpired(item.hostIndex, now)) {
-      done++;
-      tracker.complete(item.index);
+    while (
+      item !== undefined && this.#timing.hostTimeout > 0 && this.#hostExpired(item.hostIndex, now)
+    ) {
+      this.#done++;
+      this.#tracker.complete(item.index);
       item = order.next();
     }
     if (item === undefined) {
-      exhausted = true;
+      this.#exhausted = true;
       return undefined;
     }
-    lastHostIndex = item.hostIndex;
-    lastHost = item.host;
+    this.#lastHostIndex = item.hostIndex;
+    this.#lastHost = item.host;
+    const slots = this.#slots;
     const slot = slots.occupy(item.hostIndex, item.portIndex, item.index);
-    if (slots.inUse > stats.peakInFlight) stats.peakInFlight = slots.inUse;
+    if (slots.inUse > this.stats.peakInFlight) this.stats.peakInFlight = slots.inUse;
     return slot;
   }
 
-  function sendPaced(now: number): void {
+  #sendPaced(now: number): void {
+    const slots = this.#slots;
+    const pacedHosts = this.#pacedHosts;
     for (const [key, host] of pacedHosts) {
       if (host.nextAt > now) continue;
       let entry = host.queue.shift();
@@ -526,159 +705,85 @@ export async function runScan(
         continue;
       }
       const slot = entry.slot;
-      if (timing.hostTimeout > 0 && hostExpired(slots.hostIndexOf[slot]!, now)) {
-        abandon(slot);
+      if (this.#timing.hostTimeout > 0 && this.#hostExpired(slots.hostIndexOf[slot]!, now)) {
+        this.#abandon(slot);
         if (host.queue.length === 0) pacedHosts.delete(key);
         continue;
       }
-      host.nextAt = now + paceMs;
-      pacedNextAt.set(key, host.nextAt);
+      host.nextAt = now + this.#paceMs;
+      this.#pacedNextAt.set(key, host.nextAt);
       // An empty queue must not keep the scan alive until the next pace.
       if (host.queue.length === 0) pacedHosts.delete(key);
-      transmit(slot, now, true);
+      this.#transmit(slot, now, true);
     }
   }
 
   /** Tries the transport refused locally (a full queue, no descriptor): not the network's fault. */
-  function requeueRefused(): void {
-    for (const slot of transport.flush()) {
+  #requeueRefused(): void {
+    const slots = this.#slots;
+    for (const slot of this.#transport.flush()) {
       // Sent again later, a few times; past that (no route, no source
       // address, a local firewall) the try stands as sent and lost, and the
       // unit ends as silence does.
-      stats.sendErrors++;
+      this.stats.sendErrors++;
       if (slots.occupied[slot] === 1 && slots.refused[slot]! < MAX_REFUSALS) {
         slots.refused[slot] = slots.refused[slot]! + 1;
         slots.tries[slot] = Math.max(0, slots.tries[slot]! - 1);
         slots.bump(slot);
-        retryQueue.push(slot, slots.generation[slot]!);
+        this.#retryQueue.push(slot, slots.generation[slot]!);
       }
     }
   }
 
   /** Units in flight that hold transport resources (queued retries hold none of their own). */
-  function busy(): number {
-    return slots.inUse - retryQueue.length;
+  #busy(): number {
+    return this.#slots.inUse - this.#retryQueue.length;
   }
 
-  let tokens = 0;
-  let lastRefill = transport.now();
-  const start = lastRefill;
-  let lastProgress = start;
-  let lastCheckpoint = start;
-  let drainUntil = Infinity;
-  let seenDrops = 0;
-  let lastYield = performance.now();
-
-  function sendFresh(now: number): void {
-    sendPaced(now);
-    const elapsed = Math.max(0, now - lastRefill);
-    lastRefill = now;
+  #sendFresh(now: number): void {
+    this.#sendPaced(now);
+    const rate = this.#rate;
+    const elapsed = Math.max(0, now - this.#lastRefill);
+    this.#lastRefill = now;
     const current = rate.rate;
-    tokens = Math.min(tokens + (elapsed * current) / 1000, Math.max(64, current * 0.004));
+    let tokens = Math.min(
+      this.#tokens + (elapsed * current) / 1000,
+      Math.max(64, current * 0.004),
+    );
     let sent = 0;
-    while (tokens >= 1 && busy() < maxInFlight) {
-      const queued = retryQueue.shiftLive(slots);
-      const slot = queued >= 0 ? queued : fresh(now);
+    while (tokens >= 1 && this.#busy() < this.#maxInFlight) {
+      const queued = this.#retryQueue.shiftLive(this.#slots);
+      const slot = queued >= 0 ? queued : this.#fresh(now);
       if (slot === undefined) break;
-      transmit(slot, now, false);
+      this.#transmit(slot, now, false);
       tokens--;
       sent++;
     }
+    this.#tokens = tokens;
     rate.sent(sent);
-    meter.sent(sent, now);
-    if (rate.rate > stats.peakRate) stats.peakRate = rate.rate;
-    requeueRefused();
+    this.#meter.sent(sent, now);
+    if (rate.rate > this.stats.peakRate) this.stats.peakRate = rate.rate;
+    this.#requeueRefused();
   }
 
   /** Sleep until a token, a deadline or a paced retry is due; answers wake us sooner. */
-  function waitTime(now: number, draining: boolean): number {
+  #waitTime(now: number, draining: boolean): number {
     let wait = 20;
-    const canSend = !draining && (retryQueue.length > 0 || !exhausted) && busy() < maxInFlight;
-    if (canSend && tokens < 1) wait = Math.min(wait, ((1 - tokens) / rate.rate) * 1000);
+    const canSend = !draining && (this.#retryQueue.length > 0 || !this.#exhausted) &&
+      this.#busy() < this.#maxInFlight;
+    const rate = this.#rate.rate;
+    if (canSend && this.#tokens < 1) wait = Math.min(wait, ((1 - this.#tokens) / rate) * 1000);
     else if (canSend) wait = 0;
+    const slots = this.#slots;
     const head = slots.oldest();
     if (head !== undefined) {
-      const due = slots.sentAt[head]! + rtt.timeout() - now;
+      const due = slots.sentAt[head]! + this.#rtt.timeout() - now;
       // Due already: the receiver has yet to read that far; give it a moment.
       wait = Math.min(wait, due > 0 ? due : 1);
     }
-    for (const host of pacedHosts.values()) wait = Math.min(wait, host.nextAt - now);
+    for (const host of this.#pacedHosts.values()) wait = Math.min(wait, host.nextAt - now);
     // Held tries end on an answer (which wakes us), a check's timeout or the hold: poll for the last two.
-    if (proof.pending) wait = Math.min(wait, 5);
+    if (this.#proof.pending) wait = Math.min(wait, 5);
     return Math.max(0, Math.min(20, wait));
   }
-
-  try {
-    for (;;) {
-      let now = transport.now();
-      if (options.signal?.aborted && drainUntil === Infinity) {
-        drainUntil = now + (options.drainMs ?? 1000);
-        exhausted = true;
-        retryQueue.clear();
-        pacedHosts.clear();
-      }
-      const draining = drainUntil !== Infinity;
-      if (now >= drainUntil) break;
-      // Silence is judged up to the receiver's read point, taken before the
-      // drain: every answer that arrived by then is handled first.
-      const judgeAt = transport.caughtUp === undefined
-        ? now
-        : Math.max(Math.min(now, transport.caughtUp()), now - MAX_RECEIVER_LAG_MS);
-      for (const answer of transport.receive()) handle(answer);
-      const drops = transport.receiverStats?.().drops ?? 0;
-      if (drops > seenDrops) {
-        seenDrops = drops;
-        rate.overload(now);
-      }
-      // Queueing: answers come ever later as the rate grows; stop growing meanwhile,
-      // and when the queue is long, it is congestion: cut.
-      rate.holdGrowth(rtt.samples > 8 && rtt.srtt > 2 * baseRtt + 20);
-      if (rtt.samples > 8 && rtt.srtt > 3 * baseRtt + 50) {
-        const before = rate.backoffs;
-        rate.overload(now);
-        if (rate.backoffs !== before) rate.settle(now + 2 * rtt.timeout());
-      }
-      expire(judgeAt, now);
-      if (!draining) sendFresh(now);
-      const idle = slots.inUse === 0 && exhausted && retryQueue.length === 0 &&
-        pacedHosts.size === 0;
-      if (idle || (draining && slots.inUse === 0)) break;
-      now = transport.now();
-      if (now - lastProgress >= PROGRESS_EVERY_MS) {
-        lastProgress = now;
-        sink.progress?.(done, total);
-      }
-      if (now - lastCheckpoint >= CHECKPOINT_EVERY_MS) {
-        lastCheckpoint = now;
-        sink.checkpoint?.(tracker.point());
-      }
-      await transport.wait(waitTime(now, draining));
-      if (performance.now() - lastYield >= YIELD_EVERY_MS) {
-        await yieldToEventLoop();
-        lastYield = performance.now();
-      }
-    }
-  } finally {
-    // Whatever is still in flight (an abort's drain ran out) gives its resources back.
-    for (let slot = 0; slot < slots.capacity; slot++) {
-      if (slots.occupied[slot] === 1) release(slot);
-    }
-  }
-  const receiver = transport.receiverStats?.() ?? { packets: 0, drops: 0 };
-  stats.receiverDrops = receiver.drops;
-  stats.receiverPackets = receiver.packets;
-  stats.backoffs = rate.backoffs;
-  stats.peakRate = Math.round(Math.max(stats.peakRate, rate.peak));
-  stats.lossRate = rate.lossRate;
-  stats.sendRate = meter.peak;
-  sink.checkpoint?.(tracker.point());
-  sink.progress?.(done, total);
-  trace?.({
-    type: "times",
-    kind: mode.kind,
-    srtt: rtt.srtt,
-    rttvar: rtt.rttvar,
-    timeout: rtt.timeout(),
-  });
-  return stats;
 }
