@@ -19,8 +19,8 @@ const MAX_FUNCTION_LINES = 150;
  */
 const NOT_YET_SPLIT: ReadonlySet<string> = new Set([
   "src/engine/scheduler.ts runScan",
-  "src/plugins/sandbox.ts loadSandbox",
-  "src/plugins/sandbox_serve.ts serveSandbox",
+  "src/plugin_host/sandbox.ts loadSandbox",
+  "src/plugin_host/sandbox_serve.ts serveSandbox",
 ]);
 
 async function sourceFiles(dir: string): Promise<string[]> {

@@ -16,16 +16,16 @@ import {
   SpecCollector,
   splitExcludeList,
 } from "../targets/mod.ts";
-import { escapeControls } from "../plugins/format.ts";
-import { readServiceNames } from "../plugins/service_names.ts";
-import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
+import { escapeControls } from "../plugin/format.ts";
+import { readServiceNames } from "../service/names.ts";
+import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugin_host/loader.ts";
 import {
   failedSandbox,
   loadSandboxedPlugins,
   PluginFailedError,
   type Sandbox,
-} from "../plugins/sandbox.ts";
-import type { OutputPlugin } from "../plugins/types.ts";
+} from "../plugin_host/sandbox.ts";
+import type { OutputPlugin } from "../plugin/types.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { defaultDbPath, type HistoryDb, normalizeTargetSpec, openHistory } from "../store/mod.ts";
 import type { PlannedOutput } from "../scan/pipeline.ts";
@@ -38,7 +38,7 @@ import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
 import { runDiff, runHistory } from "./history.ts";
 import type { CliIo } from "./io.ts";
-import { type BuiltinPlugins, NO_BUILTINS } from "../plugins/registry.ts";
+import { type BuiltinPlugins, NO_BUILTINS } from "../plugin_host/registry.ts";
 import {
   checkResumePlan,
   defaultResumePath,

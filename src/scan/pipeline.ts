@@ -25,7 +25,7 @@ import {
   type ReportInfo,
 } from "../output/report_builder.ts";
 import { type FileWriter, openFileWriter } from "../output/writer.ts";
-import type { OutputPlugin, OutputWriter } from "../plugins/types.ts";
+import type { OutputPlugin, OutputWriter } from "../plugin/types.ts";
 import { createHistoryRecorder, type HistoryDb, type HistoryRecorder } from "../store/mod.ts";
 import type { Host } from "../targets/types.ts";
 

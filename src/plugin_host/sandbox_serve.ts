@@ -22,9 +22,9 @@ import type {
   ReadOptions,
   StartTlsOptions,
   TlsDetails,
-} from "./probe_types.ts";
-import type { ScriptPlugin, ScriptTarget } from "./script_types.ts";
-import type { OutputPlugin, ScanEvent } from "./types.ts";
+} from "../plugin/probe_types.ts";
+import type { ScriptPlugin, ScriptTarget } from "../plugin/script_types.ts";
+import type { OutputPlugin, ScanEvent } from "../plugin/types.ts";
 
 /** How messages cross: `send` resolves once the message is on its way (back-pressure). */
 export interface SandboxPort {

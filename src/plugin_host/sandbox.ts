@@ -43,7 +43,7 @@ import { fileURLToPath } from "node:url";
 import { DEFAULT_READ_BYTES, MAX_READ_BYTES } from "../service/conn.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { clip, FIELD_CHARS } from "../service/text.ts";
-import { probePluginProblem } from "../service/validate.ts";
+import { probePluginProblem } from "./validate.ts";
 import { dlopenLibc } from "../engine/libc.ts";
 import type { LoadedOutputPlugin } from "./loader.ts";
 import type {
@@ -52,7 +52,7 @@ import type {
   ReadOptions,
   ServiceMatch,
   StartTlsOptions,
-} from "./probe_types.ts";
+} from "../plugin/probe_types.ts";
 import { encodeFrame, readFrames, writeAll } from "./sandbox_frames.ts";
 import type {
   FromSandbox,
@@ -62,8 +62,12 @@ import type {
   ToSandbox,
   WireRead,
 } from "./sandbox_serve.ts";
-import type { OutputPlugin, OutputWriter, ScanEvent } from "./types.ts";
-import { type ScriptContext, type ScriptPlugin, scriptPluginProblem } from "./script_types.ts";
+import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugin/types.ts";
+import {
+  type ScriptContext,
+  type ScriptPlugin,
+  scriptPluginProblem,
+} from "../plugin/script_types.ts";
 
 /** Plugins loaded into one sandbox, and the sandbox's off switch. */
 export interface Sandbox {
@@ -292,7 +296,7 @@ function scriptProxy(info: ScriptInfo, runInSandbox: SandboxRun): ScriptPlugin {
  * Load the output and probe plugins of `path` into a fresh sandbox.
  *
  * @throws {Error} one line naming the file as the user typed it, as
- * {@link ../plugins/loader.ts loadPlugins} words it, e.g.
+ * {@link ./loader.ts loadPlugins} words it, e.g.
  * `Cannot load plugin "x.ts": it exports no output plugin factory (…), no probe plugin factory (…) and no script plugin factory (…)`,
  * or `Cannot load plugin "x.ts": the sandbox is unavailable (…)`.
  *
