@@ -18,13 +18,16 @@ import {
 } from "../targets/mod.ts";
 import { escapeControls } from "../plugin/format.ts";
 import { readServiceNames } from "../service/names.ts";
-import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugin_host/loader.ts";
 import {
+  type BuiltinPlugins,
   failedSandbox,
+  type LoadedOutputPlugin,
   loadSandboxedPlugins,
+  mergeOutputPlugins,
+  NO_BUILTINS,
   PluginFailedError,
   type Sandbox,
-} from "../plugin_host/sandbox.ts";
+} from "../plugin_host/mod.ts";
 import type { OutputPlugin } from "../plugin/types.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { defaultDbPath, type HistoryDb, normalizeTargetSpec, openHistory } from "../store/mod.ts";
@@ -38,7 +41,6 @@ import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
 import { runDiff, runHistory } from "./history.ts";
 import type { CliIo } from "./io.ts";
-import { type BuiltinPlugins, NO_BUILTINS } from "../plugin_host/registry.ts";
 import {
   checkResumePlan,
   defaultResumePath,
