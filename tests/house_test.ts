@@ -19,8 +19,6 @@ const MAX_FUNCTION_LINES = 150;
  */
 const NOT_YET_SPLIT: ReadonlySet<string> = new Set([
   "src/engine/scheduler.ts runScan",
-  "src/plugin_host/sandbox.ts loadSandbox",
-  "src/plugin_host/sandbox_serve.ts serveSandbox",
 ]);
 
 async function sourceFiles(dir: string): Promise<string[]> {
