@@ -102,15 +102,20 @@ export function processIo(signal?: AbortSignal): CliIo {
     env(name: string): string | undefined {
       try {
         return Deno.env.get(name);
-      } catch {
-        return undefined;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotCapable) return undefined; // no --allow-env
+        throw error;
       }
     },
     cwd(): string | undefined {
       try {
         return Deno.cwd();
-      } catch {
-        return undefined;
+      } catch (error) {
+        // No --allow-read, or the folder was removed under us.
+        if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.NotFound) {
+          return undefined;
+        }
+        throw error;
       }
     },
     // From source the user runs the task; a compiled binary is run by its name.
@@ -466,6 +471,7 @@ async function scan(
   const say = options.outputs.some((output) => output.path === "-")
     ? io.stderr
     : (text: string): void => {
+      // Commentary only: a stdout that went away (a closed pipe) must not fail the scan.
       said = said.then(() => io.stdout(encoder.encode(text))).catch(() => {});
     };
   for (const line of notices(options)) io.stderr(line);
@@ -543,7 +549,8 @@ async function scan(
     return 130;
   }
   if (resumed !== undefined) {
-    // Finished: the state has served.
+    // Finished: the state has served. Best effort: the results are whole and written, and a
+    // state file left behind is not worth failing them for.
     await Deno.remove(resumed.path).catch(() => {});
   }
   return errors.length > 0 ? 1 : 0;

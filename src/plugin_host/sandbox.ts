@@ -385,8 +385,9 @@ function sandboxExecutable(): string | undefined {
   let self: string | undefined;
   try {
     self = Deno.execPath();
-  } catch {
+  } catch (error) {
     // Without read permission the running binary cannot be named; "deno" may still be allowed.
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
   }
   for (const command of self === undefined ? ["deno"] : [self, "deno"]) {
     try {
@@ -394,7 +395,8 @@ function sandboxExecutable(): string | undefined {
         return command;
       }
     } catch {
-      // Not a command this Deno can ask about.
+      // Deno refuses a query it cannot ask (an empty name, say) with a plain Error, no
+      // class to tell it by; whatever the reason, that command is not one to run.
     }
   }
   return undefined;
@@ -462,8 +464,9 @@ async function openProcessChannel(
   const kill = (): void => {
     try {
       child?.kill("SIGKILL");
-    } catch {
-      // Already gone.
+    } catch (error) {
+      // Already gone: Deno says so with a TypeError.
+      if (!(error instanceof TypeError)) throw error;
     }
   };
   async function close(): Promise<void> {
@@ -472,12 +475,17 @@ async function openProcessChannel(
     kill();
     try {
       listener?.close();
-    } catch { /* closed */ }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error; // closed already
+    }
     try {
       conn?.close();
-    } catch { /* closed */ }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error; // closed already
+    }
     await child?.status;
     await reading;
+    // Best effort: the directory is usually gone already (removed once connected).
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   try {
@@ -516,6 +524,7 @@ async function openProcessChannel(
     if (accepted === undefined) throw new Error("its process ended before it started");
     conn = accepted;
     // Connected: the socket's directory has served, and a killed scanner leaves nothing behind.
+    // Best effort: a directory left in the temp folder costs nothing worth failing the load for.
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     // From here on the sandbox runs the plugin: its end, or its memory, is the plugin's doing.
     void started.status.then((status) => end(describeExit(status)));
@@ -821,6 +830,7 @@ class SandboxHost {
         session.pending -= text.length;
       });
       // Hold the sandbox back (stop reading it) until the writer catches up.
+      // Only the wait: a failed write is the session's to report, through `writing`.
       if (session.pending > HIGH_WATER_CHARS) await session.writing.catch(() => {});
     } else if (data.type === "done") {
       session.finish();

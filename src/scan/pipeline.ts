@@ -89,6 +89,7 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       targets.push({ plugin, writer });
     }
   } catch (error) {
+    // The error that stopped the opening is the one to report, not a close's after it.
     for (const writer of writers) await writer.close().catch(() => {});
     throw error;
   }
