@@ -10,7 +10,7 @@ import type { HostResult, PortResult } from "../src/engine/types.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import type { ScanReport } from "../src/output/report.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
-import type { OutputPlugin, ScanEvent } from "../src/plugins/types.ts";
+import type { OutputPlugin, ScanEvent } from "../src/plugin/types.ts";
 
 /** Hostile text a service could send: terminal escapes, NUL, markup, bidi and BOM-like marks. */
 export const HOSTILE = "\x1b[31mred\x1b]0;title\x07\0NUL\r\n</title><script>alert(1)</script>" +

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rawUnsafe } from "../src/plugins/format.ts";
+import { rawUnsafe } from "../src/plugin/format.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { openFileWriter } from "../src/output/writer.ts";

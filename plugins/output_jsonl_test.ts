@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rawUnsafe } from "../src/plugins/format.ts";
+import { rawUnsafe } from "../src/plugin/format.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { jsonlOutput } from "./output_jsonl.ts";
 import { HOSTILE, rawControls, runPlugin, sampleScan } from "./output_fixtures.ts";

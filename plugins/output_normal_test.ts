@@ -3,7 +3,7 @@ import type { PortResult } from "../src/engine/types.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import type { ScanReport } from "../src/output/report.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
-import { significantSeconds } from "../src/plugins/format.ts";
+import { significantSeconds } from "../src/plugin/format.ts";
 import { runPlugin, sampleScan } from "./output_fixtures.ts";
 import { formatDate, normalOutput, normalReport, serviceInfoLine } from "./output_normal.ts";
 

@@ -17,7 +17,7 @@ import type {
   ReadOptions,
   ServiceMatch,
   TlsDetails,
-} from "../src/plugins/probe_types.ts";
+} from "../src/plugin/probe_types.ts";
 import { readChunks, type ReadState } from "../src/service/conn.ts";
 import { concatBytes, FIELD_CHARS, latin1, latin1Bytes } from "../src/service/text.ts";
 import {
@@ -269,7 +269,7 @@ interface Expect {
 }
 
 /**
- * The contract (src/plugins/probe_types.ts): a ServiceMatch or undefined, a
+ * The contract (src/plugin/probe_types.ts): a ServiceMatch or undefined, a
  * non-empty name. The engine clips every text field to FIELD_CHARS and the
  * CPE list to 8 names (src/service/detect.ts), so plugins promise no cap of
  * their own; a built-in must still not make a field longer than what the

@@ -38,7 +38,7 @@ export const WORKER_MODULES: readonly string[] = [
   "../src/engine/raw/receiver.ts",
   "../src/engine/raw/send_worker.ts",
   "../src/engine/connect/worker.ts",
-  "../src/plugins/sandbox_worker.ts",
+  "../src/plugin_host/sandbox_worker.ts",
 ].map((path) => new URL(path, import.meta.url).pathname);
 
 /** Why `deno compile` failed, in one line; the hint names DENORT_BIN when the runtime was the cause. */

@@ -4,7 +4,7 @@
  * SIGINT ends a read that blocks, and error messages show no raw control.
  */
 import assert from "node:assert/strict";
-import { rawUnsafe } from "../src/plugins/format.ts";
+import { rawUnsafe } from "../src/plugin/format.ts";
 import { portolan, ROOT, SCAN_PERMISSIONS, TEST_STATE_DIR } from "./helpers.ts";
 
 Deno.test("-sL -n -iL with 1,000,000 lines lists every address", async () => {

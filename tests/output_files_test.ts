@@ -5,7 +5,7 @@
  * would overwrite each other or the history are refused before anything.
  */
 import assert from "node:assert/strict";
-import { rawUnsafe } from "../src/plugins/format.ts";
+import { rawUnsafe } from "../src/plugin/format.ts";
 import { portolan, ROOT, SCAN_PERMISSIONS, TEST_STATE_DIR } from "./helpers.ts";
 
 const OLD = '{"previous":"run"}\n';

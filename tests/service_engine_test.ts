@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { PortResult } from "../src/engine/types.ts";
-import type { ProbePlugin, ServiceMatch } from "../src/plugins/probe_types.ts";
+import type { ProbePlugin, ServiceMatch } from "../src/plugin/probe_types.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { renderTable } from "../src/output/table.ts";
 import { probePlugins } from "../plugins/mod.ts";

@@ -17,7 +17,7 @@ import {
   openHistory,
   type ScanDiff,
 } from "../store/mod.ts";
-import { escapeControls } from "../plugins/format.ts";
+import { escapeControls } from "../plugin/format.ts";
 import type { CliIo } from "./io.ts";
 import { UsageError } from "./usage_error.ts";
 import { userDirectory, userPath } from "./user_paths.ts";

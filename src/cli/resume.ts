@@ -88,8 +88,9 @@ function isAddress(value: unknown): value is string {
   try {
     parseIp(value);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof RangeError) return false;
+    throw error;
   }
 }
 
@@ -330,7 +331,8 @@ export async function readResumeState(
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
     throw new SyntaxError(`Cannot resume from "${path}": the file is not valid JSON (corrupt?)`);
   }
   return validateResumeState(value, path);

@@ -12,7 +12,7 @@ import { toJson } from "../../plugins/output_json.ts";
 import { xmlOutput } from "../../plugins/output_xml.ts";
 import { runPlugin, sampleScan } from "../../plugins/output_fixtures.ts";
 import { renderTable } from "../output/table.ts";
-import { rawUnsafe } from "../plugins/format.ts";
+import { rawUnsafe } from "../plugin/format.ts";
 import { diffReports, diffToJson, formatDiff } from "../store/diff.ts";
 import { parseReportText } from "../store/report_file.ts";
 import { check, type Loose, validState } from "./resume_fixtures.ts";

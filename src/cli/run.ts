@@ -16,16 +16,19 @@ import {
   SpecCollector,
   splitExcludeList,
 } from "../targets/mod.ts";
-import { escapeControls } from "../plugins/format.ts";
-import { readServiceNames } from "../plugins/service_names.ts";
-import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugins/loader.ts";
+import { escapeControls } from "../plugin/format.ts";
+import { readServiceNames } from "../service/names.ts";
 import {
+  type BuiltinPlugins,
   failedSandbox,
+  type LoadedOutputPlugin,
   loadSandboxedPlugins,
+  mergeOutputPlugins,
+  NO_BUILTINS,
   PluginFailedError,
   type Sandbox,
-} from "../plugins/sandbox.ts";
-import type { OutputPlugin } from "../plugins/types.ts";
+} from "../plugin_host/mod.ts";
+import type { OutputPlugin } from "../plugin/types.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { defaultDbPath, type HistoryDb, normalizeTargetSpec, openHistory } from "../store/mod.ts";
 import type { PlannedOutput } from "../scan/pipeline.ts";
@@ -38,7 +41,6 @@ import { type CliOptions, parseArgs } from "./args.ts";
 import { HELP } from "./help.ts";
 import { runDiff, runHistory } from "./history.ts";
 import type { CliIo } from "./io.ts";
-import { type BuiltinPlugins, NO_BUILTINS } from "../plugins/registry.ts";
 import {
   checkResumePlan,
   defaultResumePath,
@@ -100,15 +102,20 @@ export function processIo(signal?: AbortSignal): CliIo {
     env(name: string): string | undefined {
       try {
         return Deno.env.get(name);
-      } catch {
-        return undefined;
+      } catch (error) {
+        if (error instanceof Deno.errors.NotCapable) return undefined; // no --allow-env
+        throw error;
       }
     },
     cwd(): string | undefined {
       try {
         return Deno.cwd();
-      } catch {
-        return undefined;
+      } catch (error) {
+        // No --allow-read, or the folder was removed under us.
+        if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.NotFound) {
+          return undefined;
+        }
+        throw error;
       }
     },
     // From source the user runs the task; a compiled binary is run by its name.
@@ -464,6 +471,7 @@ async function scan(
   const say = options.outputs.some((output) => output.path === "-")
     ? io.stderr
     : (text: string): void => {
+      // Commentary only: a stdout that went away (a closed pipe) must not fail the scan.
       said = said.then(() => io.stdout(encoder.encode(text))).catch(() => {});
     };
   for (const line of notices(options)) io.stderr(line);
@@ -541,7 +549,8 @@ async function scan(
     return 130;
   }
   if (resumed !== undefined) {
-    // Finished: the state has served.
+    // Finished: the state has served. Best effort: the results are whole and written, and a
+    // state file left behind is not worth failing them for.
     await Deno.remove(resumed.path).catch(() => {});
   }
   return errors.length > 0 ? 1 : 0;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ScriptPlugin } from "../plugins/script_types.ts";
+import type { ScriptPlugin } from "../plugin/script_types.ts";
 import { selectScripts } from "../script/select.ts";
 import type { CliOptions } from "./args.ts";
 import { UsageError } from "./usage_error.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugins/types.ts";
+import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugin/types.ts";
 
 /** One subscriber's view of the bus. */
 export interface Subscription extends AsyncIterableIterator<ScanEvent> {

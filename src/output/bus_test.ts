@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugins/types.ts";
+import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugin/types.ts";
 import type { ScanReport } from "./report.ts";
 import { createEventBus, runOutputs } from "./bus.ts";
 

@@ -6,7 +6,7 @@
 
 import type { PortResult, PortState } from "../engine/types.ts";
 import type { ExtraPorts, HostReport, ScanReport } from "./report.ts";
-import { scriptTextLines } from "../plugins/script_format.ts";
+import { scriptTextLines } from "../plugin/script_format.ts";
 
 /** Options of {@link renderTable}. */
 export interface TableOptions {

@@ -5,7 +5,7 @@
  */
 
 import { basename, dirname, join, resolve } from "node:path";
-import type { OutputWriter } from "../plugins/types.ts";
+import type { OutputWriter } from "../plugin/types.ts";
 
 /** An {@link OutputWriter} that must be closed to flush its last text. */
 export interface FileWriter extends OutputWriter {

@@ -42,12 +42,12 @@
  * @module
  */
 
-import type { OutputPlugin } from "../plugins/types.ts";
-import type { ProbePlugin, ProbeProtocol } from "../plugins/probe_types.ts";
-import type { ScriptPlugin } from "../plugins/script_types.ts";
+import type { OutputPlugin } from "./types.ts";
+import type { ProbePlugin, ProbeProtocol } from "./probe_types.ts";
+import type { ScriptPlugin } from "./script_types.ts";
 
 // The plugin kinds and what they are given.
-export type { OutputPlugin, OutputWriter, ScanEvent } from "../plugins/types.ts";
+export type { OutputPlugin, OutputWriter, ScanEvent } from "./types.ts";
 export type {
   HttpDetails,
   ProbeConn,
@@ -57,16 +57,16 @@ export type {
   ServiceMatch,
   StartTlsOptions,
   TlsDetails,
-} from "../plugins/probe_types.ts";
+} from "./probe_types.ts";
 export type {
   ScriptConnectOptions,
   ScriptContext,
   ScriptOutput,
   ScriptPlugin,
   ScriptTarget,
-} from "../plugins/script_types.ts";
+} from "./script_types.ts";
 
-export type { BuiltinPlugins } from "../plugins/registry.ts";
+export type { BuiltinPlugins } from "../plugin_host/registry.ts";
 
 // What a scan reports.
 export type {
@@ -113,9 +113,9 @@ export {
   serviceText,
   significantSeconds,
   versionLine,
-} from "../plugins/format.ts";
-export type { GroupedPorts, NmapPortLayout, ReportFlags } from "../plugins/format.ts";
-export { scriptTextLines } from "../plugins/script_format.ts";
+} from "./format.ts";
+export type { GroupedPorts, NmapPortLayout, ReportFlags } from "./format.ts";
+export { scriptTextLines } from "./script_format.ts";
 export {
   macVendor,
   NMAP_MAC_PREFIXES_PATH,
@@ -124,8 +124,8 @@ export {
   parseServiceNames,
   readMacVendors,
   readServiceNames,
-} from "../plugins/service_names.ts";
-export type { MacVendors, ServiceNames } from "../plugins/service_names.ts";
+} from "../service/names.ts";
+export type { MacVendors, ServiceNames } from "../service/names.ts";
 export { escapeTerminal } from "../output/table.ts";
 export { addressSortKey } from "../output/report_builder.ts";
 

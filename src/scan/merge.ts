@@ -70,7 +70,8 @@ async function* lines(path: string): AsyncGenerator<string> {
     try {
       file.close();
     } catch {
-      // Closed by the stream already.
+      // Closed by the stream already (BadResource). Anything else is swallowed too: a throw
+      // in this finally would hide the error, if any, that brought the read here.
     }
   }
 }
@@ -99,8 +100,9 @@ async function readHead(path: string): Promise<InputHead> {
   let start: unknown;
   try {
     start = first === undefined ? undefined : JSON.parse(first);
-  } catch {
+  } catch (error) {
     // Not one JSON object on the first line: a whole document.
+    if (!(error instanceof SyntaxError)) throw error;
   }
   if (isObject(start) && start.type === "start") {
     const head: InputHead = {
@@ -229,7 +231,8 @@ export async function mergeReports(
       let value: unknown;
       try {
         value = JSON.parse(line);
-      } catch {
+      } catch (error) {
+        if (!(error instanceof SyntaxError)) throw error;
         throw new SyntaxError(`Cannot parse report "${head.path}": a line is not JSON`);
       }
       if (!isObject(value)) continue;

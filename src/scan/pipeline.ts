@@ -25,7 +25,7 @@ import {
   type ReportInfo,
 } from "../output/report_builder.ts";
 import { type FileWriter, openFileWriter } from "../output/writer.ts";
-import type { OutputPlugin, OutputWriter } from "../plugins/types.ts";
+import type { OutputPlugin, OutputWriter } from "../plugin/types.ts";
 import { createHistoryRecorder, type HistoryDb, type HistoryRecorder } from "../store/mod.ts";
 import type { Host } from "../targets/types.ts";
 
@@ -89,6 +89,7 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
       targets.push({ plugin, writer });
     }
   } catch (error) {
+    // The error that stopped the opening is the one to report, not a close's after it.
     for (const writer of writers) await writer.close().catch(() => {});
     throw error;
   }

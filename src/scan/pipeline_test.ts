@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { PortResult } from "../engine/types.ts";
-import type { OutputPlugin, ScanEvent } from "../plugins/types.ts";
+import type { OutputPlugin, ScanEvent } from "../plugin/types.ts";
 import { openHistory } from "../store/db.ts";
 import { listScans, loadScan } from "../store/history.ts";
 import type { Host } from "../targets/types.ts";

@@ -23,10 +23,10 @@ import type {
 import type { ScanReport } from "../output/report.ts";
 import { isSilent } from "../output/report_builder.ts";
 import { formatPortRanges } from "../ports/mod.ts";
-import type { ProbePlugin } from "../plugins/probe_types.ts";
+import type { ProbePlugin } from "../plugin/probe_types.ts";
 import { createServiceDetector, DEFAULT_INTENSITY } from "../service/detect.ts";
-import type { ScriptPlugin } from "../plugins/script_types.ts";
-import { escapeControls } from "../plugins/format.ts";
+import type { ScriptPlugin } from "../plugin/script_types.ts";
+import { escapeControls } from "../plugin/format.ts";
 import { createScriptRunner } from "../script/engine.ts";
 import type { HistoryDb } from "../store/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";

@@ -12,14 +12,14 @@
  */
 
 import type { PortResult } from "../engine/types.ts";
-import { escapeControls } from "../plugins/format.ts";
-import type { ProbeConn } from "../plugins/probe_types.ts";
+import { escapeControls } from "../plugin/format.ts";
+import type { ProbeConn } from "../plugin/probe_types.ts";
 import type {
   ScriptConnectOptions,
   ScriptOutput,
   ScriptPlugin,
   ScriptTarget,
-} from "../plugins/script_types.ts";
+} from "../plugin/script_types.ts";
 import { ConnectError, connectProbe, type EngineConn } from "../service/conn.ts";
 import { TLS_PORTS } from "../service/tls.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { PortResult } from "../engine/types.ts";
-import type { ScriptPlugin } from "../plugins/script_types.ts";
-import { scriptTextLines } from "../plugins/script_format.ts";
+import type { ScriptPlugin } from "../plugin/script_types.ts";
+import { scriptTextLines } from "../plugin/script_format.ts";
 import { createScriptRunner, scriptApplies, scriptOutput } from "./engine.ts";
 import { parseScriptNames, selectScripts } from "./select.ts";
 import { scriptPlugins } from "../../plugins/mod.ts";

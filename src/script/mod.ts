@@ -1,7 +1,7 @@
 /**
  * Scripts (`-sC`, `--script`): the engine that runs script plugins on open
  * ports after detection, and the selection of scripts from the command
- * line. Script plugins are described in `src/plugins/script_types.ts`; the
+ * line. Script plugins are described in `src/plugin/script_types.ts`; the
  * built-ins are `scriptPlugins` in `plugins/mod.ts`.
  *
  * @module

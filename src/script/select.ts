@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ScriptPlugin } from "../plugins/script_types.ts";
+import type { ScriptPlugin } from "../plugin/script_types.ts";
 
 /** The category `-sC` runs. */
 export const DEFAULT_CATEGORY = "default";

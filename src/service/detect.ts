@@ -15,7 +15,7 @@
  */
 
 import type { PortResult, ServiceInfo } from "../engine/types.ts";
-import type { ProbePlugin, ServiceMatch, TlsDetails } from "../plugins/probe_types.ts";
+import type { ProbePlugin, ServiceMatch, TlsDetails } from "../plugin/probe_types.ts";
 import { ConnectError, connectProbe, connectUdpProbe, type EngineConn } from "./conn.ts";
 import { bannerText, clip, FIELD_CHARS } from "./text.ts";
 

@@ -1,6 +1,6 @@
 /**
  * Service detection (`-sV`): the engine that runs probe plugins against
- * open TCP ports. Probe plugins are described in `src/plugins/probe_types.ts`;
+ * open TCP ports. Probe plugins are described in `src/plugin/probe_types.ts`;
  * the built-ins are `probePlugins` in `plugins/mod.ts`.
  *
  * @module
@@ -14,7 +14,7 @@ export {
   parseVersionIntensity,
 } from "./detect.ts";
 export type { DetectOptions, DetectTimings, ServiceDetector } from "./detect.ts";
-export { probePluginProblem } from "./validate.ts";
+export { probePluginProblem } from "../plugin_host/validate.ts";
 export {
   BANNER_CHARS,
   bannerText,

@@ -7,7 +7,7 @@
  */
 
 import type { TLSSocket } from "node:tls";
-import type { TlsDetails } from "../plugins/probe_types.ts";
+import type { TlsDetails } from "../plugin/probe_types.ts";
 
 /** Ports where TLS is usual from the first byte. */
 export const TLS_PORTS: readonly number[] = Object.freeze([

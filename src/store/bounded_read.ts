@@ -87,7 +87,10 @@ export async function readBoundedText(
   } finally {
     try {
       file.close();
-    } catch { /* a read still blocked on it */ }
+    } catch {
+      // Closed already (BadResource). Anything else is swallowed too: a throw in this
+      // finally would hide the error, if any, that ended the read.
+    }
   }
   parts.push(decoder.decode());
   return parts.join("");

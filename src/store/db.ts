@@ -108,8 +108,9 @@ export const MIGRATIONS: readonly Migration[] = [
         let service: unknown;
         try {
           service = JSON.parse(String(row.service));
-        } catch {
-          continue;
+        } catch (error) {
+          if (error instanceof SyntaxError) continue; // a damaged row keeps no columns
+          throw error;
         }
         const c = serviceColumns(service);
         update.run(

@@ -19,7 +19,7 @@ import type { HostReport, ScanReport } from "../output/report.ts";
 import type { HostState, PortResult, PortState, Protocol } from "../engine/types.ts";
 import { compareHosts } from "./history.ts";
 import { type ServiceColumns, serviceColumns } from "./service_fields.ts";
-import { escapeControls, jsonText } from "../plugins/format.ts";
+import { escapeControls, jsonText } from "../plugin/format.ts";
 
 /** A port's state as a diff sees it: a real state, or why none is known. */
 export type DiffPortState =

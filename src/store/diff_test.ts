@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { PortResult, ServiceInfo } from "../engine/types.ts";
 import type { HostReport, ScanReport } from "../output/report.ts";
-import { rawUnsafe } from "../plugins/format.ts";
+import { rawUnsafe } from "../plugin/format.ts";
 import { diffReports, diffToJson, formatDiff, hasChanges } from "./diff.ts";
 
 function report(hosts: HostReport[], services = "1-65535"): ScanReport {

@@ -59,8 +59,9 @@ function json<T>(value: unknown, fallback: T): T {
   if (typeof value !== "string") return fallback;
   try {
     return JSON.parse(value) as T;
-  } catch {
-    return fallback;
+  } catch (error) {
+    if (error instanceof SyntaxError) return fallback;
+    throw error;
   }
 }
 

@@ -18,7 +18,7 @@
 import type { HostResult, PortResult } from "../engine/types.ts";
 import type { ScanReport } from "../output/report.ts";
 import { isSilent } from "../output/report_builder.ts";
-import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugins/types.ts";
+import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugin/types.ts";
 import { type HistoryDb, transaction } from "./db.ts";
 import { createRecordWriter, type PortCount, type RecordWriter, startScan } from "./record.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { PortResult } from "../engine/types.ts";
 import { createEventBus, runOutputs } from "../output/bus.ts";
 import { createReportBuilder } from "../output/report_builder.ts";
-import type { OutputWriter } from "../plugins/types.ts";
+import type { OutputWriter } from "../plugin/types.ts";
 import { loadComparison } from "./compare.ts";
 import { openHistory } from "./db.ts";
 import { diffReports, formatDiff } from "./diff.ts";

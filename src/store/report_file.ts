@@ -8,7 +8,7 @@
 import { isHostState, isPortState } from "../engine/types.ts";
 import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
 import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
-import { escapeControls } from "../plugins/format.ts";
+import { escapeControls } from "../plugin/format.ts";
 import { readBoundedText, TextReadError } from "./bounded_read.ts";
 import { parseNmapXml } from "./nmap_xml.ts";
 

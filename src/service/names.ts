@@ -21,7 +21,7 @@ export interface ServiceNames {
  *
  * @example
  * ```ts
- * import { parseServiceNames } from "./service_names.ts";
+ * import { parseServiceNames } from "./names.ts";
  * parseServiceNames("ssh\t22/tcp\t0.182286\t# Secure Shell Login\n").get("22/tcp"); // "ssh"
  * ```
  */
@@ -169,7 +169,7 @@ export interface MacVendors {
  *
  * @example
  * ```ts
- * import { parseMacVendors } from "./service_names.ts";
+ * import { parseMacVendors } from "./names.ts";
  * parseMacVendors("0050F2 Microsoft\n").get("0050F2"); // "Microsoft"
  * ```
  */
@@ -225,7 +225,7 @@ function findVendor(text: string, prefix: string): string | undefined {
  *
  * @example
  * ```ts
- * import { macVendor } from "./service_names.ts";
+ * import { macVendor } from "./names.ts";
  * macVendor("00:50:f2:01:02:03", new Map([["0050F2", "Microsoft"]])); // "Microsoft"
  * ```
  */

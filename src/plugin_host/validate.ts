@@ -7,7 +7,7 @@
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
- * Why `value` is not a {@link ../plugins/probe_types.ts ProbePlugin}, or
+ * Why `value` is not a {@link ../plugin/probe_types.ts ProbePlugin}, or
  * undefined when it is one.
  *
  * @example

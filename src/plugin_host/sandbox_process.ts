@@ -29,7 +29,8 @@ async function dieWithParent(parent: number): Promise<void> {
     libc.symbols.prctl(PR_SET_PDEATHSIG, SIGKILL, 0n, 0n, 0n);
     libc.close();
   } catch {
-    // No libc by that name: the socket's end still stops an idle sandbox.
+    // Best effort, whatever Deno's plain Error says (no libc by that name, say): the
+    // socket's end still stops an idle sandbox.
   }
   await Deno.permissions.revoke({ name: "ffi" });
   // The scanner died before the request took: nothing would kill us later.
@@ -66,7 +67,8 @@ if (import.meta.main) {
         try {
           for await (const message of readFrames(conn)) handler(message as ToSandbox);
         } catch {
-          // A broken frame from the scanner: nothing to serve any more.
+          // A broken frame, or a socket the scanner dropped: either way there is nothing left
+          // to serve, and the only thing to do is the exit below.
         }
         // The scanner closed its end: it is done with us.
         Deno.exit(0);

@@ -6,7 +6,7 @@ import {
   parseServiceNames,
   readMacVendors,
   readServiceNames,
-} from "./service_names.ts";
+} from "./names.ts";
 
 Deno.test("parseServiceNames reads nmap-services lines, the first name of a port wins", () => {
   const names = parseServiceNames(

@@ -22,9 +22,9 @@ import type {
   ReadOptions,
   StartTlsOptions,
   TlsDetails,
-} from "./probe_types.ts";
-import type { ScriptPlugin, ScriptTarget } from "./script_types.ts";
-import type { OutputPlugin, ScanEvent } from "./types.ts";
+} from "../plugin/probe_types.ts";
+import type { ScriptPlugin, ScriptTarget } from "../plugin/script_types.ts";
+import type { OutputPlugin, ScanEvent } from "../plugin/types.ts";
 
 /** How messages cross: `send` resolves once the message is on its way (back-pressure). */
 export interface SandboxPort {
@@ -187,39 +187,93 @@ function finite(value: unknown): number | undefined {
  * output sessions and probes. Call once per process or Worker.
  */
 export function serveSandbox(port: SandboxPort): void {
-  const factories = new Map<string, () => OutputPlugin>();
-  const sessions = new Map<number, Session>();
-  const probePlugins = new Map<string, ProbePlugin>();
-  const scriptPlugins = new Map<string, ScriptPlugin>();
-  const runs = new Map<number, ProbeRun>();
-
   // A plugin's stray rejection or timer error must not end the sandbox and
   // every other probe and output with it.
   globalThis.addEventListener("unhandledrejection", (event) => event.preventDefault());
   globalThis.addEventListener("error", (event) => event.preventDefault());
+  const server = new SandboxServer(port);
+  port.listen((data) => void server.receive(data));
+}
 
-  function send(message: FromSandbox, transfer: Transferable[] = []): Promise<void> {
-    return port.send(message, transfer);
+/** A read as it crosses to the parent: the fields that can cross, checked. */
+function wireRead(options: ReadOptions): WireRead {
+  const out: WireRead = {};
+  const maxBytes = finite(options.maxBytes);
+  const timeoutMs = finite(options.timeoutMs);
+  const idleMs = finite(options.idleMs);
+  if (maxBytes !== undefined) out.maxBytes = maxBytes;
+  if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
+  if (idleMs !== undefined) out.idleMs = idleMs;
+  if (typeof options.until === "string") out.until = options.until;
+  return out;
+}
+
+/** What the sandbox tells the parent it loaded: the plugins' descriptions, without their code. */
+function loadedMessage(loaded: LoadedPlugins): FromSandbox {
+  return {
+    type: "loaded",
+    plugins: loaded.outputs.map(({ name, description, exportName }) => ({
+      name,
+      description,
+      exportName,
+    })),
+    probes: loaded.probes.map(({ exportName, plugin }) => ({
+      name: plugin.name,
+      description: plugin.description,
+      exportName,
+      protocols: [...plugin.protocols],
+      ports: [...plugin.ports],
+      ...(plugin.tlsPorts === undefined ? {} : { tlsPorts: [...plugin.tlsPorts] }),
+      rarity: plugin.rarity,
+      passive: plugin.passive,
+    })),
+    scripts: (loaded.scripts ?? []).map(({ exportName, plugin }) => ({
+      name: plugin.name,
+      description: plugin.description,
+      exportName,
+      categories: [...plugin.categories],
+      ports: [...plugin.ports],
+      services: [...plugin.services],
+      ...(plugin.tls === undefined ? {} : { tls: plugin.tls }),
+      ...(plugin.allPorts === undefined ? {} : { allPorts: plugin.allPorts }),
+    })),
+  };
+}
+
+/** The sandbox's side: the loaded plugins, and the output sessions and runs in progress. */
+class SandboxServer {
+  readonly #port: SandboxPort;
+  readonly #factories = new Map<string, () => OutputPlugin>();
+  readonly #sessions = new Map<number, Session>();
+  readonly #probePlugins = new Map<string, ProbePlugin>();
+  readonly #scriptPlugins = new Map<string, ScriptPlugin>();
+  readonly #runs = new Map<number, ProbeRun>();
+
+  constructor(port: SandboxPort) {
+    this.#port = port;
   }
 
-  async function runSession(id: number, name: string): Promise<void> {
+  #send(message: FromSandbox, transfer: Transferable[] = []): Promise<void> {
+    return this.#port.send(message, transfer);
+  }
+
+  async #runSession(id: number, name: string): Promise<void> {
     const session: Session = { queue: [], ended: false, wake: undefined };
-    sessions.set(id, session);
+    this.#sessions.set(id, session);
     try {
-      const factory = factories.get(name);
+      const factory = this.#factories.get(name);
       if (factory === undefined) throw new Error(`no plugin named "${name}" in this module`);
       await factory().write(eventsOf(session), {
         color: false,
-        write(text: string): Promise<void> {
+        write: (text: string): Promise<void> =>
           // Resolves once the text is on its way: a plugin that awaits its writes cannot outrun the parent.
-          return send({ type: "write", id, text: String(text) });
-        },
+          this.#send({ type: "write", id, text: String(text) }),
       });
-      send({ type: "done", id });
+      this.#send({ type: "done", id });
     } catch (error) {
-      send({ type: "error", id, message: message(error) });
+      this.#send({ type: "error", id, message: message(error) });
     } finally {
-      sessions.delete(id);
+      this.#sessions.delete(id);
     }
   }
 
@@ -227,12 +281,12 @@ export function serveSandbox(port: SandboxPort): void {
    * The worker side of the parent's connection. Reads and writes never throw,
    * as the engine's own; `closed` and `tls` are as of the last reply.
    */
-  function proxyConn(
-    id: number,
-    snapshot: ConnSnapshot,
-    limits: ReadLimits,
+  #proxyConn(
+    request: { id: number; conn: ConnSnapshot; limits: ReadLimits },
     run: ProbeRun,
   ): ProbeConn {
+    const { id, conn: snapshot, limits } = request;
+    const port = this.#port;
     let closed = snapshot.closed;
     let tls = snapshot.tls;
     let nextCall = 1;
@@ -260,20 +314,8 @@ export function serveSandbox(port: SandboxPort): void {
         const transfer = request.op === "write" && typeof request.data !== "string"
           ? [request.data.buffer as ArrayBuffer]
           : [];
-        send({ type: "conn", id, call: number, ...request }, transfer);
+        port.send({ type: "conn", id, call: number, ...request }, transfer);
       });
-    }
-
-    function wire(options: ReadOptions): WireRead {
-      const out: WireRead = {};
-      const maxBytes = finite(options.maxBytes);
-      const timeoutMs = finite(options.timeoutMs);
-      const idleMs = finite(options.idleMs);
-      if (maxBytes !== undefined) out.maxBytes = maxBytes;
-      if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
-      if (idleMs !== undefined) out.idleMs = idleMs;
-      if (typeof options.until === "string") out.until = options.until;
-      return out;
     }
 
     async function readOnce(read: WireRead): Promise<Uint8Array> {
@@ -328,7 +370,7 @@ export function serveSandbox(port: SandboxPort): void {
       const safe: ReadOptions = typeof options === "object" && options !== null ? options : {};
       return typeof safe.until === "function"
         ? await readUntil(safe, safe.until)
-        : await readOnce(wire(safe));
+        : await readOnce(wireRead(safe));
     }
 
     return {
@@ -372,30 +414,30 @@ export function serveSandbox(port: SandboxPort): void {
   }
 
   /** Stop a run: the parent no longer listens, pending requests return nothing. */
-  function endRun(id: number, run: ProbeRun): void {
+  #endRun(id: number, run: ProbeRun): void {
     run.ended = true;
-    runs.delete(id);
+    this.#runs.delete(id);
     for (const resolve of run.pending.values()) resolve(undefined);
     run.pending.clear();
   }
 
-  async function runProbe(data: Extract<ToSandbox, { type: "probe" }>): Promise<void> {
+  async #runProbe(data: Extract<ToSandbox, { type: "probe" }>): Promise<void> {
     const { id } = data;
     const run: ProbeRun = { controller: new AbortController(), pending: new Map(), ended: false };
-    runs.set(id, run);
+    this.#runs.set(id, run);
     try {
-      const plugin = probePlugins.get(data.name);
+      const plugin = this.#probePlugins.get(data.name);
       if (plugin === undefined) {
         throw new Error(`no probe plugin named "${data.name}" in this module`);
       }
-      const conn = proxyConn(id, data.conn, data.limits, run);
+      const conn = this.#proxyConn(data, run);
       const match = await plugin.probe(conn, run.controller.signal);
       // A match the structured clone refuses (a function inside, say) lands in the catch.
-      if (!run.ended) send({ type: "probe-done", id, match });
+      if (!run.ended) this.#send({ type: "probe-done", id, match });
     } catch (error) {
-      if (!run.ended) send({ type: "probe-error", id, message: message(error) });
+      if (!run.ended) this.#send({ type: "probe-error", id, message: message(error) });
     } finally {
-      endRun(id, run);
+      this.#endRun(id, run);
     }
   }
 
@@ -403,78 +445,57 @@ export function serveSandbox(port: SandboxPort): void {
    * A script on the parent's connection. Only that one: `context.connect()`
    * has no second connection to give inside the sandbox.
    */
-  async function runScript(data: Extract<ToSandbox, { type: "script" }>): Promise<void> {
+  async #runScript(data: Extract<ToSandbox, { type: "script" }>): Promise<void> {
     const { id } = data;
     const run: ProbeRun = { controller: new AbortController(), pending: new Map(), ended: false };
-    runs.set(id, run);
+    this.#runs.set(id, run);
     try {
-      const plugin = scriptPlugins.get(data.name);
+      const plugin = this.#scriptPlugins.get(data.name);
       if (plugin === undefined) {
         throw new Error(`no script plugin named "${data.name}" in this module`);
       }
-      const conn = proxyConn(id, data.conn, data.limits, run);
+      const conn = this.#proxyConn(data, run);
       const output = await plugin.run(conn, {
         target: data.target,
         signal: run.controller.signal,
         connect: () => Promise.resolve(undefined),
         peerCertificate: () => data.certificate,
       });
-      if (!run.ended) send({ type: "script-done", id, output });
+      if (!run.ended) this.#send({ type: "script-done", id, output });
     } catch (error) {
-      if (!run.ended) send({ type: "script-error", id, message: message(error) });
+      if (!run.ended) this.#send({ type: "script-error", id, message: message(error) });
     } finally {
-      endRun(id, run);
+      this.#endRun(id, run);
     }
   }
 
-  async function receive(data: ToSandbox): Promise<void> {
+  async #load(data: Extract<ToSandbox, { type: "load" }>): Promise<void> {
+    try {
+      const loaded: LoadedPlugins = data.need === "output"
+        ? { outputs: await loadOutputPlugins(data.path, ABSOLUTE), probes: [] }
+        : await loadPlugins(data.path, ABSOLUTE);
+      for (const plugin of loaded.outputs) this.#factories.set(plugin.name, plugin.factory);
+      for (const probe of loaded.probes) this.#probePlugins.set(probe.name, probe.plugin);
+      for (const script of loaded.scripts ?? []) {
+        this.#scriptPlugins.set(script.name, script.plugin);
+      }
+      this.#send(loadedMessage(loaded));
+    } catch (error) {
+      this.#send({ type: "load-error", message: message(error) });
+    }
+  }
+
+  async receive(data: ToSandbox): Promise<void> {
     switch (data.type) {
       case "load":
-        try {
-          const loaded: LoadedPlugins = data.need === "output"
-            ? { outputs: await loadOutputPlugins(data.path, ABSOLUTE), probes: [] }
-            : await loadPlugins(data.path, ABSOLUTE);
-          for (const plugin of loaded.outputs) factories.set(plugin.name, plugin.factory);
-          for (const probe of loaded.probes) probePlugins.set(probe.name, probe.plugin);
-          for (const script of loaded.scripts ?? []) scriptPlugins.set(script.name, script.plugin);
-          send({
-            type: "loaded",
-            plugins: loaded.outputs.map(({ name, description, exportName }) => ({
-              name,
-              description,
-              exportName,
-            })),
-            probes: loaded.probes.map(({ exportName, plugin }) => ({
-              name: plugin.name,
-              description: plugin.description,
-              exportName,
-              protocols: [...plugin.protocols],
-              ports: [...plugin.ports],
-              ...(plugin.tlsPorts === undefined ? {} : { tlsPorts: [...plugin.tlsPorts] }),
-              rarity: plugin.rarity,
-              passive: plugin.passive,
-            })),
-            scripts: (loaded.scripts ?? []).map(({ exportName, plugin }) => ({
-              name: plugin.name,
-              description: plugin.description,
-              exportName,
-              categories: [...plugin.categories],
-              ports: [...plugin.ports],
-              services: [...plugin.services],
-              ...(plugin.tls === undefined ? {} : { tls: plugin.tls }),
-              ...(plugin.allPorts === undefined ? {} : { allPorts: plugin.allPorts }),
-            })),
-          });
-        } catch (error) {
-          send({ type: "load-error", message: message(error) });
-        }
+        await this.#load(data);
         break;
       case "start":
-        void runSession(data.id, data.name);
+        void this.#runSession(data.id, data.name);
         break;
       case "event":
       case "end": {
-        const session = sessions.get(data.id);
+        const session = this.#sessions.get(data.id);
         if (session === undefined) break;
         if (data.type === "event") session.queue.push(data.event);
         else session.ended = true;
@@ -482,22 +503,22 @@ export function serveSandbox(port: SandboxPort): void {
         break;
       }
       case "probe":
-        void runProbe(data);
+        void this.#runProbe(data);
         break;
       case "script":
-        void runScript(data);
+        void this.#runScript(data);
         break;
       case "probe-abort": {
         // Answered at once: the parent takes silence as a Worker that stopped responding.
-        send({ type: "probe-aborted", id: data.id });
-        const run = runs.get(data.id);
+        this.#send({ type: "probe-aborted", id: data.id });
+        const run = this.#runs.get(data.id);
         if (run === undefined) break;
-        endRun(data.id, run);
+        this.#endRun(data.id, run);
         run.controller.abort();
         break;
       }
       case "conn-reply": {
-        const pending = runs.get(data.id)?.pending;
+        const pending = this.#runs.get(data.id)?.pending;
         const resolve = pending?.get(data.call);
         pending?.delete(data.call);
         resolve?.(data);
@@ -505,6 +526,4 @@ export function serveSandbox(port: SandboxPort): void {
       }
     }
   }
-
-  port.listen((data) => void receive(data));
 }

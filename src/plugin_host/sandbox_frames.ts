@@ -69,6 +69,7 @@ export async function* readFrames(
     try {
       message = deserialize(body);
     } catch {
+      // Whatever deserialize's plain Error says, it is these bytes that are bad.
       throw new RangeError("a message that does not decode");
     }
     yield message;

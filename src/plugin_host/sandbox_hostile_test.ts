@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { loadSandboxedOutputPlugins, type SandboxOptions } from "./sandbox.ts";
-import type { ScanEvent } from "./types.ts";
+import type { ScanEvent } from "../plugin/types.ts";
 
 async function* events(): AsyncGenerator<ScanEvent> {
   yield {

@@ -22,10 +22,10 @@
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { probePluginProblem } from "../service/validate.ts";
-import type { ProbePlugin } from "./probe_types.ts";
-import { type ScriptPlugin, scriptPluginProblem } from "./script_types.ts";
-import type { OutputPlugin } from "./types.ts";
+import { probePluginProblem } from "./validate.ts";
+import type { ProbePlugin } from "../plugin/probe_types.ts";
+import { type ScriptPlugin, scriptPluginProblem } from "../plugin/script_types.ts";
+import type { OutputPlugin } from "../plugin/types.ts";
 
 /** Whether `value` is a valid script plugin (its problems named by scriptPluginProblem). */
 function isScriptPlugin(value: unknown): value is ScriptPlugin {

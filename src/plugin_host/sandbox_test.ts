@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { loadSandboxedOutputPlugins } from "./sandbox.ts";
-import type { ScanEvent } from "./types.ts";
+import type { ScanEvent } from "../plugin/types.ts";
 
 const NOSY = `
 export function nosy() {

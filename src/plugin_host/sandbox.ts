@@ -43,7 +43,7 @@ import { fileURLToPath } from "node:url";
 import { DEFAULT_READ_BYTES, MAX_READ_BYTES } from "../service/conn.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { clip, FIELD_CHARS } from "../service/text.ts";
-import { probePluginProblem } from "../service/validate.ts";
+import { probePluginProblem } from "./validate.ts";
 import { dlopenLibc } from "../engine/libc.ts";
 import type { LoadedOutputPlugin } from "./loader.ts";
 import type {
@@ -52,7 +52,7 @@ import type {
   ReadOptions,
   ServiceMatch,
   StartTlsOptions,
-} from "./probe_types.ts";
+} from "../plugin/probe_types.ts";
 import { encodeFrame, readFrames, writeAll } from "./sandbox_frames.ts";
 import type {
   FromSandbox,
@@ -62,8 +62,12 @@ import type {
   ToSandbox,
   WireRead,
 } from "./sandbox_serve.ts";
-import type { OutputPlugin, OutputWriter, ScanEvent } from "./types.ts";
-import { type ScriptContext, type ScriptPlugin, scriptPluginProblem } from "./script_types.ts";
+import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugin/types.ts";
+import {
+  type ScriptContext,
+  type ScriptPlugin,
+  scriptPluginProblem,
+} from "../plugin/script_types.ts";
 
 /** Plugins loaded into one sandbox, and the sandbox's off switch. */
 export interface Sandbox {
@@ -254,7 +258,7 @@ function scriptInfo(info: ScriptInfo): ScriptInfo | string {
   };
 }
 
-/** How a proxy runs a probe or script in the sandbox (see `runInSandbox` in {@link loadSandbox}). */
+/** How a proxy runs a probe or script in the sandbox (see `runInSandbox` of {@link SandboxHost}). */
 type SandboxRun = (
   kind: "probe" | "script",
   name: string,
@@ -292,7 +296,7 @@ function scriptProxy(info: ScriptInfo, runInSandbox: SandboxRun): ScriptPlugin {
  * Load the output and probe plugins of `path` into a fresh sandbox.
  *
  * @throws {Error} one line naming the file as the user typed it, as
- * {@link ../plugins/loader.ts loadPlugins} words it, e.g.
+ * {@link ./loader.ts loadPlugins} words it, e.g.
  * `Cannot load plugin "x.ts": it exports no output plugin factory (…), no probe plugin factory (…) and no script plugin factory (…)`,
  * or `Cannot load plugin "x.ts": the sandbox is unavailable (…)`.
  *
@@ -381,8 +385,9 @@ function sandboxExecutable(): string | undefined {
   let self: string | undefined;
   try {
     self = Deno.execPath();
-  } catch {
+  } catch (error) {
     // Without read permission the running binary cannot be named; "deno" may still be allowed.
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
   }
   for (const command of self === undefined ? ["deno"] : [self, "deno"]) {
     try {
@@ -390,7 +395,8 @@ function sandboxExecutable(): string | undefined {
         return command;
       }
     } catch {
-      // Not a command this Deno can ask about.
+      // Deno refuses a query it cannot ask (an empty name, say) with a plain Error, no
+      // class to tell it by; whatever the reason, that command is not one to run.
     }
   }
   return undefined;
@@ -458,8 +464,9 @@ async function openProcessChannel(
   const kill = (): void => {
     try {
       child?.kill("SIGKILL");
-    } catch {
-      // Already gone.
+    } catch (error) {
+      // Already gone: Deno says so with a TypeError.
+      if (!(error instanceof TypeError)) throw error;
     }
   };
   async function close(): Promise<void> {
@@ -468,12 +475,17 @@ async function openProcessChannel(
     kill();
     try {
       listener?.close();
-    } catch { /* closed */ }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error; // closed already
+    }
     try {
       conn?.close();
-    } catch { /* closed */ }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error; // closed already
+    }
     await child?.status;
     await reading;
+    // Best effort: the directory is usually gone already (removed once connected).
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
   try {
@@ -512,6 +524,7 @@ async function openProcessChannel(
     if (accepted === undefined) throw new Error("its process ended before it started");
     conn = accepted;
     // Connected: the socket's directory has served, and a killed scanner leaves nothing behind.
+    // Best effort: a directory left in the temp folder costs nothing worth failing the load for.
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     // From here on the sandbox runs the plugin: its end, or its memory, is the plugin's doing.
     void started.status.then((status) => end(describeExit(status)));
@@ -657,62 +670,94 @@ async function loadSandbox(
   need: "output" | "any",
   options: SandboxOptions,
 ): Promise<Sandbox> {
-  const absolute = resolve(options.cwd ?? Deno.cwd(), path);
-  const limits: ReadLimits = {
-    maxBytes: MAX_READ_BYTES,
-    defaultBytes: DEFAULT_READ_BYTES,
-    timeoutMs: options.readTimeoutMs ?? intensityTimings(DEFAULT_INTENSITY).probeWaitMs,
-  };
-  const unresponsiveMs = options.unresponsiveMs ?? 2000;
-  const graceMs = options.graceMs ?? 5000;
-  const loadTimeoutMs = options.loadTimeoutMs ?? 10_000;
-  const sessions = new Map<number, Session>();
-  const probeSessions = new Map<number, ProbeSession>();
-  /** Aborted probes whose acknowledgement is awaited, and the timer that gives up. */
-  const watchdogs = new Map<number, ReturnType<typeof setTimeout>>();
-  let nextId = 1;
-  let dead: string | undefined;
-  let failure: string | undefined;
-  let onLoad: ((message: FromSandbox) => void) | undefined;
-  let channel: Channel | undefined;
-  let closing: Promise<void> | undefined;
+  const host = new SandboxHost(path, options);
+  await host.open();
+  return await host.load(need);
+}
 
-  function post(message: ToSandbox, transfer: Transferable[] = []): void {
-    if (dead === undefined) void channel?.post(message, transfer);
+/** What a script's run carries beside its connection. */
+interface RunExtra {
+  target?: ScriptContext["target"];
+  certificate?: Uint8Array;
+}
+
+/**
+ * One sandbox seen from the parent: the channel to it, the outputs and the
+ * probe and script runs in flight, and how it ends. {@link loadSandbox}
+ * opens it, loads the file into it, and hands out proxies whose work
+ * crosses to it.
+ */
+class SandboxHost {
+  readonly #path: string;
+  readonly #absolute: string;
+  readonly #options: SandboxOptions;
+  readonly #limits: ReadLimits;
+  readonly #unresponsiveMs: number;
+  readonly #graceMs: number;
+  readonly #loadTimeoutMs: number;
+  readonly #sessions = new Map<number, Session>();
+  readonly #probeSessions = new Map<number, ProbeSession>();
+  /** Aborted probes whose acknowledgement is awaited, and the timer that gives up. */
+  readonly #watchdogs = new Map<number, ReturnType<typeof setTimeout>>();
+  #nextId = 1;
+  #dead: string | undefined;
+  #failure: string | undefined;
+  #onLoad: ((message: FromSandbox) => void) | undefined;
+  #channel: Channel | undefined;
+  #closing: Promise<void> | undefined;
+  /** Set when loading ended by what the plugin did, not by what its file is. */
+  #misbehaved = false;
+
+  constructor(path: string, options: SandboxOptions) {
+    this.#path = path;
+    this.#options = options;
+    this.#absolute = resolve(options.cwd ?? Deno.cwd(), path);
+    this.#limits = {
+      maxBytes: MAX_READ_BYTES,
+      defaultBytes: DEFAULT_READ_BYTES,
+      timeoutMs: options.readTimeoutMs ?? intensityTimings(DEFAULT_INTENSITY).probeWaitMs,
+    };
+    this.#unresponsiveMs = options.unresponsiveMs ?? 2000;
+    this.#graceMs = options.graceMs ?? 5000;
+    this.#loadTimeoutMs = options.loadTimeoutMs ?? 10_000;
   }
 
-  function closeChannel(): Promise<void> {
-    closing ??= channel?.close() ?? Promise.resolve();
-    return closing;
+  #post(message: ToSandbox, transfer: Transferable[] = []): void {
+    if (this.#dead === undefined) void this.#channel?.post(message, transfer);
+  }
+
+  #closeChannel(): Promise<void> {
+    this.#closing ??= this.#channel?.close() ?? Promise.resolve();
+    return this.#closing;
   }
 
   /** End the sandbox: every output fails with `reason`, every probe is no match. */
-  function kill(reason: string): void {
-    if (dead !== undefined) return;
-    dead = reason;
-    void closeChannel();
-    for (const timer of watchdogs.values()) clearTimeout(timer);
-    watchdogs.clear();
-    for (const session of [...probeSessions.values()]) session.settle(undefined);
-    for (const session of sessions.values()) session.finish(new Error(reason));
+  #kill(reason: string): void {
+    if (this.#dead !== undefined) return;
+    this.#dead = reason;
+    void this.#closeChannel();
+    for (const timer of this.#watchdogs.values()) clearTimeout(timer);
+    this.#watchdogs.clear();
+    for (const session of [...this.#probeSessions.values()]) session.settle(undefined);
+    for (const session of this.#sessions.values()) session.finish(new Error(reason));
   }
 
   /** End a sandbox that misbehaved, and say so once: through its running outputs, or `onError`. */
-  function fail(why: string): void {
-    if (dead !== undefined) return;
-    const reason = `Plugin "${path}" stopped: ${why}`;
-    failure = reason;
-    const carried = sessions.size > 0;
-    kill(reason);
-    if (!carried) options.onError?.(reason);
+  #fail(why: string): void {
+    if (this.#dead !== undefined) return;
+    const reason = `Plugin "${this.#path}" stopped: ${why}`;
+    this.#failure = reason;
+    const carried = this.#sessions.size > 0;
+    this.#kill(reason);
+    if (!carried) this.#options.onError?.(reason);
   }
 
-  async function serveConn(request: ConnRequest): Promise<void> {
+  async #serveConn(request: ConnRequest): Promise<void> {
     const { id, call } = request;
-    const session = probeSessions.get(id);
+    const session = this.#probeSessions.get(id);
     if (session === undefined) {
       // The probe was stopped; its sandbox side already returns nothing.
-      post({ type: "conn-reply", id, call, closed: true, tls: undefined, error: "stopped" });
+      this.#post({ type: "conn-reply", id, call, closed: true, tls: undefined, error: "stopped" });
       return;
     }
     const conn = session.conn;
@@ -731,32 +776,32 @@ async function loadSandbox(
       // Reads and writes never throw; a failed handshake does, and its reason crosses.
       extra = { error: error instanceof Error ? error.message : String(error) };
     }
-    post(
+    this.#post(
       { type: "conn-reply", id, call, closed: conn.closed, tls: conn.tls, ...extra },
       extra.bytes === undefined ? [] : [extra.bytes.buffer],
     );
   }
 
-  async function receive(raw: unknown): Promise<void> {
-    if (dead !== undefined) return;
+  async #receive(raw: unknown): Promise<void> {
+    if (this.#dead !== undefined) return;
     const data = checkedMessage(raw);
     if (data === undefined) {
       const why = "it sent a malformed message";
-      if (onLoad !== undefined) onLoad({ type: "load-error", message: why });
-      else fail(why);
+      if (this.#onLoad !== undefined) this.#onLoad({ type: "load-error", message: why });
+      else this.#fail(why);
       return;
     }
     switch (data.type) {
       case "loaded":
       case "load-error":
-        onLoad?.(data);
+        this.#onLoad?.(data);
         return;
       case "conn":
-        void serveConn(data);
+        void this.#serveConn(data);
         return;
       case "probe-done":
       case "probe-error": {
-        const session = probeSessions.get(data.id);
+        const session = this.#probeSessions.get(data.id);
         if (session === undefined || session.kind !== "probe") return;
         session.settle(
           data.type === "probe-done" ? sandboxedMatch(data.match, session.conn) : undefined,
@@ -765,18 +810,18 @@ async function loadSandbox(
       }
       case "script-done":
       case "script-error": {
-        const session = probeSessions.get(data.id);
+        const session = this.#probeSessions.get(data.id);
         if (session === undefined || session.kind !== "script") return;
         // The script engine checks and caps what comes back, as it does a built-in's.
         session.settle(data.type === "script-done" ? data.output : new Error(data.message));
         return;
       }
       case "probe-aborted":
-        clearTimeout(watchdogs.get(data.id));
-        watchdogs.delete(data.id);
+        clearTimeout(this.#watchdogs.get(data.id));
+        this.#watchdogs.delete(data.id);
         return;
     }
-    const session = sessions.get(data.id);
+    const session = this.#sessions.get(data.id);
     if (session === undefined) return;
     if (data.type === "write") {
       const text = data.text;
@@ -785,6 +830,7 @@ async function loadSandbox(
         session.pending -= text.length;
       });
       // Hold the sandbox back (stop reading it) until the writer catches up.
+      // Only the wait: a failed write is the session's to report, through `writing`.
       if (session.pending > HIGH_WATER_CHARS) await session.writing.catch(() => {});
     } else if (data.type === "done") {
       session.finish();
@@ -793,84 +839,146 @@ async function loadSandbox(
     }
   }
 
-  /** Set when loading ended by what the plugin did, not by what its file is. */
-  let misbehaved = false;
-  const handlers: ChannelHandlers = {
-    message: receive,
-    ended(why: string): void {
-      if (onLoad !== undefined) {
-        misbehaved = true;
-        onLoad({ type: "load-error", message: why });
-      } else fail(why);
-    },
-  };
-  const executable = options.isolation === "worker" ? undefined : sandboxExecutable();
-  try {
-    if (executable !== undefined) {
-      channel = await openProcessChannel(absolute, {
-        executable,
-        heapMb: options.heapMb ?? 512,
-        rssMb: options.rssMb ?? 1024,
-        handlers,
-      }).catch(() => undefined);
-    }
-    // No process to be had (no Deno on PATH, say): the Worker, without the memory limit.
-    channel ??= openWorkerChannel(absolute, handlers);
-  } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `Cannot load plugin "${path}": the sandbox is unavailable (${why.split("\n")[0]})`,
-    );
+  /** The sandbox is gone or broke the protocol: while loading, loading fails; after, it is ended. */
+  #ended(why: string): void {
+    if (this.#onLoad !== undefined) {
+      this.#misbehaved = true;
+      this.#onLoad({ type: "load-error", message: why });
+    } else this.#fail(why);
   }
 
-  let loadTimer: ReturnType<typeof setTimeout> | undefined;
-  const loaded = await new Promise<FromSandbox>((resolve) => {
-    onLoad = resolve;
-    loadTimer = setTimeout(() => {
-      misbehaved = true;
-      resolve({
-        type: "load-error",
-        message: `Cannot load plugin "${path}": it did not load within ${loadTimeoutMs} ms`,
-      });
-    }, loadTimeoutMs);
-    post({ type: "load", path: absolute, need });
-  });
-  clearTimeout(loadTimer);
-  onLoad = undefined;
-  async function refuse(message: string): Promise<never> {
-    kill("load failed");
-    await closeChannel();
-    throw misbehaved ? new PluginFailedError(message) : new Error(message);
-  }
-  if (loaded.type === "load-error") {
-    // The sandbox names the absolute path; the user knows the file by what they typed.
-    const message = (await explainImport(loaded.message)).replace(`"${absolute}"`, `"${path}"`);
-    return await refuse(
-      message.startsWith("Cannot load plugin")
-        ? message
-        : `Cannot load plugin "${path}": ${message}`,
-    );
-  }
-  if (loaded.type !== "loaded") return await refuse(`Cannot load plugin "${path}": sandbox failed`);
-  const infos: ProbeInfo[] = [];
-  for (const info of loaded.probes) {
-    const checked = probeInfo(info);
-    if (typeof checked === "string") {
-      return await refuse(
-        `Cannot load plugin "${path}": export "${info.exportName}" returns no valid probe plugin: ${checked}`,
+  /**
+   * Start the sandbox: a child process where Deno may be run, else a Worker.
+   *
+   * @throws {Error} `Cannot load plugin "x.ts": the sandbox is unavailable (…)`
+   */
+  async open(): Promise<void> {
+    const handlers: ChannelHandlers = {
+      message: (data: unknown): Promise<void> => this.#receive(data),
+      ended: (why: string): void => this.#ended(why),
+    };
+    const options = this.#options;
+    const executable = options.isolation === "worker" ? undefined : sandboxExecutable();
+    try {
+      if (executable !== undefined) {
+        this.#channel = await openProcessChannel(this.#absolute, {
+          executable,
+          heapMb: options.heapMb ?? 512,
+          rssMb: options.rssMb ?? 1024,
+          handlers,
+        }).catch(() => undefined);
+      }
+      // No process to be had (no Deno on PATH, say): the Worker, without the memory limit.
+      this.#channel ??= openWorkerChannel(this.#absolute, handlers);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `Cannot load plugin "${this.#path}": the sandbox is unavailable (${why.split("\n")[0]})`,
       );
     }
-    infos.push(checked);
   }
 
-  const scriptInfos = loaded.scripts.map(scriptInfo);
-  const badScript = scriptInfos.findIndex((info) => typeof info === "string");
-  if (badScript >= 0) {
-    return await refuse(
-      `Cannot load plugin "${path}": export "${
-        loaded.scripts[badScript]?.exportName
-      }" returns no valid script plugin: ${scriptInfos[badScript]}`,
+  /**
+   * Load the file in the opened sandbox, check what it describes, and hand
+   * out its plugins as proxies.
+   *
+   * @throws {PluginFailedError} when the plugin misbehaved while loading
+   * @throws {Error} when the file is no plugin
+   */
+  async load(need: "output" | "any"): Promise<Sandbox> {
+    const path = this.#path;
+    const absolute = this.#absolute;
+    const loadTimeoutMs = this.#loadTimeoutMs;
+    let loadTimer: ReturnType<typeof setTimeout> | undefined;
+    const loaded = await new Promise<FromSandbox>((resolve) => {
+      this.#onLoad = resolve;
+      loadTimer = setTimeout(() => {
+        this.#misbehaved = true;
+        resolve({
+          type: "load-error",
+          message: `Cannot load plugin "${path}": it did not load within ${loadTimeoutMs} ms`,
+        });
+      }, loadTimeoutMs);
+      this.#post({ type: "load", path: absolute, need });
+    });
+    clearTimeout(loadTimer);
+    this.#onLoad = undefined;
+    if (loaded.type === "load-error") {
+      // The sandbox names the absolute path; the user knows the file by what they typed.
+      const message = (await explainImport(loaded.message)).replace(`"${absolute}"`, `"${path}"`);
+      return await this.#refuse(
+        message.startsWith("Cannot load plugin")
+          ? message
+          : `Cannot load plugin "${path}": ${message}`,
+      );
+    }
+    if (loaded.type !== "loaded") {
+      return await this.#refuse(`Cannot load plugin "${path}": sandbox failed`);
+    }
+    const infos: ProbeInfo[] = [];
+    for (const info of loaded.probes) {
+      const checked = probeInfo(info);
+      if (typeof checked === "string") {
+        return await this.#refuse(
+          `Cannot load plugin "${path}": export "${info.exportName}" returns no valid probe plugin: ${checked}`,
+        );
+      }
+      infos.push(checked);
+    }
+
+    const scriptInfos = loaded.scripts.map(scriptInfo);
+    const badScript = scriptInfos.findIndex((info) => typeof info === "string");
+    if (badScript >= 0) {
+      return await this.#refuse(
+        `Cannot load plugin "${path}": export "${
+          loaded.scripts[badScript]?.exportName
+        }" returns no valid script plugin: ${scriptInfos[badScript]}`,
+      );
+    }
+    return this.#sandbox(
+      loaded.plugins,
+      infos,
+      scriptInfos.filter((info): info is ScriptInfo => typeof info !== "string"),
     );
+  }
+
+  async #refuse(message: string): Promise<never> {
+    this.#kill("load failed");
+    await this.#closeChannel();
+    throw this.#misbehaved ? new PluginFailedError(message) : new Error(message);
+  }
+
+  /** The loaded file's plugins, each a proxy to the sandbox. */
+  #sandbox(
+    plugins: readonly { name: string; description: string; exportName: string }[],
+    probes: readonly ProbeInfo[],
+    scripts: readonly ScriptInfo[],
+  ): Sandbox {
+    const path = this.#path;
+    const outputs = plugins.map(({ name, description, exportName }) => ({
+      name,
+      description,
+      exportName,
+      path,
+      factory: (): OutputPlugin => this.#outputProxy(name, description),
+    }));
+    const runInSandbox: SandboxRun = (kind, name, conn, signal, extra) =>
+      this.#runInSandbox(kind, name, conn, signal, extra);
+    const failure = (): string | undefined => this.#failure;
+    const close = (): Promise<void> => {
+      this.#kill("the sandbox is closed");
+      return this.#closeChannel();
+    };
+    return {
+      plugins: outputs,
+      outputs,
+      probes: probes.map((info) => this.#probeProxy(info)),
+      scripts: scripts.map((info) => scriptProxy(info, runInSandbox)),
+      get failure(): string | undefined {
+        return failure();
+      },
+      close,
+    };
   }
 
   /**
@@ -878,35 +986,36 @@ async function loadSandbox(
    * undefined when it is stopped (abort) or the sandbox ends. A run that
    * ignores the abort past `unresponsiveMs` ends the sandbox.
    */
-  function runInSandbox(
+  #runInSandbox(
     kind: "probe" | "script",
     name: string,
     conn: ProbeConn,
     signal: AbortSignal,
-    extra: { target?: ScriptContext["target"]; certificate?: Uint8Array } = {},
+    extra: RunExtra = {},
   ): Promise<unknown> {
-    if (dead !== undefined || signal.aborted) return Promise.resolve(undefined);
-    const id = nextId++;
+    if (this.#dead !== undefined || signal.aborted) return Promise.resolve(undefined);
+    const id = this.#nextId++;
+    const limits = this.#limits;
     return new Promise((resolve) => {
       const onAbort = (): void => {
-        if (!probeSessions.has(id)) return;
+        if (!this.#probeSessions.has(id)) return;
         settle(undefined);
-        post({ type: "probe-abort", id });
-        if (dead !== undefined) return;
+        this.#post({ type: "probe-abort", id });
+        if (this.#dead !== undefined) return;
         const timer = setTimeout(() => {
-          watchdogs.delete(id);
-          fail(`its ${kind} "${name}" ignored an abort for ${unresponsiveMs} ms`);
-        }, unresponsiveMs);
+          this.#watchdogs.delete(id);
+          this.#fail(`its ${kind} "${name}" ignored an abort for ${this.#unresponsiveMs} ms`);
+        }, this.#unresponsiveMs);
         // The watchdog alone must not keep the process alive.
         Deno.unrefTimer(Number(timer));
-        watchdogs.set(id, timer);
+        this.#watchdogs.set(id, timer);
       };
       const settle = (result: unknown): void => {
-        if (!probeSessions.delete(id)) return;
+        if (!this.#probeSessions.delete(id)) return;
         signal.removeEventListener("abort", onAbort);
         resolve(result);
       };
-      probeSessions.set(id, { kind, conn, settle });
+      this.#probeSessions.set(id, { kind, conn, settle });
       signal.addEventListener("abort", onAbort, { once: true });
       const greeting = conn.greeting.slice();
       const snapshot = {
@@ -916,7 +1025,7 @@ async function loadSandbox(
         tls: conn.tls,
         closed: conn.closed,
       };
-      post(
+      this.#post(
         kind === "probe" || extra.target === undefined
           ? { type: "probe", id, name, conn: snapshot, limits }
           : {
@@ -933,45 +1042,54 @@ async function loadSandbox(
     });
   }
 
-  function outputProxy(name: string, description: string): OutputPlugin {
+  #outputProxy(name: string, description: string): OutputPlugin {
     return {
       name,
       description,
-      async write(events: AsyncIterable<ScanEvent>, out: OutputWriter): Promise<void> {
-        if (dead !== undefined) throw new Error(dead);
-        const id = nextId++;
-        let finish!: (error?: Error) => void;
-        const finished = new Promise<void>((resolve, reject) => {
-          finish = (error?: Error): void => (error ? reject(error) : resolve());
-        });
-        const session: Session = { out, writing: Promise.resolve(), pending: 0, finish };
-        sessions.set(id, session);
-        post({ type: "start", id, name });
-        let grace: ReturnType<typeof setTimeout> | undefined;
-        try {
-          let failed = false;
-          finished.catch(() => (failed = true));
-          for await (const event of events) {
-            if (failed) break;
-            post({ type: "event", id, event });
-          }
-          post({ type: "end", id });
-          // The scan is over: the plugin has a bounded time to finish, then its sandbox ends.
-          grace = setTimeout(
-            () => fail(`output "${name}" did not finish within ${graceMs} ms of the scan's end`),
-            graceMs,
-          );
-          await finished;
-          await session.writing;
-        } finally {
-          clearTimeout(grace);
-          sessions.delete(id);
-        }
-      },
+      write: (events: AsyncIterable<ScanEvent>, out: OutputWriter): Promise<void> =>
+        this.#runOutput(name, events, out),
     };
   }
 
-  function probeProxy(info: ProbeInfo): ProbePlugin {
+  /** One run of a sandboxed output: events cross to it, its text comes back to `out`. */
+  async #runOutput(
+    name: string,
+    events: AsyncIterable<ScanEvent>,
+    out: OutputWriter,
+  ): Promise<void> {
+    if (this.#dead !== undefined) throw new Error(this.#dead);
+    const id = this.#nextId++;
+    let finish!: (error?: Error) => void;
+    const finished = new Promise<void>((resolve, reject) => {
+      finish = (error?: Error): void => (error ? reject(error) : resolve());
+    });
+    const session: Session = { out, writing: Promise.resolve(), pending: 0, finish };
+    this.#sessions.set(id, session);
+    this.#post({ type: "start", id, name });
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    try {
+      let failed = false;
+      finished.catch(() => (failed = true));
+      for await (const event of events) {
+        if (failed) break;
+        this.#post({ type: "event", id, event });
+      }
+      this.#post({ type: "end", id });
+      // The scan is over: the plugin has a bounded time to finish, then its sandbox ends.
+      const graceMs = this.#graceMs;
+      grace = setTimeout(
+        () => this.#fail(`output "${name}" did not finish within ${graceMs} ms of the scan's end`),
+        graceMs,
+      );
+      await finished;
+      await session.writing;
+    } finally {
+      clearTimeout(grace);
+      this.#sessions.delete(id);
+    }
+  }
+
+  #probeProxy(info: ProbeInfo): ProbePlugin {
     const name = info.name;
     return {
       name,
@@ -981,33 +1099,9 @@ async function loadSandbox(
       ...(info.tlsPorts === undefined ? {} : { tlsPorts: info.tlsPorts }),
       rarity: info.rarity,
       passive: info.passive,
-      async probe(conn: ProbeConn, signal: AbortSignal): Promise<ServiceMatch | undefined> {
+      probe: async (conn: ProbeConn, signal: AbortSignal): Promise<ServiceMatch | undefined> =>
         // What settles a probe session is a match rebuilt by sandboxedMatch, or undefined.
-        return await runInSandbox("probe", name, conn, signal) as ServiceMatch | undefined;
-      },
+        await this.#runInSandbox("probe", name, conn, signal) as ServiceMatch | undefined,
     };
   }
-
-  const outputs = loaded.plugins.map(({ name, description, exportName }) => ({
-    name,
-    description,
-    exportName,
-    path,
-    factory: (): OutputPlugin => outputProxy(name, description),
-  }));
-  return {
-    plugins: outputs,
-    outputs,
-    probes: infos.map(probeProxy),
-    scripts: scriptInfos
-      .filter((info): info is ScriptInfo => typeof info !== "string")
-      .map((info) => scriptProxy(info, runInSandbox)),
-    get failure(): string | undefined {
-      return failure;
-    },
-    close(): Promise<void> {
-      kill("the sandbox is closed");
-      return closeChannel();
-    },
-  };
 }

@@ -6,7 +6,7 @@ import {
   mergeOutputPlugins,
   outputPluginProblem,
 } from "./loader.ts";
-import type { ScanEvent } from "./types.ts";
+import type { ScanEvent } from "../plugin/types.ts";
 
 /** Write `files` into a fresh directory, run `fn` with it, then remove it. */
 async function withFiles(

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { OutputPlugin } from "./types.ts";
-import type { ProbePlugin } from "./probe_types.ts";
-import type { ScriptPlugin } from "./script_types.ts";
+import type { OutputPlugin } from "../plugin/types.ts";
+import type { ProbePlugin } from "../plugin/probe_types.ts";
+import type { ScriptPlugin } from "../plugin/script_types.ts";
 
 /** Factories of the built-in plugins, by kind. */
 export interface BuiltinPlugins {
