@@ -8,6 +8,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { serviceFromJson } from "../model/mod.ts";
 import { serviceColumns } from "./service_fields.ts";
 
 /** An open history database. */
@@ -111,7 +112,7 @@ export const MIGRATIONS: readonly Migration[] = [
         } catch {
           continue;
         }
-        const c = serviceColumns(service);
+        const c = serviceColumns(serviceFromJson(service));
         update.run(
           c.name,
           c.product,

@@ -4,9 +4,19 @@
  * @module
  */
 
-import { isPortState } from "../engine/types.ts";
-import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
-import type { ExtraPorts, HostReport, ScanInfo, ScanReport, ScanStats } from "../output/report.ts";
+import {
+  type ExtraPorts,
+  type HostReport,
+  type HostState,
+  isPortState,
+  type PortResult,
+  type PortState,
+  type Protocol,
+  type ScanInfo,
+  type ScanReport,
+  type ScanStats,
+  serviceFromJson,
+} from "../model/mod.ts";
 import { addressSortKey } from "../output/report_builder.ts";
 import type { HistoryDb } from "./db.ts";
 
@@ -189,8 +199,9 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
     if (row.reason_ttl !== null && row.reason_ttl !== undefined) {
       port.reasonTtl = Number(row.reason_ttl);
     }
-    const service = json<ServiceInfo | null>(row.service, null);
-    if (service !== null) port.service = service;
+    // The column is JSON anyone could have written: narrowed to the model's shape.
+    const service = serviceFromJson(json<unknown>(row.service, null));
+    if (service !== undefined) port.service = service;
     host.ports.push(port);
   }
   const extras = db.prepare(

@@ -8,9 +8,19 @@
  * @module
  */
 
-import { isPortState } from "../engine/types.ts";
-import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
-import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
+import {
+  type CertificateInfo,
+  type ExtraPorts,
+  type HostReport,
+  type HostState,
+  isPortState,
+  type PortResult,
+  type PortState,
+  type Protocol,
+  type ScanInfo,
+  type ScanReport,
+  type ServiceMatch,
+} from "../model/mod.ts";
 
 /** An XML element, as far as this reader cares. */
 export interface XmlElement {
@@ -184,37 +194,42 @@ function scriptValues(script: XmlElement): Map<string, string> {
   return out;
 }
 
-function certificateFromScript(script: XmlElement): Record<string, string> | undefined {
+/** nmap's `ssl-cert` script as the one certificate shape. */
+function certificateFromScript(script: XmlElement): CertificateInfo | undefined {
   const v = scriptValues(script);
   const fingerprint = v.get("sha256") ?? v.get("sha1");
   const cn = v.get("subject.commonName");
   const notAfter = v.get("validity.notAfter");
-  const cert: Record<string, string> = {};
+  const cert: CertificateInfo = {};
   if (fingerprint !== undefined && fingerprint !== "") cert.fingerprint = fingerprint;
   if (cn !== undefined && cn !== "") cert.subject = `CN=${cn}`;
   if (notAfter !== undefined && notAfter !== "") cert.notAfter = notAfter;
   return Object.keys(cert).length > 0 ? cert : undefined;
 }
 
-function serviceOf(port: XmlElement): ServiceInfo | undefined {
+/** `<service>`'s attributes that hold text, by the model's field names. */
+const SERVICE_ATTRIBUTES = [
+  ["name", "name"],
+  ["product", "product"],
+  ["version", "version"],
+  ["extrainfo", "extraInfo"],
+  ["hostname", "hostname"],
+  ["ostype", "ostype"],
+  ["devicetype", "devicetype"],
+] as const;
+
+function serviceOf(port: XmlElement): ServiceMatch | undefined {
   const s = child(port, "service");
-  const service: ServiceInfo = {};
+  const service: ServiceMatch = {};
   if (s !== undefined) {
-    const fields = [
-      ["name", "name"],
-      ["product", "product"],
-      ["version", "version"],
-      [
-        "extrainfo",
-        "extraInfo",
-      ],
-      ["tunnel", "tunnel"],
-      ["method", "method"],
-    ] as const;
-    for (const [attr, key] of fields) {
+    for (const [attr, key] of SERVICE_ATTRIBUTES) {
       const value = s.attrs[attr];
       if (value !== undefined && value !== "") service[key] = value;
     }
+    // Other words than nmap's are dropped, as any attribute that does not fit.
+    if (s.attrs.tunnel === "ssl") service.tunnel = "ssl";
+    const method = s.attrs.method;
+    if (method === "probed" || method === "table") service.method = method;
     const cpe = childrenNamed(s, "cpe").map((c) => c.text.trim()).filter((c) => c !== "");
     if (cpe.length > 0) service.cpe = cpe;
   }

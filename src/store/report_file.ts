@@ -5,9 +5,19 @@
  * @module
  */
 
-import { isHostState, isPortState } from "../engine/types.ts";
-import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
-import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
+import {
+  type ExtraPorts,
+  type HostReport,
+  type HostState,
+  isHostState,
+  isPortState,
+  type PortResult,
+  type PortState,
+  type Protocol,
+  type ScanInfo,
+  type ScanReport,
+  serviceFromJson,
+} from "../model/mod.ts";
 import { escapeControls } from "../plugins/format.ts";
 import { readBoundedText, TextReadError } from "./bounded_read.ts";
 import { parseNmapXml } from "./nmap_xml.ts";
@@ -32,7 +42,19 @@ function num(value: unknown, fallback = 0): number {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }
 
-function portOf(value: unknown, address: string): PortResult | undefined {
+/**
+ * A port of a JSON report (or a JSONL `port` line), checked and narrowed to
+ * the model: undefined when its protocol, number or state is wrong; a
+ * service field of the wrong type dropped.
+ *
+ * @example
+ * ```ts
+ * import { portFromJson } from "./report_file.ts";
+ * portFromJson({ port: 22, state: "open", service: { name: "ssh", version: 2 } }, "127.0.0.1");
+ * // { address: "127.0.0.1", protocol: "tcp", port: 22, state: "open", reason: "", service: { name: "ssh" } }
+ * ```
+ */
+export function portFromJson(value: unknown, address: string): PortResult | undefined {
   const p = obj(value);
   if (p === undefined) return undefined;
   const protocol = str(p.protocol, "tcp");
@@ -51,10 +73,9 @@ function portOf(value: unknown, address: string): PortResult | undefined {
   };
   if (typeof p.rtt === "number") result.rtt = p.rtt;
   if (typeof p.reasonTtl === "number") result.reasonTtl = p.reasonTtl;
-  const service = obj(p.service);
-  if (service !== undefined && Object.keys(service).length > 0) {
-    result.service = service as ServiceInfo;
-  }
+  // Narrowed to the model's shape: a field of the wrong type is dropped, not passed on.
+  const service = serviceFromJson(p.service);
+  if (service !== undefined) result.service = service;
   // Script output (-sC, --script) is kept, so a merge of shards keeps it too.
   const scripts = arr(p.scripts).flatMap((item) => {
     const script = obj(item);
@@ -89,7 +110,7 @@ function hostOf(value: unknown): HostReport | undefined {
     hostnames: arr(h.hostnames).filter((n): n is string => typeof n === "string"),
     state: (isHostState(state) ? state : "unknown") as HostState,
     reason: str(h.reason),
-    ports: arr(h.ports).map((p) => portOf(p, address)).filter((p): p is PortResult =>
+    ports: arr(h.ports).map((p) => portFromJson(p, address)).filter((p): p is PortResult =>
       p !== undefined
     ),
     extraports,
