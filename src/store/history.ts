@@ -7,11 +7,10 @@
 import {
   type ExtraPorts,
   type HostReport,
-  type HostState,
+  isHostState,
   isPortState,
+  isProtocol,
   type PortResult,
-  type PortState,
-  type Protocol,
   type ScanInfo,
   type ScanReport,
   type ScanStats,
@@ -173,10 +172,11 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
 
   const hosts = new Map<string, HostReport>();
   for (const row of db.prepare("SELECT * FROM hosts WHERE scan_id = ?").all(id)) {
+    const state = str(row.state);
     hosts.set(str(row.address), {
       address: str(row.address),
       hostnames: json<string[]>(row.hostnames, []),
-      state: str(row.state) as HostState,
+      state: isHostState(state) ? state : "unknown",
       reason: str(row.reason),
       ports: [],
       extraports: [],
@@ -187,12 +187,14 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
   ).all(id);
   for (const row of ports) {
     const host = hosts.get(str(row.address));
-    if (host === undefined || !isPortState(str(row.state))) continue;
+    const protocol = str(row.protocol);
+    const state = str(row.state);
+    if (host === undefined || !isProtocol(protocol) || !isPortState(state)) continue;
     const port: PortResult = {
       address: host.address,
-      protocol: str(row.protocol) as Protocol,
+      protocol,
       port: Number(row.port),
-      state: str(row.state) as PortState,
+      state,
       reason: str(row.reason),
     };
     if (row.rtt !== null && row.rtt !== undefined) port.rtt = Number(row.rtt);
@@ -209,8 +211,8 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
   ).all(id);
   for (const row of extras) {
     const host = hosts.get(str(row.address));
-    if (host === undefined || !isPortState(str(row.state))) continue;
-    const state = str(row.state) as PortState;
+    const state = str(row.state);
+    if (host === undefined || !isPortState(state)) continue;
     let extra: ExtraPorts | undefined = host.extraports.find((e) => e.state === state);
     if (extra === undefined) {
       extra = { state, count: 0, reasons: [] };

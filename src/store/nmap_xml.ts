@@ -12,11 +12,10 @@ import {
   type CertificateInfo,
   type ExtraPorts,
   type HostReport,
-  type HostState,
+  isHostState,
   isPortState,
+  isProtocol,
   type PortResult,
-  type PortState,
-  type Protocol,
   type ScanInfo,
   type ScanReport,
   type ServiceMatch,
@@ -248,10 +247,8 @@ function hostOf(h: XmlElement): HostReport | undefined {
   const address = ip?.attrs.addr;
   if (address === undefined || address === "") return undefined;
   const status = child(h, "status");
-  const state =
-    (["up", "down", "unknown"].includes(status?.attrs.state ?? "")
-      ? status?.attrs.state
-      : "unknown") as HostState;
+  const statusState = status?.attrs.state;
+  const state = isHostState(statusState) ? statusState : "unknown";
   const hostnames = [
     ...new Set(
       childrenNamed(child(h, "hostnames"), "hostname")
@@ -269,12 +266,12 @@ function hostOf(h: XmlElement): HostReport | undefined {
     if (!isPortState(portState) || !Number.isInteger(number) || number < 0 || number > 65535) {
       continue;
     }
-    if (protocol !== "tcp" && protocol !== "udp") continue;
+    if (!isProtocol(protocol)) continue;
     const result: PortResult = {
       address,
-      protocol: protocol as Protocol,
+      protocol,
       port: number,
-      state: portState as PortState,
+      state: portState,
       reason: stateElement?.attrs.reason ?? "",
     };
     const ttl = stateElement?.attrs.reason_ttl;
@@ -298,7 +295,7 @@ function hostOf(h: XmlElement): HostReport | undefined {
     const reasons = [...childrenNamed(e, "extrareasons"), ...childrenNamed(e, "extrareason")]
       .map((r) => ({ reason: r.attrs.reason ?? "", count: int(r.attrs.count) }))
       .filter((r) => r.reason !== "" && r.count > 0);
-    extraports.push({ state: extraState as PortState, count: int(e.attrs.count), reasons });
+    extraports.push({ state: extraState, count: int(e.attrs.count), reasons });
   }
   return { address, hostnames, state, reason: status?.attrs.reason ?? "", ports, extraports };
 }
@@ -330,14 +327,17 @@ export function parseNmapXml(text: string, name: string): ScanReport {
       `Cannot parse report "${name}": not an nmap XML report (<nmaprun> has no scanner or start)`,
     );
   }
-  const scaninfo: ScanInfo[] = childrenNamed(run, "scaninfo")
-    .filter((s) => s.attrs.protocol === "tcp" || s.attrs.protocol === "udp")
-    .map((s) => ({
-      type: s.attrs.type ?? "",
-      protocol: s.attrs.protocol as Protocol,
-      numServices: int(s.attrs.numservices),
-      services: s.attrs.services ?? "",
-    }));
+  const scaninfo: ScanInfo[] = childrenNamed(run, "scaninfo").flatMap((s) => {
+    const protocol = s.attrs.protocol;
+    return isProtocol(protocol)
+      ? [{
+        type: s.attrs.type ?? "",
+        protocol,
+        numServices: int(s.attrs.numservices),
+        services: s.attrs.services ?? "",
+      }]
+      : [];
+  });
   const hosts = childrenNamed(run, "host").map(hostOf).filter((h): h is HostReport =>
     h !== undefined
   );

@@ -8,12 +8,10 @@
 import {
   type ExtraPorts,
   type HostReport,
-  type HostState,
   isHostState,
   isPortState,
+  isProtocol,
   type PortResult,
-  type PortState,
-  type Protocol,
   type ScanInfo,
   type ScanReport,
   serviceFromJson,
@@ -60,15 +58,15 @@ export function portFromJson(value: unknown, address: string): PortResult | unde
   const protocol = str(p.protocol, "tcp");
   const state = str(p.state);
   const port = num(p.port, -1);
-  if (protocol !== "tcp" && protocol !== "udp") return undefined;
+  if (!isProtocol(protocol)) return undefined;
   if (!isPortState(state) || !Number.isInteger(port) || port < 0 || port > 65535) {
     return undefined;
   }
   const result: PortResult = {
     address,
-    protocol: protocol as Protocol,
+    protocol,
     port,
-    state: state as PortState,
+    state,
     reason: str(p.reason),
   };
   if (typeof p.rtt === "number") result.rtt = p.rtt;
@@ -95,9 +93,10 @@ function hostOf(value: unknown): HostReport | undefined {
   const extraports: ExtraPorts[] = [];
   for (const item of arr(h.extraports)) {
     const e = obj(item);
-    if (e === undefined || !isPortState(str(e.state))) continue;
+    const extraState = str(e?.state);
+    if (e === undefined || !isPortState(extraState)) continue;
     extraports.push({
-      state: str(e.state) as PortState,
+      state: extraState,
       count: num(e.count),
       reasons: arr(e.reasons).map(obj).filter((r): r is Json => r !== undefined).map((r) => ({
         reason: str(r.reason),
@@ -108,7 +107,7 @@ function hostOf(value: unknown): HostReport | undefined {
   return {
     address,
     hostnames: arr(h.hostnames).filter((n): n is string => typeof n === "string"),
-    state: (isHostState(state) ? state : "unknown") as HostState,
+    state: isHostState(state) ? state : "unknown",
     reason: str(h.reason),
     ports: arr(h.ports).map((p) => portFromJson(p, address)).filter((p): p is PortResult =>
       p !== undefined
@@ -155,14 +154,16 @@ export function parseJsonReport(text: string, name: string): ScanReport {
     start: str(r.start),
     // An interrupted scan's report is partial: read as unfinished, as its XML is.
     end: r.interrupted === true ? "" : str(r.end),
-    scaninfo: arr(r.scaninfo).map(obj).filter((s): s is Json =>
-      s !== undefined && (s.protocol === "tcp" || s.protocol === "udp")
-    ).map((s): ScanInfo => ({
-      type: str(s.type),
-      protocol: s.protocol as Protocol,
-      numServices: num(s.numServices),
-      services: str(s.services),
-    })),
+    scaninfo: arr(r.scaninfo).map(obj).flatMap((s): ScanInfo[] =>
+      s !== undefined && isProtocol(s.protocol)
+        ? [{
+          type: str(s.type),
+          protocol: s.protocol,
+          numServices: num(s.numServices),
+          services: str(s.services),
+        }]
+        : []
+    ),
     hosts,
     stats: {
       probes: num(stats.probes),
