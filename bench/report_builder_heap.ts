@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { PortResult } from "../src/engine/types.ts";
+import type { PortResult } from "../src/model/mod.ts";
 import { createReportBuilder, type ReportBuilder } from "../src/output/report_builder.ts";
 import type { Host } from "../src/targets/types.ts";
 

@@ -107,7 +107,7 @@ export function parseNmapXml(xml: string, address?: string): ScanOutcome | null 
 
 /**
  * Reads the TCP ports of one host from portolan's JSON report (`-oJ`, see
- * src/output/report.ts).
+ * src/model/report.ts).
  *
  * @param text The JSON document.
  * @param address The host's address; default the first host.

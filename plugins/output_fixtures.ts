@@ -6,9 +6,8 @@
  * @module
  */
 
-import type { HostResult, PortResult } from "../src/engine/types.ts";
+import type { HostResult, PortResult, ScanReport } from "../src/model/mod.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
-import type { ScanReport } from "../src/output/report.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import type { OutputPlugin, ScanEvent } from "../src/plugin/types.ts";
 
@@ -99,7 +98,11 @@ export function sampleScan(options: { hostile?: boolean } = {}): Fixture {
             subject: hostile ? `CN=${HOSTILE}` : "CN=web.example",
             issuer: "CN=Example CA",
             sans: ["web.example", hostile ? HOSTILE : "www.example"],
+            notBefore: "2024-01-20T00:00:00.000Z",
             notAfter: "2025-01-20T00:00:00.000Z",
+            sha256: "",
+            alpn: "",
+            version: "TLSv1.3",
           },
         },
       });

@@ -394,7 +394,7 @@ function* hostTable(report: ScanReport, limits: Required<HtmlLimits>): Generator
   yield `</tbody></table>`;
 }
 
-/** Certificate fields, read defensively: service detection may fill any subset. */
+/** What the certificate section shows of a port's certificate. */
 interface CertView {
   address: string;
   port: number;
@@ -404,55 +404,20 @@ interface CertView {
   notAfter?: Date;
 }
 
-function pickText(record: Record<string, unknown>, keys: readonly string[]): string | undefined {
-  for (const key of keys) {
-    const value = record[key];
-    if (typeof value === "string" && value !== "") return value;
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-      const inner = pickText(value as Record<string, unknown>, ["commonName", "CN", "text"]);
-      if (inner !== undefined) return inner;
-    }
-  }
-  return undefined;
-}
-
-function pickDate(record: Record<string, unknown>, keys: readonly string[]): Date | undefined {
-  for (const key of keys) {
-    const value = record[key];
-    if (typeof value === "string" || typeof value === "number") {
-      const date = new Date(value);
-      if (!Number.isNaN(date.getTime())) return date;
-    }
-  }
-  const validity = record.validity;
-  if (typeof validity === "object" && validity !== null) {
-    return pickDate(validity as Record<string, unknown>, keys);
-  }
-  return undefined;
-}
-
 function certOf(address: string, port: PortResult): CertView | undefined {
   const tls = port.service?.tls;
-  if (typeof tls !== "object" || tls === null || Array.isArray(tls)) return undefined;
-  let record = tls as Record<string, unknown>;
-  const inner = record.certificate ?? record.cert;
-  if (typeof inner === "object" && inner !== null && !Array.isArray(inner)) {
-    record = { ...record, ...(inner as Record<string, unknown>) };
-  }
-  const subject = pickText(record, ["subject", "subjectCN", "commonName"]);
-  const issuer = pickText(record, ["issuer", "issuerCN"]);
-  const notAfter = pickDate(record, ["notAfter", "validTo", "expires", "notValidAfter"]);
-  const sans = record.sans ?? record.subjectAltNames ?? record.altNames ?? record.san;
-  const names = Array.isArray(sans)
-    ? sans.filter((name): name is string => typeof name === "string")
-    : [];
+  if (tls === undefined) return undefined;
+  const subject = tls.subject === "" ? undefined : tls.subject;
+  const issuer = tls.issuer === "" ? undefined : tls.issuer;
+  const date = tls.notAfter === "" ? undefined : new Date(tls.notAfter);
+  const notAfter = date === undefined || Number.isNaN(date.getTime()) ? undefined : date;
   if (subject === undefined && notAfter === undefined) return undefined;
   return {
     address,
     port: port.port,
     ...(subject === undefined ? {} : { subject }),
     ...(issuer === undefined ? {} : { issuer }),
-    names,
+    names: [...tls.sans],
     ...(notAfter === undefined ? {} : { notAfter }),
   };
 }

@@ -50,7 +50,19 @@ Deno.test("html report has no certificate section without certificate data", asy
     for (const port of host.ports) if (port.service) delete port.service.tls;
   }
   // A tls object without usable fields renders nothing either.
-  report.hosts[1]!.ports[0]!.service = { name: "https", tls: { alpn: "h2" } };
+  report.hosts[1]!.ports[0]!.service = {
+    name: "https",
+    tls: {
+      subject: "",
+      issuer: "",
+      sans: [],
+      notBefore: "",
+      notAfter: "",
+      sha256: "",
+      alpn: "h2",
+      version: "TLSv1.3",
+    },
+  };
   const html = await toHtml(report);
   assert.ok(!html.includes('id="certs"'));
 });

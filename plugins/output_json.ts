@@ -10,6 +10,7 @@ import {
   type OutputPlugin,
   type PortResult,
   type ScanReport,
+  type ServiceMatch,
 } from "../src/plugin/mod.ts";
 
 /** A port as the JSON report shows it: without the host address, always with `service`. */
@@ -20,7 +21,8 @@ export interface JsonPort {
   reason: string;
   rtt?: number;
   reasonTtl?: number;
-  service: Record<string, unknown>;
+  /** The port's service, `{}` when none was found. */
+  service: ServiceMatch;
   /** Output of the scripts that ran on the port (-sC, --script), in nmap's form. */
   scripts?: { id: string; output: string }[];
 }

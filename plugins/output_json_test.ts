@@ -3,7 +3,7 @@ import { rawUnsafe } from "../src/plugin/format.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { openFileWriter } from "../src/output/writer.ts";
-import type { ScanReport } from "../src/output/report.ts";
+import type { ScanReport } from "../src/model/mod.ts";
 import { jsonOutput, toJson } from "./output_json.ts";
 import { outputPlugins } from "./mod.ts";
 

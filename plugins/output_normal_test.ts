@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import type { PortResult } from "../src/engine/types.ts";
+import type { PortResult, ScanReport } from "../src/model/mod.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
-import type { ScanReport } from "../src/output/report.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { significantSeconds } from "../src/plugin/format.ts";
 import { runPlugin, sampleScan } from "./output_fixtures.ts";

@@ -91,7 +91,8 @@ export function certificateTextFromDer(der: Uint8Array): string | undefined {
   if (type !== "") lines.push(`Public Key type: ${type}`);
   const bits = keyBits(key.asymmetricKeyDetails as Record<string, unknown> | undefined, type);
   if (bits !== undefined) lines.push(`Public Key bits: ${bits}`);
-  const signature = (cert as unknown as { signatureAlgorithm?: unknown }).signatureAlgorithm;
+  // Newer than the typings: read only where the runtime has it.
+  const signature = "signatureAlgorithm" in cert ? cert.signatureAlgorithm : undefined;
   if (typeof signature === "string") lines.push(`Signature Algorithm: ${signature}`);
   lines.push(`Not valid before: ${opensslDate(cert.validFrom)}`);
   lines.push(`Not valid after:  ${opensslDate(cert.validTo)}`);

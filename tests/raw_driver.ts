@@ -22,7 +22,8 @@ import { createRawEngine, discoverHosts } from "../src/engine/raw/engine.ts";
 import { parseShard } from "../src/engine/order.ts";
 import type { DiscoveryProbe } from "../src/engine/raw/types.ts";
 import { timingTemplate } from "../src/engine/timing.ts";
-import type { HostResult, PortResult, ScanPlan, TimingLevel } from "../src/engine/types.ts";
+import type { HostResult, PortResult } from "../src/model/mod.ts";
+import type { ScanPlan, TimingLevel } from "../src/engine/types.ts";
 import { buildTargetSet } from "../src/targets/mod.ts";
 
 /** Ports of one host in one state and reason, as ranges ("1-21,23,25-79"). */

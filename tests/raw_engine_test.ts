@@ -17,7 +17,8 @@ import {
   startUdpServices,
   UDP_TEST_PORTS,
 } from "./lab/raw_lab.ts";
-import type { EngineStats, HostResult, PortResult } from "../src/engine/types.ts";
+import type { HostResult, PortResult } from "../src/model/mod.ts";
+import type { EngineStats } from "../src/engine/types.ts";
 import { foldPorts, parsePortList } from "./raw_driver.ts";
 
 const DRIVER = decodeURIComponent(new URL("./raw_driver.ts", import.meta.url).pathname);

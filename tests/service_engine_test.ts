@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import type { PortResult } from "../src/engine/types.ts";
+import type { PortResult } from "../src/model/mod.ts";
 import type { ProbePlugin, ServiceMatch } from "../src/plugin/probe_types.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { renderTable } from "../src/output/table.ts";
@@ -394,16 +394,15 @@ tlsTest("https: certificate, ALPN, version, then HTTP inside", async () => {
     assert.equal(service?.product, "nginx");
     assert.equal(service?.tunnel, "ssl");
     assert.deepEqual(service?.http, { status: 200, server: "nginx/1.22.1", title: "Inside" });
-    const details = service?.tls as Record<string, unknown>;
+    const details = service?.tls;
+    assert.ok(details !== undefined, "TLS details");
     assert.equal(details.subject, "CN=tls.lab.example, O=Portolan Test");
     assert.equal(details.issuer, "CN=tls.lab.example, O=Portolan Test");
     assert.deepEqual(details.sans, ["DNS:tls.lab.example", "IP:127.0.0.1"]);
     assert.equal(details.sha256, (certificate as { sha256: string }).sha256);
     assert.equal(details.alpn, "http/1.1");
-    assert.match(details.version as string, /^TLSv1\.[23]$/);
-    const days =
-      (Date.parse(details.notAfter as string) - Date.parse(details.notBefore as string)) /
-      86_400_000;
+    assert.match(details.version, /^TLSv1\.[23]$/);
+    const days = (Date.parse(details.notAfter) - Date.parse(details.notBefore)) / 86_400_000;
     assert.equal(Math.round(days), 30);
     assert.deepEqual(service?.certificate, {
       fingerprint: details.sha256,

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { PortResult } from "../src/engine/types.ts";
+import type { PortResult } from "../src/model/mod.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { renderTable } from "../src/output/table.ts";
 import { toJson } from "../plugins/output_json.ts";
@@ -97,13 +97,14 @@ serviceLabTest("-sV identifies every daemon and greeter of the lab", async (t) =
     });
 
     await t.step("443: the lab's certificate, then nginx inside", () => {
-      const tls = byPort.get(443)?.tls as Record<string, unknown>;
+      const tls = byPort.get(443)?.tls;
+      assert.ok(tls !== undefined, "TLS details");
       assert.equal(tls.subject, "CN=lab.example, O=Portolan Lab");
       assert.deepEqual(tls.sans, ["DNS:lab.example", "DNS:www.lab.example", `IP:${lab.target4}`]);
-      assert.match(tls.sha256 as string, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
-      assert.match(tls.version as string, /^TLSv1\.[23]$/);
-      assert.equal((byPort.get(443)?.http as { title: string }).title, "Portolan lab");
-      assert.equal((byPort.get(443)?.certificate as { notAfter: string }).notAfter, tls.notAfter);
+      assert.match(tls.sha256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+      assert.match(tls.version, /^TLSv1\.[23]$/);
+      assert.equal(byPort.get(443)?.http?.title, "Portolan lab");
+      assert.equal(byPort.get(443)?.certificate?.notAfter, tls.notAfter);
     });
 
     await t.step("tarpit, silent, hostile, reset, slow drip: named by nothing they sent", () => {

@@ -6,11 +6,10 @@
  * @module
  */
 
-import { isHostState, isPortState } from "../engine/types.ts";
+import { isHostState, isPortState, type ScanReport, serviceFromJson } from "../model/mod.ts";
 import type { ResumePoint } from "../engine/types.ts";
 import { readBoundedText } from "../store/bounded_read.ts";
 import { parseIp } from "../targets/ip.ts";
-import type { ScanReport } from "../output/report.ts";
 
 /** Version of the resume format this build writes and reads. */
 export const RESUME_VERSION = 1;
@@ -128,6 +127,10 @@ function checkPort(value: unknown, where: string): void {
     }
   }
   checkService(value.service, where);
+  // Sound but perhaps foreign: narrowed to the model's shape, what does not fit dropped.
+  const service = serviceFromJson(value.service);
+  if (service === undefined) delete value.service;
+  else value.service = service;
   if (
     value.scripts !== undefined &&
     !(Array.isArray(value.scripts) &&
@@ -198,6 +201,45 @@ function checkReport(value: unknown): void {
 }
 
 /**
+ * Every field of a state but its format and version (checked before):
+ * throws {@link Damaged} at the first wrong one, and narrows services.
+ */
+function checkState(value: unknown): asserts value is ResumeState {
+  if (!isObject(value)) damaged("state is not an object");
+  if (!isTime(value.written)) damaged("written is not a time");
+  checkStrings(value.args, "args");
+  if (value.cwd !== undefined && !(isText(value.cwd) && value.cwd.startsWith("/"))) {
+    damaged("cwd is not an absolute path");
+  }
+  if (
+    typeof value.seed !== "string" || !/^\d{1,20}$/.test(value.seed) ||
+    BigInt(value.seed) >= 2n ** 64n
+  ) {
+    damaged("seed is not a 64-bit number");
+  }
+  const point = value.point;
+  if (!isObject(point) || !isCount(point.next)) damaged("point.next is not an index");
+  if (!Array.isArray(point.done) || !point.done.every(isCount)) {
+    damaged("point.done is not a list of indexes");
+  }
+  const done = point.done as number[];
+  if (new Set(done).size !== done.length) damaged("point.done repeats an index");
+  if (done.some((index) => index <= (point.next as number))) {
+    damaged("point.done holds an index before point.next");
+  }
+  if (value.phase !== undefined && (!isCount(value.phase) || value.phase > 1)) {
+    damaged("phase does not exist");
+  }
+  if (value.upHosts !== undefined) {
+    if (!Array.isArray(value.upHosts) || !value.upHosts.every(isAddress)) {
+      damaged("upHosts is not a list of addresses");
+    }
+    if (new Set(value.upHosts).size !== value.upHosts.length) damaged("upHosts repeats a host");
+  }
+  checkReport(value.report);
+}
+
+/**
  * Check that `value` is a resume state this build understands, whole:
  * every field's type and range, the results included.
  *
@@ -217,42 +259,12 @@ export function validateResumeState(value: unknown, path: string): ResumeState {
   }
   if (value.version < 1) return fail(`format version ${value.version} is unknown`);
   try {
-    if (!isTime(value.written)) damaged("written is not a time");
-    checkStrings(value.args, "args");
-    if (value.cwd !== undefined && !(isText(value.cwd) && value.cwd.startsWith("/"))) {
-      damaged("cwd is not an absolute path");
-    }
-    if (
-      typeof value.seed !== "string" || !/^\d{1,20}$/.test(value.seed) ||
-      BigInt(value.seed) >= 2n ** 64n
-    ) {
-      damaged("seed is not a 64-bit number");
-    }
-    const point = value.point;
-    if (!isObject(point) || !isCount(point.next)) damaged("point.next is not an index");
-    if (!Array.isArray(point.done) || !point.done.every(isCount)) {
-      damaged("point.done is not a list of indexes");
-    }
-    const done = point.done as number[];
-    if (new Set(done).size !== done.length) damaged("point.done repeats an index");
-    if (done.some((index) => index <= (point.next as number))) {
-      damaged("point.done holds an index before point.next");
-    }
-    if (value.phase !== undefined && (!isCount(value.phase) || value.phase > 1)) {
-      damaged("phase does not exist");
-    }
-    if (value.upHosts !== undefined) {
-      if (!Array.isArray(value.upHosts) || !value.upHosts.every(isAddress)) {
-        damaged("upHosts is not a list of addresses");
-      }
-      if (new Set(value.upHosts).size !== value.upHosts.length) damaged("upHosts repeats a host");
-    }
-    checkReport(value.report);
+    checkState(value);
   } catch (error) {
     if (error instanceof Damaged) return fail(`damaged (${error.message})`);
     throw error;
   }
-  return value as unknown as ResumeState;
+  return value;
 }
 
 /** The scan a resumed state's command line plans, for {@link checkResumePlan}. */

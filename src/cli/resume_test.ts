@@ -28,6 +28,25 @@ Deno.test(`${DAMAGED.length} damaged variants of a valid state: each refused wit
   }
 });
 
+Deno.test("a sound service of the wrong shape is narrowed to the model, not passed through", () => {
+  const state: Loose = structuredClone(validState());
+  // Each field is text or a number, so nothing is damaged; but `version`,
+  // `method` and `extra` are not what a service holds.
+  state.report.hosts[0].ports[0].service = {
+    name: "ssh",
+    version: 9,
+    method: "guessed",
+    extra: "x",
+    cpe: ["cpe:/a:x"],
+  };
+  const read = check(state);
+  assert.deepEqual(read.report.hosts[0]?.ports[0]?.service, { name: "ssh", cpe: ["cpe:/a:x"] });
+  // Nothing that fits: no service.
+  const bare: Loose = structuredClone(validState());
+  bare.report.hosts[0].ports[0].service = { extra: "x" };
+  assert.ok(!("service" in (check(bare).report.hosts[0]?.ports[0] ?? {})));
+});
+
 Deno.test("corrupt, foreign, newer and non-files are refused with one clear line", async () => {
   const dir = await Deno.makeTempDir();
   try {

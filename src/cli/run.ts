@@ -6,7 +6,7 @@
  */
 
 import { tableChunks, type TableOptions } from "../output/table.ts";
-import type { ScanReport } from "../output/report.ts";
+import type { ScanReport } from "../model/mod.ts";
 import { createProgress } from "../output/progress.ts";
 import { checkOutputPaths, checkWritable } from "../output/writer.ts";
 import {

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { PortResult, Timing } from "../engine/types.ts";
+import type { PortResult } from "../model/mod.ts";
+import type { Timing } from "../engine/types.ts";
 import type { TraceEvent } from "../engine/trace.ts";
 import { clockText, type Progress } from "../output/progress.ts";
 import type { PhaseInfo } from "../scan/phase_info.ts";

@@ -1,93 +1,15 @@
 /**
  * The engine seam: every scan engine (connect, epoll connect, and later raw
  * SYN/UDP) turns a {@link ScanPlan} into a stream of {@link PortResult}s.
- * Outputs, history and plugins only ever see these types.
+ * Outputs, history and plugins see only the results, the types of
+ * `src/model/`.
  *
  * @module
  */
 
+import type { PortResult, Protocol } from "../model/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 import type { TraceSink } from "./trace.ts";
-
-/** Transport protocol of a port. */
-export type Protocol = "tcp" | "udp";
-
-/** Port states, named as nmap names them. */
-export type PortState =
-  | "open"
-  | "closed"
-  | "filtered"
-  | "unfiltered"
-  | "open|filtered"
-  | "closed|filtered";
-
-/** Every port state, in nmap's words: the one list readers of reports check against. */
-export const PORT_STATES: readonly PortState[] = Object.freeze([
-  "open",
-  "closed",
-  "filtered",
-  "unfiltered",
-  "open|filtered",
-  "closed|filtered",
-]);
-
-/** Whether `value` names a port state. */
-export function isPortState(value: unknown): value is PortState {
-  return (PORT_STATES as readonly unknown[]).includes(value);
-}
-
-/** Host states in the JSON schema. */
-export type HostState = "up" | "down" | "unknown";
-
-/** Every host state. */
-export const HOST_STATES: readonly HostState[] = Object.freeze(["up", "down", "unknown"]);
-
-/** Whether `value` names a host state. */
-export function isHostState(value: unknown): value is HostState {
-  return (HOST_STATES as readonly unknown[]).includes(value);
-}
-
-/** What a service probe learned about a port (filled by later plugins). */
-export interface ServiceInfo {
-  name?: string;
-  product?: string;
-  version?: string;
-  extraInfo?: string;
-  cpe?: string[];
-  banner?: string;
-  [key: string]: unknown;
-}
-
-/** One port's verdict. */
-export interface PortResult {
-  /** Textual address of the host ("198.51.100.2", "2001:db8::2"). */
-  address: string;
-  protocol: Protocol;
-  port: number;
-  state: PortState;
-  /** Why, in nmap's reason vocabulary: syn-ack, conn-refused, no-response, host-unreach, admin-prohibited, … */
-  reason: string;
-  /** Round-trip time of the answer that decided the state, in milliseconds. */
-  rtt?: number;
-  /** TTL of the answer, where the engine sees it. */
-  reasonTtl?: number;
-  service?: ServiceInfo;
-  /** Script output (-sC, --script), in nmap's form; see src/plugins/script_types.ts. */
-  scripts?: { id: string; output: string }[];
-}
-
-/** A host's verdict (host discovery, or the summary after its ports). */
-export interface HostResult {
-  address: string;
-  hostnames: string[];
-  state: HostState;
-  reason: string;
-  /** TTL and round-trip time (ms) of the answer, where the engine saw them. */
-  reasonTtl?: number;
-  rtt?: number;
-  /** Hardware address of an on-link host, from its ARP / ND reply ("32:28:85:3D:F7:A7"). */
-  mac?: string;
-}
 
 /** nmap's timing templates, -T0 … -T5. */
 export type TimingLevel = 0 | 1 | 2 | 3 | 4 | 5;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugin/types.ts";
-import type { ScanReport } from "./report.ts";
+import type { ScanReport } from "../model/mod.ts";
 import { createEventBus, runOutputs } from "./bus.ts";
 
 const REPORT: ScanReport = {

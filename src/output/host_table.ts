@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { HostResult, HostState, PortResult, PortState } from "../engine/types.ts";
+import type { HostResult, HostState, PortResult, PortState } from "../model/mod.ts";
 
 /** A host's ports of one state: counted, and listed while the report lists them. */
 export interface StateBucket {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- test-only: not in deno.json, so the scanner never fetches it
 import fc from "npm:fast-check@4.11.0";
-import type { PortResult, PortState } from "../engine/types.ts";
+import type { PortResult, PortState } from "../model/mod.ts";
 import { fuzzBudget } from "../testing/fuzz.ts";
 import type { Host } from "../targets/types.ts";
 import {

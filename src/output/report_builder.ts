@@ -20,7 +20,17 @@
  * @module
  */
 
-import type { HostResult, HostState, PortResult, PortState, ServiceInfo } from "../engine/types.ts";
+import type {
+  ExtraPorts,
+  HostReport,
+  HostResult,
+  HostState,
+  PortResult,
+  PortState,
+  ScanInfo,
+  ScanReport,
+  ServiceMatch,
+} from "../model/mod.ts";
 import type { Family, Host } from "../targets/types.ts";
 import {
   CompactHosts,
@@ -30,7 +40,6 @@ import {
   SILENT_REASONS,
   type StateBucket,
 } from "./host_table.ts";
-import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "./report.ts";
 
 /** What the report says about the scan itself. */
 export interface ReportInfo {
@@ -331,7 +340,7 @@ function compareHosts(a: HostRef, b: HostRef): number {
  * something about (a UDP port that answered a probe) is kept.
  */
 export function isSilent(
-  result: { state: PortState; reason: string; service?: ServiceInfo | undefined },
+  result: { state: PortState; reason: string; service?: ServiceMatch | undefined },
 ): boolean {
   return (result.state === "filtered" || result.state === "open|filtered") &&
     SILENT_REASONS.has(result.reason) &&

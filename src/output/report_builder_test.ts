@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { PortResult, PortState } from "../engine/types.ts";
+import type { PortResult, PortState } from "../model/mod.ts";
 import {
   addressSortKey,
   createReportBuilder,

@@ -4,8 +4,7 @@
  * @module
  */
 
-import type { PortResult, PortState } from "../engine/types.ts";
-import type { ExtraPorts, HostReport, ScanReport } from "./report.ts";
+import type { ExtraPorts, HostReport, PortResult, PortState, ScanReport } from "../model/mod.ts";
 import { scriptTextLines } from "../plugin/script_format.ts";
 
 /** Options of {@link renderTable}. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { HostReport, ScanReport } from "./report.ts";
+import type { HostReport, ScanReport } from "../model/mod.ts";
 import { escapeTerminal, renderTable, tableChunks } from "./table.ts";
 
 function report(hosts: HostReport[], stats: Partial<ScanReport["stats"]> = {}): ScanReport {

@@ -5,8 +5,16 @@
  * @module
  */
 
-import type { PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
-import type { ExtraPorts, HostReport, ScanReport } from "../output/report.ts";
+import type {
+  ExtraPorts,
+  HostReport,
+  PortResult,
+  PortState,
+  Protocol,
+  ScanReport,
+  ServiceMatch,
+  ServiceTextField,
+} from "../model/mod.ts";
 import { formatPortRanges } from "../ports/parse.ts";
 
 // C0 (tab, LF and CR included), DEL, C1, lone surrogates, the two noncharacters
@@ -132,10 +140,10 @@ export function csvCell(value: string | number | undefined): string {
   return /[",]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** A string field of a service, or undefined when absent or not a string. */
+/** A text field of a service, or undefined when absent or empty. */
 export function serviceText(
-  service: ServiceInfo | undefined,
-  key: string,
+  service: ServiceMatch | undefined,
+  key: ServiceTextField,
 ): string | undefined {
   const value = service?.[key];
   return typeof value === "string" && value !== "" ? value : undefined;
@@ -151,7 +159,7 @@ export function serviceText(
  * // "OpenSSH 9.2p1 (protocol 2.0)"
  * ```
  */
-export function versionLine(service: ServiceInfo | undefined): string {
+export function versionLine(service: ServiceMatch | undefined): string {
   const parts: string[] = [];
   const product = serviceText(service, "product");
   const version = serviceText(service, "version");
@@ -365,7 +373,7 @@ export function hostLatency(host: HostReport): number | undefined {
  * serviceLabel({ name: "http", tunnel: "ssl" }); // "ssl/http"
  * ```
  */
-export function serviceLabel(service: ServiceInfo | undefined): string | undefined {
+export function serviceLabel(service: ServiceMatch | undefined): string | undefined {
   const name = serviceText(service, "name");
   if (name === undefined) return undefined;
   return service?.tunnel === "ssl" ? `ssl/${name}` : name;

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import type { PortResult, ServiceInfo } from "../engine/types.ts";
-import type { HostReport } from "../output/report.ts";
+import type { HostReport, PortResult, ServiceMatch } from "../model/mod.ts";
 import {
   addressType,
   commandArgs,
@@ -104,7 +103,7 @@ Deno.test("versionLine, commandArgs and addressType", () => {
     versionLine({ product: "OpenSSH", version: "9.2p1", extraInfo: "protocol 2.0" }),
     "OpenSSH 9.2p1 (protocol 2.0)",
   );
-  assert.equal(versionLine({ product: 5 } as unknown as ServiceInfo), "");
+  assert.equal(versionLine({ product: 5 } as unknown as ServiceMatch), "");
   assert.equal(versionLine(undefined), "");
   assert.deepEqual(commandArgs(["portolan", "-p", "22"]), ["portolan", "-p", "22"]);
   assert.deepEqual(commandArgs(["-p", "22"]), ["portolan", "-p", "22"]);

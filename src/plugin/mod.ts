@@ -49,14 +49,11 @@ import type { ScriptPlugin } from "./script_types.ts";
 // The plugin kinds and what they are given.
 export type { OutputPlugin, OutputWriter, ScanEvent } from "./types.ts";
 export type {
-  HttpDetails,
   ProbeConn,
   ProbePlugin,
   ProbeProtocol,
   ReadOptions,
-  ServiceMatch,
   StartTlsOptions,
-  TlsDetails,
 } from "./probe_types.ts";
 export type {
   ScriptConnectOptions,
@@ -68,17 +65,25 @@ export type {
 
 export type { BuiltinPlugins } from "../plugin_host/registry.ts";
 
-// What a scan reports.
+// What a scan reports: the model (src/model/).
 export type {
+  CertificateInfo,
+  ExtraPorts,
+  HostReport,
   HostResult,
   HostState,
+  HttpDetails,
   PortResult,
   PortState,
   Protocol,
-  ServiceInfo,
-} from "../engine/types.ts";
-export { HOST_STATES, isHostState, isPortState, PORT_STATES } from "../engine/types.ts";
-export type { ExtraPorts, HostReport, ScanInfo, ScanReport, ScanStats } from "../output/report.ts";
+  ScanInfo,
+  ScanReport,
+  ScanStats,
+  ServiceMatch,
+  ServiceMethod,
+  TlsDetails,
+} from "../model/mod.ts";
+export { HOST_STATES, isHostState, isPortState, PORT_STATES } from "../model/mod.ts";
 
 // Helpers for probes and scripts: bytes as text, CPEs, bounded fields.
 export {

@@ -42,61 +42,10 @@
  * @module
  */
 
-/** TLS details of a connection, as `service.tls` carries them. */
-export interface TlsDetails {
-  /** Certificate subject, e.g. "CN=lab.example, O=Portolan Lab". */
-  subject: string;
-  /** Certificate issuer, in the same form. */
-  issuer: string;
-  /** Subject alternative names, e.g. ["DNS:lab.example", "IP:198.51.100.2"]. */
-  sans: string[];
-  /** Start of validity, ISO 8601. */
-  notBefore: string;
-  /** End of validity, ISO 8601. */
-  notAfter: string;
-  /** SHA-256 fingerprint of the DER certificate, colon-separated upper-case hex. */
-  sha256: string;
-  /** Protocol chosen by ALPN, or "" when none was. */
-  alpn: string;
-  /** Protocol version, e.g. "TLSv1.3". */
-  version: string;
-}
+import type { ServiceMatch, TlsDetails } from "../model/mod.ts";
 
-/** HTTP details, as `service.http` carries them. */
-export interface HttpDetails {
-  /** Status code of the answer to `GET /`. */
-  status: number;
-  /** The `Server` header, or "" when there is none. */
-  server: string;
-  /** The page's `<title>`, whitespace collapsed, or "" when there is none. */
-  title: string;
-}
-
-/** What a plugin found; merged into the port's `service`. */
-export interface ServiceMatch {
-  /** Service name as nmap names it: "ssh", "http", "smtp", "domain", … */
-  name: string;
-  /** Product, e.g. "OpenSSH", "nginx", "Exim smtpd". */
-  product?: string;
-  version?: string;
-  /** Extra information, e.g. "Debian 2+deb12u5" or "protocol 3.8". */
-  extraInfo?: string;
-  /** Host name the service announced. */
-  hostname?: string;
-  /** Operating system the service revealed, e.g. "Linux". */
-  ostype?: string;
-  /** Device type, e.g. "router". */
-  devicetype?: string;
-  /** CPE names, e.g. ["cpe:/a:openbsd:openssh:9.2p1"]. */
-  cpe?: string[];
-  /** HTTP status, Server header and title. */
-  http?: HttpDetails;
-  /**
-   * Set by a plugin that put the connection inside TLS (`conn.startTls()`):
-   * the engine then detects the service inside the tunnel.
-   */
-  tls?: TlsDetails;
-}
+// What a probe returns is the model's: the port's `service`.
+export type { HttpDetails, ServiceMatch, TlsDetails } from "../model/mod.ts";
 
 /** Limits of one {@link ProbeConn.read}. */
 export interface ReadOptions {

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { PortResult } from "../engine/types.ts";
+import type { PortResult } from "../model/mod.ts";
 
 /**
  * The `|` lines of a port's scripts, each script's last line marked `|_`.

@@ -6,8 +6,7 @@
  * @module
  */
 
-import type { HostResult, PortResult } from "../engine/types.ts";
-import type { ScanReport } from "../output/report.ts";
+import type { HostResult, PortResult, ScanReport } from "../model/mod.ts";
 
 /** What an output plugin is told, in order. */
 export type ScanEvent =

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import type { PortResult } from "../engine/types.ts";
+import type { PortResult } from "../model/mod.ts";
 import { connectProbe, type EngineConn } from "../service/conn.ts";
 import { createServiceDetector } from "../service/detect.ts";
 import { loadSandboxedOutputPlugins, loadSandboxedPlugins, type Sandbox } from "./sandbox.ts";

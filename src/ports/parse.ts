@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Protocol } from "../engine/types.ts";
+import type { Protocol } from "../model/mod.ts";
 
 /** Ports per transport protocol, each list sorted ascending without duplicates. */
 export interface PortSpec {

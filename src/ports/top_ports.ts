@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Protocol } from "../engine/types.ts";
+import type { Protocol } from "../model/mod.ts";
 import { TCP_BY_FREQUENCY, UDP_BY_FREQUENCY } from "./top_ports_data.ts";
 
 /** Ports scanned by `-F` (fast mode), as in nmap. */

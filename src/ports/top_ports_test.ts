@@ -6,7 +6,7 @@ import {
   topPorts,
   topPortsAvailable,
 } from "./top_ports.ts";
-import type { Protocol } from "../engine/types.ts";
+import type { Protocol } from "../model/mod.ts";
 
 const PROTOCOLS: readonly Protocol[] = ["tcp", "udp"];
 

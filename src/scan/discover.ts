@@ -7,7 +7,8 @@
 import type { CliOptions } from "../cli/args.ts";
 import { createConnectEngine } from "../engine/mod.ts";
 import { discoverHosts } from "../engine/mod.ts";
-import type { EngineStats, HostResult, PortResult, ScanPlan, Timing } from "../engine/types.ts";
+import type { HostResult, PortResult } from "../model/mod.ts";
+import type { EngineStats, ScanPlan, Timing } from "../engine/types.ts";
 import type { TraceSink } from "../engine/trace.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 import type { Modes, UpHost } from "./plan.ts";

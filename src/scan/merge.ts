@@ -13,10 +13,9 @@
  * @module
  */
 
-import type { HostResult, PortResult, Protocol } from "../engine/types.ts";
-import type { ScanInfo, ScanReport } from "../output/report.ts";
+import type { HostResult, Protocol, ScanInfo, ScanReport, ScanStats } from "../model/mod.ts";
 import { parsePorts } from "../ports/mod.ts";
-import { parseReportText } from "../store/report_file.ts";
+import { parseReportText, portFromJson } from "../store/report_file.ts";
 import { openPipeline, type PipelineOptions, type PipelineResult } from "./pipeline.ts";
 
 /** The head of an input: what a pipeline needs before its first verdict. */
@@ -47,6 +46,24 @@ type Json = Record<string, unknown>;
 
 function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function count(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+/** The counters of a JSONL end line; a missing or wrong one counts 0. */
+function statsOf(stats: Json): ScanStats {
+  return {
+    probes: count(stats.probes),
+    retries: count(stats.retries),
+    seconds: count(stats.seconds),
+    hostsUp: count(stats.hostsUp),
+    hostsDown: count(stats.hostsDown),
+    hostsTotal: count(stats.hostsTotal),
+    ...(stats.receiverDrops === undefined ? {} : { receiverDrops: count(stats.receiverDrops) }),
+    ...(stats.sendRate === undefined ? {} : { sendRate: count(stats.sendRate) }),
+  };
 }
 
 /** The lines of a file, read as a stream. */
@@ -120,7 +137,7 @@ async function readHead(path: string): Promise<InputHead> {
       if (!line.startsWith('{"type":"end"')) continue;
       const end = JSON.parse(line) as Json;
       head.end = typeof end.end === "string" ? end.end : "";
-      if (isObject(end.stats)) head.stats = end.stats as unknown as ScanReport["stats"];
+      if (isObject(end.stats)) head.stats = statsOf(end.stats);
     }
     return head;
   }
@@ -244,12 +261,10 @@ export async function mergeReports(
           reason: String(value.reason ?? ""),
         });
       } else if (value.type === "port") {
-        const { type: _type, ...port } = value;
-        const result = port as unknown as PortResult;
-        if (isObject(result.service) && Object.keys(result.service).length === 0) {
-          delete result.service;
-        }
-        pipeline.port(result);
+        // Checked and narrowed as a JSON report's port is; a port that is none is skipped.
+        const address = typeof value.address === "string" ? value.address : "";
+        const result = address === "" ? undefined : portFromJson(value, address);
+        if (result !== undefined) pipeline.port(result);
       }
     }
   }

@@ -12,9 +12,8 @@
  * @module
  */
 
-import type { HostResult, PortResult } from "../engine/types.ts";
+import type { ExtraPorts, HostResult, PortResult, ScanReport } from "../model/mod.ts";
 import { createEventBus, runOutputs } from "../output/bus.ts";
-import type { ExtraPorts, ScanReport } from "../output/report.ts";
 import {
   type AddOptions,
   createReportBuilder,

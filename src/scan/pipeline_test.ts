@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { PortResult } from "../engine/types.ts";
+import type { PortResult } from "../model/mod.ts";
 import type { OutputPlugin, ScanEvent } from "../plugin/types.ts";
 import { openHistory } from "../store/db.ts";
 import { listScans, loadScan } from "../store/history.ts";

@@ -13,7 +13,8 @@ import type { CliOptions } from "../cli/args.ts";
 import { createConnectEngine } from "../engine/mod.ts";
 import { createRawEngine, rawAvailable } from "../engine/mod.ts";
 import { timingTemplate } from "../engine/mod.ts";
-import type { HostResult, ScanEngine, Shard, Timing } from "../engine/types.ts";
+import type { HostResult } from "../model/mod.ts";
+import type { ScanEngine, Shard, Timing } from "../engine/types.ts";
 import { excludePorts, parsePorts, topPorts } from "../ports/mod.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 

@@ -11,16 +11,8 @@
 import type { CliOptions } from "../cli/args.ts";
 import type { ResumeState } from "../cli/resume.ts";
 import { randomSeed } from "../engine/mod.ts";
-import type {
-  EngineSink,
-  EngineStats,
-  HostResult,
-  PortResult,
-  ResumePoint,
-  ScanPlan,
-  Timing,
-} from "../engine/types.ts";
-import type { ScanReport } from "../output/report.ts";
+import type { HostResult, PortResult, ScanReport } from "../model/mod.ts";
+import type { EngineSink, EngineStats, ResumePoint, ScanPlan, Timing } from "../engine/types.ts";
 import { isSilent } from "../output/report_builder.ts";
 import { formatPortRanges } from "../ports/mod.ts";
 import type { ProbePlugin } from "../plugin/probe_types.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { PortResult } from "../engine/types.ts";
+import type { PortResult } from "../model/mod.ts";
 import { escapeControls } from "../plugin/format.ts";
 import type { ProbeConn } from "../plugin/probe_types.ts";
 import type {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { PortResult } from "../engine/types.ts";
+import type { PortResult } from "../model/mod.ts";
 import type { ScriptPlugin } from "../plugin/script_types.ts";
 import { scriptTextLines } from "../plugin/script_format.ts";
 import { createScriptRunner, scriptApplies, scriptOutput } from "./engine.ts";

@@ -14,8 +14,8 @@
  * @module
  */
 
-import type { PortResult, ServiceInfo } from "../engine/types.ts";
-import type { ProbePlugin, ServiceMatch, TlsDetails } from "../plugin/probe_types.ts";
+import type { PortResult, ServiceMatch, TlsDetails } from "../model/mod.ts";
+import type { ProbePlugin } from "../plugin/probe_types.ts";
 import { ConnectError, connectProbe, connectUdpProbe, type EngineConn } from "./conn.ts";
 import { bannerText, clip, FIELD_CHARS } from "./text.ts";
 
@@ -162,7 +162,7 @@ interface PortContext {
 
 /** What one layer (clear text, or inside TLS) found. */
 interface LayerResult {
-  match?: ServiceMatch;
+  match?: NamedMatch;
   banner?: Uint8Array;
   /** Closed at once without a byte: nmap's "tcpwrapped". */
   wrapped?: boolean;
@@ -186,10 +186,12 @@ function ordered(plugins: readonly ProbePlugin[], port: number, inTls: boolean):
     .map((entry) => entry.plugin);
 }
 
-function isMatch(value: unknown): value is ServiceMatch {
-  return typeof value === "object" && value !== null &&
-    typeof (value as { name?: unknown }).name === "string" &&
-    (value as { name: string }).name !== "";
+/** What a probe must return to count: a service with a name. */
+type NamedMatch = ServiceMatch & { name: string };
+
+function isMatch(value: unknown): value is NamedMatch {
+  return typeof value === "object" && value !== null && "name" in value &&
+    typeof value.name === "string" && value.name !== "";
 }
 
 /** Run one plugin; a throw, a bad return or a plugin that ignores the abort all count as no match. */
@@ -197,7 +199,7 @@ async function runPlugin(
   plugin: ProbePlugin,
   conn: EngineConn,
   signal: AbortSignal,
-): Promise<ServiceMatch | undefined> {
+): Promise<NamedMatch | undefined> {
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<undefined>((resolve) => {
     onAbort = (): void => resolve(undefined);
@@ -252,7 +254,7 @@ async function detectLayer(
   if (conn === undefined) return {};
   const waitMs = inTls ? Math.ceil(ctx.timings.greetingMs / 2) : ctx.timings.greetingMs;
   const passive = ordered(ctx.plugins.filter((plugin) => plugin.passive), ctx.port, inTls);
-  let match: ServiceMatch | undefined;
+  let match: NamedMatch | undefined;
   const greeting = await readGreeting(conn, waitMs, async (bytes) => {
     conn.setGreeting(bytes);
     for (const plugin of passive) {
@@ -370,7 +372,7 @@ async function unwrapTls(
   open: Opener,
   signal: AbortSignal,
   conn: EngineConn,
-  match: ServiceMatch,
+  match: NamedMatch,
 ): Promise<LayerResult> {
   const tls = match.tls as TlsDetails;
   const openTls: Opener = async (inner) => {
@@ -402,8 +404,8 @@ function text(value: unknown, max = FIELD_CHARS): string | undefined {
 }
 
 /** The `service` object of a port from what the layers found; fields capped. */
-function serviceOf(found: LayerResult): ServiceInfo | undefined {
-  const service: ServiceInfo = {};
+function serviceOf(found: LayerResult): ServiceMatch | undefined {
+  const service: ServiceMatch = {};
   // A binary greeting (MySQL's handshake, say) says nothing once identified.
   const binary = found.banner !== undefined && found.match !== undefined &&
     found.banner.subarray(0, 256).some((byte) => byte < 0x09 || (byte > 0x0d && byte < 0x20));

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { TLSSocket } from "node:tls";
-import type { TlsDetails } from "../plugin/probe_types.ts";
+import type { PeerCertificate, TLSSocket } from "node:tls";
+import type { TlsDetails } from "../model/mod.ts";
 
 /** Ports where TLS is usual from the first byte. */
 export const TLS_PORTS: readonly number[] = Object.freeze([
@@ -92,7 +92,8 @@ export function isoDate(text: unknown): string {
 
 /** What a finished handshake shows. */
 export function tlsDetails(socket: TLSSocket): TlsDetails {
-  const cert = socket.getPeerCertificate(false) as unknown as Record<string, unknown> | undefined;
+  // Typed as always whole, but empty (or absent) when the peer showed no certificate.
+  const cert: Partial<PeerCertificate> | null | undefined = socket.getPeerCertificate(false);
   const alpn = socket.alpnProtocol;
   return {
     subject: formatName(cert?.subject),

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ScanReport } from "../output/report.ts";
+import type { ScanReport } from "../model/mod.ts";
 import type { HistoryDb } from "./db.ts";
 import { lastTwoScans, loadScan } from "./history.ts";
 import { readReportFile } from "./report_file.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { toJson } from "../../plugins/output_json.ts";
-import type { ScanReport } from "../output/report.ts";
+import type { ScanReport } from "../model/mod.ts";
 import { loadComparison } from "./compare.ts";
 import { openHistory } from "./db.ts";
 import { importReport } from "./record.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ScanReport } from "../output/report.ts";
+import type { ScanReport } from "../model/mod.ts";
 import { openHistory } from "./db.ts";
 import { listScans, loadScan, type StoredScan } from "./history.ts";
 import { importReport } from "./record.ts";

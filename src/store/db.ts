@@ -8,6 +8,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { serviceFromJson } from "../model/mod.ts";
 import { serviceColumns } from "./service_fields.ts";
 
 /** An open history database. */
@@ -112,7 +113,7 @@ export const MIGRATIONS: readonly Migration[] = [
           if (error instanceof SyntaxError) continue; // a damaged row keeps no columns
           throw error;
         }
-        const c = serviceColumns(service);
+        const c = serviceColumns(serviceFromJson(service));
         update.run(
           c.name,
           c.product,

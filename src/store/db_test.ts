@@ -59,7 +59,7 @@ Deno.test("openHistory: migrates a version 1 file to the current schema, keeping
       INSERT INTO hosts (scan_id, address, state, reason) VALUES (1, '198.51.100.2', 'up', 'syn-ack');
       INSERT INTO ports (scan_id, address, protocol, port, state, reason, service) VALUES
         (1, '198.51.100.2', 'tcp', 443, 'open', 'syn-ack',
-         '{"name":"https","product":"nginx","version":"1.22","cpe":["cpe:/a:nginx:nginx:1.22"],"certificate":{"sha256":"ab:cd","notAfter":"2031-01-01"}}'),
+         '{"name":"https","product":"nginx","version":"1.22","cpe":["cpe:/a:nginx:nginx:1.22"],"certificate":{"fingerprint":"ab:cd","notAfter":"2031-01-01"}}'),
         (1, '198.51.100.2', 'tcp', 22, 'open', 'syn-ack', NULL);
     `);
     old.close();

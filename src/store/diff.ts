@@ -15,8 +15,14 @@
  * @module
  */
 
-import type { HostReport, ScanReport } from "../output/report.ts";
-import type { HostState, PortResult, PortState, Protocol } from "../engine/types.ts";
+import type {
+  HostReport,
+  HostState,
+  PortResult,
+  PortState,
+  Protocol,
+  ScanReport,
+} from "../model/mod.ts";
 import { compareHosts } from "./history.ts";
 import { type ServiceColumns, serviceColumns } from "./service_fields.ts";
 import { escapeControls, jsonText } from "../plugin/format.ts";
@@ -266,7 +272,7 @@ function sourceOf(report: ScanReport, label: string): DiffSource {
  * @example
  * ```ts
  * import { diffReports } from "./diff.ts";
- * import type { ScanReport } from "../output/report.ts";
+ * import type { ScanReport } from "../model/mod.ts";
  * const empty: ScanReport = {
  *   scanner: "portolan", version: "0", args: [], start: "", end: "", scaninfo: [], hosts: [],
  *   stats: { probes: 0, retries: 0, seconds: 0, hostsUp: 0, hostsDown: 0, hostsTotal: 0 },

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import type { PortResult, ServiceInfo } from "../engine/types.ts";
-import type { HostReport, ScanReport } from "../output/report.ts";
+import type { HostReport, PortResult, ScanReport, ServiceMatch } from "../model/mod.ts";
 import { rawUnsafe } from "../plugin/format.ts";
 import { diffReports, diffToJson, formatDiff, hasChanges } from "./diff.ts";
 
@@ -35,7 +34,11 @@ function host(
   };
 }
 
-function p(number: number, state: PortResult["state"] = "open", service?: ServiceInfo): PortResult {
+function p(
+  number: number,
+  state: PortResult["state"] = "open",
+  service?: ServiceMatch,
+): PortResult {
   return {
     address: "",
     protocol: "tcp",
@@ -181,14 +184,14 @@ Deno.test("diffReports: service and certificate changes; a side without -sV is n
     product: "nginx",
     version: "1.22",
     cpe: ["cpe:/a:nginx:nginx:1.22"],
-    certificate: { sha256: "aa:aa", subject: { commonName: "a.example" }, notAfter: "2030-06-01" },
+    certificate: { fingerprint: "aa:aa", subject: "CN=a.example", notAfter: "2030-06-01" },
   });
   const after = p(443, "open", {
     name: "https",
     product: "nginx",
     version: "1.22",
     cpe: ["cpe:/a:nginx:nginx:1.22"],
-    tls: { certificate: { fingerprint: "bb:bb", subject: "CN=a.example", notAfter: "2031-06-01" } },
+    certificate: { fingerprint: "bb:bb", subject: "CN=a.example", notAfter: "2031-06-01" },
   });
   const diff = diffReports(
     report([host("198.51.100.2", [before])]),

@@ -4,9 +4,18 @@
  * @module
  */
 
-import { isPortState } from "../engine/types.ts";
-import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
-import type { ExtraPorts, HostReport, ScanInfo, ScanReport, ScanStats } from "../output/report.ts";
+import {
+  type ExtraPorts,
+  type HostReport,
+  isHostState,
+  isPortState,
+  isProtocol,
+  type PortResult,
+  type ScanInfo,
+  type ScanReport,
+  type ScanStats,
+  serviceFromJson,
+} from "../model/mod.ts";
 import { addressSortKey } from "../output/report_builder.ts";
 import type { HistoryDb } from "./db.ts";
 
@@ -164,10 +173,11 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
 
   const hosts = new Map<string, HostReport>();
   for (const row of db.prepare("SELECT * FROM hosts WHERE scan_id = ?").all(id)) {
+    const state = str(row.state);
     hosts.set(str(row.address), {
       address: str(row.address),
       hostnames: json<string[]>(row.hostnames, []),
-      state: str(row.state) as HostState,
+      state: isHostState(state) ? state : "unknown",
       reason: str(row.reason),
       ports: [],
       extraports: [],
@@ -178,20 +188,23 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
   ).all(id);
   for (const row of ports) {
     const host = hosts.get(str(row.address));
-    if (host === undefined || !isPortState(str(row.state))) continue;
+    const protocol = str(row.protocol);
+    const state = str(row.state);
+    if (host === undefined || !isProtocol(protocol) || !isPortState(state)) continue;
     const port: PortResult = {
       address: host.address,
-      protocol: str(row.protocol) as Protocol,
+      protocol,
       port: Number(row.port),
-      state: str(row.state) as PortState,
+      state,
       reason: str(row.reason),
     };
     if (row.rtt !== null && row.rtt !== undefined) port.rtt = Number(row.rtt);
     if (row.reason_ttl !== null && row.reason_ttl !== undefined) {
       port.reasonTtl = Number(row.reason_ttl);
     }
-    const service = json<ServiceInfo | null>(row.service, null);
-    if (service !== null) port.service = service;
+    // The column is JSON anyone could have written: narrowed to the model's shape.
+    const service = serviceFromJson(json<unknown>(row.service, null));
+    if (service !== undefined) port.service = service;
     host.ports.push(port);
   }
   const extras = db.prepare(
@@ -199,8 +212,8 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
   ).all(id);
   for (const row of extras) {
     const host = hosts.get(str(row.address));
-    if (host === undefined || !isPortState(str(row.state))) continue;
-    const state = str(row.state) as PortState;
+    const state = str(row.state);
+    if (host === undefined || !isPortState(state)) continue;
     let extra: ExtraPorts | undefined = host.extraports.find((e) => e.state === state);
     if (extra === undefined) {
       extra = { state, count: 0, reasons: [] };

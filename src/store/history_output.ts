@@ -15,8 +15,7 @@
  * @module
  */
 
-import type { HostResult, PortResult } from "../engine/types.ts";
-import type { ScanReport } from "../output/report.ts";
+import type { HostResult, PortResult, ScanReport } from "../model/mod.ts";
 import { isSilent } from "../output/report_builder.ts";
 import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugin/types.ts";
 import { type HistoryDb, transaction } from "./db.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { PortResult } from "../engine/types.ts";
+import type { PortResult } from "../model/mod.ts";
 import { createEventBus, runOutputs } from "../output/bus.ts";
 import { createReportBuilder } from "../output/report_builder.ts";
 import type { OutputWriter } from "../plugin/types.ts";

@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { diffReports, formatDiff, importReport, loadScan, openHistory } from "./mod.ts";
- * import type { ScanReport } from "../output/report.ts";
+ * import type { ScanReport } from "../model/mod.ts";
  * const report = (port: number): ScanReport => ({
  *   scanner: "portolan", version: "0.1.0", args: ["portolan", "127.0.0.1"],
  *   start: "2030-01-01T00:00:00.000Z", end: "2030-01-01T00:00:01.000Z",
@@ -65,8 +65,8 @@ export type {
 export { parseJsonReport, parseReportText, readReportFile } from "./report_file.ts";
 export { parseNmapXml, parseXml } from "./nmap_xml.ts";
 export type { XmlElement } from "./nmap_xml.ts";
-export { certificateOf, serviceColumns } from "./service_fields.ts";
-export type { CertificateInfo, ServiceColumns } from "./service_fields.ts";
+export { serviceColumns } from "./service_fields.ts";
+export type { ServiceColumns } from "./service_fields.ts";
 export { createHistoryRecorder, historyOutput } from "./history_output.ts";
 export type { HistoryOutput, HistoryOutputOptions, HistoryRecorder } from "./history_output.ts";
 export { loadComparison } from "./compare.ts";

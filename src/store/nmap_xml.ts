@@ -8,9 +8,18 @@
  * @module
  */
 
-import { isPortState } from "../engine/types.ts";
-import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
-import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
+import {
+  type CertificateInfo,
+  type ExtraPorts,
+  type HostReport,
+  isHostState,
+  isPortState,
+  isProtocol,
+  type PortResult,
+  type ScanInfo,
+  type ScanReport,
+  type ServiceMatch,
+} from "../model/mod.ts";
 
 /** An XML element, as far as this reader cares. */
 export interface XmlElement {
@@ -184,37 +193,42 @@ function scriptValues(script: XmlElement): Map<string, string> {
   return out;
 }
 
-function certificateFromScript(script: XmlElement): Record<string, string> | undefined {
+/** nmap's `ssl-cert` script as the one certificate shape. */
+function certificateFromScript(script: XmlElement): CertificateInfo | undefined {
   const v = scriptValues(script);
   const fingerprint = v.get("sha256") ?? v.get("sha1");
   const cn = v.get("subject.commonName");
   const notAfter = v.get("validity.notAfter");
-  const cert: Record<string, string> = {};
+  const cert: CertificateInfo = {};
   if (fingerprint !== undefined && fingerprint !== "") cert.fingerprint = fingerprint;
   if (cn !== undefined && cn !== "") cert.subject = `CN=${cn}`;
   if (notAfter !== undefined && notAfter !== "") cert.notAfter = notAfter;
   return Object.keys(cert).length > 0 ? cert : undefined;
 }
 
-function serviceOf(port: XmlElement): ServiceInfo | undefined {
+/** `<service>`'s attributes that hold text, by the model's field names. */
+const SERVICE_ATTRIBUTES = [
+  ["name", "name"],
+  ["product", "product"],
+  ["version", "version"],
+  ["extrainfo", "extraInfo"],
+  ["hostname", "hostname"],
+  ["ostype", "ostype"],
+  ["devicetype", "devicetype"],
+] as const;
+
+function serviceOf(port: XmlElement): ServiceMatch | undefined {
   const s = child(port, "service");
-  const service: ServiceInfo = {};
+  const service: ServiceMatch = {};
   if (s !== undefined) {
-    const fields = [
-      ["name", "name"],
-      ["product", "product"],
-      ["version", "version"],
-      [
-        "extrainfo",
-        "extraInfo",
-      ],
-      ["tunnel", "tunnel"],
-      ["method", "method"],
-    ] as const;
-    for (const [attr, key] of fields) {
+    for (const [attr, key] of SERVICE_ATTRIBUTES) {
       const value = s.attrs[attr];
       if (value !== undefined && value !== "") service[key] = value;
     }
+    // Other words than nmap's are dropped, as any attribute that does not fit.
+    if (s.attrs.tunnel === "ssl") service.tunnel = "ssl";
+    const method = s.attrs.method;
+    if (method === "probed" || method === "table") service.method = method;
     const cpe = childrenNamed(s, "cpe").map((c) => c.text.trim()).filter((c) => c !== "");
     if (cpe.length > 0) service.cpe = cpe;
   }
@@ -233,10 +247,8 @@ function hostOf(h: XmlElement): HostReport | undefined {
   const address = ip?.attrs.addr;
   if (address === undefined || address === "") return undefined;
   const status = child(h, "status");
-  const state =
-    (["up", "down", "unknown"].includes(status?.attrs.state ?? "")
-      ? status?.attrs.state
-      : "unknown") as HostState;
+  const statusState = status?.attrs.state;
+  const state = isHostState(statusState) ? statusState : "unknown";
   const hostnames = [
     ...new Set(
       childrenNamed(child(h, "hostnames"), "hostname")
@@ -254,12 +266,12 @@ function hostOf(h: XmlElement): HostReport | undefined {
     if (!isPortState(portState) || !Number.isInteger(number) || number < 0 || number > 65535) {
       continue;
     }
-    if (protocol !== "tcp" && protocol !== "udp") continue;
+    if (!isProtocol(protocol)) continue;
     const result: PortResult = {
       address,
-      protocol: protocol as Protocol,
+      protocol,
       port: number,
-      state: portState as PortState,
+      state: portState,
       reason: stateElement?.attrs.reason ?? "",
     };
     const ttl = stateElement?.attrs.reason_ttl;
@@ -283,7 +295,7 @@ function hostOf(h: XmlElement): HostReport | undefined {
     const reasons = [...childrenNamed(e, "extrareasons"), ...childrenNamed(e, "extrareason")]
       .map((r) => ({ reason: r.attrs.reason ?? "", count: int(r.attrs.count) }))
       .filter((r) => r.reason !== "" && r.count > 0);
-    extraports.push({ state: extraState as PortState, count: int(e.attrs.count), reasons });
+    extraports.push({ state: extraState, count: int(e.attrs.count), reasons });
   }
   return { address, hostnames, state, reason: status?.attrs.reason ?? "", ports, extraports };
 }
@@ -315,14 +327,17 @@ export function parseNmapXml(text: string, name: string): ScanReport {
       `Cannot parse report "${name}": not an nmap XML report (<nmaprun> has no scanner or start)`,
     );
   }
-  const scaninfo: ScanInfo[] = childrenNamed(run, "scaninfo")
-    .filter((s) => s.attrs.protocol === "tcp" || s.attrs.protocol === "udp")
-    .map((s) => ({
-      type: s.attrs.type ?? "",
-      protocol: s.attrs.protocol as Protocol,
-      numServices: int(s.attrs.numservices),
-      services: s.attrs.services ?? "",
-    }));
+  const scaninfo: ScanInfo[] = childrenNamed(run, "scaninfo").flatMap((s) => {
+    const protocol = s.attrs.protocol;
+    return isProtocol(protocol)
+      ? [{
+        type: s.attrs.type ?? "",
+        protocol,
+        numServices: int(s.attrs.numservices),
+        services: s.attrs.services ?? "",
+      }]
+      : [];
+  });
   const hosts = childrenNamed(run, "host").map(hostOf).filter((h): h is HostReport =>
     h !== undefined
   );

@@ -105,6 +105,7 @@ Deno.test("parseNmapXml: a hand-written nmap report, every field it knows", () =
         product: "OpenSSH",
         version: "9.6p1 Ubuntu 3",
         extraInfo: "Ubuntu Linux; protocol 2.0",
+        ostype: "Linux",
         method: "probed",
         cpe: ["cpe:/a:openbsd:openssh:9.6p1", "cpe:/o:linux:linux_kernel"],
       },
@@ -327,4 +328,27 @@ Deno.test("parseNmapXml keeps each port's script output, line breaks decoded", (
     { id: "ssh-hostkey", output: "\n  256 aa (ECDSA)\n  256 bb (ED25519)" },
     { id: "banner", output: "SSH-2.0-x" },
   ]);
+});
+
+Deno.test("parseNmapXml: a <service> attribute that is not nmap's word is dropped", () => {
+  const xml = (service: string): string =>
+    `<?xml version="1.0"?><nmaprun scanner="nmap" args="nmap -sV" start="1" version="7.93">
+<scaninfo type="connect" protocol="tcp" numservices="1" services="443"/>
+<host><status state="up" reason="syn-ack"/><address addr="198.51.100.2" addrtype="ipv4"/>
+<ports><port protocol="tcp" portid="443"><state state="open" reason="syn-ack"/>${service}</port></ports></host>
+<runstats><finished time="2"/><hosts up="1" down="0" total="1"/></runstats></nmaprun>`;
+  const service = (text: string): unknown =>
+    parseNmapXml(xml(text), "s.xml").hosts[0]?.ports[0]?.service;
+  assert.deepEqual(
+    service(
+      `<service name="https" method="guessed" tunnel="tls" hostname="web" devicetype="" conf="x"/>`,
+    ),
+    { name: "https", hostname: "web" },
+  );
+  assert.deepEqual(service(`<service name="https" method="probed" tunnel="ssl"/>`), {
+    name: "https",
+    method: "probed",
+    tunnel: "ssl",
+  });
+  assert.equal(service(`<service method="guessed" tunnel="tls"/>`), undefined);
 });

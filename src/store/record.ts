@@ -9,8 +9,7 @@
  * @module
  */
 
-import type { HostResult, PortResult } from "../engine/types.ts";
-import type { ScanInfo, ScanReport, ScanStats } from "../output/report.ts";
+import type { HostResult, PortResult, ScanInfo, ScanReport, ScanStats } from "../model/mod.ts";
 import { VERSION } from "../version.ts";
 import { type HistoryDb, HistoryError, transaction } from "./db.ts";
 import type { SQLInputValue } from "node:sqlite";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import type { PortResult } from "../engine/types.ts";
-import type { ScanReport } from "../output/report.ts";
+import type { PortResult, ScanReport } from "../model/mod.ts";
 import { openHistory } from "./db.ts";
 import { lastTwoScans, listScans, loadScan } from "./history.ts";
 import { transaction } from "./db.ts";

@@ -5,9 +5,17 @@
  * @module
  */
 
-import { isHostState, isPortState } from "../engine/types.ts";
-import type { HostState, PortResult, PortState, Protocol, ServiceInfo } from "../engine/types.ts";
-import type { ExtraPorts, HostReport, ScanInfo, ScanReport } from "../output/report.ts";
+import {
+  type ExtraPorts,
+  type HostReport,
+  isHostState,
+  isPortState,
+  isProtocol,
+  type PortResult,
+  type ScanInfo,
+  type ScanReport,
+  serviceFromJson,
+} from "../model/mod.ts";
 import { escapeControls } from "../plugin/format.ts";
 import { readBoundedText, TextReadError } from "./bounded_read.ts";
 import { parseNmapXml } from "./nmap_xml.ts";
@@ -32,29 +40,40 @@ function num(value: unknown, fallback = 0): number {
   return typeof value === "number" && Number.isFinite(value) ? value : fallback;
 }
 
-function portOf(value: unknown, address: string): PortResult | undefined {
+/**
+ * A port of a JSON report (or a JSONL `port` line), checked and narrowed to
+ * the model: undefined when its protocol, number or state is wrong; a
+ * service field of the wrong type dropped.
+ *
+ * @example
+ * ```ts
+ * import { portFromJson } from "./report_file.ts";
+ * portFromJson({ port: 22, state: "open", service: { name: "ssh", version: 2 } }, "127.0.0.1");
+ * // { address: "127.0.0.1", protocol: "tcp", port: 22, state: "open", reason: "", service: { name: "ssh" } }
+ * ```
+ */
+export function portFromJson(value: unknown, address: string): PortResult | undefined {
   const p = obj(value);
   if (p === undefined) return undefined;
   const protocol = str(p.protocol, "tcp");
   const state = str(p.state);
   const port = num(p.port, -1);
-  if (protocol !== "tcp" && protocol !== "udp") return undefined;
+  if (!isProtocol(protocol)) return undefined;
   if (!isPortState(state) || !Number.isInteger(port) || port < 0 || port > 65535) {
     return undefined;
   }
   const result: PortResult = {
     address,
-    protocol: protocol as Protocol,
+    protocol,
     port,
-    state: state as PortState,
+    state,
     reason: str(p.reason),
   };
   if (typeof p.rtt === "number") result.rtt = p.rtt;
   if (typeof p.reasonTtl === "number") result.reasonTtl = p.reasonTtl;
-  const service = obj(p.service);
-  if (service !== undefined && Object.keys(service).length > 0) {
-    result.service = service as ServiceInfo;
-  }
+  // Narrowed to the model's shape: a field of the wrong type is dropped, not passed on.
+  const service = serviceFromJson(p.service);
+  if (service !== undefined) result.service = service;
   // Script output (-sC, --script) is kept, so a merge of shards keeps it too.
   const scripts = arr(p.scripts).flatMap((item) => {
     const script = obj(item);
@@ -74,9 +93,10 @@ function hostOf(value: unknown): HostReport | undefined {
   const extraports: ExtraPorts[] = [];
   for (const item of arr(h.extraports)) {
     const e = obj(item);
-    if (e === undefined || !isPortState(str(e.state))) continue;
+    const extraState = str(e?.state);
+    if (e === undefined || !isPortState(extraState)) continue;
     extraports.push({
-      state: str(e.state) as PortState,
+      state: extraState,
       count: num(e.count),
       reasons: arr(e.reasons).map(obj).filter((r): r is Json => r !== undefined).map((r) => ({
         reason: str(r.reason),
@@ -87,9 +107,9 @@ function hostOf(value: unknown): HostReport | undefined {
   return {
     address,
     hostnames: arr(h.hostnames).filter((n): n is string => typeof n === "string"),
-    state: (isHostState(state) ? state : "unknown") as HostState,
+    state: isHostState(state) ? state : "unknown",
     reason: str(h.reason),
-    ports: arr(h.ports).map((p) => portOf(p, address)).filter((p): p is PortResult =>
+    ports: arr(h.ports).map((p) => portFromJson(p, address)).filter((p): p is PortResult =>
       p !== undefined
     ),
     extraports,
@@ -134,14 +154,16 @@ export function parseJsonReport(text: string, name: string): ScanReport {
     start: str(r.start),
     // An interrupted scan's report is partial: read as unfinished, as its XML is.
     end: r.interrupted === true ? "" : str(r.end),
-    scaninfo: arr(r.scaninfo).map(obj).filter((s): s is Json =>
-      s !== undefined && (s.protocol === "tcp" || s.protocol === "udp")
-    ).map((s): ScanInfo => ({
-      type: str(s.type),
-      protocol: s.protocol as Protocol,
-      numServices: num(s.numServices),
-      services: str(s.services),
-    })),
+    scaninfo: arr(r.scaninfo).map(obj).flatMap((s): ScanInfo[] =>
+      s !== undefined && isProtocol(s.protocol)
+        ? [{
+          type: str(s.type),
+          protocol: s.protocol,
+          numServices: num(s.numServices),
+          services: str(s.services),
+        }]
+        : []
+    ),
     hosts,
     stats: {
       probes: num(stats.probes),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { toJson } from "../../plugins/output_json.ts";
-import type { ScanReport } from "../output/report.ts";
+import type { ScanReport } from "../model/mod.ts";
 import { diffReports } from "./diff.ts";
 import { parseJsonReport, parseReportText, readReportFile } from "./report_file.ts";
 
@@ -130,6 +130,50 @@ Deno.test("parseJsonReport: malformed hosts and ports are skipped, defaults fill
     hostsDown: 0,
     hostsTotal: 1,
   });
+});
+
+Deno.test("parseJsonReport: a malformed service is narrowed to the model, not passed through", () => {
+  const port = (number: number, service: unknown): Record<string, unknown> => ({
+    port: number,
+    state: "open",
+    service,
+  });
+  const text = (services: unknown[]): string =>
+    JSON.stringify({
+      hosts: [{ address: "198.51.100.2", ports: services.map((s, i) => port(20 + i, s)) }],
+    });
+  const before = parseJsonReport(
+    text([
+      // Wrong types, a foreign certificate shape, an unknown field.
+      {
+        name: "https",
+        product: ["nginx"],
+        version: 1.22,
+        cpe: "cpe:/a:nginx:nginx",
+        certificate: { sha256: "aa:aa", subject: { commonName: "a" }, notAfter: "2031-01-01" },
+        evil: { toString: "x" },
+      },
+      // Not an object, or nothing that fits: no service at all.
+      "ssh",
+      { name: 22, cpe: [1, 2] },
+    ]),
+    "a.json",
+  );
+  assert.deepEqual(before.hosts[0]?.ports.map((p) => [p.port, p.service]), [
+    [20, { name: "https", certificate: { notAfter: "2031-01-01" } }],
+    [21, undefined],
+    [22, undefined],
+  ]);
+  assert.ok(before.hosts[0]?.ports.slice(1).every((p) => !("service" in p)));
+  // A diff reads the narrowed fields only: the certificate's expiry, never the dropped fields.
+  const after = parseJsonReport(
+    text([{ name: "https", product: "nginx", certificate: { notAfter: "2032-01-01" } }]),
+    "b.json",
+  );
+  const changes = diffReports(before, after).hosts[0]?.ports[0]?.changes;
+  assert.deepEqual(changes, [
+    { field: "certNotAfter", before: "2031-01-01", after: "2032-01-01" },
+  ]);
 });
 
 Deno.test("parseReportText: a file shaped like a report but holding none is refused", () => {

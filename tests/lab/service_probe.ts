@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { PortResult } from "../../src/engine/types.ts";
+import type { PortResult } from "../../src/model/mod.ts";
 import { detectServices, parseVersionIntensity } from "../../src/service/mod.ts";
 import { probePlugins } from "../../plugins/mod.ts";
 

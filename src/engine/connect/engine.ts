@@ -8,15 +8,8 @@
 import { openLibc } from "../libc.ts";
 import { runScan } from "../scheduler.ts";
 import type { ScanMode } from "../transport.ts";
-import type {
-  EngineRunOptions,
-  EngineSink,
-  EngineStats,
-  PortResult,
-  PortState,
-  ScanEngine,
-  ScanPlan,
-} from "../types.ts";
+import type { PortResult, PortState } from "../../model/mod.ts";
+import type { EngineRunOptions, EngineSink, EngineStats, ScanEngine, ScanPlan } from "../types.ts";
 import { createDenoTransport } from "./deno.ts";
 import { createEpollTransport } from "./epoll.ts";
 import { createParallelTransport } from "./parallel.ts";

@@ -4,7 +4,8 @@ import type { Answer } from "../transport.ts";
 import type { Host } from "../../targets/types.ts";
 import { createParallelTransport } from "./parallel.ts";
 import { createConnectEngine } from "./engine.ts";
-import type { PortResult, ScanPlan } from "../types.ts";
+import type { PortResult } from "../../model/mod.ts";
+import type { ScanPlan } from "../types.ts";
 import { createTargetSet } from "../../targets/mod.ts";
 import { timingTemplate } from "../timing.ts";
 

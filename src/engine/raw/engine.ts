@@ -17,16 +17,8 @@ import { RouteCache } from "./route.ts";
 import { attemptsFor, runScan } from "../scheduler.ts";
 import type { Answer, ScanMode, Transport, Verdict } from "../transport.ts";
 import { type DiscoveryProbe, type RawScanType, ReplyKind, type ReplyRecord } from "./types.ts";
-import type {
-  EngineRunOptions,
-  EngineSink,
-  EngineStats,
-  HostResult,
-  PortResult,
-  PortState,
-  ScanEngine,
-  ScanPlan,
-} from "../types.ts";
+import type { HostResult, PortResult, PortState } from "../../model/mod.ts";
+import type { EngineRunOptions, EngineSink, EngineStats, ScanEngine, ScanPlan } from "../types.ts";
 
 export { rawAvailable } from "./net.ts";
 export type { RawAvailability } from "./net.ts";

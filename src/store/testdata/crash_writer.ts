@@ -9,7 +9,7 @@
  */
 
 import { addResults, openHistory, startScan } from "../mod.ts";
-import type { PortResult } from "../../engine/types.ts";
+import type { PortResult } from "../../model/mod.ts";
 
 const MAX_BATCHES = 4000;
 

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { HostState, PortResult, PortState, Protocol } from "../engine/types.ts";
+import type { PortResult } from "./result.ts";
+import type { HostState, PortState, Protocol } from "./states.ts";
 
 /** Ports of one state that are counted rather than listed. */
 export interface ExtraPorts {

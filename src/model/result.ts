@@ -1,0 +1,39 @@
+/**
+ * Verdicts: what a scan says of one port and of one host.
+ *
+ * @module
+ */
+
+import type { ServiceMatch } from "./service.ts";
+import type { HostState, PortState, Protocol } from "./states.ts";
+
+/** One port's verdict. */
+export interface PortResult {
+  /** Textual address of the host ("198.51.100.2", "2001:db8::2"). */
+  address: string;
+  protocol: Protocol;
+  port: number;
+  state: PortState;
+  /** Why, in nmap's reason vocabulary: syn-ack, conn-refused, no-response, host-unreach, admin-prohibited, … */
+  reason: string;
+  /** Round-trip time of the answer that decided the state, in milliseconds. */
+  rtt?: number;
+  /** TTL of the answer, where the engine sees it. */
+  reasonTtl?: number;
+  service?: ServiceMatch;
+  /** Script output (-sC, --script), in nmap's form; see src/plugin/script_types.ts. */
+  scripts?: { id: string; output: string }[];
+}
+
+/** A host's verdict (host discovery, or the summary after its ports). */
+export interface HostResult {
+  address: string;
+  hostnames: string[];
+  state: HostState;
+  reason: string;
+  /** TTL and round-trip time (ms) of the answer, where the engine saw them. */
+  reasonTtl?: number;
+  rtt?: number;
+  /** Hardware address of an on-link host, from its ARP / ND reply ("32:28:85:3D:F7:A7"). */
+  mac?: string;
+}
