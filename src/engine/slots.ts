@@ -8,6 +8,8 @@
  * @module
  */
 
+import { IndexTable } from "./index_table.ts";
+
 const INITIAL_CAPACITY = 1024;
 
 /** Per-slot state of the units in flight. Fields are public arrays: the scheduler's hot path reads them. */
@@ -44,8 +46,10 @@ export class SlotTable {
   occupied = new Uint8Array(INITIAL_CAPACITY);
   /** Slots in use. */
   inUse = 0;
-  #free: number[] = [];
-  #byKey = new Map<number, number>();
+  /** Free slots, a stack. */
+  #free = new Int32Array(INITIAL_CAPACITY);
+  #freeCount = 0;
+  #byKey = new IndexTable(INITIAL_CAPACITY);
   #units: number;
   #fifoSlots = new Int32Array(INITIAL_CAPACITY);
   #fifoGenerations = new Uint32Array(INITIAL_CAPACITY);
@@ -55,18 +59,19 @@ export class SlotTable {
   /** @param units Units per host, to key (host, unit) pairs. */
   constructor(units: number) {
     this.#units = units;
-    for (let i = INITIAL_CAPACITY - 1; i >= 0; i--) this.#free.push(i);
+    for (let i = INITIAL_CAPACITY - 1; i >= 0; i--) this.#free[this.#freeCount++] = i;
   }
 
   /** The slot of (host, unit), if it is in flight. */
   find(hostIndex: bigint, unit: number): number | undefined {
-    return this.#byKey.get(this.#key(hostIndex, unit));
+    const slot = this.#byKey.get(this.#key(hostIndex, unit));
+    return slot < 0 ? undefined : slot;
   }
 
   /** Take a free slot for a unit of a host. */
   occupy(hostIndex: bigint, unit: number, position: number): number {
-    if (this.#free.length === 0) this.#grow();
-    const slot = this.#free.pop()!;
+    if (this.#freeCount === 0) this.#grow();
+    const slot = this.#free[--this.#freeCount]!;
     this.hostIndexOf[slot] = hostIndex;
     this.unitOf[slot] = unit;
     this.positionOf[slot] = position;
@@ -90,7 +95,7 @@ export class SlotTable {
     this.isCheck[slot] = 0;
     this.bump(slot);
     this.inUse--;
-    this.#free.push(slot);
+    this.#free[this.#freeCount++] = slot;
   }
 
   /** Move a slot's generation on (a new try, or a refused one taken back). */
@@ -154,7 +159,8 @@ export class SlotTable {
     this.previousRate = grown(this.previousRate, new Float64Array(next));
     this.generation = grown(this.generation, new Uint32Array(next));
     this.occupied = grown(this.occupied, new Uint8Array(next));
-    for (let i = next - 1; i >= old; i--) this.#free.push(i);
+    this.#free = grown(this.#free, new Int32Array(next));
+    for (let i = next - 1; i >= old; i--) this.#free[this.#freeCount++] = i;
     // The FIFO is unrolled into the larger ring.
     const slots = new Int32Array(next);
     const generations = new Uint32Array(next);
