@@ -31,6 +31,10 @@ const C = {
   failWrite: 3,
   failRead: 4,
   stop: 5,
+  /** 1 while the worker waits for a job: only then does a job need a notify. */
+  workerWaits: 6,
+  /** 1 while the scan's thread waits for an arena: only then does a sent batch need a notify. */
+  scanWaits: 7,
 } as const;
 
 /** Index of the state word, for a worker that fails before it serves. */
@@ -195,7 +199,10 @@ export function startSendOffload(onRefusal: (refusal: SendRefusal) => void): Sen
       jobs[at + J.arena] = job.arena;
       Atomics.store(busy, job.arena, 1);
       Atomics.store(control, C.jobWrite, ++write);
-      Atomics.notify(control, C.jobWrite);
+      // A notify takes the runtime's wait-list lock, a few µs a batch: only
+      // when the worker sleeps. It says so before it checks for jobs, and
+      // this store comes before this load, so one of the two sees the other.
+      if (Atomics.load(control, C.workerWaits) === 1) Atomics.notify(control, C.jobWrite);
     },
     waitFree(id: number): void {
       while (Atomics.load(busy, id) !== 0) {
@@ -206,7 +213,9 @@ export function startSendOffload(onRefusal: (refusal: SendRefusal) => void): Sen
           Atomics.store(busy, id, 0);
           break;
         }
+        Atomics.store(control, C.scanWaits, 1);
         Atomics.wait(busy, id, 1, 5);
+        Atomics.store(control, C.scanWaits, 0);
       }
       drain();
     },
@@ -247,7 +256,10 @@ export function serveSendOffload(
     const write = Atomics.load(control, C.jobWrite);
     if (read === write) {
       if (Atomics.load(control, C.stop) === 1) break;
+      Atomics.store(control, C.workerWaits, 1);
+      // A job queued since the load above makes this return at once.
       Atomics.wait(control, C.jobWrite, write, 50);
+      Atomics.store(control, C.workerWaits, 0);
       continue;
     }
     const at = (read % JOBS) * JOB_WORDS;
@@ -257,7 +269,7 @@ export function serveSendOffload(
     const arena = jobs[at + J.arena]!;
     sendBatch(fd, address, count, arena);
     Atomics.store(busy, arena, 0);
-    Atomics.notify(busy, arena);
+    if (Atomics.load(control, C.scanWaits) === 1) Atomics.notify(busy, arena);
     Atomics.store(control, C.jobRead, ++read);
   }
   Atomics.store(control, C.state, SenderState.closed);
