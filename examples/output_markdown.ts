@@ -6,30 +6,36 @@
  * deno task scan --plugin examples/output_markdown.ts --output markdown:scan.md 127.0.0.1
  * ```
  *
- * It shows the whole contract: a named export that is a factory (a function
- * without required parameters) returning `{ name, description, write }`;
- * `write` reads the events of one scan and writes through `out`. See PLUGINS.md.
+ * It shows the whole contract: a factory returning
+ * `{ name, description, write }`, listed in `export default [...]`; `write`
+ * reads the events of one scan and writes through `out`. The factory takes
+ * options with defaults (`withOptions`), which the command line can set:
+ * `--output "markdown:scan.md?title=Lab scan"`. See PLUGINS.md.
  *
  * @module
  */
 
 import {
   commandArgs,
+  defineOutput,
   escapeControls,
   type HostReport,
   nmapPortLayout,
-  type OutputPlugin,
   type ScanEvent,
   type ScanReport,
   serviceText,
   versionLine,
+  withOptions,
 } from "../src/plugin/mod.ts";
 
-/** Options of {@link markdownOutput}. */
+/** Options of {@link markdownOutput} and {@link toMarkdown}. */
 export interface MarkdownOptions {
   /** The document's title. Default "portolan scan report". */
   title?: string;
 }
+
+/** The document's title when none is given. */
+const DEFAULT_TITLE = "portolan scan report";
 
 /**
  * Text safe in a Markdown table cell or heading: controls made visible, and
@@ -74,7 +80,7 @@ export function toMarkdown(report: ScanReport, options: MarkdownOptions = {}): s
   const stats = report.stats;
   const command = commandArgs(report.args).join(" ").replaceAll("`", "'");
   const head = [
-    `# ${markdownText(options.title ?? "portolan scan report")}`,
+    `# ${markdownText(options.title ?? DEFAULT_TITLE)}`,
     "",
     `- Started: ${report.start}`,
     `- Command: \`${escapeControls(command)}\``,
@@ -85,16 +91,19 @@ export function toMarkdown(report: ScanReport, options: MarkdownOptions = {}): s
 }
 
 /**
- * The Markdown output plugin's factory.
+ * The Markdown output plugin's factory. Its options and their defaults are
+ * what the command line may set (`?title=…`); a value given there is
+ * converted to its default's type.
  *
  * @example
  * ```ts
  * import { markdownOutput } from "./output_markdown.ts";
  * console.log(markdownOutput().name); // "markdown"
+ * console.log(markdownOutput.defaults.title); // "portolan scan report"
  * ```
  */
-export function markdownOutput(options: MarkdownOptions = {}): OutputPlugin {
-  return {
+export const markdownOutput = withOptions({ title: DEFAULT_TITLE }, (options) =>
+  defineOutput({
     name: "markdown",
     description: "the scan as Markdown, one table per host (example plugin)",
     async write(events: AsyncIterable<ScanEvent>, out): Promise<void> {
@@ -110,5 +119,7 @@ export function markdownOutput(options: MarkdownOptions = {}): OutputPlugin {
         }
       }
     },
-  };
-}
+  }));
+
+/** What this module registers: `--plugin examples/output_markdown.ts` loads these. */
+export default [markdownOutput];

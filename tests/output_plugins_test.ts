@@ -74,26 +74,30 @@ Deno.test("--plugin examples/output_markdown.ts --output markdown:FILE writes th
 
 const BAD_PLUGINS: [string, string, RegExp][] = [
   ["missing.ts", "", /file not found$/],
-  ["none.ts", `export const answer = 42;`, /exports no output plugin factory/],
+  [
+    "none.ts",
+    `export const answer = 42;`,
+    /it has no default export: add "export default \[myPlugin\]" listing its plugins$/,
+  ],
   [
     "shape.ts",
-    `export function p() { return { name: "p", description: "d" }; }`,
+    `export function p() { return { name: "p", description: "d" }; }\nexport default [p];`,
     /`write` is not a function$/,
   ],
   [
     "throws.ts",
-    `export function p() { throw new Error("no config"); }`,
-    /export "p" threw: no config$/,
+    `export function p() { throw new Error("no config"); }\nexport default [p];`,
+    /default\[0\] \(p\) threw: no config$/,
   ],
   ["syntax.ts", `export function p( {`, /import failed: /],
   [
     "imports.ts",
-    `import "./nowhere.ts";\nexport function p() { return { name: "p", description: "d", write() {} }; }`,
+    `import "./nowhere.ts";\nexport default [{ name: "p", description: "d", write() {} }];`,
     /: module ".*\/nowhere\.ts" not found$/,
   ],
   [
     "json.ts",
-    `export const j = () => ({ name: "json", description: "d", write() {} });`,
+    `export default [() => ({ name: "json", description: "d", write() {} })];`,
     /"json" is already taken \(built in\)$/,
   ],
 ];
@@ -164,6 +168,7 @@ Deno.test("a plugin that throws mid-scan costs only its own output: exit 1, one 
     },
   };
 }
+export default [brokenOutput];
 `,
     );
     const result = await portolan([
@@ -280,7 +285,7 @@ for (const [what, body] of HOSTILE) {
     try {
       await Deno.writeTextFile(
         `${dir}/hostile.js`,
-        `export function hostile() { return { name: "hostile", description: "d", async write(events, out) { ${body} } }; }`,
+        `export default [() => ({ name: "hostile", description: "d", async write(events, out) { ${body} } })];`,
       );
       const result = await portolan([
         "-Pn",
@@ -324,7 +329,7 @@ for (const [what, top] of HOSTILE_AT_LOAD) {
     try {
       await Deno.writeTextFile(
         `${dir}/loading.js`,
-        `${top}\nexport function loading() { return { name: "loading", description: "d", async write() {} }; }`,
+        `${top}\nexport default [{ name: "loading", description: "d", async write() {} }];`,
       );
       const result = await portolan([
         "-Pn",
@@ -363,7 +368,8 @@ Deno.test("a plugin writing to Deno.stdout cannot corrupt -oJ -", async () => {
       `${dir}/noisy.js`,
       `export function noisy() { return { name: "noisy", description: "d", async write(events, out) {
         await Deno.stdout.write(new TextEncoder().encode("RAW\\n")); console.log("LOG");
-        for await (const e of events) await out.write(e.type + "\\n"); } }; }`,
+        for await (const e of events) await out.write(e.type + "\\n"); } }; }
+export default [noisy];`,
     );
     const result = await portolan([
       "-Pn",
@@ -392,7 +398,7 @@ Deno.test("SIGINT with a spinning plugin: one interrupt ends the run, -oJ whole 
   try {
     await Deno.writeTextFile(
       `${dir}/spin.js`,
-      `export function spin() { return { name: "spin", description: "d", async write() { while (true) {} } }; }`,
+      `export default [{ name: "spin", description: "d", async write() { while (true) {} } }];`,
     );
     const child = new Deno.Command(Deno.execPath(), {
       args: [

@@ -63,6 +63,7 @@ import type {
   WireRead,
 } from "./sandbox_serve.ts";
 import type { OutputPlugin, OutputWriter, ScanEvent } from "./types.ts";
+import { checkedDefaults, type OutputOptions } from "./output_options.ts";
 import { type ScriptContext, type ScriptPlugin, scriptPluginProblem } from "./script_types.ts";
 
 /** Plugins loaded into one sandbox, and the sandbox's off switch. */
@@ -612,7 +613,8 @@ function isId(value: unknown): value is number {
 
 function isPluginInfo(value: unknown): boolean {
   return isRecord(value) && typeof value.name === "string" &&
-    typeof value.description === "string" && typeof value.exportName === "string";
+    typeof value.description === "string" && typeof value.exportName === "string" &&
+    (value.defaults === undefined || checkedDefaults(value.defaults) !== undefined);
 }
 
 /** `data` as a message from the sandbox, when it has the shape one must have. */
@@ -857,7 +859,7 @@ async function loadSandbox(
     const checked = probeInfo(info);
     if (typeof checked === "string") {
       return await refuse(
-        `Cannot load plugin "${path}": export "${info.exportName}" returns no valid probe plugin: ${checked}`,
+        `Cannot load plugin "${path}": ${info.exportName} makes no valid probe plugin: ${checked}`,
       );
     }
     infos.push(checked);
@@ -867,9 +869,9 @@ async function loadSandbox(
   const badScript = scriptInfos.findIndex((info) => typeof info === "string");
   if (badScript >= 0) {
     return await refuse(
-      `Cannot load plugin "${path}": export "${
+      `Cannot load plugin "${path}": ${
         loaded.scripts[badScript]?.exportName
-      }" returns no valid script plugin: ${scriptInfos[badScript]}`,
+      } makes no valid script plugin: ${scriptInfos[badScript]}`,
     );
   }
 
@@ -933,7 +935,7 @@ async function loadSandbox(
     });
   }
 
-  function outputProxy(name: string, description: string): OutputPlugin {
+  function outputProxy(name: string, description: string, options?: OutputOptions): OutputPlugin {
     return {
       name,
       description,
@@ -946,7 +948,7 @@ async function loadSandbox(
         });
         const session: Session = { out, writing: Promise.resolve(), pending: 0, finish };
         sessions.set(id, session);
-        post({ type: "start", id, name });
+        post({ type: "start", id, name, ...(options === undefined ? {} : { options }) });
         let grace: ReturnType<typeof setTimeout> | undefined;
         try {
           let failed = false;
@@ -988,12 +990,17 @@ async function loadSandbox(
     };
   }
 
-  const outputs = loaded.plugins.map(({ name, description, exportName }) => ({
+  const outputs = loaded.plugins.map(({ name, description, exportName, defaults = {} }) => ({
     name,
     description,
     exportName,
     path,
-    factory: (): OutputPlugin => outputProxy(name, description),
+    defaults,
+    // The defaults ride on the factory too, as on the SDK's (run.ts checks options by them).
+    factory: Object.assign(
+      (options?: OutputOptions): OutputPlugin => outputProxy(name, description, options),
+      { defaults },
+    ),
   }));
   return {
     plugins: outputs,

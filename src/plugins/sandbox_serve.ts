@@ -25,6 +25,8 @@ import type {
 } from "./probe_types.ts";
 import type { ScriptPlugin, ScriptTarget } from "./script_types.ts";
 import type { OutputPlugin, ScanEvent } from "./types.ts";
+import type { OptionValue } from "../plugin/mod.ts";
+import type { OutputOptions } from "./output_options.ts";
 
 /** How messages cross: `send` resolves once the message is on its way (back-pressure). */
 export interface SandboxPort {
@@ -92,7 +94,8 @@ export interface WireRead {
 export type ToSandbox =
   /** `need`: "output" loads as {@link loadOutputPlugins}, "any" as {@link loadPlugins}. */
   | { type: "load"; path: string; need: "output" | "any" }
-  | { type: "start"; id: number; name: string }
+  /** `options`: typed by the plugin's defaults already (output_options.ts). */
+  | { type: "start"; id: number; name: string; options?: OutputOptions }
   | { type: "event"; id: number; event: ScanEvent }
   | { type: "end"; id: number }
   | { type: "probe"; id: number; name: string; conn: ConnSnapshot; limits: ReadLimits }
@@ -122,7 +125,12 @@ export type ToSandbox =
 export type FromSandbox =
   | {
     type: "loaded";
-    plugins: { name: string; description: string; exportName: string }[];
+    plugins: {
+      name: string;
+      description: string;
+      exportName: string;
+      defaults?: Readonly<Record<string, OptionValue>>;
+    }[];
     probes: ProbeInfo[];
     scripts: ScriptInfo[];
   }
@@ -187,7 +195,7 @@ function finite(value: unknown): number | undefined {
  * output sessions and probes. Call once per process or Worker.
  */
 export function serveSandbox(port: SandboxPort): void {
-  const factories = new Map<string, () => OutputPlugin>();
+  const factories = new Map<string, (options?: OutputOptions) => OutputPlugin>();
   const sessions = new Map<number, Session>();
   const probePlugins = new Map<string, ProbePlugin>();
   const scriptPlugins = new Map<string, ScriptPlugin>();
@@ -202,13 +210,13 @@ export function serveSandbox(port: SandboxPort): void {
     return port.send(message, transfer);
   }
 
-  async function runSession(id: number, name: string): Promise<void> {
+  async function runSession(id: number, name: string, options?: OutputOptions): Promise<void> {
     const session: Session = { queue: [], ended: false, wake: undefined };
     sessions.set(id, session);
     try {
       const factory = factories.get(name);
       if (factory === undefined) throw new Error(`no plugin named "${name}" in this module`);
-      await factory().write(eventsOf(session), {
+      await factory(options).write(eventsOf(session), {
         color: false,
         write(text: string): Promise<void> {
           // Resolves once the text is on its way: a plugin that awaits its writes cannot outrun the parent.
@@ -439,10 +447,11 @@ export function serveSandbox(port: SandboxPort): void {
           for (const script of loaded.scripts ?? []) scriptPlugins.set(script.name, script.plugin);
           send({
             type: "loaded",
-            plugins: loaded.outputs.map(({ name, description, exportName }) => ({
+            plugins: loaded.outputs.map(({ name, description, exportName, defaults }) => ({
               name,
               description,
               exportName,
+              ...(defaults === undefined ? {} : { defaults: { ...defaults } }),
             })),
             probes: loaded.probes.map(({ exportName, plugin }) => ({
               name: plugin.name,
@@ -470,7 +479,7 @@ export function serveSandbox(port: SandboxPort): void {
         }
         break;
       case "start":
-        void runSession(data.id, data.name);
+        void runSession(data.id, data.name, data.options);
         break;
       case "event":
       case "end": {

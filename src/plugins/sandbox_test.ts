@@ -27,6 +27,7 @@ export function nosy() {
     },
   };
 }
+export default [nosy];
 `;
 
 async function* twoEvents(): AsyncGenerator<ScanEvent> {
@@ -79,7 +80,7 @@ Deno.test("a plugin that throws inside the sandbox fails its own output only", a
   const file = `${dir}/broken.js`;
   await Deno.writeTextFile(
     file,
-    `export function broken() { return { name: "broken", description: "x", async write(events) { for await (const e of events) throw new Error("boom on " + e.type); } }; }`,
+    `export default [{ name: "broken", description: "x", async write(events) { for await (const e of events) throw new Error("boom on " + e.type); } }];`,
   );
   const sandbox = await loadSandboxedOutputPlugins(file);
   try {
