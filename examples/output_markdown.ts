@@ -10,7 +10,7 @@
  * `{ name, description, write }`, listed in `export default [...]`; `write`
  * reads the events of one scan and writes through `out`. The factory takes
  * options with defaults (`withOptions`), which the command line can set:
- * `--output "markdown:scan.md?title=Lab scan"`. See PLUGINS.md.
+ * `--output "markdown:scan.md?title=Lab scan&openOnly=true"`. See PLUGINS.md.
  *
  * @module
  */
@@ -32,6 +32,8 @@ import {
 export interface MarkdownOptions {
   /** The document's title. Default "portolan scan report". */
   title?: string;
+  /** List open ports only (the others are still counted). Default false. */
+  openOnly?: boolean;
 }
 
 /** The document's title when none is given. */
@@ -50,7 +52,7 @@ export function markdownText(text: string): string {
     .replace(/[\\`*_[\]|~]/g, (char) => `\\${char}`);
 }
 
-function hostSection(host: HostReport): string {
+function hostSection(host: HostReport, options: MarkdownOptions): string {
   const name = host.hostnames[0];
   const title = name === undefined
     ? markdownText(host.address)
@@ -62,9 +64,14 @@ function hostSection(host: HostReport): string {
     const hidden = layout.extraports.map((group) => `${group.count} ${group.state}`);
     lines.push(`Not shown: ${hidden.join(", ")}.`);
   }
-  if (layout.ports.length > 0) {
+  const listed = options.openOnly === true
+    ? layout.ports.filter((port) => port.state === "open")
+    : layout.ports;
+  const dropped = layout.ports.length - listed.length;
+  if (dropped > 0) lines.push(`Not listed: ${dropped} not open.`);
+  if (listed.length > 0) {
     lines.push("", "| Port | State | Service | Version | Reason |", "|---:|---|---|---|---|");
-    for (const port of layout.ports) {
+    for (const port of listed) {
       const service = serviceText(port.service, "name") ?? "";
       lines.push(
         `| ${port.port}/${port.protocol} | ${port.state} | ${markdownText(service)} | ` +
@@ -87,13 +94,13 @@ export function toMarkdown(report: ScanReport, options: MarkdownOptions = {}): s
     `- Hosts: ${stats.hostsUp} up of ${stats.hostsTotal}, scanned in ${stats.seconds.toFixed(2)} s`,
     "",
   ].join("\n");
-  return head + report.hosts.map((host) => "\n" + hostSection(host)).join("");
+  return head + report.hosts.map((host) => "\n" + hostSection(host, options)).join("");
 }
 
 /**
  * The Markdown output plugin's factory. Its options and their defaults are
- * what the command line may set (`?title=…`); a value given there is
- * converted to its default's type.
+ * what the command line may set (`?title=…&openOnly=true`); a value given
+ * there is converted to its default's type.
  *
  * @example
  * ```ts
@@ -102,24 +109,27 @@ export function toMarkdown(report: ScanReport, options: MarkdownOptions = {}): s
  * console.log(markdownOutput.defaults.title); // "portolan scan report"
  * ```
  */
-export const markdownOutput = withOptions({ title: DEFAULT_TITLE }, (options) =>
-  defineOutput({
-    name: "markdown",
-    description: "the scan as Markdown, one table per host (example plugin)",
-    async write(events: AsyncIterable<ScanEvent>, out): Promise<void> {
-      let open = 0;
-      for await (const event of events) {
-        // Events arrive as the scan runs; a plugin may keep state between them.
-        if (event.type === "port" && event.result.state === "open") open++;
-        if (event.type === "end") {
-          const note = event.interrupted
-            ? "\n> The scan was interrupted: results are partial.\n"
-            : "";
-          await out.write(toMarkdown(event.report, options) + note + `\n${open} open ports.\n`);
+export const markdownOutput = withOptions(
+  { title: DEFAULT_TITLE, openOnly: false },
+  (options) =>
+    defineOutput({
+      name: "markdown",
+      description: "the scan as Markdown, one table per host (example plugin)",
+      async write(events: AsyncIterable<ScanEvent>, out): Promise<void> {
+        let open = 0;
+        for await (const event of events) {
+          // Events arrive as the scan runs; a plugin may keep state between them.
+          if (event.type === "port" && event.result.state === "open") open++;
+          if (event.type === "end") {
+            const note = event.interrupted
+              ? "\n> The scan was interrupted: results are partial.\n"
+              : "";
+            await out.write(toMarkdown(event.report, options) + note + `\n${open} open ports.\n`);
+          }
         }
-      }
-    },
-  }));
+      },
+    }),
+);
 
 /** What this module registers: `--plugin examples/output_markdown.ts` loads these. */
 export default [markdownOutput];

@@ -72,6 +72,89 @@ Deno.test("--plugin examples/output_markdown.ts --output markdown:FILE writes th
   }
 });
 
+Deno.test("--output markdown:FILE?title=…&openOnly=true gives the example plugin its options through the sandbox", async () => {
+  const target = countingListener();
+  const closed = freePort();
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/scan.md`;
+    const result = await portolan([
+      "-Pn",
+      "-p",
+      `${target.port},${closed}`,
+      "--plugin",
+      "examples/output_markdown.ts",
+      "--output",
+      `markdown:${file}?title=Lab+scan+%231&openOnly=true`,
+      "127.0.0.1",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    const text = await Deno.readTextFile(file);
+    // The title as given (URL-decoded, then escaped as Markdown text), the boolean as a boolean.
+    assert.ok(text.startsWith("# Lab scan #1\n"), text);
+    assert.match(text, new RegExp(`^\\| ${target.port}/tcp \\| open \\| `, "m"));
+    assert.doesNotMatch(text, new RegExp(`${closed}/tcp`));
+    assert.match(text, /^Not listed: 1 not open\.$/m);
+  } finally {
+    await target.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--output options a plugin does not take, or cannot parse, exit 2 before scanning", async () => {
+  const target = countingListener();
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [query, message] of [
+        [
+          "colour=red",
+          'portolan: Cannot use option "colour" of output "markdown": it takes openOnly, title',
+        ],
+        [
+          "openOnly=yes",
+          'portolan: Cannot parse option "openOnly" of output "markdown": expected true or false, got "yes"',
+        ],
+      ]
+    ) {
+      const result = await portolan([
+        "-Pn",
+        "-p",
+        `${target.port}`,
+        "--plugin",
+        "examples/output_markdown.ts",
+        "--output",
+        `markdown:${dir}/scan.md?${query}`,
+        "127.0.0.1",
+      ]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+        message,
+        "Try 'portolan --help' for usage.",
+      ]);
+    }
+    // A built-in without options refuses any.
+    const csv = await portolan([
+      "-Pn",
+      "-p",
+      `${target.port}`,
+      "--output",
+      `csv:${dir}/x.csv?a=1`,
+      "127.0.0.1",
+    ]);
+    assert.equal(csv.code, 2);
+    assert.match(
+      csv.stderr,
+      /^portolan: Cannot use option "a" of output "csv": it takes no options\n/,
+    );
+    assert.equal(target.accepted(), 0, "nothing was scanned");
+  } finally {
+    await target.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const BAD_PLUGINS: [string, string, RegExp][] = [
   ["missing.ts", "", /file not found$/],
   [

@@ -10,6 +10,7 @@
  */
 
 import type { OptionValue } from "../plugin/mod.ts";
+import type { OutputPlugin } from "./types.ts";
 
 /** Options by key, as a factory is called with them. */
 export type OutputOptions = Readonly<Record<string, OptionValue>>;
@@ -94,4 +95,15 @@ export function typedOptions(
     typed[key] = converted.value;
   }
   return typed;
+}
+
+/**
+ * An output from `factory` with `options` (none: the factory's defaults).
+ * Any factory will do: one that takes no options is called without.
+ */
+export function makeOutput(
+  factory: (options?: OutputOptions) => OutputPlugin,
+  options?: OutputOptions,
+): OutputPlugin {
+  return options === undefined ? factory() : factory(options);
 }
