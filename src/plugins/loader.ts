@@ -63,7 +63,7 @@ export interface LoadedOutputPlugin {
 export interface LoadedProbePlugin {
   name: string;
   description: string;
-  /** The export that makes it. */
+  /** Which entry of the default export makes it (`default[1] (gopherProbe)`). */
   exportName: string;
   /** The file, as given. */
   path: string;
@@ -75,7 +75,7 @@ export interface LoadedProbePlugin {
 export interface LoadedScriptPlugin {
   name: string;
   description: string;
-  /** The export that makes it. */
+  /** Which entry of the default export makes it (`default[1] (gopherProbe)`). */
   exportName: string;
   /** The file, as given. */
   path: string;
