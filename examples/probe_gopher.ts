@@ -12,8 +12,9 @@
  * a single ".". Many servers name themselves in an info line ("i…") of the
  * root menu, e.g. "Gophernicus/3.1.1 on Debian/12 x86_64".
  *
- * It shows the whole probe contract: a named export that is a factory (a
- * function without required parameters) returning a `ProbePlugin`; `probe`
+ * It shows the whole probe contract: a factory (a function without
+ * required parameters) returning a `ProbePlugin`, listed in
+ * `export default [...]`; `probe`
  * talks through the `conn` it is given (it never opens a socket: in the
  * sandbox it could not) and returns a match, or undefined when the answer
  * is not Gopher. The parser is a separate export so it can be tested alone.
@@ -102,3 +103,6 @@ export function gopherProbe(): ProbePlugin {
     },
   };
 }
+
+/** What this module registers: `--plugin examples/probe_gopher.ts` loads these. */
+export default [gopherProbe];

@@ -6,8 +6,8 @@
  * deno task scan -sV --plugin examples/script_http_robots.ts --script http-robots.txt -p 80 127.0.0.1
  * ```
  *
- * It shows the script contract: a named export that is a factory (a
- * function without required parameters) returning a `ScriptPlugin`: where
+ * It shows the script contract: a factory (a function without required
+ * parameters) returning a `ScriptPlugin`, listed in `export default [...]`: where
  * it applies (`ports`, `services`), its nmap categories (with "default",
  * `-sC` runs it too), and `run(conn, context)`, which talks through the
  * connection it is given (inside TLS already on an https port; it never
@@ -56,3 +56,6 @@ export function httpRobotsScript(): ScriptPlugin {
     },
   };
 }
+
+/** What this module registers: `--plugin examples/script_http_robots.ts` loads these. */
+export default [httpRobotsScript];

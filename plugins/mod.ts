@@ -150,3 +150,9 @@ export const builtinPlugins: BuiltinPlugins = Object.freeze({
   probes: probePlugins,
   scripts: scriptPlugins,
 });
+
+/**
+ * Every built-in plugin, registered as a `--plugin` module registers its own
+ * (`export default [...]`, read by the same loader): outputs, probes, scripts.
+ */
+export default [...Object.values(outputPlugins), ...probePlugins, ...scriptPlugins];

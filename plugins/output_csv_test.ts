@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { csvOutput, toCsv } from "./output_csv.ts";
-import { HOSTILE, rawControls, runPlugin, sampleScan } from "./output_fixtures.ts";
+import { HOSTILE, rawControls, runOutput, sampleScan } from "../src/plugin/testing.ts";
 
 /** A small RFC 4180 reader: fields, quotes, doubled quotes, CRLF records. */
 function parseCsv(text: string): string[][] {
@@ -33,7 +33,7 @@ function parseCsv(text: string): string[][] {
 }
 
 Deno.test("csv output writes a header and one row per listed port", async () => {
-  const text = await runPlugin(csvOutput(), sampleScan().events);
+  const text = await runOutput(csvOutput(), sampleScan().events);
   const rows = parseCsv(text);
   assert.deepEqual(rows[0], [
     "address",
@@ -74,7 +74,7 @@ Deno.test("csv output writes a header and one row per listed port", async () => 
 });
 
 Deno.test("csv output guards against formula injection and control bytes", async () => {
-  const text = await runPlugin(csvOutput(), sampleScan({ hostile: true }).events);
+  const text = await runOutput(csvOutput(), sampleScan({ hostile: true }).events);
   assert.deepEqual(rawControls(text, "\r\n"), []);
   const rows = parseCsv(text);
   // Every record has nine fields, whatever the network sent.

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { rawControls, runPlugin, sampleScan } from "./output_fixtures.ts";
+import { rawControls, runOutput, sampleScan } from "../src/plugin/testing.ts";
 import { grepableHost, grepableOutput } from "./output_grepable.ts";
 
 /** No nmap-services table: the output must not depend on what is installed. */
 const NO_TABLE = { serviceNames: new Map<string, string>() };
 
 Deno.test("grepable output writes nmap's one line per host", async () => {
-  const text = await runPlugin(grepableOutput(NO_TABLE), sampleScan().events);
+  const text = await runOutput(grepableOutput(NO_TABLE), sampleScan().events);
   const lines = text.trimEnd().split("\n");
   assert.match(lines[0]!, /^# portolan 0\.1\.0 scan initiated .* as: portolan -p 1-100 /);
   assert.match(
@@ -29,7 +29,7 @@ Deno.test("grepable output writes nmap's one line per host", async () => {
 });
 
 Deno.test("grepable output keeps hostile text inside its field", async () => {
-  const text = await runPlugin(grepableOutput(NO_TABLE), sampleScan({ hostile: true }).events);
+  const text = await runOutput(grepableOutput(NO_TABLE), sampleScan({ hostile: true }).events);
   assert.deepEqual(rawControls(text, "\n\t"), []);
   const web = text.split("\n").filter((line) => line.startsWith("Host: 198.51.100.2 "));
   assert.equal(web.length, 2);
@@ -42,7 +42,7 @@ Deno.test("grepable output keeps hostile text inside its field", async () => {
 
 Deno.test("grepable output names unprobed services from the nmap-services table", async () => {
   const serviceNames = new Map([["99/tcp", "metagram"]]);
-  const text = await runPlugin(grepableOutput({ serviceNames }), sampleScan().events);
+  const text = await runOutput(grepableOutput({ serviceNames }), sampleScan().events);
   assert.match(text, /, 99\/open\/tcp\/\/metagram\/\/\/$/m);
 });
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HOSTILE, rawControls, runPlugin, sampleScan } from "./output_fixtures.ts";
+import { HOSTILE, rawControls, runOutput, sampleScan } from "../src/plugin/testing.ts";
 import { htmlChunks, htmlOutput, toHtml } from "./output_html.ts";
 
 async function sha256(text: string): Promise<string> {
@@ -12,7 +12,7 @@ function between(html: string, open: string, close: string): string[] {
 }
 
 Deno.test("html report: charts, host map, sortable table, certificates", async () => {
-  const html = await runPlugin(htmlOutput(), sampleScan().events);
+  const html = await runOutput(htmlOutput(), sampleScan().events);
   assert.ok(html.startsWith("<!DOCTYPE html>\n"));
   assert.ok(html.trimEnd().endsWith("</html>"));
   // Hosts × ports: 3 hosts that are not down × the 8 ports listed on any of them.
@@ -86,7 +86,7 @@ Deno.test("html report is self-contained and allows only its own style and scrip
 });
 
 Deno.test("html report escapes everything the network sent", async () => {
-  const html = await runPlugin(htmlOutput(), sampleScan({ hostile: true }).events);
+  const html = await runOutput(htmlOutput(), sampleScan({ hostile: true }).events);
   assert.deepEqual(rawControls(html, "\n"), []);
   assert.equal(html.match(/<script/g)?.length, 1, "only the report's own script");
   assert.ok(!html.includes("<img"));

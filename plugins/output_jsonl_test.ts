@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { rawUnsafe } from "../src/plugin/format.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { jsonlOutput } from "./output_jsonl.ts";
-import { HOSTILE, rawControls, runPlugin, sampleScan } from "./output_fixtures.ts";
+import { HOSTILE, rawControls, runOutput, sampleScan } from "../src/plugin/testing.ts";
 
 Deno.test("jsonl output writes one object per event: start, hosts, ports, summary", async () => {
   const { events } = sampleScan();
-  const text = await runPlugin(jsonlOutput(), events);
+  const text = await runOutput(jsonlOutput(), events);
   const lines = text.trimEnd().split("\n").map((line) => JSON.parse(line));
   assert.equal(lines.length, events.length);
   assert.deepEqual(lines.map((line) => line.type), events.map((event) => event.type));
@@ -55,7 +55,7 @@ Deno.test("jsonl output writes each port as it arrives, before the scan ends", a
 
 Deno.test("jsonl output keeps hostile text on one valid line", async () => {
   const { events } = sampleScan({ hostile: true });
-  const text = await runPlugin(jsonlOutput(), events);
+  const text = await runOutput(jsonlOutput(), events);
   assert.deepEqual(rawControls(text), []);
   assert.ok(!/[\u2028\u2029]/.test(text));
   const lines = text.trimEnd().split("\n");
@@ -66,7 +66,7 @@ Deno.test("jsonl output keeps hostile text on one valid line", async () => {
 
 Deno.test("jsonl output holds no raw DEL, C1 or bidi control, and parses back to the same text", async () => {
   const nasty = "a\x7fb\x80c\x9b2J\x1b]52;c;eA==\x07\u202eevil\u2066\u2029";
-  const text = await runPlugin(jsonlOutput(), [{
+  const text = await runOutput(jsonlOutput(), [{
     type: "port",
     result: {
       address: "198.51.100.2",

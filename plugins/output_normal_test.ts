@@ -3,7 +3,7 @@ import type { PortResult, ScanReport } from "../src/model/mod.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { significantSeconds } from "../src/plugin/format.ts";
-import { runPlugin, sampleScan } from "./output_fixtures.ts";
+import { runOutput, sampleScan } from "../src/plugin/testing.ts";
 import { formatDate, normalOutput, normalReport, serviceInfoLine } from "./output_normal.ts";
 
 const NAMES = new Map([["22/tcp", "ssh"], ["80/tcp", "http"], ["443/tcp", "https"]]);
@@ -111,7 +111,7 @@ Deno.test("normal output notes an interrupted scan", async () => {
 
 Deno.test("Not shown lists every state and reason as nmap, 'ports' even for one", async () => {
   const { events } = sampleScan();
-  const text = await runPlugin(normalOutput(NO_TABLES), events);
+  const text = await runOutput(normalOutput(NO_TABLES), events);
   assert.match(
     text,
     /^Nmap scan report for web\.example \(198\.51\.100\.2\)\nHost is up \(0\.00025s latency\)\.\n(Not shown: 58 closed tcp ports \(conn-refused\), 38 filtered tcp ports \(no-response\))\n/m,
@@ -268,7 +268,7 @@ Deno.test("-Pn: a host nothing answered is up, received user-set, in every nmap 
   const { grepableOutput } = await import("./output_grepable.ts");
   const { toXml } = await import("./output_xml.ts");
   const events = [{ type: "end" as const, report, interrupted: false }];
-  assert.match(await runPlugin(grepableOutput(NO_TABLES), events), /\tStatus: Up\n/);
+  assert.match(await runOutput(grepableOutput(NO_TABLES), events), /\tStatus: Up\n/);
   const xml = toXml(report, NO_TABLES);
   assert.match(xml, /<status state="up" reason="user-set" reason_ttl="0"\/>/);
   assert.match(xml, /<hosts up="1" down="0" total="1"\/>/);

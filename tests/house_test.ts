@@ -141,7 +141,8 @@ Deno.test("house: no module under src/ imports from plugins/ or tests/", () => {
 });
 
 Deno.test("house: plugins/ and examples/ import only the plugin SDK and their own siblings", async () => {
-  const sdk = `${ROOT}src/plugin/mod.ts`;
+  // The SDK and its testing helpers: the two entries deno.json exports to plugin authors.
+  const sdk = new Set([`${ROOT}src/plugin/mod.ts`, `${ROOT}src/plugin/testing.ts`]);
   const wrong: string[] = [];
   const examples = (await sourceFiles(`${ROOT}examples`)).filter((path) => !isTest(path));
   for (const path of examples) {
@@ -151,12 +152,12 @@ Deno.test("house: plugins/ and examples/ import only the plugin SDK and their ow
   for (const [path, source] of parsed) {
     const inPlugins = path.startsWith(`${ROOT}plugins/`);
     if (!inPlugins && !path.startsWith(`${ROOT}examples/`)) continue;
-    // Test files and the output test fixture drive the host's own machinery.
-    if (isTest(path) || path.endsWith("/output_fixtures.ts")) continue;
+    // Test files may drive the host's own machinery.
+    if (isTest(path)) continue;
     const folder = path.slice(0, path.lastIndexOf("/") + 1);
     for (const target of importsOf(path, source)) {
       const sibling = target.startsWith(folder) && !target.slice(folder.length).includes("/");
-      if (target !== sdk && !sibling) {
+      if (!sdk.has(target) && !sibling) {
         wrong.push(`${path.slice(ROOT.length)} → ${target.slice(ROOT.length)}`);
       }
     }
@@ -164,10 +165,12 @@ Deno.test("house: plugins/ and examples/ import only the plugin SDK and their ow
   assert.deepEqual(wrong, []);
 });
 
-Deno.test("house: deno.json exports the plugin SDK as ./plugin", async () => {
+Deno.test("house: deno.json exports the plugin SDK as ./plugin, its testing helpers as ./plugin/testing", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   assert.equal(config.exports["./plugin"], "./src/plugin/mod.ts");
+  assert.equal(config.exports["./plugin/testing"], "./src/plugin/testing.ts");
   await Deno.stat(`${ROOT}src/plugin/mod.ts`);
+  await Deno.stat(`${ROOT}src/plugin/testing.ts`);
 });
 
 Deno.test(`house: no function over ${MAX_FUNCTION_LINES} lines in src/ and plugins/`, () => {

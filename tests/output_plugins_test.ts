@@ -72,28 +72,115 @@ Deno.test("--plugin examples/output_markdown.ts --output markdown:FILE writes th
   }
 });
 
+Deno.test("--output markdown:FILE?title=…&openOnly=true gives the example plugin its options through the sandbox", async () => {
+  const target = countingListener();
+  const closed = freePort();
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/scan.md`;
+    const result = await portolan([
+      "-Pn",
+      "-p",
+      `${target.port},${closed}`,
+      "--plugin",
+      "examples/output_markdown.ts",
+      "--output",
+      `markdown:${file}?title=Lab+scan+%231&openOnly=true`,
+      "127.0.0.1",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, "");
+    const text = await Deno.readTextFile(file);
+    // The title as given (URL-decoded, then escaped as Markdown text), the boolean as a boolean.
+    assert.ok(text.startsWith("# Lab scan #1\n"), text);
+    assert.match(text, new RegExp(`^\\| ${target.port}/tcp \\| open \\| `, "m"));
+    assert.doesNotMatch(text, new RegExp(`${closed}/tcp`));
+    assert.match(text, /^Not listed: 1 not open\.$/m);
+  } finally {
+    await target.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--output options a plugin does not take, or cannot parse, exit 2 before scanning", async () => {
+  const target = countingListener();
+  const dir = await Deno.makeTempDir();
+  try {
+    for (
+      const [query, message] of [
+        [
+          "colour=red",
+          'portolan: Cannot use option "colour" of output "markdown": it takes openOnly, title',
+        ],
+        [
+          "openOnly=yes",
+          'portolan: Cannot parse option "openOnly" of output "markdown": expected true or false, got "yes"',
+        ],
+      ]
+    ) {
+      const result = await portolan([
+        "-Pn",
+        "-p",
+        `${target.port}`,
+        "--plugin",
+        "examples/output_markdown.ts",
+        "--output",
+        `markdown:${dir}/scan.md?${query}`,
+        "127.0.0.1",
+      ]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+        message,
+        "Try 'portolan --help' for usage.",
+      ]);
+    }
+    // A built-in without options refuses any.
+    const csv = await portolan([
+      "-Pn",
+      "-p",
+      `${target.port}`,
+      "--output",
+      `csv:${dir}/x.csv?a=1`,
+      "127.0.0.1",
+    ]);
+    assert.equal(csv.code, 2);
+    assert.match(
+      csv.stderr,
+      /^portolan: Cannot use option "a" of output "csv": it takes no options\n/,
+    );
+    assert.equal(target.accepted(), 0, "nothing was scanned");
+  } finally {
+    await target.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const BAD_PLUGINS: [string, string, RegExp][] = [
   ["missing.ts", "", /file not found$/],
-  ["none.ts", `export const answer = 42;`, /exports no output plugin factory/],
+  [
+    "none.ts",
+    `export const answer = 42;`,
+    /it has no default export: add "export default \[myPlugin\]" listing its plugins$/,
+  ],
   [
     "shape.ts",
-    `export function p() { return { name: "p", description: "d" }; }`,
+    `export function p() { return { name: "p", description: "d" }; }\nexport default [p];`,
     /`write` is not a function$/,
   ],
   [
     "throws.ts",
-    `export function p() { throw new Error("no config"); }`,
-    /export "p" threw: no config$/,
+    `export function p() { throw new Error("no config"); }\nexport default [p];`,
+    /default\[0\] \(p\) threw: no config$/,
   ],
   ["syntax.ts", `export function p( {`, /import failed: /],
   [
     "imports.ts",
-    `import "./nowhere.ts";\nexport function p() { return { name: "p", description: "d", write() {} }; }`,
+    `import "./nowhere.ts";\nexport default [{ name: "p", description: "d", write() {} }];`,
     /: module ".*\/nowhere\.ts" not found$/,
   ],
   [
     "json.ts",
-    `export const j = () => ({ name: "json", description: "d", write() {} });`,
+    `export default [() => ({ name: "json", description: "d", write() {} })];`,
     /"json" is already taken \(built in\)$/,
   ],
 ];
@@ -164,6 +251,7 @@ Deno.test("a plugin that throws mid-scan costs only its own output: exit 1, one 
     },
   };
 }
+export default [brokenOutput];
 `,
     );
     const result = await portolan([
@@ -280,7 +368,7 @@ for (const [what, body] of HOSTILE) {
     try {
       await Deno.writeTextFile(
         `${dir}/hostile.js`,
-        `export function hostile() { return { name: "hostile", description: "d", async write(events, out) { ${body} } }; }`,
+        `export default [() => ({ name: "hostile", description: "d", async write(events, out) { ${body} } })];`,
       );
       const result = await portolan([
         "-Pn",
@@ -324,7 +412,7 @@ for (const [what, top] of HOSTILE_AT_LOAD) {
     try {
       await Deno.writeTextFile(
         `${dir}/loading.js`,
-        `${top}\nexport function loading() { return { name: "loading", description: "d", async write() {} }; }`,
+        `${top}\nexport default [{ name: "loading", description: "d", async write() {} }];`,
       );
       const result = await portolan([
         "-Pn",
@@ -363,7 +451,8 @@ Deno.test("a plugin writing to Deno.stdout cannot corrupt -oJ -", async () => {
       `${dir}/noisy.js`,
       `export function noisy() { return { name: "noisy", description: "d", async write(events, out) {
         await Deno.stdout.write(new TextEncoder().encode("RAW\\n")); console.log("LOG");
-        for await (const e of events) await out.write(e.type + "\\n"); } }; }`,
+        for await (const e of events) await out.write(e.type + "\\n"); } }; }
+export default [noisy];`,
     );
     const result = await portolan([
       "-Pn",
@@ -392,7 +481,7 @@ Deno.test("SIGINT with a spinning plugin: one interrupt ends the run, -oJ whole 
   try {
     await Deno.writeTextFile(
       `${dir}/spin.js`,
-      `export function spin() { return { name: "spin", description: "d", async write() { while (true) {} } }; }`,
+      `export default [{ name: "spin", description: "d", async write() { while (true) {} } }];`,
     );
     const child = new Deno.Command(Deno.execPath(), {
       args: [

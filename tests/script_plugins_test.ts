@@ -86,11 +86,13 @@ Deno.test("user scripts that spin, throw or flood: the scan and its outputs surv
       `  run() { throw new Error("boom"); } }; }`,
       `export function floods() { return { name: "floods", description: "x", ${common},`,
       `  async run() { return Array(100000).fill("y".repeat(1000)); } }; }`,
+      `export default [throws, floods];`,
     ].join("\n"),
   );
   await Deno.writeTextFile(
     spinner,
-    `export function spins() { return { name: "spins", description: "x", ${common}, run() { for (;;) {} } }; }`,
+    `export function spins() { return { name: "spins", description: "x", ${common}, run() { for (;;) {} } }; }
+export default [spins];`,
   );
   try {
     const result = await portolan([

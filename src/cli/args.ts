@@ -73,7 +73,8 @@ export interface CliOptions {
   verbose: number;
   seed?: bigint;
   family?: 4 | 6;
-  outputs: { format: OutputFormat; path: string }[];
+  /** `options`: `--output NAME:FILE?key=value&…` as given (typed once the plugin is loaded). */
+  outputs: { format: OutputFormat; path: string; options?: Record<string, string> }[];
   /** Plugin modules to load (`--plugin PATH`), in order. */
   plugins: string[];
   connectEngine: "auto" | "epoll" | "deno";
@@ -209,16 +210,40 @@ function outputAll(options: CliOptions, base: string): void {
   }
 }
 
-/** --output NAME:FILE; whether NAME exists is checked once plugins are loaded. */
+/**
+ * --output NAME:FILE[?key=value&…]; whether NAME exists, and takes those
+ * options, is checked once plugins are loaded.
+ */
 function outputNamed(options: CliOptions, value: string): void {
   const colon = value.indexOf(":");
   if (colon <= 0) {
     throw new UsageError(`Cannot use --output "${value}": expected NAME:FILE, e.g. csv:scan.csv`);
   }
   const format = value.slice(0, colon);
-  const path = value.slice(colon + 1);
+  const rest = value.slice(colon + 1);
+  const query = rest.indexOf("?");
+  const path = query < 0 ? rest : rest.slice(0, query);
   if (path === "") throw new UsageError(`Cannot use --output "${value}": the file name is empty`);
-  options.outputs.push({ format, path });
+  if (query < 0) {
+    options.outputs.push({ format, path });
+    return;
+  }
+  options.outputs.push({ format, path, options: outputQuery(value, rest.slice(query + 1)) });
+}
+
+/** The options after `?` in --output: `key=value` pairs joined by `&`, URL-encoded as in a query. */
+function outputQuery(value: string, query: string): Record<string, string> {
+  const given: Record<string, string> = {};
+  for (const [key, text] of new URLSearchParams(query)) {
+    if (key === "") {
+      throw new UsageError(`Cannot use --output "${value}": an option has no name (key=value)`);
+    }
+    if (Object.hasOwn(given, key)) {
+      throw new UsageError(`Cannot use --output "${value}": option "${key}" is given twice`);
+    }
+    given[key] = text;
+  }
+  return given;
 }
 
 /** --shard I/N: shard I (1…N) of N. */

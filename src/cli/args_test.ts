@@ -50,3 +50,33 @@ Deno.test("parseArgs: bad lines are errors a user can read, named by the flag", 
     );
   }
 });
+
+Deno.test("parseArgs: --output NAME:FILE?key=value carries the options as text, URL-decoded", () => {
+  const options = parseArgs([
+    "--output",
+    "markdown:scan.md?title=Lab+scan%21&openOnly",
+    "--output",
+    "csv:plain.csv",
+    "--output",
+    "json:empty.json?",
+    "127.0.0.1",
+  ]);
+  assert.deepEqual(options.outputs, [
+    { format: "markdown", path: "scan.md", options: { title: "Lab scan!", openOnly: "" } },
+    { format: "csv", path: "plain.csv" },
+    { format: "json", path: "empty.json", options: {} },
+  ]);
+  for (
+    const [value, message] of [
+      ["markdown:?title=x", /the file name is empty$/],
+      ["markdown:a.md?title=x&title=y", /option "title" is given twice$/],
+      ["markdown:a.md?=x", /an option has no name \(key=value\)$/],
+    ] as const
+  ) {
+    assert.throws(
+      () => parseArgs(["--output", value, "127.0.0.1"]),
+      (error: Error) => error instanceof UsageError && message.test(error.message),
+      value,
+    );
+  }
+});

@@ -100,7 +100,9 @@ OUTPUT
   -oH FILE               a self-contained HTML report (charts, sortable table) to FILE
   -oA BASE               all of BASE.nmap, BASE.xml, BASE.gnmap and BASE.json
   --output NAME:FILE     output plugin NAME to FILE (repeatable): normal, json, xml, grepable,
-                         jsonl (one line per result, as found), csv, html, or a loaded one
+                         jsonl (one line per result, as found), csv, html, or a loaded one;
+                         NAME:FILE?key=value&key2=value2 sets the plugin's options
+                         (URL-encoded; unknown keys and bad values are refused)
   --plugin PATH          load output plugins from a TypeScript/JavaScript module (PLUGINS.md)
   --open                 show only open ports
   --reason               say why each port has its state

@@ -29,6 +29,12 @@ import {
   type Sandbox,
 } from "../plugin_host/mod.ts";
 import type { OutputPlugin } from "../plugin/types.ts";
+import {
+  makeOutput,
+  optionDefaults,
+  type OutputOptions,
+  typedOptions,
+} from "../plugin_host/output_options.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { defaultDbPath, type HistoryDb, normalizeTargetSpec, openHistory } from "../store/mod.ts";
 import type { PlannedOutput } from "../scan/pipeline.ts";
@@ -214,7 +220,7 @@ async function planOutputs(
   // An output no loaded plugin has may be the failed plugin's: it goes with it.
   const failed = sandboxes.some((sandbox) => sandbox.failure !== undefined);
   const wanted = options.outputs.filter(({ format }) => !failed || registry.has(format));
-  return wanted.map(({ format, path }) => {
+  return wanted.map(({ format, path, options: given }) => {
     const factory = registry.get(format);
     if (factory === undefined) {
       const names = [...registry.keys()].sort().join(", ");
@@ -222,8 +228,17 @@ async function planOutputs(
         `Cannot use --output "${format}:${path}": no output plugin named "${format}" (available: ${names})`,
       );
     }
+    // Typed by the factory's defaults: an unknown key or a bad value is a usage error.
+    let typed: OutputOptions | undefined;
     try {
-      return { plugin: factory(), path };
+      typed = given === undefined
+        ? undefined
+        : typedOptions(format, given, optionDefaults(factory));
+    } catch (error) {
+      throw asUsage(error);
+    }
+    try {
+      return { plugin: makeOutput(factory, typed), path };
     } catch (error) {
       throw new UsageError(`Cannot start output "${format}": ${oneLine(error)}`);
     }

@@ -7,6 +7,7 @@ import type { CliIo } from "./io.ts";
 import { runCli } from "./run.ts";
 import { VERSION } from "../version.ts";
 import { builtinPlugins } from "../../plugins/mod.ts";
+import { defineOutput, withOptions } from "../plugin/mod.ts";
 
 interface Captured {
   io: CliIo;
@@ -95,6 +96,56 @@ Deno.test("runCli scans loopback in-process: the table on stdout, the JSON in th
     assert.equal(ports.get(closed), "closed");
   } finally {
     listener.close();
+    await Deno.remove(here, { recursive: true });
+  }
+});
+
+/** An output whose options are typed by its defaults: it writes the options it was made with. */
+const optionsOutput = withOptions({ title: "T", rows: 2, dark: false }, (options) =>
+  defineOutput({
+    name: "opts",
+    events: ["end"],
+    async write(events, out): Promise<void> {
+      for await (const event of events) {
+        if (event.type === "end") await out.write(JSON.stringify(options));
+      }
+    },
+  }));
+
+Deno.test("runCli: --output NAME:FILE?key=value makes the output with typed options, or exits 2", async () => {
+  const builtins = { outputs: { opts: optionsOutput }, probes: [], scripts: [] };
+  const here = await Deno.makeTempDir({ prefix: "ptl-runcli-here-" });
+  try {
+    const run = capture({ INIT_CWD: here });
+    // A port nothing listens on: a quick, real connect scan of loopback.
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const closed = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const scan = ["-sT", "-Pn", "-n", "--no-db", "-p", `${closed}`];
+    const args = [...scan, "--output", "opts:o.json?rows=12&dark&title=x%26y"];
+    assert.equal(await runCli([...args, "127.0.0.1"], run.io, { builtins }), 0, run.stderr());
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${here}/o.json`)), {
+      title: "x&y",
+      rows: 12,
+      dark: true,
+    });
+    for (
+      const [query, message] of [
+        ["rows=many", 'Cannot parse option "rows" of output "opts": expected a number, got "many"'],
+        ["dark=2", 'Cannot parse option "dark" of output "opts": expected true or false, got "2"'],
+        ["color=red", 'Cannot use option "color" of output "opts": it takes dark, rows, title'],
+      ]
+    ) {
+      const bad = capture({ INIT_CWD: here });
+      const code = await runCli(
+        [...scan, "--output", `opts:bad.json?${query}`, "127.0.0.1"],
+        bad.io,
+        { builtins },
+      );
+      assert.equal(code, 2, query);
+      assert.equal(bad.stderr().split("\n")[0], `portolan: ${message}`);
+    }
+  } finally {
     await Deno.remove(here, { recursive: true });
   }
 });

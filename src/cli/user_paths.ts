@@ -32,7 +32,7 @@ export function userPath(path: string, base: string | undefined): string {
 export function resolveUserPaths(options: CliOptions, base: string | undefined): CliOptions {
   if (base === undefined) return options;
   const at = (path: string): string => userPath(path, base);
-  options.outputs = options.outputs.map(({ format, path }) => ({ format, path: at(path) }));
+  options.outputs = options.outputs.map((output) => ({ ...output, path: at(output.path) }));
   options.plugins = options.plugins.map(at);
   if (options.inputList !== undefined) options.inputList = at(options.inputList);
   if (options.excludeFile !== undefined) options.excludeFile = at(options.excludeFile);

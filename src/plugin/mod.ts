@@ -183,19 +183,33 @@ export function defineScript(spec: ScriptSpec): ScriptPlugin {
   };
 }
 
+/** A value the command line can set (`--output NAME:FILE?key=value`). */
+export type OptionValue = string | number | boolean;
+
+/** A factory made by {@link withOptions}: it also carries its defaults, so the host knows its options. */
+export type OptionsFactory<O extends Record<string, unknown>, P> =
+  & ((options?: { [K in keyof O]?: O[K] | undefined }) => P)
+  & { readonly defaults: Readonly<O> };
+
 /**
  * A plugin factory with options, lume-style: `defaults` merged with what
- * the caller passes (a shallow merge; `undefined` keeps the default).
+ * the caller passes (a shallow merge; `undefined` keeps the default). The
+ * factory carries `defaults`: an output's string, number and boolean
+ * defaults are its options on the command line
+ * (`--output NAME:FILE?key=value`), each value converted to its default's type.
  */
 export function withOptions<O extends Record<string, unknown>, P>(
   defaults: O,
   make: (options: O) => P,
-): (options?: { [K in keyof O]?: O[K] | undefined }) => P {
-  return (options = {}) => {
+): OptionsFactory<O, P> {
+  const factory = (options: { [K in keyof O]?: O[K] | undefined } = {}): P => {
     const merged: Record<string, unknown> = { ...defaults };
     for (const [key, value] of Object.entries(options)) {
       if (value !== undefined) merged[key] = value;
     }
     return make(merged as O);
   };
+  // Named as `make` is (the loader names factories in its messages), not "factory".
+  Object.defineProperty(factory, "name", { value: make.name });
+  return Object.assign(factory, { defaults: Object.freeze({ ...defaults }) });
 }

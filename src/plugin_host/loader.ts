@@ -1,17 +1,16 @@
 /**
  * Loading user plugins from disk (`--plugin PATH`).
  *
- * A plugin module is a TypeScript or JavaScript file whose exports include
- * one or more plugin factories: functions that take no required argument
- * and return an output plugin (`{ name, description, write }`) or a probe
- * plugin (`{ name, description, protocols, ports, rarity, passive, probe }`,
- * see `probe_types.ts`). Every export that is a function without required
- * parameters is called once, at load time, to see what it returns; exports
- * that are not such functions, or return something that is plainly not a
- * plugin (not an object, or an object with none of `name`, `description`,
- * `write`, `probe`, `run`), are left alone. A returned object with a `run`
- * member is a script plugin (`script_types.ts`), one with a `probe` member a
- * probe plugin; any other is an output plugin.
+ * A plugin module is a TypeScript or JavaScript file that registers its
+ * plugins with `export default [...]`: plugin factories (functions without
+ * required parameters, called with the user's options) and plugin objects
+ * (see `default_export.ts`). Each factory is called once at load time, with
+ * no options, to see what it makes: an output plugin
+ * (`{ name, description, write }`), a probe plugin
+ * (`{ name, description, protocols, ports, rarity, passive, probe }`, see
+ * `probe_types.ts`) or a script plugin (`script_types.ts`). An object with a
+ * `run` member is a script plugin, one with a `probe` member a probe plugin;
+ * any other is an output plugin. The module's other exports are left alone.
  *
  * This loads in the current isolate, with its permissions; the command line
  * loads user plugins through `sandbox.ts`, which runs this inside a Worker
@@ -26,6 +25,9 @@ import { probePluginProblem } from "./validate.ts";
 import type { ProbePlugin } from "../plugin/probe_types.ts";
 import { type ScriptPlugin, scriptPluginProblem } from "../plugin/script_types.ts";
 import type { OutputPlugin } from "../plugin/types.ts";
+import type { OptionValue } from "../plugin/mod.ts";
+import { registered } from "./default_export.ts";
+import type { OutputOptions } from "./output_options.ts";
 
 /** Whether `value` is a valid script plugin (its problems named by scriptPluginProblem). */
 function isScriptPlugin(value: unknown): value is ScriptPlugin {
@@ -47,19 +49,21 @@ export interface LoadedOutputPlugin {
   /** The plugin's name, for `--output NAME:FILE`. */
   name: string;
   description: string;
-  /** The export that makes it. */
+  /** Which entry of the default export makes it (`default[0] (markdownOutput)`). */
   exportName: string;
   /** The file, as given. */
   path: string;
-  /** A fresh plugin object for each output. */
-  factory: () => OutputPlugin;
+  /** The options `--output NAME:FILE?key=value` may give, with their defaults. */
+  defaults?: Readonly<Record<string, OptionValue>>;
+  /** A fresh plugin object for each output, made with the options given (checked against `defaults`). */
+  factory: (options?: OutputOptions) => OutputPlugin;
 }
 
 /** A probe plugin and where it came from. */
 export interface LoadedProbePlugin {
   name: string;
   description: string;
-  /** The export that makes it. */
+  /** Which entry of the default export makes it (`default[1] (gopherProbe)`). */
   exportName: string;
   /** The file, as given. */
   path: string;
@@ -71,7 +75,7 @@ export interface LoadedProbePlugin {
 export interface LoadedScriptPlugin {
   name: string;
   description: string;
-  /** The export that makes it. */
+  /** Which entry of the default export makes it (`default[1] (gopherProbe)`). */
   exportName: string;
   /** The file, as given. */
   path: string;
@@ -114,21 +118,16 @@ export function outputPluginProblem(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Why `value` is not a plugin of the kind it looks like, or undefined when it is one. */
-function pluginProblem(value: Record<string, unknown>): string | undefined {
-  if ("run" in value) return scriptPluginProblem(value);
-  return "probe" in value ? probePluginProblem(value) : outputPluginProblem(value);
-}
-
 /**
- * Import a plugin module and return the output plugins it exports (probe
- * plugins it may also export are left out; {@link loadPlugins} returns both).
+ * Import a plugin module and return the output plugins it registers (probe
+ * plugins it may also register are left out; {@link loadPlugins} returns both).
  *
  * @throws {Error} one line naming the file, e.g.
  * `Cannot load plugin "x.ts": file not found`,
- * `Cannot load plugin "x.ts": it exports no output plugin factory (a function returning { name, description, write })`,
- * `Cannot load plugin "x.ts": export "yaml" returns no valid output plugin: \`write\` is not a function`,
- * `Cannot load plugin "x.ts": export "yaml" threw: boom`.
+ * `Cannot load plugin "x.ts": it has no default export: add "export default [yamlOutput]" listing its plugins`,
+ * `Cannot load plugin "x.ts": its default export lists no output plugin`,
+ * `Cannot load plugin "x.ts": default[0] (yamlOutput) makes no valid output plugin: \`write\` is not a function`,
+ * `Cannot load plugin "x.ts": default[0] (yamlOutput) threw: boom`.
  *
  * @example
  * ```ts ignore
@@ -143,20 +142,17 @@ export async function loadOutputPlugins(
 ): Promise<LoadedOutputPlugin[]> {
   const { outputs } = await importPlugins(path, options);
   if (outputs.length === 0) {
-    throw loadError(
-      path,
-      "it exports no output plugin factory (a function returning { name, description, write })",
-    );
+    throw loadError(path, "its default export lists no output plugin");
   }
   return outputs;
 }
 
 /**
- * Import a plugin module and return the output and probe plugins it exports.
+ * Import a plugin module and return the output, probe and script plugins it registers.
  *
- * @throws {Error} as {@link loadOutputPlugins}, and
- * `Cannot load plugin "x.ts": it exports no output plugin factory (a function returning { name, description, write }) and no probe plugin factory (a function returning { name, description, protocols, ports, rarity, passive, probe })`,
- * `Cannot load plugin "x.ts": export "gopher" returns no valid probe plugin: \`rarity\` is not an integer 0-9`.
+ * @throws {Error} as {@link loadOutputPlugins} (but for a module without
+ * output plugins), and
+ * `Cannot load plugin "x.ts": default[0] (gopherProbe) makes no valid probe plugin: \`rarity\` is not an integer 0-9`.
  *
  * @example
  * ```ts ignore
@@ -169,17 +165,8 @@ export async function loadPlugins(
   path: string,
   options: { cwd?: string } = {},
 ): Promise<LoadedPlugins> {
-  const loaded = await importPlugins(path, options);
-  if (
-    loaded.outputs.length === 0 && loaded.probes.length === 0 &&
-    (loaded.scripts ?? []).length === 0
-  ) {
-    throw loadError(
-      path,
-      "it exports no output plugin factory (a function returning { name, description, write }), no probe plugin factory (a function returning { name, description, protocols, ports, rarity, passive, probe }) and no script plugin factory (a function returning { name, description, categories, ports, services, run })",
-    );
-  }
-  return loaded;
+  // An empty list is refused while importing: every loaded module holds a plugin.
+  return await importPlugins(path, options);
 }
 
 function loadError(path: string, why: string): Error {
@@ -212,74 +199,63 @@ async function importPlugins(
   const outputs: LoadedOutputPlugin[] = [];
   const probes: LoadedProbePlugin[] = [];
   const scripts: LoadedScriptPlugin[] = [];
-  for (const [exportName, value] of Object.entries(module)) {
-    if (typeof value !== "function") {
-      if (looksLikePlugin(value) && pluginProblem(value) === undefined) {
-        throw fail(
-          `export "${exportName}" is a plugin object; export a function that returns it`,
-        );
-      }
-      continue;
-    }
-    // A function with required parameters is a helper, not a factory.
-    if (value.length > 0) continue;
-    const factory = value as () => unknown;
+  for (const { exportName, make, defaults } of registered(module, fail)) {
     let made: unknown;
     try {
-      made = factory();
+      made = make();
     } catch (error) {
-      throw fail(`export "${exportName}" threw: ${firstLine(error)}`);
+      throw fail(`${exportName} threw: ${firstLine(error)}`);
     }
     if (made instanceof Promise) {
       // Keep a rejected promise from surfacing as an unhandled rejection.
       made.catch(() => {});
-      throw fail(`export "${exportName}" returns a promise; a factory must return the plugin`);
+      throw fail(`${exportName} returns a promise; a factory must return the plugin`);
     }
-    if (!looksLikePlugin(made)) continue;
+    if (!looksLikePlugin(made)) {
+      throw fail(
+        `${exportName} is no plugin: expected an object with name, description and write, probe or run`,
+      );
+    }
     const where = { exportName, path };
     if ("run" in made) {
       if (!isScriptPlugin(made)) {
-        throw fail(
-          `export "${exportName}" returns no valid script plugin: ${scriptPluginProblem(made)}`,
-        );
+        throw fail(`${exportName} makes no valid script plugin: ${scriptPluginProblem(made)}`);
       }
       scripts.push({ name: made.name, description: made.description, ...where, plugin: made });
       continue;
     }
     if ("probe" in made) {
       if (!isProbePlugin(made)) {
-        throw fail(
-          `export "${exportName}" returns no valid probe plugin: ${probePluginProblem(made)}`,
-        );
+        throw fail(`${exportName} makes no valid probe plugin: ${probePluginProblem(made)}`);
       }
       probes.push({ name: made.name, description: made.description, ...where, plugin: made });
       continue;
     }
     if (!isOutputPlugin(made)) {
-      throw fail(
-        `export "${exportName}" returns no valid output plugin: ${outputPluginProblem(made)}`,
-      );
+      throw fail(`${exportName} makes no valid output plugin: ${outputPluginProblem(made)}`);
     }
-    const plugin = made;
+    const factory = (options?: OutputOptions): OutputPlugin => {
+      const fresh = make(options);
+      if (!isOutputPlugin(fresh)) {
+        throw new Error(`Plugin "${path}" ${exportName}: ${outputPluginProblem(fresh)}`);
+      }
+      return fresh;
+    };
     outputs.push({
-      name: plugin.name,
-      description: plugin.description,
+      name: made.name,
+      description: made.description,
       exportName,
       path,
-      factory: (): OutputPlugin => {
-        const fresh = factory();
-        if (!isOutputPlugin(fresh)) {
-          throw new Error(`Plugin "${path}" export "${exportName}": ${outputPluginProblem(fresh)}`);
-        }
-        return fresh;
-      },
+      defaults,
+      // The defaults ride on the factory too, as on the SDK's, for whoever holds only it.
+      factory: Object.assign(factory, { defaults }),
     });
   }
   for (const [kind, list] of [["", outputs], ["probe ", probes], ["script ", scripts]] as const) {
     const seen = new Set<string>();
     for (const plugin of list) {
       if (seen.has(plugin.name)) {
-        throw fail(`two exports make a ${kind}plugin named "${plugin.name}"`);
+        throw fail(`two entries of its default export make a ${kind}plugin named "${plugin.name}"`);
       }
       seen.add(plugin.name);
     }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { outputPlugins } from "../../plugins/mod.ts";
+import { outputPlugins, probePlugins, scriptPlugins } from "../../plugins/mod.ts";
 import {
   loadOutputPlugins,
   loadPlugins,
@@ -41,6 +41,7 @@ export function countOutput(options: { prefix?: string } = {}) {
   };
 }
 export function notAPlugin() { return 42; }
+export default [countOutput];
 `;
 
 async function rejectsWith(path: string, pattern: RegExp, cwd?: string): Promise<void> {
@@ -55,14 +56,14 @@ async function rejectsWith(path: string, pattern: RegExp, cwd?: string): Promise
   );
 }
 
-Deno.test("loader finds the output plugin factories among a module's exports", async () => {
+Deno.test("loader takes the output plugin factories its default export lists, nothing else", async () => {
   await withFiles({ "count.ts": GOOD }, async (dir) => {
     const loaded = await loadOutputPlugins("count.ts", { cwd: dir });
     assert.equal(loaded.length, 1);
     const [count] = loaded;
     assert.equal(count?.name, "count");
     assert.equal(count?.description, "how many ports");
-    assert.equal(count?.exportName, "countOutput");
+    assert.equal(count?.exportName, "default[0] (countOutput)");
     assert.equal(count?.path, "count.ts");
     // Each output gets its own plugin object (and so its own state).
     const a = count!.factory();
@@ -98,7 +99,8 @@ Deno.test("loader finds the output plugin factories among a module's exports", a
 });
 
 Deno.test("loader takes an absolute path and plain JavaScript", async () => {
-  const js = `export const jsOutput = () => ({ name: "js.out", description: "d", write() {} });`;
+  const js = `const jsOutput = () => ({ name: "js.out", description: "d", write() {} });
+export default [jsOutput];`;
   await withFiles({ "p.mjs": js }, async (dir) => {
     const [plugin] = await loadOutputPlugins(`${dir}/p.mjs`);
     assert.equal(plugin?.name, "js.out");
@@ -123,32 +125,66 @@ Deno.test("loader rejects a module that does not import", async () => {
   });
 });
 
-Deno.test("loader rejects a module without a plugin factory", async () => {
+Deno.test("loader rejects a module without a default export, saying what to add", async () => {
   await withFiles({
     "none.ts": `export const a = 1; export function helper(x: number) { return x; }`,
     "empty.ts": ``,
-    "junk.ts": `export function f() { return "text"; }`,
+    "named.ts": `export function p() { return { name: "p", description: "d", write() {} }; }`,
   }, async (dir) => {
-    for (const file of ["none.ts", "empty.ts", "junk.ts"]) {
-      await rejectsWith(file, /exports no output plugin factory/, dir);
-    }
+    const add = (list: string): RegExp =>
+      new RegExp(
+        `it has no default export: add "export default \\[${list}\\]" listing its plugins$`,
+      );
+    await rejectsWith("none.ts", add("myPlugin"), dir);
+    await rejectsWith("empty.ts", add("myPlugin"), dir);
+    // A factory exported by name only is no longer called: the message names it.
+    await rejectsWith("named.ts", add("p"), dir);
+  });
+});
+
+Deno.test("loader rejects a default export that lists no plugin", async () => {
+  await withFiles({
+    "notlist.ts":
+      `export default function p() { return { name: "p", description: "d", write() {} }; }`,
+    "emptylist.ts": `export default [];`,
+    "junk.ts": `function f() { return "text"; }\nexport default [f];`,
+    "number.ts": `export default [42];`,
+    "helper.ts": `function h(x: number) { return x; }\nexport default [h];`,
+    "probes.ts": `export default [{ name: "x", description: "d", protocols: ["tcp"], ports: [],
+      rarity: 5, passive: false, probe: () => Promise.resolve(undefined) }];`,
+  }, async (dir) => {
+    await rejectsWith("notlist.ts", /its default export is not a list: write "export default/, dir);
+    await rejectsWith("emptylist.ts", /its default export lists no plugin$/, dir);
+    await rejectsWith("junk.ts", /default\[0\] \(f\) is no plugin: expected an object/, dir);
+    await rejectsWith(
+      "number.ts",
+      /default\[0\] is neither a plugin factory nor a plugin object$/,
+      dir,
+    );
+    await rejectsWith("helper.ts", /default\[0\] \(h\) takes a required argument/, dir);
+    // loadOutputPlugins wants outputs; loadPlugins takes the probe.
+    await rejectsWith("probes.ts", /its default export lists no output plugin$/, dir);
+    assert.deepEqual((await loadPlugins(`${dir}/probes.ts`)).probes.map((p) => p.name), ["x"]);
   });
 });
 
 Deno.test("loader rejects a factory that returns the wrong shape", async () => {
+  const listed = (body: string): string => `${body}\nexport default [p];`;
   await withFiles({
-    "nowrite.ts": `export function p() { return { name: "p", description: "d" }; }`,
-    "noname.ts": `export function p() { return { description: "d", write() {} }; }`,
-    "nodesc.ts": `export function p() { return { name: "p", write() {} }; }`,
-    "badname.ts": `export function p() { return { name: "a:b", description: "d", write() {} }; }`,
-    "async.ts": `export async function p() { return { name: "p", description: "d", write() {} }; }`,
-    "object.ts": `export const p = { name: "p", description: "d", write() {} };`,
-    "twice.ts": `export function a() { return { name: "p", description: "d", write() {} }; }
-export function b() { return { name: "p", description: "d", write() {} }; }`,
+    "nowrite.ts": listed(`function p() { return { name: "p", description: "d" }; }`),
+    "noname.ts": listed(`function p() { return { description: "d", write() {} }; }`),
+    "nodesc.ts": listed(`function p() { return { name: "p", write() {} }; }`),
+    "badname.ts": listed(`function p() { return { name: "a:b", description: "d", write() {} }; }`),
+    "async.ts": listed(
+      `async function p() { return { name: "p", description: "d", write() {} }; }`,
+    ),
+    "object.ts": `export default [{ name: "p", description: "d" }];`,
+    "twice.ts": `function a() { return { name: "p", description: "d", write() {} }; }
+export default [a, { name: "p", description: "d", write() {} }];`,
   }, async (dir) => {
     await rejectsWith(
       "nowrite.ts",
-      /export "p" returns no valid output plugin: `write` is not a function$/,
+      /default\[0\] \(p\) makes no valid output plugin: `write` is not a function$/,
       dir,
     );
     await rejectsWith("noname.ts", /`name` is not a string$/, dir);
@@ -157,26 +193,59 @@ export function b() { return { name: "p", description: "d", write() {} }; }`,
     await rejectsWith("async.ts", /returns a promise/, dir);
     await rejectsWith(
       "object.ts",
-      /export "p" is a plugin object; export a function that returns it$/,
+      /default\[0\] \("p"\) makes no valid output plugin: `write` is not a function$/,
       dir,
     );
-    await rejectsWith("twice.ts", /two exports make a plugin named "p"$/, dir);
+    await rejectsWith(
+      "twice.ts",
+      /two entries of its default export make a plugin named "p"$/,
+      dir,
+    );
   });
+});
+
+Deno.test("loader takes plugin objects as well as factories, and factories with options", async () => {
+  await withFiles({
+    "mixed.ts": `import { withOptions } from "${new URL("../plugin/mod.ts", import.meta.url).href}";
+const fixed = { name: "fixed", description: "d", async write() {} };
+export const titled = withOptions({ title: "T", rows: 3, dark: false, tags: ["a"] }, (options) => ({
+  name: "titled", description: JSON.stringify(options), async write() {} }));
+export default [fixed, titled];`,
+  }, async (dir) => {
+    const [fixed, titled] = await loadOutputPlugins("mixed.ts", { cwd: dir });
+    assert.deepEqual([fixed?.name, fixed?.exportName], ["fixed", 'default[0] ("fixed")']);
+    assert.deepEqual(fixed?.defaults, {});
+    // Only what the command line can set: a list default is for code alone.
+    assert.deepEqual(titled?.defaults, { title: "T", rows: 3, dark: false });
+    assert.equal(titled?.factory().description, '{"title":"T","rows":3,"dark":false,"tags":["a"]}');
+    assert.equal(
+      titled?.factory({ title: "Lab", rows: 7 }).description,
+      '{"title":"Lab","rows":7,"dark":false,"tags":["a"]}',
+    );
+  });
+});
+
+Deno.test("the built-in list (plugins/mod.ts) is a plugin module the loader reads", async () => {
+  const loaded = await loadPlugins(new URL("../../plugins/mod.ts", import.meta.url).pathname);
+  assert.deepEqual(loaded.outputs.map((p) => p.name).sort(), Object.keys(outputPlugins).sort());
+  assert.deepEqual(loaded.probes.map((p) => p.name), probePlugins.map((make) => make().name));
+  assert.deepEqual(loaded.scripts?.map((p) => p.name), scriptPlugins.map((make) => make().name));
 });
 
 Deno.test("loader reports a factory that throws, in one line", async () => {
   await withFiles({
-    "boom.ts": `export function boomOutput() { throw new Error("kaboom\\n  at somewhere"); }`,
+    "boom.ts": `function boomOutput() { throw new Error("kaboom\\n  at somewhere"); }
+export default [boomOutput];`,
   }, async (dir) => {
-    await rejectsWith("boom.ts", /export "boomOutput" threw: kaboom$/, dir);
+    await rejectsWith("boom.ts", /default\[0\] \(boomOutput\) threw: kaboom$/, dir);
   });
 });
 
 Deno.test("merged registry: built-ins plus loaded plugins, names never shadowed", async () => {
   await withFiles({
-    "a.ts": `export const a = () => ({ name: "extra", description: "d", write() {} });`,
-    "b.ts": `export const b = () => ({ name: "extra", description: "d", write() {} });`,
-    "json.ts": `export const j = () => ({ name: "json", description: "d", write() {} });`,
+    "a.ts": `export default [() => ({ name: "extra", description: "d", write() {} })];`,
+    "b.ts": `export default [{ name: "extra", description: "d", write() {} }];`,
+    "json.ts": `export default [() => ({ name: "json", description: "d", write() {} })];`,
   }, async (dir) => {
     const a = await loadOutputPlugins("a.ts", { cwd: dir });
     const registry = mergeOutputPlugins(outputPlugins, a);
@@ -204,16 +273,20 @@ Deno.test("outputPluginProblem accepts every built-in output", () => {
 Deno.test("loadPlugins: an object with `run` is a script plugin, checked field by field", async () => {
   const script = (categories: string): string =>
     `export function title() { return { name: "t", description: "d", categories: ${categories},
-       ports: [80], services: ["http"], async run() { return "x"; } }; }`;
+       ports: [80], services: ["http"], async run() { return "x"; } }; }
+export default [title];`;
   await withFiles(
     { "ok.ts": script(`["default"]`), "bad.ts": script(`"default"`) },
     async (dir) => {
       const loaded = await loadPlugins(`${dir}/ok.ts`);
-      assert.deepEqual(loaded.scripts?.map((s) => [s.name, s.exportName]), [["t", "title"]]);
+      assert.deepEqual(loaded.scripts?.map((s) => [s.name, s.exportName]), [[
+        "t",
+        "default[0] (title)",
+      ]]);
       assert.deepEqual(loaded.outputs, []);
       await assert.rejects(
         () => loadPlugins(`${dir}/bad.ts`),
-        /export "title" returns no valid script plugin: `categories` is not a list of strings$/,
+        /default\[0\] \(title\) makes no valid script plugin: `categories` is not a list of strings$/,
       );
     },
   );

@@ -63,6 +63,8 @@ import type {
   WireRead,
 } from "./sandbox_serve.ts";
 import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugin/types.ts";
+import { checkedDefaults, type OutputOptions } from "./output_options.ts";
+import type { OptionValue } from "../plugin/mod.ts";
 import {
   type ScriptContext,
   type ScriptPlugin,
@@ -625,7 +627,8 @@ function isId(value: unknown): value is number {
 
 function isPluginInfo(value: unknown): boolean {
   return isRecord(value) && typeof value.name === "string" &&
-    typeof value.description === "string" && typeof value.exportName === "string";
+    typeof value.description === "string" && typeof value.exportName === "string" &&
+    (value.defaults === undefined || checkedDefaults(value.defaults) !== undefined);
 }
 
 /** `data` as a message from the sandbox, when it has the shape one must have. */
@@ -920,7 +923,7 @@ class SandboxHost {
       const checked = probeInfo(info);
       if (typeof checked === "string") {
         return await this.#refuse(
-          `Cannot load plugin "${path}": export "${info.exportName}" returns no valid probe plugin: ${checked}`,
+          `Cannot load plugin "${path}": ${info.exportName} makes no valid probe plugin: ${checked}`,
         );
       }
       infos.push(checked);
@@ -930,9 +933,9 @@ class SandboxHost {
     const badScript = scriptInfos.findIndex((info) => typeof info === "string");
     if (badScript >= 0) {
       return await this.#refuse(
-        `Cannot load plugin "${path}": export "${
+        `Cannot load plugin "${path}": ${
           loaded.scripts[badScript]?.exportName
-        }" returns no valid script plugin: ${scriptInfos[badScript]}`,
+        } makes no valid script plugin: ${scriptInfos[badScript]}`,
       );
     }
     return this.#sandbox(
@@ -950,17 +953,27 @@ class SandboxHost {
 
   /** The loaded file's plugins, each a proxy to the sandbox. */
   #sandbox(
-    plugins: readonly { name: string; description: string; exportName: string }[],
+    plugins: readonly {
+      name: string;
+      description: string;
+      exportName: string;
+      defaults?: Readonly<Record<string, OptionValue>>;
+    }[],
     probes: readonly ProbeInfo[],
     scripts: readonly ScriptInfo[],
   ): Sandbox {
     const path = this.#path;
-    const outputs = plugins.map(({ name, description, exportName }) => ({
+    const outputs = plugins.map(({ name, description, exportName, defaults = {} }) => ({
       name,
       description,
       exportName,
       path,
-      factory: (): OutputPlugin => this.#outputProxy(name, description),
+      defaults,
+      // The defaults ride on the factory too, as on the SDK's (run.ts checks options by them).
+      factory: Object.assign(
+        (options?: OutputOptions): OutputPlugin => this.#outputProxy(name, description, options),
+        { defaults },
+      ),
     }));
     const runInSandbox: SandboxRun = (kind, name, conn, signal, extra) =>
       this.#runInSandbox(kind, name, conn, signal, extra);
@@ -1042,12 +1055,12 @@ class SandboxHost {
     });
   }
 
-  #outputProxy(name: string, description: string): OutputPlugin {
+  #outputProxy(name: string, description: string, options?: OutputOptions): OutputPlugin {
     return {
       name,
       description,
       write: (events: AsyncIterable<ScanEvent>, out: OutputWriter): Promise<void> =>
-        this.#runOutput(name, events, out),
+        this.#runOutput(name, events, out, options),
     };
   }
 
@@ -1056,6 +1069,7 @@ class SandboxHost {
     name: string,
     events: AsyncIterable<ScanEvent>,
     out: OutputWriter,
+    options?: OutputOptions,
   ): Promise<void> {
     if (this.#dead !== undefined) throw new Error(this.#dead);
     const id = this.#nextId++;
@@ -1065,7 +1079,7 @@ class SandboxHost {
     });
     const session: Session = { out, writing: Promise.resolve(), pending: 0, finish };
     this.#sessions.set(id, session);
-    this.#post({ type: "start", id, name });
+    this.#post({ type: "start", id, name, ...(options === undefined ? {} : { options }) });
     let grace: ReturnType<typeof setTimeout> | undefined;
     try {
       let failed = false;

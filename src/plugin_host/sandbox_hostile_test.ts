@@ -30,7 +30,8 @@ function outputModule(body: string, top = ""): string {
   return `${top}
 export function hostile() {
   return { name: "hostile", description: "d", async write(events, out) { ${body} } };
-}`;
+}
+export default [hostile];`;
 }
 
 interface Outcome {

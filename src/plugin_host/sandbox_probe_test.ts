@@ -150,16 +150,17 @@ async function withSandbox<T>(
   }
 }
 
-/** A probe plugin module (plain JavaScript) exporting `export function NAME() { return { … } }` each. */
+/** A probe plugin module (plain JavaScript): a factory `NAMEProbe` each, all in `export default`. */
 function probeModule(plugins: Record<string, string>): string {
+  const factory = (name: string): string => `${name.replaceAll("-", "_")}Probe`;
   return Object.entries(plugins).map(([name, probe]) => `
-export function ${name.replaceAll("-", "_")}Probe() {
+export function ${factory(name)}() {
   return {
     name: "${name}", description: "test plugin ${name}", protocols: ["tcp"], ports: [],
     rarity: 0, passive: false,
     async probe(conn, signal) { ${probe} },
   };
-}`).join("\n");
+}`).join("\n") + `\nexport default [${Object.keys(plugins).map(factory).join(", ")}];\n`;
 }
 
 Deno.test("the example Gopher plugin, sandboxed, identifies a Gopher server through -sV", async () => {
@@ -330,7 +331,8 @@ export function waiterProbe() {
       return { name: "too-late" };
     },
   };
-}`;
+}
+export default [waiterProbe];`;
 
 Deno.test("the probe's abort signal aborts inside the Worker, and reads then return at once", async () => {
   const server = serve(async (conn) => {
@@ -546,13 +548,14 @@ Deno.test("a sandbox stuck in an endless loop is killed; its probes are no match
   }
 });
 
-Deno.test("a file with both kinds loads both; a file with neither is refused, naming it", async () => {
+Deno.test("a file with both kinds loads both; a file without a default export is refused, naming it", async () => {
   const both = `
 export function rows() { return { name: "rows", description: "d", async write() {} }; }
 export function echo() {
   return { name: "echo", description: "d", protocols: ["tcp"], ports: [7], tlsPorts: [2007],
     rarity: 3, passive: false, async probe() { return undefined; } };
-}`;
+}
+export default [rows, echo];`;
   await withFile(both, async (path) => {
     await withSandbox(path, (sandbox) => {
       assert.deepEqual(sandbox.outputs.map((plugin) => plugin.name), ["rows"]);
@@ -577,7 +580,7 @@ export function echo() {
       (error: Error) => {
         assert.equal(
           error.message,
-          `Cannot load plugin "${path}": it exports no output plugin factory (a function returning { name, description, write }), no probe plugin factory (a function returning { name, description, protocols, ports, rarity, passive, probe }) and no script plugin factory (a function returning { name, description, categories, ports, services, run })`,
+          `Cannot load plugin "${path}": it has no default export: add "export default [myPlugin]" listing its plugins`,
         );
         return true;
       },
@@ -587,15 +590,18 @@ export function echo() {
     // The output-only loader the command line used before keeps its meaning.
     await assert.rejects(
       () => loadSandboxedOutputPlugins(path),
-      new RegExp(`^Error: Cannot load plugin "${path}": it exports no output plugin factory`),
+      new RegExp(
+        `^Error: Cannot load plugin "${path}": its default export lists no output plugin$`,
+      ),
     );
   });
   await withFile(
-    `export function p() { return { name: "p", description: "d", protocols: ["tcp"], ports: [], rarity: 12, passive: false, probe() {} }; }`,
+    `export function p() { return { name: "p", description: "d", protocols: ["tcp"], ports: [], rarity: 12, passive: false, probe() {} }; }
+export default [p];`,
     async (path) => {
       await assert.rejects(
         () => loadSandboxedPlugins(path),
-        /export "p" returns no valid probe plugin: `rarity` is not an integer 0-9$/,
+        /default\[0\] \(p\) makes no valid probe plugin: `rarity` is not an integer 0-9$/,
       );
     },
   );

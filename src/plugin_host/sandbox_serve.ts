@@ -25,6 +25,8 @@ import type {
 } from "../plugin/probe_types.ts";
 import type { ScriptPlugin, ScriptTarget } from "../plugin/script_types.ts";
 import type { OutputPlugin, ScanEvent } from "../plugin/types.ts";
+import type { OptionValue } from "../plugin/mod.ts";
+import type { OutputOptions } from "./output_options.ts";
 
 /** How messages cross: `send` resolves once the message is on its way (back-pressure). */
 export interface SandboxPort {
@@ -92,7 +94,8 @@ export interface WireRead {
 export type ToSandbox =
   /** `need`: "output" loads as {@link loadOutputPlugins}, "any" as {@link loadPlugins}. */
   | { type: "load"; path: string; need: "output" | "any" }
-  | { type: "start"; id: number; name: string }
+  /** `options`: typed by the plugin's defaults already (output_options.ts). */
+  | { type: "start"; id: number; name: string; options?: OutputOptions }
   | { type: "event"; id: number; event: ScanEvent }
   | { type: "end"; id: number }
   | { type: "probe"; id: number; name: string; conn: ConnSnapshot; limits: ReadLimits }
@@ -122,7 +125,12 @@ export type ToSandbox =
 export type FromSandbox =
   | {
     type: "loaded";
-    plugins: { name: string; description: string; exportName: string }[];
+    plugins: {
+      name: string;
+      description: string;
+      exportName: string;
+      defaults?: Readonly<Record<string, OptionValue>>;
+    }[];
     probes: ProbeInfo[];
     scripts: ScriptInfo[];
   }
@@ -212,10 +220,11 @@ function wireRead(options: ReadOptions): WireRead {
 function loadedMessage(loaded: LoadedPlugins): FromSandbox {
   return {
     type: "loaded",
-    plugins: loaded.outputs.map(({ name, description, exportName }) => ({
+    plugins: loaded.outputs.map(({ name, description, exportName, defaults }) => ({
       name,
       description,
       exportName,
+      ...(defaults === undefined ? {} : { defaults: { ...defaults } }),
     })),
     probes: loaded.probes.map(({ exportName, plugin }) => ({
       name: plugin.name,
@@ -243,7 +252,7 @@ function loadedMessage(loaded: LoadedPlugins): FromSandbox {
 /** The sandbox's side: the loaded plugins, and the output sessions and runs in progress. */
 class SandboxServer {
   readonly #port: SandboxPort;
-  readonly #factories = new Map<string, () => OutputPlugin>();
+  readonly #factories = new Map<string, (options?: OutputOptions) => OutputPlugin>();
   readonly #sessions = new Map<number, Session>();
   readonly #probePlugins = new Map<string, ProbePlugin>();
   readonly #scriptPlugins = new Map<string, ScriptPlugin>();
@@ -257,13 +266,13 @@ class SandboxServer {
     return this.#port.send(message, transfer);
   }
 
-  async #runSession(id: number, name: string): Promise<void> {
+  async #runSession(id: number, name: string, options?: OutputOptions): Promise<void> {
     const session: Session = { queue: [], ended: false, wake: undefined };
     this.#sessions.set(id, session);
     try {
       const factory = this.#factories.get(name);
       if (factory === undefined) throw new Error(`no plugin named "${name}" in this module`);
-      await factory().write(eventsOf(session), {
+      await factory(options).write(eventsOf(session), {
         color: false,
         write: (text: string): Promise<void> =>
           // Resolves once the text is on its way: a plugin that awaits its writes cannot outrun the parent.
@@ -491,7 +500,7 @@ class SandboxServer {
         await this.#load(data);
         break;
       case "start":
-        void this.#runSession(data.id, data.name);
+        void this.#runSession(data.id, data.name, data.options);
         break;
       case "event":
       case "end": {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { loadSandboxedOutputPlugins } from "./sandbox.ts";
+import { makeOutput, optionDefaults } from "./output_options.ts";
 import type { ScanEvent } from "../plugin/types.ts";
 
 const NOSY = `
@@ -27,6 +28,7 @@ export function nosy() {
     },
   };
 }
+export default [nosy];
 `;
 
 async function* twoEvents(): AsyncGenerator<ScanEvent> {
@@ -79,7 +81,7 @@ Deno.test("a plugin that throws inside the sandbox fails its own output only", a
   const file = `${dir}/broken.js`;
   await Deno.writeTextFile(
     file,
-    `export function broken() { return { name: "broken", description: "x", async write(events) { for await (const e of events) throw new Error("boom on " + e.type); } }; }`,
+    `export default [{ name: "broken", description: "x", async write(events) { for await (const e of events) throw new Error("boom on " + e.type); } }];`,
   );
   const sandbox = await loadSandboxedOutputPlugins(file);
   try {
@@ -103,3 +105,51 @@ Deno.test("a missing or malformed plugin file is refused with the path the user 
     /"no\/such\/plugin\.ts"/,
   );
 });
+
+Deno.test("a sandboxed factory's options: its defaults come out, the typed options go in (process and Worker)", async () => {
+  const path = new URL("../../examples/output_markdown.ts", import.meta.url).pathname;
+  for (const isolation of ["process", "worker"] as const) {
+    const sandbox = await loadSandboxedOutputPlugins(path, { isolation });
+    try {
+      const [markdown] = sandbox.outputs;
+      assert.deepEqual(markdown?.defaults, { title: "portolan scan report", openOnly: false });
+      // run.ts reads the defaults off the factory, as off an SDK factory.
+      assert.deepEqual(optionDefaults(markdown?.factory), markdown?.defaults);
+      for (
+        const [options, title] of [[undefined, "portolan scan report"], [
+          { title: "Lab" },
+          "Lab",
+        ]] as const
+      ) {
+        let text = "";
+        await makeOutput(markdown!.factory, options).write(endOnly(), {
+          color: false,
+          write(chunk: string): Promise<void> {
+            text += chunk;
+            return Promise.resolve();
+          },
+        });
+        assert.ok(text.startsWith(`# ${title}\n`), `${isolation}: ${text}`);
+      }
+    } finally {
+      await sandbox.close();
+    }
+  }
+});
+
+async function* endOnly(): AsyncGenerator<ScanEvent> {
+  yield {
+    type: "end",
+    interrupted: false,
+    report: {
+      scanner: "portolan",
+      version: "0",
+      args: ["portolan"],
+      start: "2026-12-03T00:00:00.000Z",
+      end: "2026-12-03T00:00:01.000Z",
+      scaninfo: [],
+      hosts: [],
+      stats: { probes: 0, retries: 0, seconds: 1, hostsUp: 0, hostsDown: 0, hostsTotal: 0 },
+    },
+  };
+}
