@@ -8,7 +8,7 @@
 import { tableChunks, type TableOptions } from "../output/table.ts";
 import type { ScanReport } from "../model/mod.ts";
 import { createProgress } from "../output/progress.ts";
-import { checkOutputPaths, checkWritable } from "../output/writer.ts";
+import { checkOutputPaths, checkWritable, type StdoutSink } from "../output/writer.ts";
 import {
   buildCollectedTargetSet,
   listTargets,
@@ -481,6 +481,7 @@ async function scan(
   try {
     outcome = await runScan(options, {
       ...setup,
+      stdout: stdoutSink(io),
       ...(db !== undefined ? { history: { db, targets: normalizeTargetSpec(setup.specs) } } : {}),
       ...(resumed !== undefined ? { previous: resumed.state } : {}),
     }, {
@@ -598,6 +599,7 @@ async function runMerge(
     try {
       result = await mergeReports(files, {
         outputs,
+        stdout: stdoutSink(io),
         openOnly: options.open,
         includeDown: options.verbose > 0,
         ...(db !== undefined ? { history: { db, targets: normalizeTargetSpec(files) } } : {}),
@@ -622,6 +624,15 @@ async function runMerge(
   } finally {
     await Promise.all(sandboxes.map((sandbox) => sandbox.close()));
   }
+}
+
+/** Where outputs to "-" go: the command's stdout, coloured as NO_COLOR and a terminal allow. */
+function stdoutSink(io: CliIo): StdoutSink {
+  const noColor = io.env("NO_COLOR");
+  return {
+    write: (bytes) => io.stdout(bytes),
+    color: io.stdoutIsTerminal && (noColor === undefined || noColor === ""),
+  };
 }
 
 /** The terminal table, written in pieces of about 64 KB: a large report is never one string. */

@@ -23,7 +23,7 @@ import {
   type ReportBuilderOptions,
   type ReportInfo,
 } from "../output/report_builder.ts";
-import { type FileWriter, openFileWriter } from "../output/writer.ts";
+import { type FileWriter, openFileWriter, type StdoutSink } from "../output/writer.ts";
 import type { OutputPlugin, OutputWriter } from "../plugin/types.ts";
 import { createHistoryRecorder, type HistoryDb, type HistoryRecorder } from "../store/mod.ts";
 import type { Host } from "../targets/types.ts";
@@ -41,6 +41,8 @@ export interface PipelineOptions {
   /** How the report keeps verdicts; pass `scanned` to keep it bounded. */
   report: ReportBuilderOptions;
   outputs: readonly PlannedOutput[];
+  /** Where an output to "-" goes: the command's stdout (the process's when absent). */
+  stdout?: StdoutSink;
   /** Record into this history. */
   history?: { db: HistoryDb; targets: string; scanId?: number };
 }
@@ -83,7 +85,7 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
   const targets: { plugin: OutputPlugin; writer: OutputWriter }[] = [];
   try {
     for (const { plugin, path } of options.outputs) {
-      const writer = await openFileWriter(path);
+      const writer = await openFileWriter(path, { stdout: options.stdout });
       writers.push(writer);
       targets.push({ plugin, writer });
     }

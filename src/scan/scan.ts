@@ -14,6 +14,7 @@ import { randomSeed } from "../engine/mod.ts";
 import type { HostResult, PortResult, ScanReport } from "../model/mod.ts";
 import type { EngineSink, EngineStats, ResumePoint, ScanPlan, Timing } from "../engine/types.ts";
 import { isSilent } from "../output/report_builder.ts";
+import type { StdoutSink } from "../output/writer.ts";
 import { formatPortRanges } from "../ports/mod.ts";
 import type { ProbePlugin } from "../plugin/probe_types.ts";
 import { createServiceDetector, DEFAULT_INTENSITY } from "../service/detect.ts";
@@ -56,6 +57,8 @@ export interface ScanSetup {
   /** The command line (without the program name). */
   args: readonly string[];
   outputs: readonly PlannedOutput[];
+  /** Where an output to "-" goes: the command's stdout (the process's when absent). */
+  stdout?: StdoutSink;
   /** Record into this history, under this target specification. */
   history?: { db: HistoryDb; targets: string };
   /** The state of an interrupted run to go on from. */
@@ -225,6 +228,7 @@ function scanPipeline(
       deriveSilent: options.shard === undefined,
     },
     outputs: setup.outputs,
+    ...(setup.stdout ? { stdout: setup.stdout } : {}),
     ...(setup.history ? { history: setup.history } : {}),
   });
 }
