@@ -12,12 +12,11 @@ import { checkOutputPaths, checkWritable, type StdoutSink } from "../output/writ
 import {
   buildCollectedTargetSet,
   listTargets,
-  readTargetList,
   SpecCollector,
   splitExcludeList,
 } from "../targets/mod.ts";
 import { escapeControls } from "../plugin/format.ts";
-import { readServiceNames } from "../service/names.ts";
+import { readServiceNames } from "../plugin/names.ts";
 import {
   type BuiltinPlugins,
   failedSandbox,
@@ -38,6 +37,7 @@ import { mergeReports } from "../scan/merge.ts";
 import { rateCeiling } from "../engine/mod.ts";
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs } from "./args.ts";
+import { readTargetList } from "./target_list.ts";
 import { HELP } from "./help.ts";
 import { runDiff, runHistory } from "./history.ts";
 import type { CliIo } from "./io.ts";

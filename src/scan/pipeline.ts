@@ -12,20 +12,25 @@
  * @module
  */
 
-import type { ExtraPorts, HostResult, PortResult, ScanReport } from "../model/mod.ts";
+import {
+  type ExtraPorts,
+  type HostResult,
+  isSilent,
+  type PortResult,
+  type ScanReport,
+} from "../model/mod.ts";
 import { createEventBus, runOutputs } from "../output/bus.ts";
 import {
   type AddOptions,
   createReportBuilder,
   type FinishStats,
-  hostSortKey,
-  isSilent,
   type ReportBuilderOptions,
   type ReportInfo,
 } from "../output/report_builder.ts";
 import { type FileWriter, openFileWriter, type StdoutSink } from "../output/writer.ts";
 import type { OutputPlugin, OutputWriter } from "../plugin/types.ts";
 import { createHistoryRecorder, type HistoryDb, type HistoryRecorder } from "../store/mod.ts";
+import { hostSortKey } from "../targets/sort_key.ts";
 import type { Host } from "../targets/types.ts";
 
 /** An output asked for on the command line, its plugin already made. */
