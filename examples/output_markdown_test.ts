@@ -3,7 +3,7 @@
  * sample scan, with the SDK's testing helpers.
  */
 import assert from "node:assert/strict";
-import { rawControls, runOutput, sampleScan } from "../src/plugin/testing.ts";
+import { rawControls, runOutput, sampleScan } from "../src/plugin_testing/mod.ts";
 import { markdownOutput } from "./output_markdown.ts";
 
 Deno.test("markdown: one table per host, in the layout nmap lists", async () => {

@@ -3,7 +3,7 @@
  * then the whole probe on a scripted service (the SDK's fake connection).
  */
 import assert from "node:assert/strict";
-import { fakeConnection, runProbe } from "../src/plugin/testing.ts";
+import { fakeConnection, runProbe } from "../src/plugin_testing/mod.ts";
 import { gopherProbe, parseGopherMenu } from "./probe_gopher.ts";
 
 const MENU = "iGophernicus/3.1.1 on Debian/12 x86_64\tfake\t(NULL)\t0\r\n" +

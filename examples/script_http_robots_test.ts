@@ -3,7 +3,7 @@
  * scripted web server (the SDK's fake connection), as the sandbox runs it.
  */
 import assert from "node:assert/strict";
-import { fakeConnection, runScript } from "../src/plugin/testing.ts";
+import { fakeConnection, runScript } from "../src/plugin_testing/mod.ts";
 import { httpRobotsScript } from "./script_http_robots.ts";
 
 const ROBOTS = "User-agent: *\r\nDisallow: /admin/\r\nDisallow: /tmp/\r\nDisallow: /admin/\r\n";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { csvOutput, toCsv } from "./output_csv.ts";
-import { HOSTILE, rawControls, runOutput, sampleScan } from "../src/plugin/testing.ts";
+import { HOSTILE, rawControls, runOutput, sampleScan } from "../src/plugin_testing/mod.ts";
 
 /** A small RFC 4180 reader: fields, quotes, doubled quotes, CRLF records. */
 function parseCsv(text: string): string[][] {

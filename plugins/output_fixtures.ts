@@ -14,7 +14,7 @@ export {
   runOutput,
   runOutput as runPlugin,
   sampleScan,
-} from "../src/plugin/testing.ts";
+} from "../src/plugin_testing/mod.ts";
 
 /** Run an external program; undefined when it is not installed. */
 export async function runTool(

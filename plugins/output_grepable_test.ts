@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rawControls, runOutput, sampleScan } from "../src/plugin/testing.ts";
+import { rawControls, runOutput, sampleScan } from "../src/plugin_testing/mod.ts";
 import { grepableHost, grepableOutput } from "./output_grepable.ts";
 
 /** No nmap-services table: the output must not depend on what is installed. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HOSTILE, rawControls, runOutput, sampleScan } from "../src/plugin/testing.ts";
+import { HOSTILE, rawControls, runOutput, sampleScan } from "../src/plugin_testing/mod.ts";
 import { htmlChunks, htmlOutput, toHtml } from "./output_html.ts";
 
 async function sha256(text: string): Promise<string> {

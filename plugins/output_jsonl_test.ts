@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { rawUnsafe } from "../src/plugin/format.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { jsonlOutput } from "./output_jsonl.ts";
-import { HOSTILE, rawControls, runOutput, sampleScan } from "../src/plugin/testing.ts";
+import { HOSTILE, rawControls, runOutput, sampleScan } from "../src/plugin_testing/mod.ts";
 
 Deno.test("jsonl output writes one object per event: start, hosts, ports, summary", async () => {
   const { events } = sampleScan();

@@ -3,7 +3,7 @@ import type { PortResult, ScanReport } from "../src/model/mod.ts";
 import { createEventBus, runOutputs } from "../src/output/bus.ts";
 import { createReportBuilder } from "../src/output/report_builder.ts";
 import { significantSeconds } from "../src/plugin/format.ts";
-import { runOutput, sampleScan } from "../src/plugin/testing.ts";
+import { runOutput, sampleScan } from "../src/plugin_testing/mod.ts";
 import { formatDate, normalOutput, normalReport, serviceInfoLine } from "./output_normal.ts";
 
 const NAMES = new Map([["22/tcp", "ssh"], ["80/tcp", "http"], ["443/tcp", "https"]]);

@@ -19,7 +19,7 @@ import type {
   TlsDetails,
 } from "../src/plugin/probe_types.ts";
 import { readChunks, type ReadState } from "../src/service/conn.ts";
-import { concatBytes, FIELD_CHARS, latin1, latin1Bytes } from "../src/service/text.ts";
+import { concatBytes, FIELD_CHARS, latin1, latin1Bytes } from "../src/plugin/text.ts";
 import {
   dnsProduct,
   htmlTitle,

@@ -4,7 +4,7 @@
  * answers, without a socket.
  */
 import assert from "node:assert/strict";
-import { fakeConnection, runProbe } from "../src/plugin/testing.ts";
+import { fakeConnection, runProbe } from "../src/plugin_testing/mod.ts";
 import { ftpCommandsProbe, redisProbe, sshProbe } from "./mod.ts";
 
 Deno.test("redis: PING, then INFO server, and the version from the answer", async () => {

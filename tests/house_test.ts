@@ -10,6 +10,42 @@ import assert from "node:assert/strict";
 import ts from "npm:typescript@5.9.3";
 import { ROOT } from "./helpers.ts";
 
+/**
+ * The layers of `src/`, top to bottom. A module imports only folders of a
+ * lower rank: never a higher one, and never another folder of its own rank
+ * unless `beside` names it. Files at the root of `src/` (version.ts) rank as
+ * "(root)". Test files are not held to it: a test drives whatever it checks.
+ */
+const LAYERS: Readonly<Record<string, { rank: number; beside?: readonly string[] }>> = {
+  // Helpers for tests only: nothing of the scanner imports them.
+  testing: { rank: 8 },
+  // The command: flags, paths, sandboxes, the terminal; `history`, `diff`, `merge`.
+  cli: { rank: 7 },
+  // One scan's spine: plan, discovery, names, the result pipeline, the resume state.
+  scan: { rank: 6 },
+  // Loads, checks and sandboxes user plugins; a sandboxed probe runs on the service's connection.
+  plugin_host: { rank: 5 },
+  // The SDK's testing helpers (./plugin/testing): a plugin run on the real event bus, report
+  // builder and connection reader, so above them, and imported by tests only.
+  plugin_testing: { rank: 5 },
+  // What a scan does with its verdicts, side by side. A script talks to a port through the
+  // service's connection (bounded reads, STARTTLS), so script may import service.
+  service: { rank: 4 },
+  script: { rank: 4, beside: ["service"] },
+  output: { rank: 4 },
+  store: { rank: 4 },
+  // The scan core and the plugin SDK side by side: a plugin never reaches into the core.
+  engine: { rank: 3 },
+  plugin: { rank: 3 },
+  // What is sent and what is scanned.
+  packet: { rank: 2 },
+  targets: { rank: 2 },
+  ports: { rank: 2 },
+  // The result types, and the version: they import nothing of src/.
+  model: { rank: 1 },
+  "(root)": { rank: 1 },
+};
+
 /** Longest function body allowed, lines. */
 const MAX_FUNCTION_LINES = 150;
 
@@ -142,7 +178,7 @@ Deno.test("house: no module under src/ imports from plugins/ or tests/", () => {
 
 Deno.test("house: plugins/ and examples/ import only the plugin SDK and their own siblings", async () => {
   // The SDK and its testing helpers: the two entries deno.json exports to plugin authors.
-  const sdk = new Set([`${ROOT}src/plugin/mod.ts`, `${ROOT}src/plugin/testing.ts`]);
+  const sdk = new Set([`${ROOT}src/plugin/mod.ts`, `${ROOT}src/plugin_testing/mod.ts`]);
   const wrong: string[] = [];
   const examples = (await sourceFiles(`${ROOT}examples`)).filter((path) => !isTest(path));
   for (const path of examples) {
@@ -168,9 +204,9 @@ Deno.test("house: plugins/ and examples/ import only the plugin SDK and their ow
 Deno.test("house: deno.json exports the plugin SDK as ./plugin, its testing helpers as ./plugin/testing", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   assert.equal(config.exports["./plugin"], "./src/plugin/mod.ts");
-  assert.equal(config.exports["./plugin/testing"], "./src/plugin/testing.ts");
+  assert.equal(config.exports["./plugin/testing"], "./src/plugin_testing/mod.ts");
   await Deno.stat(`${ROOT}src/plugin/mod.ts`);
-  await Deno.stat(`${ROOT}src/plugin/testing.ts`);
+  await Deno.stat(`${ROOT}src/plugin_testing/mod.ts`);
 });
 
 Deno.test(`house: no function over ${MAX_FUNCTION_LINES} lines in src/ and plugins/`, () => {
@@ -179,4 +215,36 @@ Deno.test(`house: no function over ${MAX_FUNCTION_LINES} lines in src/ and plugi
     if (!isTest(path)) long.push(...longFunctions(path, source, MAX_FUNCTION_LINES));
   }
   assert.deepEqual(long, []);
+});
+
+/** The layer of a module under src/: its folder, or "(root)" for a file at src/ itself. */
+function layerOf(path: string): string {
+  const rest = path.slice(`${ROOT}src/`.length);
+  const slash = rest.indexOf("/");
+  return slash < 0 ? "(root)" : rest.slice(0, slash);
+}
+
+Deno.test("house: every folder of src/ imports only the layers below it (LAYERS)", async () => {
+  const wrong = new Set<string>();
+  for await (const entry of Deno.readDir(`${ROOT}src`)) {
+    if (entry.isDirectory && LAYERS[entry.name] === undefined) {
+      wrong.add(`src/${entry.name}: not in LAYERS (give it a rank)`);
+    }
+  }
+  for (const [path, source] of parsed) {
+    if (!path.startsWith(`${ROOT}src/`) || isTest(path)) continue;
+    const from = layerOf(path);
+    const layer = LAYERS[from];
+    if (layer === undefined) continue;
+    for (const target of importsOf(path, source)) {
+      if (!target.startsWith(`${ROOT}src/`)) continue;
+      const to = layerOf(target);
+      if (to === from) continue;
+      const below = LAYERS[to];
+      const allowed = below !== undefined &&
+        (below.rank < layer.rank || (layer.beside ?? []).includes(to));
+      if (!allowed) wrong.add(`${path.slice(ROOT.length)} -> ${target.slice(ROOT.length)}`);
+    }
+  }
+  assert.deepEqual([...wrong].sort(), []);
 });

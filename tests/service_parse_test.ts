@@ -34,8 +34,8 @@ import {
   latin1,
   parseSans,
   parseVersionIntensity,
-  probePluginProblem,
 } from "../src/service/mod.ts";
+import { probePluginProblem } from "../src/plugin_host/mod.ts";
 
 Deno.test("ssh: OpenSSH with the Debian revision, Dropbear, others", () => {
   assert.deepEqual(parseSshBanner("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u5\r\n"), {

@@ -6,36 +6,16 @@
  * @module
  */
 
-import { isHostState, isPortState, type ScanReport, serviceFromJson } from "../model/mod.ts";
-import type { ResumePoint } from "../engine/types.ts";
+import { isHostState, isPortState, serviceFromJson } from "../model/mod.ts";
+import type { ResumeState } from "../scan/resume_state.ts";
 import { readBoundedText } from "../store/bounded_read.ts";
 import { parseIp } from "../targets/ip.ts";
 
 /** Version of the resume format this build writes and reads. */
 export const RESUME_VERSION = 1;
-const FORMAT = "portolan-resume";
+const FORMAT: ResumeState["format"] = "portolan-resume";
 
-/** What an interrupted scan needs to go on. */
-export interface ResumeState {
-  format: typeof FORMAT;
-  version: number;
-  /** When the state was written (ISO-8601). */
-  written: string;
-  /** The original command line (without --resume / --resume-file). */
-  args: string[];
-  /** Where the user ran it: the base of its relative paths (absent in older states). */
-  cwd?: string;
-  /** Seed of the probe order, as a decimal string (JSON has no bigint). */
-  seed: string;
-  /** Hosts found up by discovery, in scan order (absent with -Pn). */
-  upHosts?: string[];
-  /** Which phase of the port scan (TCP, then UDP) was running; the ones before it are done. */
-  phase?: number;
-  /** Progress of that phase. */
-  point: ResumePoint;
-  /** The results so far. */
-  report: ScanReport;
-}
+export type { ResumeState };
 
 /** The default resume file: `$XDG_STATE_HOME/portolan/resume.json` or `~/.local/state/…`. */
 export function defaultResumePath(env: (name: string) => string | undefined): string {

@@ -8,16 +8,15 @@
 import { tableChunks, type TableOptions } from "../output/table.ts";
 import type { ScanReport } from "../model/mod.ts";
 import { createProgress } from "../output/progress.ts";
-import { checkOutputPaths, checkWritable } from "../output/writer.ts";
+import { checkOutputPaths, checkWritable, type StdoutSink } from "../output/writer.ts";
 import {
   buildCollectedTargetSet,
   listTargets,
-  readTargetList,
   SpecCollector,
   splitExcludeList,
 } from "../targets/mod.ts";
 import { escapeControls } from "../plugin/format.ts";
-import { readServiceNames } from "../service/names.ts";
+import { readServiceNames } from "../plugin/names.ts";
 import {
   type BuiltinPlugins,
   failedSandbox,
@@ -44,6 +43,7 @@ import { mergeReports } from "../scan/merge.ts";
 import { rateCeiling } from "../engine/mod.ts";
 import { VERSION } from "../version.ts";
 import { type CliOptions, parseArgs } from "./args.ts";
+import { readTargetList } from "./target_list.ts";
 import { HELP } from "./help.ts";
 import { runDiff, runHistory } from "./history.ts";
 import type { CliIo } from "./io.ts";
@@ -496,6 +496,7 @@ async function scan(
   try {
     outcome = await runScan(options, {
       ...setup,
+      stdout: stdoutSink(io),
       ...(db !== undefined ? { history: { db, targets: normalizeTargetSpec(setup.specs) } } : {}),
       ...(resumed !== undefined ? { previous: resumed.state } : {}),
     }, {
@@ -613,6 +614,7 @@ async function runMerge(
     try {
       result = await mergeReports(files, {
         outputs,
+        stdout: stdoutSink(io),
         openOnly: options.open,
         includeDown: options.verbose > 0,
         ...(db !== undefined ? { history: { db, targets: normalizeTargetSpec(files) } } : {}),
@@ -637,6 +639,15 @@ async function runMerge(
   } finally {
     await Promise.all(sandboxes.map((sandbox) => sandbox.close()));
   }
+}
+
+/** Where outputs to "-" go: the command's stdout, coloured as NO_COLOR and a terminal allow. */
+function stdoutSink(io: CliIo): StdoutSink {
+  const noColor = io.env("NO_COLOR");
+  return {
+    write: (bytes) => io.stdout(bytes),
+    color: io.stdoutIsTerminal && (noColor === undefined || noColor === ""),
+  };
 }
 
 /** The terminal table, written in pieces of about 64 KB: a large report is never one string. */

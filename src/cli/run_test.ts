@@ -149,3 +149,37 @@ Deno.test("runCli: --output NAME:FILE?key=value makes the output with typed opti
     await Deno.remove(here, { recursive: true });
   }
 });
+
+Deno.test("runCli -oJ - writes the JSON to the injected io's stdout, for a scan and a merge", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = (listener.addr as Deno.NetAddr).port;
+  const here = await Deno.makeTempDir({ prefix: "ptl-runcli-here-" });
+  try {
+    const run = capture({ INIT_CWD: here });
+    const code = await runCli(
+      ["-sT", "-Pn", "-n", "--no-db", "-p", `${open}`, "-oJ", "-", "127.0.0.1"],
+      run.io,
+      { builtins: builtinPlugins },
+    );
+    assert.equal(code, 0, run.stderr());
+    // stdout carries the JSON only: no table, no commentary around it.
+    const report = JSON.parse(run.stdout());
+    assert.equal(report.hosts[0].address, "127.0.0.1");
+    assert.deepEqual(
+      report.hosts[0].ports.map((p: { port: number; state: string }) => [p.port, p.state]),
+      [[open, "open"]],
+    );
+    // `merge` writes its "-" output through the io too.
+    await Deno.writeTextFile(`${here}/shard.json`, run.stdout());
+    const merged = capture({ INIT_CWD: here });
+    assert.equal(
+      await runCli(["merge", "shard.json", "-oJ", "-"], merged.io, { builtins: builtinPlugins }),
+      0,
+      merged.stderr(),
+    );
+    assert.deepEqual(JSON.parse(merged.stdout()).hosts, report.hosts);
+  } finally {
+    listener.close();
+    await Deno.remove(here, { recursive: true });
+  }
+});

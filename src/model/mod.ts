@@ -14,9 +14,11 @@ export {
   isProtocol,
   PORT_STATES,
   PROTOCOLS,
+  SILENT_REASONS,
 } from "./states.ts";
 export type { HostState, PortState, Protocol } from "./states.ts";
 export type { HostResult, PortResult } from "./result.ts";
+export { isSilent } from "./result.ts";
 export { SERVICE_TEXT_FIELDS, serviceFromJson } from "./service.ts";
 export type {
   CertificateInfo,

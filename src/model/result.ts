@@ -5,7 +5,7 @@
  */
 
 import type { ServiceMatch } from "./service.ts";
-import type { HostState, PortState, Protocol } from "./states.ts";
+import { type HostState, type PortState, type Protocol, SILENT_REASONS } from "./states.ts";
 
 /** One port's verdict. */
 export interface PortResult {
@@ -36,4 +36,17 @@ export interface HostResult {
   rtt?: number;
   /** Hardware address of an on-link host, from its ARP / ND reply ("32:28:85:3D:F7:A7"). */
   mac?: string;
+}
+
+/**
+ * Whether a verdict says only that nothing came back: the ports a bounded
+ * builder counts instead of keeping. One that service detection learned
+ * something about (a UDP port that answered a probe) is kept.
+ */
+export function isSilent(
+  result: { state: PortState; reason: string; service?: ServiceMatch | undefined },
+): boolean {
+  return (result.state === "filtered" || result.state === "open|filtered") &&
+    SILENT_REASONS.has(result.reason) &&
+    (result.service === undefined || Object.keys(result.service).length === 0);
 }

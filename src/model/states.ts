@@ -50,3 +50,11 @@ export const HOST_STATES: readonly HostState[] = Object.freeze(["up", "down", "u
 export function isHostState(value: unknown): value is HostState {
   return (HOST_STATES as readonly unknown[]).includes(value);
 }
+
+/** Reasons that mean nothing came back from the host. */
+export const SILENT_REASONS: ReadonlySet<string> = new Set([
+  "",
+  "no-response",
+  "timeout",
+  "host-timeout",
+]);

@@ -13,7 +13,13 @@
  * @module
  */
 
-import type { HostResult, HostState, PortResult, PortState } from "../model/mod.ts";
+import {
+  type HostResult,
+  type HostState,
+  type PortResult,
+  type PortState,
+  SILENT_REASONS,
+} from "../model/mod.ts";
 
 /** A host's ports of one state: counted, and listed while the report lists them. */
 export interface StateBucket {
@@ -95,14 +101,6 @@ export class Reasons {
     return this.#count > 0 && this.#rest === undefined ? this.#first : undefined;
   }
 }
-
-/** Reasons that mean nothing came back from the host. */
-export const SILENT_REASONS: ReadonlySet<string> = new Set([
-  "",
-  "no-response",
-  "timeout",
-  "host-timeout",
-]);
 
 /** Scanned ports per protocol, as the table indexes them. */
 export interface ScannedIndex {

@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- test-only: not in deno.json, so the scanner never fetches it
 import fc from "npm:fast-check@4.11.0";
-import type { PortResult, PortState } from "../model/mod.ts";
+import { isSilent, type PortResult, type PortState } from "../model/mod.ts";
 import { fuzzBudget } from "../testing/fuzz.ts";
 import type { Host } from "../targets/types.ts";
-import {
-  addressSortKey,
-  createReportBuilder,
-  isSilent,
-  type ReportInfo,
-} from "./report_builder.ts";
+import { addressSortKey } from "../targets/sort_key.ts";
+import { createReportBuilder, type ReportInfo } from "./report_builder.ts";
 import { CompactHosts } from "./host_table.ts";
 
 const INFO: ReportInfo = {

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import type { PortResult, PortState } from "../model/mod.ts";
-import {
-  addressSortKey,
-  createReportBuilder,
-  hostSortKey,
-  type ReportInfo,
-} from "./report_builder.ts";
+import { createReportBuilder, type ReportInfo } from "./report_builder.ts";
 
 const START = new Date("2025-01-02T03:04:05.000Z");
 const INFO: ReportInfo = {
@@ -226,22 +221,6 @@ Deno.test("report builder rejects a negative limit", () => {
     () => createReportBuilder(INFO, { closedListLimit: -1 }),
     (e: unknown) => e instanceof RangeError && e.message.includes('"-1"'),
   );
-});
-
-Deno.test("addressSortKey and hostSortKey agree", () => {
-  assert.equal(addressSortKey("198.51.100.2"), hostSortKey({ family: 4, value: 0xc6336402n }));
-  assert.equal(
-    addressSortKey("2001:db8::2"),
-    hostSortKey({ family: 6, value: 0x20010db8000000000000000000000002n }),
-  );
-  assert.equal(addressSortKey("::"), 1n << 32n);
-  assert.equal(
-    addressSortKey("fe80::1%eth0"),
-    hostSortKey({ family: 6, value: (0xfe80n << 112n) + 1n }),
-  );
-  assert.equal(addressSortKey("example.com"), undefined);
-  assert.equal(addressSortKey("1:2:3:4:5:6:7:8:9"), undefined);
-  assert.equal(addressSortKey("256.1.1.1"), undefined);
 });
 
 Deno.test("report builder lists every filtered port, whatever the limit", () => {

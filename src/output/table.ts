@@ -5,6 +5,7 @@
  */
 
 import type { ExtraPorts, HostReport, PortResult, PortState, ScanReport } from "../model/mod.ts";
+import { escapeTerminal } from "../plugin/format.ts";
 import { scriptTextLines } from "../plugin/script_format.ts";
 
 /** Options of {@link renderTable}. */
@@ -37,28 +38,6 @@ const STATE_COLORS: Record<PortState, string> = {
   "open|filtered": "\x1b[33m",
   "closed|filtered": "\x1b[33m",
 };
-
-// C0, DEL, C1, plus the invisible characters that reorder or break lines.
-// deno-lint-ignore no-control-regex
-const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-
-/**
- * Make network text safe to print: every control character becomes a
- * visible escape (`\x1b` → `\\x1b`), so nothing a remote host sends can move
- * the cursor, change colours or retitle the terminal.
- *
- * @example
- * ```ts
- * import { escapeTerminal } from "./table.ts";
- * escapeTerminal("SSH\x1b[31m\r\n"); // "SSH\\x1b[31m\\x0d\\x0a"
- * ```
- */
-export function escapeTerminal(text: string): string {
-  return text.replace(UNSAFE, (char) => {
-    const code = char.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
-  });
-}
 
 function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { HostReport, ScanReport } from "../model/mod.ts";
-import { escapeTerminal, renderTable, tableChunks } from "./table.ts";
+import { renderTable, tableChunks } from "./table.ts";
 
 function report(hosts: HostReport[], stats: Partial<ScanReport["stats"]> = {}): ScanReport {
   return {
@@ -179,13 +179,6 @@ Deno.test("renderTable colours states only when asked", () => {
   // Colour must not change the alignment.
   const strip = (s: string): string => s.replaceAll(new RegExp("\x1b\\[\\d+m", "g"), "");
   assert.equal(strip(coloured), plain);
-});
-
-Deno.test("escapeTerminal makes every control character visible", () => {
-  assert.equal(escapeTerminal("\x1b[31mred"), "\\x1b[31mred");
-  assert.equal(escapeTerminal("a\x00b\x7fc\x9bd\r\n\t"), "a\\x00b\\x7fc\\x9bd\\x0d\\x0a\\x09");
-  assert.equal(escapeTerminal("evil\u202etxt.exe"), "evil\\u{202e}txt.exe");
-  assert.equal(escapeTerminal("plain café ✓"), "plain café ✓");
 });
 
 Deno.test("renderTable escapes network text", () => {

@@ -15,6 +15,23 @@ export interface FileWriter extends OutputWriter {
   discard?(): Promise<void>;
 }
 
+/**
+ * Where "-" writes: the command's own stdout (its injected `CliIo` when the
+ * command runs in-process), and whether text may carry colour there.
+ */
+export interface StdoutSink {
+  /** Write all of `bytes`. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** A terminal that takes colour (NO_COLOR unset). */
+  color: boolean;
+}
+
+/** Options of {@link openFileWriter}. */
+export interface FileWriterOptions {
+  /** Where "-" goes; the process's stdout when absent. */
+  stdout?: StdoutSink | undefined;
+}
+
 // Files are written in chunks of about this many bytes.
 const CHUNK_BYTES = 64 * 1024;
 
@@ -93,6 +110,11 @@ export async function checkWritable(path: string): Promise<void> {
   await Deno.remove(probe).catch(() => {});
 }
 
+/** The process's own stdout, coloured as NO_COLOR and a terminal allow. */
+function processStdout(): StdoutSink {
+  return { write: (bytes) => writeAll(Deno.stdout, bytes), color: wantsColor() };
+}
+
 function wantsColor(): boolean {
   let noColor: string | undefined;
   try {
@@ -126,14 +148,17 @@ async function writeAll(
  *
  * @throws {Error} `Cannot open output file "/nonexistent/x.json": No such file or directory`
  */
-export async function openFileWriter(path: string): Promise<FileWriter> {
+export async function openFileWriter(
+  path: string,
+  options: FileWriterOptions = {},
+): Promise<FileWriter> {
   await checkWritable(path);
   const where = await destination(path);
-  const toStdout = where.kind === "stdout";
+  const stdout = where.kind === "stdout" ? options.stdout ?? processStdout() : undefined;
+  const toStdout = stdout !== undefined;
   const part = where.kind === "file" ? tempName(where) : undefined;
   let file: Deno.FsFile | undefined;
   async function sink(): Promise<{ write(p: Uint8Array): Promise<number> }> {
-    if (where.kind === "stdout") return Deno.stdout;
     if (file !== undefined) return file;
     try {
       file = part === undefined
@@ -164,7 +189,8 @@ export async function openFileWriter(path: string): Promise<FileWriter> {
     pendingBytes = 0;
     chain = chain.then(async () => {
       try {
-        await writeAll(await sink(), bytes);
+        if (stdout !== undefined) await stdout.write(bytes);
+        else await writeAll(await sink(), bytes);
       } catch (error) {
         throw writeError(path, error);
       }
@@ -173,7 +199,7 @@ export async function openFileWriter(path: string): Promise<FileWriter> {
   }
 
   return {
-    color: toStdout ? wantsColor() : false,
+    color: stdout?.color ?? false,
     write(text: string): Promise<void> {
       if (closed) return Promise.reject(new Error(`Cannot write output file "${path}": closed`));
       if (text === "") return chain;

@@ -170,3 +170,22 @@ await out.close();`;
   assert.equal(code, 0);
   assert.equal(new TextDecoder().decode(stdout), "color=false\né\n");
 });
+
+Deno.test('openFileWriter "-" with a stdout sink writes there, coloured as the sink says', async () => {
+  const chunks: Uint8Array[] = [];
+  const out = await openFileWriter("-", {
+    stdout: {
+      write: (bytes) => {
+        chunks.push(bytes.slice());
+        return Promise.resolve();
+      },
+      color: true,
+    },
+  });
+  assert.equal(out.color, true);
+  await out.write("a\n");
+  await out.write("é\n");
+  await out.close();
+  const text = new TextDecoder().decode(new Uint8Array(chunks.flatMap((chunk) => [...chunk])));
+  assert.equal(text, "a\né\n");
+});

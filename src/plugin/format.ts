@@ -41,6 +41,28 @@ export function escapeControls(text: string): string {
   });
 }
 
+// C0, DEL, C1, plus the invisible characters that reorder or break lines.
+// deno-lint-ignore no-control-regex
+const TERMINAL_UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Make network text safe to print: every control character becomes a
+ * visible escape (`\x1b` → `\\x1b`), so nothing a remote host sends can move
+ * the cursor, change colours or retitle the terminal.
+ *
+ * @example
+ * ```ts
+ * import { escapeTerminal } from "./format.ts";
+ * escapeTerminal("SSH\x1b[31m\r\n"); // "SSH\\x1b[31m\\x0d\\x0a"
+ * ```
+ */
+export function escapeTerminal(text: string): string {
+  return text.replace(TERMINAL_UNSAFE, (char) => {
+    const code = char.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
 // What JSON.stringify leaves raw but no output may hold: DEL, C1, line and
 // paragraph separators, bidi controls, noncharacters.
 const JSON_UNSAFE = /[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufffe\uffff]/g;

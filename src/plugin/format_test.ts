@@ -6,6 +6,7 @@ import {
   csvCell,
   escapeControls,
   escapeHtml,
+  escapeTerminal,
   escapeXml,
   groupPorts,
   nmapPortLayout,
@@ -109,4 +110,11 @@ Deno.test("versionLine, commandArgs and addressType", () => {
   assert.deepEqual(commandArgs(["-p", "22"]), ["portolan", "-p", "22"]);
   assert.equal(addressType("2001:db8::1"), "ipv6");
   assert.equal(addressType("198.51.100.1"), "ipv4");
+});
+
+Deno.test("escapeTerminal makes every control character visible", () => {
+  assert.equal(escapeTerminal("\x1b[31mred"), "\\x1b[31mred");
+  assert.equal(escapeTerminal("a\x00b\x7fc\x9bd\r\n\t"), "a\\x00b\\x7fc\\x9bd\\x0d\\x0a\\x09");
+  assert.equal(escapeTerminal("evil\u202etxt.exe"), "evil\\u{202e}txt.exe");
+  assert.equal(escapeTerminal("plain café ✓"), "plain café ✓");
 });

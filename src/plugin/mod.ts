@@ -63,7 +63,7 @@ export type {
   ScriptTarget,
 } from "./script_types.ts";
 
-export type { BuiltinPlugins } from "../plugin_host/registry.ts";
+export type { BuiltinPlugins } from "./builtins.ts";
 
 // What a scan reports: the model (src/model/).
 export type {
@@ -96,8 +96,8 @@ export {
   firstLine,
   latin1,
   latin1Bytes,
-} from "../service/text.ts";
-export { TLS_PORTS } from "../service/tls.ts";
+} from "./text.ts";
+export { TLS_PORTS } from "../ports/tls_ports.ts";
 
 // Helpers for outputs: escaping, nmap's layouts, service names.
 export {
@@ -129,10 +129,10 @@ export {
   parseServiceNames,
   readMacVendors,
   readServiceNames,
-} from "../service/names.ts";
-export type { MacVendors, ServiceNames } from "../service/names.ts";
-export { escapeTerminal } from "../output/table.ts";
-export { addressSortKey } from "../output/report_builder.ts";
+} from "./names.ts";
+export type { MacVendors, ServiceNames } from "./names.ts";
+export { escapeTerminal } from "./format.ts";
+export { addressSortKey } from "../targets/sort_key.ts";
 
 /** A plugin's object with some metadata left to the defaults. */
 type WithDefaults<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;

@@ -1,24 +1,15 @@
 /**
  * The built-in plugins, handed in by whoever starts the command (main.ts
  * passes plugins/mod.ts's lists): the host code under src/ never imports
- * the plugins it runs, so the arrows run one way.
+ * the plugins it runs, so the arrows run one way. Their type is the SDK's
+ * (`src/plugin/builtins.ts`).
  *
  * @module
  */
 
-import type { OutputPlugin } from "../plugin/types.ts";
-import type { ProbePlugin } from "../plugin/probe_types.ts";
-import type { ScriptPlugin } from "../plugin/script_types.ts";
+import type { BuiltinPlugins } from "../plugin/builtins.ts";
 
-/** Factories of the built-in plugins, by kind. */
-export interface BuiltinPlugins {
-  /** Output formats by name (`json`, `xml`, …), as `--output NAME:FILE` names them. */
-  outputs: Readonly<Record<string, () => OutputPlugin>>;
-  /** Service probes (-sV). */
-  probes: readonly (() => ProbePlugin)[];
-  /** Scripts (-sC, --script). */
-  scripts: readonly (() => ScriptPlugin)[];
-}
+export type { BuiltinPlugins };
 
 /** No built-ins: a command that only loads what the user names. */
 export const NO_BUILTINS: BuiltinPlugins = Object.freeze({

@@ -42,7 +42,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_READ_BYTES, MAX_READ_BYTES } from "../service/conn.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
-import { clip, FIELD_CHARS } from "../service/text.ts";
+import { clip, FIELD_CHARS } from "../plugin/text.ts";
 import { probePluginProblem } from "./validate.ts";
 import { dlopenLibc } from "../engine/libc.ts";
 import type { LoadedOutputPlugin } from "./loader.ts";

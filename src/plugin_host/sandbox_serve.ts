@@ -13,7 +13,7 @@
  * @module
  */
 
-import { concatBytes, latin1 } from "../service/text.ts";
+import { concatBytes, latin1 } from "../plugin/text.ts";
 import { type LoadedPlugins, loadOutputPlugins, loadPlugins } from "./loader.ts";
 import type {
   ProbeConn,

@@ -13,3 +13,4 @@ export {
   topPorts,
   topPortsAvailable,
 } from "./top_ports.ts";
+export { TLS_PORTS } from "./tls_ports.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { CliOptions } from "../cli/args.ts";
+import type { ScanOptions } from "./options.ts";
 import { createConnectEngine } from "../engine/mod.ts";
 import { discoverHosts } from "../engine/mod.ts";
 import type { HostResult, PortResult } from "../model/mod.ts";
@@ -19,7 +19,7 @@ import type { Modes, UpHost } from "./plan.ts";
  * connect() to 80 and 443 (or the -PS/-PA ports) as nmap does unprivileged.
  */
 export async function discover(
-  options: CliOptions,
+  options: ScanOptions,
   modes: Modes,
   context: {
     targets: TargetSet;

@@ -35,6 +35,8 @@ interface InputHead {
 /** Options of {@link mergeReports}. */
 export interface MergeOptions {
   outputs: PipelineOptions["outputs"];
+  /** Where an output to "-" goes (the process's stdout when absent). */
+  stdout?: PipelineOptions["stdout"];
   history?: PipelineOptions["history"];
   /** `--open`: list only open ports. */
   openOnly?: boolean;
@@ -219,6 +221,7 @@ export async function mergeReports(
       includeDown: options.includeDown ?? false,
     },
     outputs: options.outputs,
+    ...(options.stdout ? { stdout: options.stdout } : {}),
     ...(options.history ? { history: options.history } : {}),
   });
   let probes = 0;

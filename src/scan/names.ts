@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CliOptions } from "../cli/args.ts";
+import type { ScanOptions } from "./options.ts";
 import { REVERSE_DNS_LIMIT, reverseNames } from "../targets/reverse.ts";
 import type { Host, TargetSet } from "../targets/types.ts";
 
@@ -26,7 +26,7 @@ export function noNames(): HostNames {
 }
 
 /** Whether reverse DNS runs for this scan. */
-export function wantsNames(options: CliOptions): boolean {
+export function wantsNames(options: ScanOptions): boolean {
   return !options.noResolve;
 }
 
@@ -45,7 +45,7 @@ export function targetHosts(targets: TargetSet): Host[] {
 
 /** Reverse names of `hosts` (hosts file, then PTR over DNS). */
 export async function lookUpNames(
-  options: CliOptions,
+  options: ScanOptions,
   hosts: readonly Host[],
   context: { signal?: AbortSignal; hostsFile?: string | null } = {},
 ): Promise<HostNames> {

@@ -12,20 +12,25 @@
  * @module
  */
 
-import type { ExtraPorts, HostResult, PortResult, ScanReport } from "../model/mod.ts";
+import {
+  type ExtraPorts,
+  type HostResult,
+  isSilent,
+  type PortResult,
+  type ScanReport,
+} from "../model/mod.ts";
 import { createEventBus, runOutputs } from "../output/bus.ts";
 import {
   type AddOptions,
   createReportBuilder,
   type FinishStats,
-  hostSortKey,
-  isSilent,
   type ReportBuilderOptions,
   type ReportInfo,
 } from "../output/report_builder.ts";
-import { type FileWriter, openFileWriter } from "../output/writer.ts";
+import { type FileWriter, openFileWriter, type StdoutSink } from "../output/writer.ts";
 import type { OutputPlugin, OutputWriter } from "../plugin/types.ts";
 import { createHistoryRecorder, type HistoryDb, type HistoryRecorder } from "../store/mod.ts";
+import { hostSortKey } from "../targets/sort_key.ts";
 import type { Host } from "../targets/types.ts";
 
 /** An output asked for on the command line, its plugin already made. */
@@ -41,6 +46,8 @@ export interface PipelineOptions {
   /** How the report keeps verdicts; pass `scanned` to keep it bounded. */
   report: ReportBuilderOptions;
   outputs: readonly PlannedOutput[];
+  /** Where an output to "-" goes: the command's stdout (the process's when absent). */
+  stdout?: StdoutSink;
   /** Record into this history. */
   history?: { db: HistoryDb; targets: string; scanId?: number };
 }
@@ -83,7 +90,7 @@ export async function openPipeline(options: PipelineOptions): Promise<Pipeline> 
   const targets: { plugin: OutputPlugin; writer: OutputWriter }[] = [];
   try {
     for (const { plugin, path } of options.outputs) {
-      const writer = await openFileWriter(path);
+      const writer = await openFileWriter(path, { stdout: options.stdout });
       writers.push(writer);
       targets.push({ plugin, writer });
     }

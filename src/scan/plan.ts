@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { CliOptions } from "../cli/args.ts";
+import type { ScanOptions } from "./options.ts";
 import { createConnectEngine } from "../engine/mod.ts";
 import { createRawEngine, rawAvailable } from "../engine/mod.ts";
 import { timingTemplate } from "../engine/mod.ts";
@@ -20,7 +20,7 @@ import type { Host, TargetSet } from "../targets/types.ts";
 
 /** The ports of each protocol to scan, from -p / --top-ports / -F and the scan types. */
 export function selectPorts(
-  options: CliOptions,
+  options: ScanOptions,
   modes: Modes,
   warn: (text: string) => void,
 ): PortLists {
@@ -82,7 +82,7 @@ const RAW_NAMES: Record<string, string> = {
  * asked for, as nmap does for root; a raw mode asked for by name and not
  * available is an error of one line.
  */
-export function resolveModes(options: CliOptions): Modes {
+export function resolveModes(options: ScanOptions): Modes {
   const asked = [
     ...(options.tcpScan === "syn" ? ["syn"] : []),
     ...(options.udpScan ? ["udp"] : []),
@@ -120,7 +120,7 @@ const DISCOVERY_PROBES = { raw: 3, connect: 2 } as const;
  * is waited out once instead of twice. Explicit -P flags, -Pn and -sn keep
  * their meaning.
  */
-export function foldDiscovery(options: CliOptions, modes: Modes, ports: PortLists): boolean {
+export function foldDiscovery(options: ScanOptions, modes: Modes, ports: PortLists): boolean {
   if (modes.discovery === "none" || options.pingOnly || options.discoveryProbes.length > 0) {
     return false;
   }
@@ -130,7 +130,7 @@ export function foldDiscovery(options: CliOptions, modes: Modes, ports: PortList
 }
 
 /** The timing template with the explicit flags over it. */
-export function buildTiming(options: CliOptions): Timing {
+export function buildTiming(options: ScanOptions): Timing {
   const timing = timingTemplate(options.timingLevel);
   if (options.minRttTimeout !== undefined) timing.minRttTimeout = options.minRttTimeout;
   if (options.maxRttTimeout !== undefined) timing.maxRttTimeout = options.maxRttTimeout;
@@ -182,7 +182,7 @@ export interface Phase {
 }
 
 /** The engine runs of a port scan, TCP first. */
-export function phasesOf(options: CliOptions, modes: Modes, ports: PortLists): Phase[] {
+export function phasesOf(options: ScanOptions, modes: Modes, ports: PortLists): Phase[] {
   const phases: Phase[] = [];
   if (modes.tcp === "syn") {
     phases.push({

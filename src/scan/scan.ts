@@ -8,12 +8,11 @@
  * @module
  */
 
-import type { CliOptions } from "../cli/args.ts";
-import type { ResumeState } from "../cli/resume.ts";
+import type { ScanOptions } from "./options.ts";
 import { randomSeed } from "../engine/mod.ts";
-import type { HostResult, PortResult, ScanReport } from "../model/mod.ts";
+import { type HostResult, isSilent, type PortResult, type ScanReport } from "../model/mod.ts";
 import type { EngineSink, EngineStats, ResumePoint, ScanPlan, Timing } from "../engine/types.ts";
-import { isSilent } from "../output/report_builder.ts";
+import type { StdoutSink } from "../output/writer.ts";
 import { formatPortRanges } from "../ports/mod.ts";
 import type { ProbePlugin } from "../plugin/probe_types.ts";
 import { createServiceDetector, DEFAULT_INTENSITY } from "../service/detect.ts";
@@ -27,6 +26,7 @@ import type { TraceSink } from "../engine/trace.ts";
 import { discover } from "./discover.ts";
 import { type HostNames, lookUpNames, noNames, targetHosts, wantsNames } from "./names.ts";
 import { type PhaseInfo, phaseInfo } from "./phase_info.ts";
+import type { ResumeState } from "./resume_state.ts";
 import { openPipeline, type Pipeline, type PlannedOutput } from "./pipeline.ts";
 import {
   foldDiscovery,
@@ -56,6 +56,8 @@ export interface ScanSetup {
   /** The command line (without the program name). */
   args: readonly string[];
   outputs: readonly PlannedOutput[];
+  /** Where an output to "-" goes: the command's stdout (the process's when absent). */
+  stdout?: StdoutSink;
   /** Record into this history, under this target specification. */
   history?: { db: HistoryDb; targets: string };
   /** The state of an interrupted run to go on from. */
@@ -104,7 +106,7 @@ function namesOf(host: Host): string[] {
  * beyond, only the hosts that answer are kept.
  */
 function takeAsUp(
-  options: CliOptions,
+  options: ScanOptions,
   targets: TargetSet,
   pipeline: Pipeline,
   named: (host: Host) => Host,
@@ -151,7 +153,7 @@ function announce(
 
 /** The hosts discovery found up (and, with -v, the ones it did not) into the pipeline; the count down. */
 function reportDiscovery(
-  options: CliOptions,
+  options: ScanOptions,
   found: {
     up: Awaited<ReturnType<typeof discover>>["up"];
     targets: TargetSet;
@@ -196,7 +198,7 @@ function reportDiscovery(
 
 /** The result pipeline of one scan: its report's header, the scanned ports, the outputs. */
 function scanPipeline(
-  options: CliOptions,
+  options: ScanOptions,
   setup: ScanSetup,
   scan: { phases: ReturnType<typeof phasesOf>; start: Date },
 ): Promise<Pipeline> {
@@ -225,6 +227,7 @@ function scanPipeline(
       deriveSilent: options.shard === undefined,
     },
     outputs: setup.outputs,
+    ...(setup.stdout ? { stdout: setup.stdout } : {}),
     ...(setup.history ? { history: setup.history } : {}),
   });
 }
@@ -236,7 +239,7 @@ function scanPipeline(
  * announcing nmap's "Service scan" phase with its own progress.
  */
 function resultSink(
-  options: CliOptions,
+  options: ScanOptions,
   setup: ScanSetup,
   context: {
     pipeline: Pipeline;
@@ -305,7 +308,7 @@ function resultSink(
 
 /** Run the scan; resolves once every output is written. */
 export async function runScan(
-  options: CliOptions,
+  options: ScanOptions,
   setup: ScanSetup,
   hooks: ScanHooks,
 ): Promise<ScanOutcome> {

@@ -21,7 +21,7 @@ import type {
   ScriptTarget,
 } from "../plugin/script_types.ts";
 import { ConnectError, connectProbe, type EngineConn } from "../service/conn.ts";
-import { TLS_PORTS } from "../service/tls.ts";
+import { TLS_PORTS } from "../ports/tls_ports.ts";
 
 /** Time one script may take on one port, ms, by default. */
 export const SCRIPT_TIMEOUT_MS = 10_000;

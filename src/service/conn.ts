@@ -13,7 +13,7 @@ import type { Socket as UdpSocket } from "node:dgram";
 import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { ProbeConn, ReadOptions, StartTlsOptions, TlsDetails } from "../plugin/probe_types.ts";
-import { concatBytes, latin1 } from "./text.ts";
+import { concatBytes, latin1 } from "../plugin/text.ts";
 import { tlsDetails } from "./tls.ts";
 
 /** Largest read a plugin may ask for. */

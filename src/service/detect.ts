@@ -17,7 +17,7 @@
 import type { PortResult, ServiceMatch, TlsDetails } from "../model/mod.ts";
 import type { ProbePlugin } from "../plugin/probe_types.ts";
 import { ConnectError, connectProbe, connectUdpProbe, type EngineConn } from "./conn.ts";
-import { bannerText, clip, FIELD_CHARS } from "./text.ts";
+import { bannerText, clip, FIELD_CHARS } from "../plugin/text.ts";
 
 /** Default of `--version-intensity`, as nmap's. */
 export const DEFAULT_INTENSITY = 7;

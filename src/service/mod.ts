@@ -14,7 +14,6 @@ export {
   parseVersionIntensity,
 } from "./detect.ts";
 export type { DetectOptions, DetectTimings, ServiceDetector } from "./detect.ts";
-export { probePluginProblem } from "../plugin_host/validate.ts";
 export {
   BANNER_CHARS,
   bannerText,
@@ -24,5 +23,5 @@ export {
   firstLine,
   latin1,
   latin1Bytes,
-} from "./text.ts";
+} from "../plugin/text.ts";
 export { formatName, isoDate, parseSans } from "./tls.ts";

@@ -9,36 +9,6 @@
 import type { PeerCertificate, TLSSocket } from "node:tls";
 import type { TlsDetails } from "../model/mod.ts";
 
-/** Ports where TLS is usual from the first byte. */
-export const TLS_PORTS: readonly number[] = Object.freeze([
-  261,
-  443,
-  448,
-  465,
-  563,
-  585,
-  614,
-  636,
-  853,
-  989,
-  990,
-  992,
-  993,
-  994,
-  995,
-  1443,
-  2083,
-  2087,
-  3269,
-  4443,
-  5061,
-  5986,
-  6443,
-  6697,
-  8443,
-  9443,
-]);
-
 const FIELD_CHARS = 512;
 const MAX_SANS = 64;
 

@@ -16,7 +16,7 @@ import {
   type ScanStats,
   serviceFromJson,
 } from "../model/mod.ts";
-import { addressSortKey } from "../output/report_builder.ts";
+import { addressSortKey } from "../targets/sort_key.ts";
 import type { HistoryDb } from "./db.ts";
 
 /** One line of `portolan history`. */

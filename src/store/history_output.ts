@@ -16,7 +16,7 @@
  */
 
 import type { HostResult, PortResult, ScanReport } from "../model/mod.ts";
-import { isSilent } from "../output/report_builder.ts";
+import { isSilent } from "../model/mod.ts";
 import type { OutputPlugin, OutputWriter, ScanEvent } from "../plugin/types.ts";
 import { type HistoryDb, transaction } from "./db.ts";
 import { createRecordWriter, type PortCount, type RecordWriter, startScan } from "./record.ts";

@@ -9,7 +9,14 @@
  * @module
  */
 
-import type { HostResult, PortResult, ScanInfo, ScanReport, ScanStats } from "../model/mod.ts";
+import {
+  type HostResult,
+  type PortResult,
+  type ScanInfo,
+  type ScanReport,
+  type ScanStats,
+  SILENT_REASONS,
+} from "../model/mod.ts";
 import { VERSION } from "../version.ts";
 import { type HistoryDb, HistoryError, transaction } from "./db.ts";
 import type { SQLInputValue } from "node:sqlite";
@@ -34,9 +41,6 @@ export interface FinishInfo {
   /** Stopped by a signal before every probe was sent. */
   interrupted?: boolean;
 }
-
-/** Reasons that mean nothing came back from the host. */
-const SILENT_REASONS: ReadonlySet<string> = new Set(["", "no-response", "timeout", "host-timeout"]);
 
 function isoOf(time: Date | string): string {
   return typeof time === "string" ? time : time.toISOString();

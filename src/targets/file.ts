@@ -4,8 +4,6 @@
  * @module
  */
 
-import { UsageError } from "../cli/usage_error.ts";
-
 /**
  * Split target-list text into specs: whitespace-separated, any number a
  * line, `#` starts a comment that runs to the end of the line.
@@ -184,30 +182,4 @@ export async function readTargetFile(
     } catch { /* a read still blocked on it */ }
   }
   return specs;
-}
-
-/**
- * {@link readTargetFile} for the command line: its errors as usage errors
- * (exit 2), an interrupted read as exit 130.
- */
-export async function readTargetList(
-  path: string,
-  options: {
-    into?: string[];
-    onSpec?: (spec: string) => void;
-    signal?: AbortSignal | undefined;
-  },
-): Promise<void> {
-  try {
-    await readTargetFile(path, {
-      ...(options.into === undefined ? {} : { into: options.into }),
-      ...(options.onSpec === undefined ? {} : { onSpec: options.onSpec }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-  } catch (error) {
-    // A spec of the list that does not parse: the parser's own error, for the caller to word.
-    if (error instanceof SyntaxError || error instanceof RangeError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new UsageError(message, { exitCode: error instanceof ReadInterrupted ? 130 : 2 });
-  }
 }

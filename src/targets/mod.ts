@@ -42,5 +42,5 @@ export {
   splitExcludeList,
   subtractRanges,
 } from "./target_set.ts";
-export { parseTargetList, readTargetFile, readTargetList } from "./file.ts";
+export { parseTargetList, ReadInterrupted, readTargetFile } from "./file.ts";
 export { listTargets, type ListTargetsOptions } from "./list.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { fakeConnection, runOutput, runScript, sampleScan } from "./testing.ts";
-import { defineOutput, defineScript, latin1 } from "./mod.ts";
+import { fakeConnection, runOutput, runScript, sampleScan } from "./mod.ts";
+import { defineOutput, defineScript, latin1 } from "../plugin/mod.ts";
 
 const TLS = {
   subject: "CN=lab.example",

@@ -1,6 +1,6 @@
 /**
  * Testing helpers for plugin authors (`@portolan/portolan/plugin/testing`,
- * or `src/plugin/testing.ts` in a checkout): what the project's own plugin
+ * or `src/plugin_testing/mod.ts` in a checkout): what the project's own plugin
  * tests use.
  *
  * - Outputs: {@link sampleScan} builds a small scan through the real report
@@ -15,8 +15,8 @@
  *
  * @example A probe against a scripted service
  * ```ts
- * import { defineProbe, latin1 } from "./mod.ts";
- * import { runProbe } from "./testing.ts";
+ * import { defineProbe, latin1 } from "../plugin/mod.ts";
+ * import { runProbe } from "./mod.ts";
  *
  * const hello = defineProbe({
  *   name: "hello",
@@ -36,11 +36,11 @@
 import type { HostResult, PortResult, ScanReport, ServiceMatch, TlsDetails } from "../model/mod.ts";
 import { createEventBus, runOutputs } from "../output/bus.ts";
 import { createReportBuilder } from "../output/report_builder.ts";
-import type { OutputPlugin, ScanEvent } from "./types.ts";
-import type { ProbeConn, ProbePlugin, ReadOptions } from "./probe_types.ts";
-import type { ScriptContext, ScriptPlugin, ScriptTarget } from "./script_types.ts";
+import type { OutputPlugin, ScanEvent } from "../plugin/types.ts";
+import type { ProbeConn, ProbePlugin, ReadOptions } from "../plugin/probe_types.ts";
+import type { ScriptContext, ScriptPlugin, ScriptTarget } from "../plugin/script_types.ts";
 import { readChunks, type ReadState } from "../service/conn.ts";
-import { latin1 } from "../service/text.ts";
+import { latin1 } from "../plugin/text.ts";
 
 /** Hostile text a service could send: terminal escapes, NUL, markup, bidi and BOM-like marks. */
 export const HOSTILE = "\x1b[31mred\x1b]0;title\x07\0NUL\r\n</title><script>alert(1)</script>" +
@@ -182,8 +182,8 @@ export function sampleScan(options: { hostile?: boolean } = {}): Fixture {
  *
  * @example
  * ```ts
- * import { defineOutput } from "./mod.ts";
- * import { runOutput, sampleScan } from "./testing.ts";
+ * import { defineOutput } from "../plugin/mod.ts";
+ * import { runOutput, sampleScan } from "./mod.ts";
  *
  * const count = defineOutput({
  *   name: "count",
@@ -289,7 +289,7 @@ function segments(bytes: Uint8Array, size: number | undefined): Uint8Array[] {
  *
  * @example
  * ```ts
- * import { fakeConnection } from "./testing.ts";
+ * import { fakeConnection } from "./mod.ts";
  * const conn = fakeConnection({ greeting: "220 ready\r\n", answers: ["214 help\r\n"] });
  * await conn.write("HELP\r\n");
  * console.log(await conn.readText({ until: "\r\n" })); // "214 help\r\n"
