@@ -24,7 +24,7 @@
  * @module
  */
 
-import { labSupported, startLab } from "../tests/lab/lab.ts";
+import { expectedStates, labSupported, startLab } from "../tests/lab/lab.ts";
 import type { Lab } from "../tests/lab/lab.ts";
 import { enableSweep } from "../tests/lab/raw_lab.ts";
 import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
@@ -84,9 +84,11 @@ export function parsePipelineBenchArgs(args: readonly string[]): PipelineBenchAr
 /** One measured run. */
 interface Measure {
   seconds: number;
+  /** User plus system CPU time (`/usr/bin/time -v`), every thread. */
+  cpuSeconds: number;
   rssMb: number;
   historyMb?: number;
-  /** Live hosts whose port 80 was found open, of 32768 (sweeps only). */
+  /** Live hosts whose port 80 was found open, of 32768 (sweeps); ports right (connect). */
   found?: number;
   /** Open verdicts that are not in the ground truth. */
   wrong?: number;
@@ -106,6 +108,8 @@ interface Command {
 interface Scenario {
   name: string;
   title: string;
+  /** Header of the `found` column; default "port 80 found /32768". */
+  foundHeader?: string;
   commands: Command[];
 }
 
@@ -172,6 +176,65 @@ async function linkMac(ns: string, dev: string): Promise<string> {
   const mac = /link\/ether ([0-9a-f:]+)/.exec(decoder.decode(out.stdout))?.[1];
   if (mac === undefined) throw new Error(`Cannot read the MAC of ${dev} in ${ns}`);
   return mac;
+}
+
+/**
+ * The connect scenario: the scan with and without history; a scan just
+ * below the size that starts the connect worker (one thread); and Deno's
+ * own floor: an empty module, then main.ts --help (the module graph).
+ */
+function connectCommands(lab: Lab): Command[] {
+  const scan = (ports: string, history: boolean): Command => ({
+    scanner: `portolan -p ${ports}${history ? "" : " --no-db"}`,
+    cmd: portolan(["-sT", "-Pn", "-n", "-T4", "-p", ports, lab.target4], history),
+    judge: (out) => judgeConnect(out, lab, ports),
+    history,
+  });
+  const deno = (what: string, args: string[]): Command => ({
+    scanner: `deno ${what}`,
+    cmd: ["/usr/bin/time", "-v", Deno.execPath(), "run", "--quiet", ...args],
+    history: false,
+  });
+  return [
+    scan("1-65535", true),
+    scan("1-65535", false),
+    scan("1-19999", true),
+    deno("run of an empty module", ["data:text/javascript,"]),
+    deno("run main.ts --help (module graph)", [...SCAN_PERMISSIONS, MAIN, "--help"]),
+  ];
+}
+
+/**
+ * Ports of `first-last` whose state in the JSON report is the lab's: listed
+ * ports one by one, closed ports counted (extraports) against the closed
+ * ports the report does not list.
+ */
+function judgeConnect(out: string, lab: Lab, range: string): { found: number; wrong: number } {
+  const [first, last] = range.split("-").map(Number) as [number, number];
+  const ports = Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  const expected = expectedStates(lab, ports);
+  const data = JSON.parse(out) as {
+    hosts: {
+      ports: { port: number; state: string }[];
+      extraports?: { state: string; count: number }[];
+    }[];
+  };
+  const host = data.hosts[0];
+  if (host === undefined) return { found: 0, wrong: ports.length };
+  let right = 0;
+  const listed = new Set<number>();
+  for (const { port, state } of host.ports) {
+    listed.add(port);
+    if (expected.get(port) === state) right++;
+  }
+  let closedUnlisted = 0;
+  for (const [port, state] of expected) {
+    if (state === "closed" && !listed.has(port)) closedUnlisted++;
+  }
+  const counted = (host.extraports ?? []).filter((extra) => extra.state === "closed")
+    .reduce((sum, extra) => sum + extra.count, 0);
+  right += Math.min(counted, closedUnlisted);
+  return { found: right, wrong: ports.length - right };
 }
 
 async function scenarios(lab: Lab): Promise<Scenario[]> {
@@ -291,12 +354,10 @@ async function scenarios(lab: Lab): Promise<Scenario[]> {
     },
     {
       name: "connect",
-      title: `\`-sT -Pn -p- ${lab.target4}\` (one host, 65535 ports), history on`,
-      commands: [{
-        scanner: "portolan",
-        cmd: portolan(["-sT", "-Pn", "-n", "-T4", "-p-", lab.target4], true),
-        history: true,
-      }],
+      title:
+        `\`-sT -Pn -n -T4 -p- ${lab.target4}\` (one host, 65535 ports), and what its memory is made of`,
+      foundHeader: "ports right",
+      commands: connectCommands(lab),
     },
   ];
 }
@@ -324,10 +385,13 @@ async function measure(lab: Lab, command: Command, timeout: number): Promise<Mea
     const result = await lab.run(cmd, { timeout: timeout * 1000, cwd: dir });
     const seconds = (performance.now() - started) / 1000;
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)?.[1];
+    const cpu = (label: string): number =>
+      Number(new RegExp(`${label} time \\(seconds\\): ([\\d.]+)`).exec(result.stderr)?.[1] ?? NaN);
     // timeout(1) exits 124 after its SIGINT, 137 after the KILL that follows.
     const stopped = cmd[0] === "timeout" && (result.code === 124 || result.code === 137);
     const measured: Measure = {
       seconds,
+      cpuSeconds: cpu("User") + cpu("System"),
       rssMb: rss === undefined ? NaN : Number(rss) / 1024,
       ok: (result.code === 0 || stopped) && !result.timedOut,
       note: result.timedOut ? `killed after ${timeout} s` : stopped ? "stopped by SIGINT" : "",
@@ -352,12 +416,15 @@ function table(scenario: Scenario, rows: { command: Command; runs: Measure[] }[]
   const lines = [
     `#### ${scenario.title}`,
     "",
-    "| scanner | wall s (median) | peak RSS MB (max) | history MB | port 80 found /32768 | wrong | note |",
-    "| ------- | --------------: | ----------------: | ---------: | -------------------: | ----: | ---- |",
+    `| scanner | wall s (median) | cpu s (median) | peak RSS MB (max) | history MB | ${
+      scenario.foundHeader ?? "port 80 found /32768"
+    } | wrong | note |`,
+    "| ------- | --------------: | -------------: | ----------------: | ---------: | ---: | ----: | ---- |",
   ];
   for (const { command, runs } of rows) {
     const ok = runs.filter((run) => run.ok);
     const seconds = ok.length > 0 ? median(ok.map((run) => run.seconds)).toFixed(2) : "failed";
+    const cpu = ok.length > 0 ? median(ok.map((run) => run.cpuSeconds)).toFixed(2) : "";
     const rss = ok.length > 0 ? Math.max(...ok.map((run) => run.rssMb)).toFixed(0) : "";
     const history = ok[0]?.historyMb !== undefined ? ok[0].historyMb.toFixed(2) : "—";
     const found = ok.length > 0 && ok[0]?.found !== undefined
@@ -369,7 +436,7 @@ function table(scenario: Scenario, rows: { command: Command; runs: Measure[] }[]
     const note = runs.map((run) => run.note).filter((text) => text !== "").join("; ")
       .replaceAll("|", "/");
     lines.push(
-      `| ${command.scanner} | ${seconds} | ${rss} | ${history} | ${found} | ${wrong} | ${note} |`,
+      `| ${command.scanner} | ${seconds} | ${cpu} | ${rss} | ${history} | ${found} | ${wrong} | ${note} |`,
     );
   }
   lines.push("", "Commands (in the scanner namespace):", "");
@@ -475,11 +542,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         for (let i = 0; i < args.runs; i++) {
           const run = await measure(lab, command, args.timeout);
           console.error(
-            `${scenario.name} ${command.scanner}: ${run.seconds.toFixed(2)} s, ${
-              run.rssMb.toFixed(0)
-            } MB${run.historyMb !== undefined ? `, history ${run.historyMb.toFixed(2)} MB` : ""}${
-              run.found !== undefined ? `, found ${run.found}, wrong ${run.wrong}` : ""
-            }${run.ok ? "" : ` FAILED ${run.note}`}`,
+            `${scenario.name} ${command.scanner}: ${run.seconds.toFixed(2)} s (cpu ${
+              run.cpuSeconds.toFixed(2)
+            } s), ${run.rssMb.toFixed(0)} MB${
+              run.historyMb !== undefined ? `, history ${run.historyMb.toFixed(2)} MB` : ""
+            }${run.found !== undefined ? `, found ${run.found}, wrong ${run.wrong}` : ""}${
+              run.ok ? "" : ` FAILED ${run.note}`
+            }`,
           );
           if (!run.ok && name === "portolan") failed = true;
           runs.push(run);
