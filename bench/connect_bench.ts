@@ -15,7 +15,7 @@
 
 import { expectedStates, labSupported, startLab } from "../tests/lab/lab.ts";
 import type { Lab } from "../tests/lab/lab.ts";
-import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
+import { SCAN_FLAGS } from "../tests/permissions.ts";
 import {
   median,
   parseNmapXml,
@@ -144,7 +144,7 @@ function portolanTool(name: string, extra: string[]): Tool {
     display: [
       "deno",
       "run",
-      ...SCAN_PERMISSIONS,
+      ...SCAN_FLAGS,
       "main.ts",
       ...tail("OUT.json", "-", "198.51.100.2"),
     ]
@@ -152,7 +152,7 @@ function portolanTool(name: string, extra: string[]): Tool {
     command: (out, ports) => [
       Deno.execPath(),
       "run",
-      ...SCAN_PERMISSIONS,
+      ...SCAN_FLAGS,
       MAIN,
       ...tail(out, ports, "198.51.100.2"),
     ],

@@ -27,7 +27,7 @@
 import { expectedStates, labSupported, startLab } from "../tests/lab/lab.ts";
 import type { Lab } from "../tests/lab/lab.ts";
 import { enableSweep } from "../tests/lab/raw_lab.ts";
-import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
+import { SCAN_FLAGS } from "../tests/permissions.ts";
 import { median, replaceSection, writeMarkdown } from "./score.ts";
 import { openPipeline } from "../src/scan/pipeline.ts";
 import { openHistory } from "../src/store/mod.ts";
@@ -122,7 +122,7 @@ function portolan(args: string[], history: boolean): string[] {
     Deno.execPath(),
     "run",
     "--quiet",
-    ...SCAN_PERMISSIONS,
+    ...SCAN_FLAGS,
     MAIN,
     ...args,
     ...(history ? ["--db", "{DB}"] : ["--no-db"]),
@@ -200,7 +200,7 @@ function connectCommands(lab: Lab): Command[] {
     scan("1-65535", false),
     scan("1-19999", true),
     deno("run of an empty module", ["data:text/javascript,"]),
-    deno("run main.ts --help (module graph)", [...SCAN_PERMISSIONS, MAIN, "--help"]),
+    deno("run main.ts --help (module graph)", [...SCAN_FLAGS, MAIN, "--help"]),
   ];
 }
 

@@ -32,7 +32,7 @@ import {
 } from "../tests/lab/raw_lab.ts";
 import { parsePortList } from "../tests/raw_driver.ts";
 import { median, replaceSection, writeMarkdown } from "./score.ts";
-import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
+import { SCAN_FLAGS } from "../tests/permissions.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
@@ -149,7 +149,7 @@ const HOST_RATE = "300000";
 const SWEEP_RATE = "100000";
 
 /** The flag of a scan type. */
-const SCAN_FLAGS = { syn: ["-sS"], udp: ["-sU"], connect: ["-sT"], default: [] } as const;
+const SCAN_TYPES = { syn: ["-sS"], udp: ["-sU"], connect: ["-sT"], default: [] } as const;
 
 /**
  * portolan through its command line, as `nmap -sS -T4 -Pn -n` is run, with
@@ -157,7 +157,7 @@ const SCAN_FLAGS = { syn: ["-sS"], udp: ["-sU"], connect: ["-sT"], default: [] }
  * (closed) state for the rest.
  */
 function portolanCli(
-  scan: keyof typeof SCAN_FLAGS,
+  scan: keyof typeof SCAN_TYPES,
   targets: string[],
   ports: string,
   options: CliOptions = {},
@@ -169,9 +169,9 @@ function portolanCli(
       Deno.execPath(),
       "run",
       "--quiet",
-      ...SCAN_PERMISSIONS,
+      ...SCAN_FLAGS,
       MAIN,
-      ...SCAN_FLAGS[scan],
+      ...SCAN_TYPES[scan],
       ...(options.timing ?? ["-T4"]),
       ...(options.noPing === false ? [] : ["-Pn"]),
       "-n",
@@ -685,7 +685,7 @@ function linkScenarios(lab: Lab, far: FarHost): Scenario[] {
             Deno.execPath(),
             "run",
             "--quiet",
-            ...SCAN_PERMISSIONS,
+            ...SCAN_FLAGS,
             MAIN,
             "-sn",
             "-n",

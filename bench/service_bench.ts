@@ -22,7 +22,7 @@ import { labSupported, startLab } from "../tests/lab/lab.ts";
 import type { Lab } from "../tests/lab/lab.ts";
 import { LAB_SERVICES, SERVICE_PORTS } from "../tests/lab/services.ts";
 import { median, replaceSection, writeMarkdown } from "./score.ts";
-import { SCAN_PERMISSIONS } from "../tests/permissions.ts";
+import { SCAN_FLAGS } from "../tests/permissions.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
@@ -209,8 +209,8 @@ async function portolanTool(intensity: number): Promise<Tool> {
     return {
       name: "portolan",
       // The scan task's permissions: as root the port scan is SYN, as nmap's is.
-      display: ["deno", "run", ...SCAN_PERMISSIONS, "main.ts", ...args("OUT.json")].join(" "),
-      command: (out) => [Deno.execPath(), "run", ...SCAN_PERMISSIONS, MAIN, ...args(out)],
+      display: ["deno", "run", ...SCAN_FLAGS, "main.ts", ...args("OUT.json")].join(" "),
+      command: (out) => [Deno.execPath(), "run", ...SCAN_FLAGS, MAIN, ...args(out)],
       parse: parseJsonServices,
       extension: "json",
     };

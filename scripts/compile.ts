@@ -27,6 +27,14 @@ export const BINARY_PERMISSIONS: readonly string[] = [
   "--allow-ffi",
 ];
 
+/**
+ * The V8 flags the binary runs with, as the scan task's: a young generation
+ * of at most 4 MB a semi-space (V8 grows it to 16 MB under a sweep's
+ * allocation rate; the cap takes ~50 MB off a /16 sweep's peak at no
+ * measured cost in time, BENCHMARKS.md).
+ */
+export const BINARY_V8_FLAGS = "--v8-flags=--max-semi-space-size=4";
+
 /** The main module, beside this folder. */
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -93,6 +101,7 @@ export async function compile(output: string): Promise<number> {
     args: [
       "compile",
       "--no-npm",
+      BINARY_V8_FLAGS,
       ...BINARY_PERMISSIONS,
       ...WORKER_MODULES.flatMap((path) => ["--include", path]),
       "--output",

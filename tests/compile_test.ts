@@ -140,3 +140,10 @@ Deno.test("every worker module the scanner starts is embedded by the compile tas
   for (const path of started) assert.ok(WORKER_MODULES.includes(path), `${path} not embedded`);
   for (const path of WORKER_MODULES) await Deno.stat(path);
 });
+
+Deno.test("the binary runs with the scan task's V8 flags", async () => {
+  const { BINARY_V8_FLAGS } = await import("../scripts/compile.ts");
+  const { taskV8Flags } = await import("./permissions.ts");
+  assert.deepEqual(taskV8Flags("scan"), [BINARY_V8_FLAGS]);
+  assert.deepEqual(taskV8Flags("scan:noffi"), [BINARY_V8_FLAGS]);
+});

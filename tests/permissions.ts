@@ -20,3 +20,19 @@ export function taskPermissions(name: string): string[] {
 
 /** Permissions the scan task grants (deno.json "scan"). */
 export const SCAN_PERMISSIONS: readonly string[] = Object.freeze(taskPermissions("scan"));
+
+/** The `--v8-flags=…` of the deno.json task `name` (none: an empty list). */
+export function taskV8Flags(name: string): string[] {
+  const task = (config.tasks as Record<string, string | undefined>)[name];
+  if (task === undefined) throw new RangeError(`Cannot find task "${name}" in deno.json`);
+  return task.split(/\s+/).filter((word) => word.startsWith("--v8-flags="));
+}
+
+/**
+ * What `deno run` is given by the scan task before main.ts: its V8 flags
+ * (memory is measured as a user's scan runs) and its permissions.
+ */
+export const SCAN_FLAGS: readonly string[] = Object.freeze([
+  ...taskV8Flags("scan"),
+  ...SCAN_PERMISSIONS,
+]);

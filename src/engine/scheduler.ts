@@ -254,7 +254,11 @@ class ScanRun implements HeldHandler {
     this.#paceMs = options.icmpPaceMs ?? 1010;
     this.#trace = options.trace;
     this.#slots = new SlotTable(mode.units);
-    this.#proof = new SilenceProof(this.#slots, (hostIndex) => plan.targets.at(hostIndex));
+    this.#proof = new SilenceProof(
+      this.#slots,
+      (hostIndex) => plan.targets.at(hostIndex),
+      plan.targets.size,
+    );
     this.#unheard = timing.level >= 5
       ? timing.initialRttTimeout
       : Math.max(timing.initialRttTimeout, SILENCE_PROOF_MS);
@@ -633,7 +637,10 @@ class ScanRun implements HeldHandler {
     // into every round trip measured.
     const sentAt = this.#transport.now();
     slots.sentAt[slot] = sentAt;
-    if (slots.tries[slot] === 0) slots.firstSentAt[slot] = sentAt;
+    if (slots.tries[slot] === 0) {
+      slots.firstSentAt[slot] = sentAt;
+      this.#proof.sent(slots.hostIndexOf[slot]!, sentAt);
+    }
     slots.proving[slot] = 0;
     if (isPaced) {
       // Only a try sent once the host's ICMP budget has refilled can prove silence.

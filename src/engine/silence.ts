@@ -15,6 +15,7 @@
  */
 
 import type { Host } from "../targets/types.ts";
+import { IndexTable } from "./index_table.ts";
 import { SlotQueue, type SlotTable } from "./slots.ts";
 
 /** Least extra wait before a last try's silence stands on a host never heard from, ms. */
@@ -64,17 +65,97 @@ export interface ProofTimes {
   unheard: number;
 }
 
+/** Most hosts whose first probes are told apart by a bit each (2^27: 16 MB). */
+const MAX_TRACKED_HOSTS = 2 ** 27;
+
+/**
+ * When each host got its first probe, while that is recent (within the
+ * `unheard` wait): a window of hosts in the order they were first probed,
+ * and one bit per host of the scan for "probed before". A host's units are
+ * spread over the whole scan; only those sent in the first moments after
+ * its first probe wait for its path to be resolved, the rest as long as a
+ * host heard from waits for its timeout.
+ */
+export class FirstProbes {
+  #seen: Uint8Array | undefined;
+  #recent = new IndexTable();
+  #hosts = new Float64Array(1024);
+  #times = new Float64Array(1024);
+  #head = 0;
+  #tail = 0;
+
+  /** @param hosts Hosts in the scan: past {@link MAX_TRACKED_HOSTS}, each unit counts from its own first try. */
+  constructor(hosts: bigint) {
+    if (hosts <= BigInt(MAX_TRACKED_HOSTS)) {
+      this.#seen = new Uint8Array(Math.ceil(Number(hosts) / 8));
+    }
+  }
+
+  /** A unit of the host went out for the first time at `at`. */
+  sent(hostIndex: bigint, at: number): void {
+    const seen = this.#seen;
+    if (seen === undefined) return;
+    const key = Number(hostIndex);
+    const byte = key >>> 3;
+    const bit = 1 << (key & 7);
+    if ((seen[byte]! & bit) !== 0) return;
+    seen[byte] = seen[byte]! | bit;
+    if (this.#tail === this.#hosts.length) this.#compact();
+    this.#hosts[this.#tail] = key;
+    this.#times[this.#tail] = at;
+    this.#recent.set(key, this.#tail++);
+  }
+
+  /**
+   * When the host's first probe went, if within `window` ms of `now`;
+   * -Infinity when longer ago; `fallback` when not known (a scan of more
+   * hosts than are told apart).
+   */
+  firstAt(hostIndex: bigint, now: number, window: number, fallback: number): number {
+    if (this.#seen === undefined) return fallback;
+    while (this.#head < this.#tail && this.#times[this.#head]! < now - window) {
+      this.#recent.delete(this.#hosts[this.#head++]!);
+    }
+    const at = this.#recent.get(Number(hostIndex));
+    return at < 0 ? -Infinity : this.#times[at]!;
+  }
+
+  #compact(): void {
+    const count = this.#tail - this.#head;
+    const size = count * 2 > this.#hosts.length ? this.#hosts.length * 2 : this.#hosts.length;
+    const hosts = new Float64Array(size);
+    const times = new Float64Array(size);
+    hosts.set(this.#hosts.subarray(this.#head, this.#tail));
+    times.set(this.#times.subarray(this.#head, this.#tail));
+    for (let i = 0; i < count; i++) this.#recent.set(hosts[i]!, i);
+    this.#hosts = hosts;
+    this.#times = times;
+    this.#head = 0;
+    this.#tail = count;
+  }
+}
+
 /** Held last tries and the path checks that release them. */
 export class SilenceProof {
   #paths = new Map<number, HostPath>();
   #held = new SlotQueue();
   #slots: SlotTable;
   #hostAt: (hostIndex: bigint) => Host;
+  #first: FirstProbes;
 
-  /** @param hostAt The host at an index (a path check is sent to a unit decided long ago). */
-  constructor(slots: SlotTable, hostAt: (hostIndex: bigint) => Host) {
+  /**
+   * @param hostAt The host at an index (a path check is sent to a unit decided long ago).
+   * @param hosts Hosts in the scan.
+   */
+  constructor(slots: SlotTable, hostAt: (hostIndex: bigint) => Host, hosts: bigint) {
     this.#slots = slots;
     this.#hostAt = hostAt;
+    this.#first = new FirstProbes(hosts);
+  }
+
+  /** A unit's first try went to the host at `hostIndex` at `at`. */
+  sent(hostIndex: bigint, at: number): void {
+    this.#first.sent(hostIndex, at);
   }
 
   /** Whether anything of the host at `hostIndex` has answered yet. */
@@ -149,10 +230,13 @@ export class SilenceProof {
       const path = this.#paths.get(Number(hostIndex));
       let wait: boolean;
       if (path === undefined) {
-        // Never heard from: the path is not measured yet.
+        // Never heard from: the path is not measured yet, so the host's first
+        // probe is waited for as long as `unheard`.
+        const firstSent = slots.firstSentAt[slot]!;
+        const first = this.#first.firstAt(hostIndex, judgeAt, times.unheard, firstSent);
         const until = Math.max(
           sentAt + timeout + Math.max(timeout, SILENCE_HOLD_MS),
-          slots.firstSentAt[slot]! + times.unheard,
+          Math.min(first, firstSent) + times.unheard,
         );
         wait = judgeAt < until;
       } else {
