@@ -552,3 +552,36 @@ Deno.test("dark hosts' silent ports get no retry on a path that lost nothing; lo
     if (live(index)) assert.notEqual(verdict.state, "filtered", key);
   }
 });
+
+Deno.test("a host never heard from is waited for from its first probe, not from each port's", async () => {
+  // One dark host, 2000 ports at 500 probes/s: 4 s of sending. Its path is
+  // unknown for `unheard` (2 s at -T4) from its first probe; ports first
+  // tried later than that are silent once their own timeout and hold pass.
+  const ports = PORTS;
+  const decidedAt = new Map<number, number>();
+  const net = network();
+  const start = net.clock;
+  const mode: ScanMode = {
+    ...synMode(ports, new Map()),
+    emit(_hostIndex: bigint, _host: Host, unit: number): void {
+      decidedAt.set(ports[unit]!, net.clock);
+    },
+  };
+  const timing = { ...timingTemplate(4), maxRate: 500 };
+  await runScan(plan(1, ports, timing), {}, fakeIo(ports, () => undefined, net), mode);
+  assert.equal(decidedAt.size, ports.length);
+  const firstSent = new Map<number, number>();
+  for (const send of net.sent) if (!firstSent.has(send.port)) firstSent.set(send.port, send.at);
+  let late = 0;
+  for (const port of ports) {
+    const sent = firstSent.get(port)!;
+    const decided = decidedAt.get(port)!;
+    // Nothing is called silent before the host's first probe is 2 s old.
+    assert.ok(decided >= start + 2000, `port ${port} decided at +${decided - start} ms`);
+    if (sent >= start + 2500) {
+      late++;
+      assert.ok(decided - sent < 1900, `port ${port} held ${decided - sent} ms`);
+    }
+  }
+  assert.ok(late > 500, `${late} ports sent late`);
+});
