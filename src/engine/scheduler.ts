@@ -755,7 +755,7 @@ class ScanRun implements HeldHandler {
     const current = rate.rate;
     let tokens = Math.min(
       this.#tokens + (elapsed * current) / 1000,
-      Math.max(64, current * 0.004),
+      Math.max(64, current * 0.01),
     );
     let sent = 0;
     while (tokens >= 1 && this.#busy() < this.#maxInFlight) {

@@ -33,9 +33,12 @@ export class SlotTable {
   proving = new Uint8Array(INITIAL_CAPACITY);
   /** 1 for a path check: a probe of a unit already decided, sent only to see the path answer. */
   isCheck = new Uint8Array(INITIAL_CAPACITY);
-  /** The sending rate when the latest try went, and when the one before went. */
-  rateAt = new Float64Array(INITIAL_CAPACITY);
-  previousRate = new Float64Array(INITIAL_CAPACITY);
+  /**
+   * The sending rate when the latest try went, and when the one before went
+   * (single precision: they only pick a rate band; a sweep holds 100,000 slots).
+   */
+  rateAt = new Float32Array(INITIAL_CAPACITY);
+  previousRate = new Float32Array(INITIAL_CAPACITY);
   /** Bumped on every send from a slot and when it is freed, so queued entries go stale. */
   generation = new Uint32Array(INITIAL_CAPACITY);
   /**
@@ -155,8 +158,8 @@ export class SlotTable {
     this.refused = grown(this.refused, new Uint8Array(next));
     this.proving = grown(this.proving, new Uint8Array(next));
     this.isCheck = grown(this.isCheck, new Uint8Array(next));
-    this.rateAt = grown(this.rateAt, new Float64Array(next));
-    this.previousRate = grown(this.previousRate, new Float64Array(next));
+    this.rateAt = grown(this.rateAt, new Float32Array(next));
+    this.previousRate = grown(this.previousRate, new Float32Array(next));
     this.generation = grown(this.generation, new Uint32Array(next));
     this.occupied = grown(this.occupied, new Uint8Array(next));
     this.#free = grown(this.#free, new Int32Array(next));

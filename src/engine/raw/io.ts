@@ -499,7 +499,10 @@ export async function openRawIo(options: RawIoOptions): Promise<RawIoHandle> {
   const pool = new SenderPool(libc);
   const routes = options.routes;
   let worker: Worker | undefined;
-  const ring = ReplyRing.create(1 << 16);
+  // 32,768 replies (3.4 MB): a third of a second of a sweep's answers at
+  // 100,000 a second while the scan's thread is busy elsewhere; a full
+  // ring is counted as receiver drops and slows the scan.
+  const ring = ReplyRing.create(1 << 15);
   let closed: Promise<void> | undefined;
   let workerError: string | undefined;
 
