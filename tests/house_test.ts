@@ -248,3 +248,19 @@ Deno.test("house: every folder of src/ imports only the layers below it (LAYERS)
   }
   assert.deepEqual([...wrong].sort(), []);
 });
+
+Deno.test("house: the README's layout names every folder under src/", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const layout = readme.slice(readme.indexOf("## Layout"));
+  const missing: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(`${ROOT}${dir}`)) {
+      if (!entry.isDirectory || entry.name === "testdata") continue;
+      const path = `${dir}/${entry.name}`;
+      if (!layout.includes(`${path}/`)) missing.push(path);
+      await walk(path);
+    }
+  };
+  await walk("src");
+  assert.deepEqual(missing, []);
+});
