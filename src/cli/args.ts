@@ -15,69 +15,34 @@ import { parseVersionIntensity } from "../service/detect.ts";
 import { parseScriptNames } from "../script/select.ts";
 import { debugLevel, dnsServerList, scanLetters } from "./nmap_flags.ts";
 import { UsageError } from "./usage_error.ts";
+import type { ScanOptions } from "../scan/options.ts";
 
 /** Name of an output plugin: a built-in ("normal", "json", "xml", …) or a loaded one. */
 export type OutputFormat = string;
 
 /** Everything the command line asked for. */
-export interface CliOptions {
+/** The command line, parsed: what a scan reads ({@link ScanOptions}) and what the command does around it. */
+export interface CliOptions extends ScanOptions {
   help: boolean;
   version: boolean;
   targets: string[];
   inputList?: string;
   exclude: string[];
   excludeFile?: string;
-  ports?: string;
-  topPorts?: number;
-  fast: boolean;
-  excludePorts?: string;
-  /** The TCP scan asked for (-sT, -sS); undefined: SYN when raw sockets open, else connect. */
-  tcpScan?: "connect" | "syn";
-  /** -sU. */
-  udpScan: boolean;
   /** -sL: list the targets and exit. */
   listOnly: boolean;
-  /** -sn: host discovery only. */
-  pingOnly: boolean;
-  /** -sV: detect services on open ports. */
-  serviceDetection: boolean;
-  /** --version-intensity (0-9), --version-light (2), --version-all (9). */
-  versionIntensity?: number;
   /** -sC (or -A): the default scripts. */
   scriptDefaults: boolean;
   /** --script NAMES: scripts or categories, checked once plugins are loaded. */
   scripts: string[];
   /** -A: -sV and -sC, and a word on what it leaves out. */
   aggressive: boolean;
-  /** --script-timeout: time one script may take on one port, ms. */
-  scriptTimeout?: number;
-  /** -PE, -PS, -PA, -PR: host-discovery probes; empty for the default set. */
-  discoveryProbes: DiscoveryProbe[];
-  /** --shard I/N, 1-based on the command line as masscan has it; 0-based here. */
-  shard?: Shard;
-  skipDiscovery: boolean;
-  noResolve: boolean;
-  sequential: boolean;
-  timingLevel: TimingLevel;
-  minRate?: number;
-  maxRate?: number;
-  maxRetries?: number;
-  hostTimeout?: number;
-  minRttTimeout?: number;
-  maxRttTimeout?: number;
-  initialRttTimeout?: number;
-  scanDelay?: number;
-  maxParallelism?: number;
-  open: boolean;
   reason: boolean;
-  verbose: number;
-  seed?: bigint;
   family?: 4 | 6;
   /** `options`: `--output NAME:FILE?key=value&…` as given (typed once the plugin is loaded). */
   outputs: { format: OutputFormat; path: string; options?: Record<string, string> }[];
   /** Plugin modules to load (`--plugin PATH`), in order. */
   plugins: string[];
-  connectEngine: "auto" | "epoll" | "deno";
   /** History database (`--db FILE`); undefined means the default path. */
   db?: string;
   /** `--no-db`: record nothing. */
@@ -98,10 +63,6 @@ export interface CliOptions {
   packetTrace: boolean;
   /** --stats-every TIME, ms. */
   statsEvery?: number;
-  /** -R: reverse-resolve every target, not only the hosts found up. */
-  resolveAll: boolean;
-  /** --dns-servers: ask these servers for reverse names instead of the system's. */
-  dnsServers: { ipAddr: string; port?: number }[];
 }
 
 /** Names of -T levels, as nmap accepts them. */

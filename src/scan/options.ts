@@ -28,13 +28,13 @@ export interface ScanOptions {
   pingOnly: boolean;
   /** -sV: detect services on open ports. */
   serviceDetection: boolean;
-  /** --version-intensity (0-9). */
+  /** --version-intensity (0-9), --version-light (2), --version-all (9). */
   versionIntensity?: number;
   /** --script-timeout: time one script may take on one port, ms. */
   scriptTimeout?: number;
   /** -PE, -PS, -PA, -PR: host-discovery probes; empty for the default set. */
   discoveryProbes: DiscoveryProbe[];
-  /** --shard, 0-based. */
+  /** --shard I/N, 1-based on the command line as masscan has it; 0-based here. */
   shard?: Shard;
   /** -Pn. */
   skipDiscovery: boolean;
@@ -62,6 +62,6 @@ export interface ScanOptions {
   connectEngine: "auto" | "epoll" | "deno";
   /** -R: reverse-resolve every target, not only the hosts found up. */
   resolveAll: boolean;
-  /** --dns-servers. */
+  /** --dns-servers: ask these servers for reverse names instead of the system's. */
   dnsServers: { ipAddr: string; port?: number }[];
 }
