@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { PortResult } from "./result.ts";
-import type { HostState, PortState, Protocol } from "./states.ts";
+import type { HostResult, PortResult } from "./result.ts";
+import type { PortState, Protocol } from "./states.ts";
 
 /** Ports of one state that are counted rather than listed. */
 export interface ExtraPorts {
@@ -19,18 +19,8 @@ export interface ExtraPorts {
   reasons: { reason: string; count: number; protocol?: Protocol; ports?: string }[];
 }
 
-/** One host of the report. */
-export interface HostReport {
-  address: string;
-  hostnames: string[];
-  state: HostState;
-  reason: string;
-  /** TTL of the answer that found the host up, where the engine saw it. */
-  reasonTtl?: number;
-  /** Round-trip time of that answer, ms (host discovery). */
-  rtt?: number;
-  /** Hardware address of an on-link host ("32:28:85:3D:F7:A7"), from its ARP / ND reply. */
-  mac?: string;
+/** One host of the report: its verdict, and its ports. */
+export interface HostReport extends HostResult {
   /** Every port whose state is not summarised in `extraports`, ascending. */
   ports: PortResult[];
   extraports: ExtraPorts[];

@@ -31,8 +31,9 @@ export interface HostResult {
   hostnames: string[];
   state: HostState;
   reason: string;
-  /** TTL and round-trip time (ms) of the answer, where the engine saw them. */
+  /** TTL of the answer that found the host up, where the engine saw it. */
   reasonTtl?: number;
+  /** Round-trip time of that answer, ms (host discovery). */
   rtt?: number;
   /** Hardware address of an on-link host, from its ARP / ND reply ("32:28:85:3D:F7:A7"). */
   mac?: string;
