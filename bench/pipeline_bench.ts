@@ -382,7 +382,9 @@ async function measure(lab: Lab, command: Command, timeout: number): Promise<Mea
     const cmd = command.cmd.map((part) => part === "{DB}" ? db : part === "{OUT}" ? out : part);
     const started = performance.now();
     // In the run's directory: masscan leaves its paused.conf where it runs.
-    const result = await lab.run(cmd, { timeout: timeout * 1000, cwd: dir });
+    // Standard output goes nowhere, as when a user redirects it: the terminal
+    // table of a /16 is tens of MB, and reading it here would cost CPU beside the scan.
+    const result = await lab.run(cmd, { timeout: timeout * 1000, cwd: dir, stdout: "null" });
     const seconds = (performance.now() - started) / 1000;
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)?.[1];
     const cpu = (label: string): number =>

@@ -99,6 +99,8 @@ export interface RunOptions {
   cwd?: string;
   /** Kill the command with SIGKILL after this many ms. */
   timeout?: number;
+  /** "null": the output goes nowhere and `stdout` is empty (a bench's scan writes tens of MB). */
+  stdout?: "piped" | "null";
 }
 
 /** Options of {@link Lab.spawn}. */
@@ -195,7 +197,7 @@ async function collect(child: Deno.ChildProcess, options: RunOptions): Promise<R
     return {
       code: output.code,
       signal: output.signal,
-      stdout: decoder.decode(output.stdout),
+      stdout: options.stdout === "null" ? "" : decoder.decode(output.stdout),
       stderr: decoder.decode(output.stderr),
       timedOut,
     };
@@ -478,7 +480,7 @@ export async function startLab(options: StartLabOptions = {}): Promise<Lab> {
         new Deno.Command("ip", {
           args: inScanner(cmd),
           stdin: runOptions.stdin === undefined ? "null" : "piped",
-          stdout: "piped",
+          stdout: runOptions.stdout ?? "piped",
           stderr: "piped",
           ...(runOptions.env ? { env: runOptions.env } : {}),
           ...(runOptions.cwd ? { cwd: runOptions.cwd } : {}),
