@@ -585,3 +585,38 @@ Deno.test("a host never heard from is waited for from its first probe, not from 
   }
   assert.ok(late > 500, `${late} ports sent late`);
 });
+
+Deno.test("a try of an old never-heard host is not held up behind a young host's", async () => {
+  // 1000 dark hosts × 2 ports at 500 probes/s: hosts get their first probe
+  // all through the 4 s of sending. A port whose host was first probed long
+  // before is silent after its own timeouts, even when a try of a host
+  // first probed just before it is still waiting for that host's path.
+  const ports = [22, 80];
+  const decidedAt = new Map<string, number>();
+  const net = network();
+  const mode: ScanMode = {
+    ...synMode(ports, new Map()),
+    emit(hostIndex: bigint, _host: Host, unit: number): void {
+      decidedAt.set(`${hostIndex} ${unit}`, net.clock);
+    },
+  };
+  const timing = { ...timingTemplate(4), maxRate: 500 };
+  await runScan(plan(1000, ports, timing), {}, fakeIo(ports, () => undefined, net), mode);
+  assert.equal(decidedAt.size, 2000);
+  const hostFirst = new Map<bigint, number>();
+  const unitFirst = new Map<string, number>();
+  for (const send of net.sent) {
+    if (!hostFirst.has(send.hostIndex)) hostFirst.set(send.hostIndex, send.at);
+    const key = `${send.hostIndex} ${ports.indexOf(send.port)}`;
+    if (!unitFirst.has(key)) unitFirst.set(key, send.at);
+  }
+  let old = 0;
+  for (const [key, sent] of unitFirst) {
+    const host = BigInt(key.split(" ")[0]!);
+    if (sent - hostFirst.get(host)! < 2500) continue;
+    old++;
+    const held = decidedAt.get(key)! - sent;
+    assert.ok(held < 1900, `${key} held ${held} ms`);
+  }
+  assert.ok(old > 100, `${old} tries of old hosts`);
+});

@@ -65,6 +65,9 @@ export interface ProofTimes {
   unheard: number;
 }
 
+/** What {@link SilenceProof}'s walk made of a held try: settled, to wait, or to wait for its host's first probe to age. */
+type Judged = "done" | "wait" | "young";
+
 /** Most hosts whose first probes are told apart by a bit each (2^27: 16 MB). */
 const MAX_TRACKED_HOSTS = 2 ** 27;
 
@@ -139,6 +142,8 @@ export class FirstProbes {
 export class SilenceProof {
   #paths = new Map<number, HostPath>();
   #held = new SlotQueue();
+  /** Held tries that wait only for their never-heard host's first probe to age. */
+  #youngHosts = new SlotQueue();
   #slots: SlotTable;
   #hostAt: (hostIndex: bigint) => Host;
   #first: FirstProbes;
@@ -165,7 +170,7 @@ export class SilenceProof {
 
   /** Whether tries are held. */
   get pending(): boolean {
-    return this.#held.length > 0;
+    return this.#held.length > 0 || this.#youngHosts.length > 0;
   }
 
   /** Hold a last try that stayed silent past its deadline. */
@@ -209,48 +214,69 @@ export class SilenceProof {
   /**
    * Judge the held tries, in send order (the first that must wait stops the
    * walk): dealt with otherwise, silent once proof came or the hold ran out,
-   * else a path check goes to its host if none is in flight.
+   * else a path check goes to its host if none is in flight. A try that
+   * waits only for its never-heard host's first probe to age moves to a
+   * queue of its own, so that it does not hold up the tries behind it.
    */
   release(judgeAt: number, now: number, times: ProofTimes, handler: HeldHandler): void {
-    const slots = this.#slots;
-    const { timeout } = times;
     const held = this.#held;
+    const young = this.#youngHosts;
     while (held.length > 0) {
       const slot = held.peekSlot();
-      if (!slots.live(slot, held.peekGeneration())) {
-        held.drop();
-        continue;
-      }
-      if (handler.settleOtherwise(slot, now)) {
-        held.drop();
-        continue;
-      }
-      const sentAt = slots.sentAt[slot]!;
-      const hostIndex = slots.hostIndexOf[slot]!;
-      const path = this.#paths.get(Number(hostIndex));
-      let wait: boolean;
-      if (path === undefined) {
-        // Never heard from: the path is not measured yet, so the host's first
-        // probe is waited for as long as `unheard`.
-        const firstSent = slots.firstSentAt[slot]!;
-        const first = this.#first.firstAt(hostIndex, judgeAt, times.unheard, firstSent);
-        const until = Math.max(
-          sentAt + timeout + Math.max(timeout, SILENCE_HOLD_MS),
-          Math.min(first, firstSent) + times.unheard,
-        );
-        wait = judgeAt < until;
-      } else {
-        wait = path.answeredSentAt < sentAt && judgeAt < sentAt + timeout + SILENCE_PROOF_MS;
-        const unit = path.checkUnit;
-        if (wait && !path.checking && unit >= 0 && now - path.checkSentAt >= timeout) {
-          if (slots.find(hostIndex, unit) === undefined) {
-            handler.check({ hostIndex, host: this.#hostAt(hostIndex), unit }, now);
-          }
+      const generation = held.peekGeneration();
+      const verdict = this.#judge(slot, generation, judgeAt, now, times, handler);
+      if (verdict === "wait") break;
+      held.drop();
+      if (verdict === "young") young.push(slot, generation);
+    }
+    while (young.length > 0) {
+      const verdict = this.#judge(
+        young.peekSlot(),
+        young.peekGeneration(),
+        judgeAt,
+        now,
+        times,
+        handler,
+      );
+      if (verdict !== "done") break;
+      young.drop();
+    }
+  }
+
+  /** One held try: settled (silent, retried, stale), or to wait, and why. */
+  #judge(
+    slot: number,
+    generation: number,
+    judgeAt: number,
+    now: number,
+    times: ProofTimes,
+    handler: HeldHandler,
+  ): Judged {
+    const slots = this.#slots;
+    if (!slots.live(slot, generation)) return "done";
+    if (handler.settleOtherwise(slot, now)) return "done";
+    const { timeout } = times;
+    const sentAt = slots.sentAt[slot]!;
+    const hostIndex = slots.hostIndexOf[slot]!;
+    const path = this.#paths.get(Number(hostIndex));
+    if (path === undefined) {
+      // Never heard from: the path is not measured yet, so the host's first
+      // probe is waited for as long as `unheard`.
+      if (judgeAt < sentAt + timeout + Math.max(timeout, SILENCE_HOLD_MS)) return "wait";
+      const firstSent = slots.firstSentAt[slot]!;
+      const first = this.#first.firstAt(hostIndex, judgeAt, times.unheard, firstSent);
+      if (judgeAt < Math.min(first, firstSent) + times.unheard) return "young";
+    } else {
+      const wait = path.answeredSentAt < sentAt && judgeAt < sentAt + timeout + SILENCE_PROOF_MS;
+      const unit = path.checkUnit;
+      if (wait && !path.checking && unit >= 0 && now - path.checkSentAt >= timeout) {
+        if (slots.find(hostIndex, unit) === undefined) {
+          handler.check({ hostIndex, host: this.#hostAt(hostIndex), unit }, now);
         }
       }
-      if (wait) break;
-      held.drop();
-      handler.silent(slot);
+      if (wait) return "wait";
     }
+    handler.silent(slot);
+    return "done";
   }
 }
