@@ -21,7 +21,7 @@
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { probePluginProblem } from "./validate.ts";
+import { namedPluginProblem, probePluginProblem } from "./validate.ts";
 import type { ProbePlugin } from "../plugin/probe_types.ts";
 import { type ScriptPlugin, scriptPluginProblem } from "../plugin/script_types.ts";
 import type { OutputPlugin } from "../plugin/types.ts";
@@ -91,9 +91,6 @@ export interface LoadedPlugins {
   scripts?: LoadedScriptPlugin[];
 }
 
-/** Names usable in `--output NAME:FILE`. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return (text.split("\n").find((line) => line.trim() !== "") ?? "").trim() || "unknown error";
@@ -107,14 +104,11 @@ function looksLikePlugin(value: unknown): value is Record<string, unknown> {
 
 /** Why `value` is not an {@link OutputPlugin}, or undefined when it is one. */
 export function outputPluginProblem(value: unknown): string | undefined {
-  if (typeof value !== "object" || value === null) return "it is not an object";
-  const record = value as Record<string, unknown>;
-  if (typeof record.name !== "string") return "`name` is not a string";
-  if (!NAME.test(record.name)) {
-    return `name "${record.name}" must be letters, digits, ".", "_" or "-"`;
+  const problem = namedPluginProblem(value);
+  if (problem !== undefined) return problem;
+  if (typeof (value as Record<string, unknown>).write !== "function") {
+    return "`write` is not a function";
   }
-  if (typeof record.description !== "string") return "`description` is not a string";
-  if (typeof record.write !== "function") return "`write` is not a function";
   return undefined;
 }
 

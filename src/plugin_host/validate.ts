@@ -1,10 +1,27 @@
 /**
- * Checking that a value loaded from a user's plugin file is a probe plugin.
+ * Checking that a value loaded from a user's plugin file is a probe plugin
+ * (and the name and description every output and probe plugin has).
  *
  * @module
  */
 
+/** Names an output or probe plugin may have (`--output NAME:FILE`). */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Why `value` is not an object with a usable `name` and a `description`
+ * (what output and probe plugins share), or undefined when it is one.
+ */
+export function namedPluginProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return "it is not an object";
+  const record = value as Record<string, unknown>;
+  if (typeof record.name !== "string") return "`name` is not a string";
+  if (!NAME.test(record.name)) {
+    return `name "${record.name}" must be letters, digits, ".", "_" or "-"`;
+  }
+  if (typeof record.description !== "string") return "`description` is not a string";
+  return undefined;
+}
 
 /**
  * Why `value` is not a {@link ../plugin/probe_types.ts ProbePlugin}, or
@@ -17,13 +34,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * ```
  */
 export function probePluginProblem(value: unknown): string | undefined {
-  if (typeof value !== "object" || value === null) return "it is not an object";
+  const problem = namedPluginProblem(value);
+  if (problem !== undefined) return problem;
   const record = value as Record<string, unknown>;
-  if (typeof record.name !== "string") return "`name` is not a string";
-  if (!NAME.test(record.name)) {
-    return `name "${record.name}" must be letters, digits, ".", "_" or "-"`;
-  }
-  if (typeof record.description !== "string") return "`description` is not a string";
   const protocols = record.protocols;
   if (
     !Array.isArray(protocols) || protocols.length === 0 ||
