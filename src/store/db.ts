@@ -7,7 +7,7 @@
 
 import { DatabaseSync } from "node:sqlite";
 import { serviceFromJson } from "../model/mod.ts";
-import { serviceColumns } from "./service_fields.ts";
+import { serviceColumns, serviceColumnValues } from "./service_fields.ts";
 
 /** An open history database. */
 export type HistoryDb = DatabaseSync;
@@ -111,16 +111,8 @@ export const MIGRATIONS: readonly Migration[] = [
           if (error instanceof SyntaxError) continue; // a damaged row keeps no columns
           throw error;
         }
-        const c = serviceColumns(serviceFromJson(service));
         update.run(
-          c.name,
-          c.product,
-          c.version,
-          c.extraInfo,
-          c.cpe,
-          c.certFingerprint,
-          c.certSubject,
-          c.certNotAfter,
+          ...serviceColumnValues(serviceColumns(serviceFromJson(service))),
           row.scan_id as number,
           row.address as string,
           row.protocol as string,

@@ -20,7 +20,7 @@ import {
 import { VERSION } from "../version.ts";
 import { type HistoryDb, HistoryError, transaction } from "./db.ts";
 import type { SQLInputValue } from "node:sqlite";
-import { serviceColumns } from "./service_fields.ts";
+import { serviceColumns, serviceColumnValues } from "./service_fields.ts";
 
 /** What is known when a scan starts. */
 export interface StartInfo {
@@ -207,7 +207,6 @@ const SETTLED_HOST_ROW = [
 function portRow(values: SQLInputValue[], scanId: number, result: PortResult): void {
   const service = result.service;
   const hasService = service !== undefined && Object.keys(service).length > 0;
-  const c = serviceColumns(service);
   values.push(
     scanId,
     result.address,
@@ -218,14 +217,7 @@ function portRow(values: SQLInputValue[], scanId: number, result: PortResult): v
     result.rtt ?? null,
     result.reasonTtl ?? null,
     hasService ? JSON.stringify(service) : null,
-    c.name,
-    c.product,
-    c.version,
-    c.extraInfo,
-    c.cpe,
-    c.certFingerprint,
-    c.certSubject,
-    c.certNotAfter,
+    ...serviceColumnValues(serviceColumns(service)),
   );
 }
 

@@ -48,3 +48,21 @@ export function serviceColumns(service: ServiceMatch | undefined): ServiceColumn
     certNotAfter: column(cert?.notAfter),
   };
 }
+
+/**
+ * The columns of `c` in the order the history's `ports` table lists them
+ * (service_name, product, version, extra_info, cpe, cert_fingerprint,
+ * cert_subject, cert_not_after): what its insert and its migration bind.
+ */
+export function serviceColumnValues(c: ServiceColumns): (string | null)[] {
+  return [
+    c.name,
+    c.product,
+    c.version,
+    c.extraInfo,
+    c.cpe,
+    c.certFingerprint,
+    c.certSubject,
+    c.certNotAfter,
+  ];
+}
