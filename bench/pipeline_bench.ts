@@ -32,6 +32,7 @@ import { median, replaceSection, writeMarkdown } from "./score.ts";
 import { openPipeline } from "../src/scan/pipeline.ts";
 import { openHistory } from "../src/store/mod.ts";
 import { jsonOutput } from "../plugins/output_json.ts";
+import { SWEEP_HOSTS, SWEEP_PORTS, sweepHost, sweepVerdicts } from "./sweep_verdicts.ts";
 
 const ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 const MAIN = `${ROOT}/main.ts`;
@@ -460,7 +461,6 @@ function table(scenario: Scenario, rows: { command: Command; runs: Measure[] }[]
 async function synthetic(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "portolan-pbench-" });
   try {
-    const ports = Array.from({ length: 16 }, (_, i) => 80 + i);
     const db = openHistory(`${dir}/history.db`);
     const pipeline = await openPipeline({
       info: {
@@ -469,34 +469,15 @@ async function synthetic(): Promise<void> {
         scaninfo: [{ type: "syn", protocol: "tcp", numServices: 16, services: "80-95" }],
         start: new Date(),
       },
-      report: { scanned: { tcp: ports } },
+      report: { scanned: { tcp: SWEEP_PORTS } },
       outputs: [{ plugin: jsonOutput(), path: `${dir}/out.json` }],
       history: { db, targets: "198.18.0.0/16" },
     });
-    const total = 65536 * 16;
-    // A multiplicative walk of the probe space (odd step): every verdict once, hosts interleaved.
-    const step = 0x9e3779b1 % total | 1;
+    const total = SWEEP_HOSTS * SWEEP_PORTS.length;
     const started = performance.now();
-    for (let i = 0, position = 0; i < total; i++, position = (position + step) % total) {
-      const index = position >> 4;
-      const port = 80 + (position & 15);
-      const address = `198.18.${index >> 8}.${index & 255}`;
-      const live = index < 32768;
-      const host = { family: 4 as const, value: 0xc6120000n + BigInt(index), address };
-      pipeline.port(
-        live
-          ? {
-            address,
-            protocol: "tcp",
-            port,
-            state: port === 80 ? "open" : "closed",
-            reason: port === 80 ? "syn-ack" : "reset",
-            rtt: 0.2,
-            reasonTtl: 64,
-          }
-          : { address, protocol: "tcp", port, state: "filtered", reason: "no-response" },
-        host,
-      );
+    // The sweep's hosts made afresh per verdict, as the engine looks them up.
+    for (const [result, host, i] of sweepVerdicts(sweepHost)) {
+      pipeline.port(result, host);
       // Let the outputs run now and then, as the engine's awaits do.
       if ((i & 4095) === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     }

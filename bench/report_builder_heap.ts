@@ -12,13 +12,16 @@
  * @module
  */
 
-import type { PortResult } from "../src/model/mod.ts";
 import { createReportBuilder, type ReportBuilder } from "../src/output/report_builder.ts";
 import type { Host } from "../src/targets/types.ts";
 
-const HOSTS = 65536;
-const LIVE = 32768;
-const PORTS = Array.from({ length: 16 }, (_, i) => 80 + i);
+import {
+  SWEEP_HOSTS,
+  SWEEP_LIVE,
+  SWEEP_PORTS,
+  sweepHost,
+  sweepVerdicts,
+} from "./sweep_verdicts.ts";
 
 /** Heap and off-heap bytes in use after a full collection. */
 function used(): number {
@@ -30,27 +33,10 @@ function used(): number {
 function feed(targets: readonly Host[]): { builder: ReportBuilder; seconds: number } {
   const builder = createReportBuilder(
     { version: "bench", args: [], scaninfo: [], start: new Date(0) },
-    { scanned: { tcp: PORTS } },
+    { scanned: { tcp: SWEEP_PORTS } },
   );
-  const total = HOSTS * PORTS.length;
-  // A multiplicative walk of the probe space (odd step): every verdict once, hosts interleaved.
-  const step = 0x9e3779b1 % total | 1;
   const started = performance.now();
-  for (let i = 0, position = 0; i < total; i++, position = (position + step) % total) {
-    const target = targets[position >> 4]!;
-    const port = 80 + (position & 15);
-    const address = target.address;
-    const result: PortResult = (position >> 4) < LIVE
-      ? {
-        address,
-        protocol: "tcp",
-        port,
-        state: port === 80 ? "open" : "closed",
-        reason: port === 80 ? "syn-ack" : "reset",
-        rtt: 0.2,
-        reasonTtl: 64,
-      }
-      : { address, protocol: "tcp", port, state: "filtered", reason: "no-response" };
+  for (const [result, target] of sweepVerdicts((index) => targets[index]!)) {
     builder.addPortOf(result, target);
   }
   return { builder, seconds: (performance.now() - started) / 1000 };
@@ -62,24 +48,23 @@ export function main(): number {
     console.error("run with --v8-flags=--expose-gc");
     return 2;
   }
-  const targets: Host[] = Array.from({ length: HOSTS }, (_, i) => ({
-    family: 4,
-    value: 0xc6120000n + BigInt(i),
-    address: `198.18.${i >> 8}.${i & 255}`,
-  }));
+  const targets: Host[] = Array.from({ length: SWEEP_HOSTS }, (_, i) => sweepHost(i));
   const before = used();
   const { builder, seconds } = feed(targets);
   const held = used();
   const started = performance.now();
-  const report = builder.finish({ probes: HOSTS * PORTS.length, retries: 0 }, new Date(1000));
+  const report = builder.finish(
+    { probes: SWEEP_HOSTS * SWEEP_PORTS.length, retries: 0 },
+    new Date(1000),
+  );
   const finish = (performance.now() - started) / 1000;
   const withReport = used();
   const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
   console.log(
-    `report builder: ${HOSTS * PORTS.length} verdicts in ${seconds.toFixed(2)} s (${
-      Math.round(HOSTS * PORTS.length / seconds)
+    `report builder: ${SWEEP_HOSTS * SWEEP_PORTS.length} verdicts in ${seconds.toFixed(2)} s (${
+      Math.round(SWEEP_HOSTS * SWEEP_PORTS.length / seconds)
     } verdicts/s); holds ${mb(held - before)} MB = ${
-      Math.round((held - before) / LIVE)
+      Math.round((held - before) / SWEEP_LIVE)
     } B per answering host; finish ${finish.toFixed(2)} s, report of ${report.hosts.length} hosts ${
       mb(withReport - held)
     } MB`,
