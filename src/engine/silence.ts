@@ -82,7 +82,8 @@ const MAX_TRACKED_HOSTS = 2 ** 27;
 export class FirstProbes {
   #seen: Uint8Array | undefined;
   #recent = new IndexTable();
-  #hosts = new Float64Array(1024);
+  /** Host indexes, below {@link MAX_TRACKED_HOSTS}. */
+  #hosts = new Int32Array(1024);
   #times = new Float64Array(1024);
   #head = 0;
   #tail = 0;
@@ -126,7 +127,7 @@ export class FirstProbes {
   #compact(): void {
     const count = this.#tail - this.#head;
     const size = count * 2 > this.#hosts.length ? this.#hosts.length * 2 : this.#hosts.length;
-    const hosts = new Float64Array(size);
+    const hosts = new Int32Array(size);
     const times = new Float64Array(size);
     hosts.set(this.#hosts.subarray(this.#head, this.#tail));
     times.set(this.#times.subarray(this.#head, this.#tail));
@@ -263,9 +264,14 @@ export class SilenceProof {
       // Never heard from: the path is not measured yet, so the host's first
       // probe is waited for as long as `unheard`.
       if (judgeAt < sentAt + timeout + Math.max(timeout, SILENCE_HOLD_MS)) return "wait";
-      const firstSent = slots.firstSentAt[slot]!;
-      const first = this.#first.firstAt(hostIndex, judgeAt, times.unheard, firstSent);
-      if (judgeAt < Math.min(first, firstSent) + times.unheard) return "young";
+      // The host's first probe is no later than this unit's first try.
+      const first = this.#first.firstAt(
+        hostIndex,
+        judgeAt,
+        times.unheard,
+        slots.firstSentAt[slot]!,
+      );
+      if (judgeAt < first + times.unheard) return "young";
     } else {
       const wait = path.answeredSentAt < sentAt && judgeAt < sentAt + timeout + SILENCE_PROOF_MS;
       const unit = path.checkUnit;
