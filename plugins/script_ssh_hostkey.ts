@@ -7,7 +7,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { ProbeConn, ScriptPlugin } from "../src/plugin/mod.ts";
 
 /** Host key algorithms asked for, in nmap's order of output, and how nmap names their type. */
@@ -131,7 +130,9 @@ export function keyBits(blob: Uint8Array): number {
 }
 
 /** nmap's line for a key: "256 aa:bb:… (ED25519)". */
-export function hostKeyLine(blob: Uint8Array, label: string): string {
+export async function hostKeyLine(blob: Uint8Array, label: string): Promise<string> {
+  // Loaded here, not at the top: node:crypto costs every scan ~10 MB, and only this script needs it.
+  const { createHash } = await import("node:crypto");
   const md5 = createHash("md5").update(blob).digest("hex");
   return `${keyBits(blob)} ${md5} (${label})`;
 }
@@ -180,7 +181,7 @@ export function sshHostkeyScript(): ScriptPlugin {
         if (conn === undefined || context.signal.aborted) break;
         try {
           const blob = await fetchHostKey(conn, algorithm);
-          if (blob !== undefined) lines.push(hostKeyLine(blob, label));
+          if (blob !== undefined) lines.push(await hostKeyLine(blob, label));
         } catch {
           // Not SSH as expected: no key of this type.
         }

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { createHash, X509Certificate } from "node:crypto";
 import type { ScriptPlugin, TlsDetails } from "../src/plugin/mod.ts";
 
 /** OpenSSL's short attribute names, as nmap spells them out. */
@@ -75,8 +74,10 @@ function keyBits(details: Record<string, unknown> | undefined, type: string): nu
  * names, key type and bits, signature algorithm, validity, MD5 and SHA-1.
  * Undefined when the bytes are not a certificate.
  */
-export function certificateTextFromDer(der: Uint8Array): string | undefined {
-  let cert: X509Certificate;
+export async function certificateTextFromDer(der: Uint8Array): Promise<string | undefined> {
+  // Loaded here, not at the top: node:crypto costs every scan ~10 MB, and only this script needs it.
+  const { createHash, X509Certificate } = await import("node:crypto");
+  let cert: InstanceType<typeof X509Certificate>;
   try {
     cert = new X509Certificate(der);
   } catch {
@@ -113,7 +114,7 @@ export function sslCertScript(): ScriptPlugin {
     async run(conn, context): Promise<string | undefined> {
       const tls = conn.tls ?? await conn.startTls({ alpn: [] });
       const der = context.peerCertificate();
-      const full = der === undefined ? undefined : certificateTextFromDer(der);
+      const full = der === undefined ? undefined : await certificateTextFromDer(der);
       if (full !== undefined) return full;
       // Without the certificate's bytes (a sandboxed copy of this script, say): what TLS told.
       return tls.subject === "" && tls.sha256 === "" ? undefined : certificateText(tls);

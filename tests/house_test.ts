@@ -41,7 +41,7 @@ const LAYERS: Readonly<Record<string, { rank: number; beside?: readonly string[]
   packet: { rank: 2 },
   targets: { rank: 2 },
   ports: { rank: 2 },
-  // The result types, and the version: they import nothing of src/.
+  // The result types, the version and the path helpers: they import nothing of src/.
   model: { rank: 1 },
   "(root)": { rank: 1 },
 };
@@ -199,6 +199,44 @@ Deno.test("house: plugins/ and examples/ import only the plugin SDK and their ow
     }
   }
   assert.deepEqual(wrong, []);
+});
+
+/** Whether a statement's import is erased when the module runs (`import type`, or only `type` names). */
+function typeOnly(statement: ts.ImportDeclaration | ts.ExportDeclaration): boolean {
+  if (ts.isExportDeclaration(statement)) return statement.isTypeOnly;
+  const clause = statement.importClause;
+  if (clause === undefined) return false;
+  if (clause.isTypeOnly) return true;
+  const named = clause.namedBindings;
+  return clause.name === undefined && named !== undefined && ts.isNamedImports(named) &&
+    named.elements.length > 0 && named.elements.every((element) => element.isTypeOnly);
+}
+
+Deno.test("house: a scan loads no node: module but node:sqlite until it needs one", () => {
+  // node:path, node:crypto and the rest start Deno's Node layer (~6–10 MB of every scan), so they
+  // are imported where they are used (TLS, a script, a sandbox), never on the scan's static graph.
+  const loaded = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (path: string): void => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    const source = parsed.get(path);
+    assert.ok(source !== undefined, `${path} is not among the parsed modules`);
+    for (const statement of source.statements) {
+      if (!ts.isImportDeclaration(statement) && !ts.isExportDeclaration(statement)) continue;
+      const specifier = statement.moduleSpecifier;
+      if (specifier === undefined || !ts.isStringLiteral(specifier) || typeOnly(statement)) continue;
+      if (specifier.text.startsWith("node:")) loaded.add(specifier.text);
+      else if (specifier.text.startsWith(".")) {
+        visit(new URL(specifier.text, `file://${path}`).pathname);
+      }
+    }
+  };
+  // What main.ts imports before it runs a command.
+  visit(`${ROOT}src/cli/run.ts`);
+  visit(`${ROOT}plugins/mod.ts`);
+  assert.ok(seen.size > 100, `only ${seen.size} modules reached: the walk is broken`);
+  assert.deepEqual([...loaded].sort(), ["node:sqlite"]);
 });
 
 Deno.test("house: deno.json exports the plugin SDK as ./plugin, its testing helpers as ./plugin/testing", async () => {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../path.ts";
 import type { CliOptions } from "./args.ts";
 
 /** Where the user ran the command, or undefined when that cannot be known. */

@@ -253,6 +253,16 @@ export interface RateCeiling {
 }
 
 /**
+ * `value` with its thousands grouped by commas ("65,536"), as en-US writes
+ * them, without `toLocaleString`, which loads ICU's locale data (~5 MB).
+ */
+export function groupDigits(value: number | bigint): string {
+  const [whole = "", fraction] = String(value).split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+$)/g, ",");
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+}
+
+/**
  * The default ceiling for a scan of `hosts` hosts. Up to {@link SWEEP_HOSTS}
  * hosts, the adaptive controller alone (as fast as the path allows); across
  * more, {@link SWEEP_RATE} unless --max-rate or -T5 lifted it. A --min-rate
@@ -265,21 +275,21 @@ export function rateCeiling(
   if (timing.maxRate > 0 || timing.level >= 5 || hosts <= BigInt(SWEEP_HOSTS)) {
     return { maxRate: timing.maxRate };
   }
-  const count = hosts.toLocaleString("en-US");
+  const count = groupDigits(hosts);
   if (timing.minRate > SWEEP_RATE) {
-    const rate = timing.minRate.toLocaleString("en-US");
+    const rate = groupDigits(timing.minRate);
     return {
       maxRate: timing.minRate,
       notice:
         `sweeping ${count} hosts at ${rate} probes/s: --min-rate is above the sweep ceiling of ${
-          SWEEP_RATE.toLocaleString("en-US")
+          groupDigits(SWEEP_RATE)
         }; --max-rate to set one`,
     };
   }
   return {
     maxRate: SWEEP_RATE,
     notice: `sweeping ${count} hosts at up to ${
-      SWEEP_RATE.toLocaleString("en-US")
+      groupDigits(SWEEP_RATE)
     } probes/s; --max-rate to change`,
   };
 }

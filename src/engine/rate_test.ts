@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { DEFAULT_MAX_RATE, rateCeiling, RateController, SendMeter, SWEEP_RATE } from "./rate.ts";
+import {
+  DEFAULT_MAX_RATE,
+  groupDigits,
+  rateCeiling,
+  RateController,
+  SendMeter,
+  SWEEP_RATE,
+} from "./rate.ts";
 
 /** Drive a controller: each probe is answered, its first try lost with `lossAt(rate)`. */
 function drive(
@@ -120,4 +127,12 @@ Deno.test("the send meter reports the fullest one-second window", () => {
   // A long pause empties the window.
   meter.sent(1, 10_000);
   assert.equal(meter.peak, 1400);
+});
+
+Deno.test("groupDigits writes numbers as en-US's toLocaleString does", () => {
+  for (const value of [0, 7, 999, 1000, 65_536, 100_000, 1_234_567, 16_777_216, 2 ** 53]) {
+    assert.equal(groupDigits(value), value.toLocaleString("en-US"));
+    assert.equal(groupDigits(BigInt(value)), BigInt(value).toLocaleString("en-US"));
+  }
+  assert.equal(groupDigits(1500.25), "1,500.25");
 });

@@ -18,7 +18,7 @@ export {
 } from "./states.ts";
 export type { HostState, PortState, Protocol } from "./states.ts";
 export type { HostResult, PortResult } from "./result.ts";
-export { isSilent } from "./result.ts";
+export { comparePorts, isSilent } from "./result.ts";
 export { SERVICE_TEXT_FIELDS, serviceFromJson } from "./service.ts";
 export type {
   CertificateInfo,

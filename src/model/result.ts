@@ -51,3 +51,15 @@ export function isSilent(
     SILENT_REASONS.has(result.reason) &&
     (result.service === undefined || Object.keys(result.service).length === 0);
 }
+
+/**
+ * Report order of ports: TCP before UDP, then by number. A plain comparison,
+ * not `localeCompare`, which would load the ICU collator (~3 MB) for two words.
+ */
+export function comparePorts(
+  a: { protocol: Protocol; port: number },
+  b: { protocol: Protocol; port: number },
+): number {
+  if (a.protocol !== b.protocol) return a.protocol === "tcp" ? -1 : 1;
+  return a.port - b.port;
+}

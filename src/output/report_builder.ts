@@ -30,7 +30,7 @@ import type {
   ScanInfo,
   ScanReport,
 } from "../model/mod.ts";
-import { isSilent, SILENT_REASONS } from "../model/mod.ts";
+import { comparePorts, isSilent, SILENT_REASONS } from "../model/mod.ts";
 import { addressSortKey, hostSortKey } from "../targets/sort_key.ts";
 import type { Host } from "../targets/types.ts";
 import {
@@ -278,11 +278,6 @@ const DEFAULT_SILENT: Record<"tcp" | "udp", { state: PortState; reason: string }
   tcp: { state: "filtered", reason: "no-response" },
   udp: { state: "open|filtered", reason: "no-response" },
 };
-
-function comparePorts(a: PortResult, b: PortResult): number {
-  if (a.protocol !== b.protocol) return a.protocol === "tcp" ? -1 : 1;
-  return a.port - b.port;
-}
 
 /** What a report builder holds: its options, and what it has recorded so far. */
 interface BuilderState {

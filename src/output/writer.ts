@@ -4,7 +4,7 @@
  * @module
  */
 
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "../path.ts";
 import type { OutputWriter } from "../plugin/types.ts";
 
 /** An {@link OutputWriter} that must be closed to flush its last text. */

@@ -19,8 +19,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { resolve, toFileUrl } from "../path.ts";
 import { namedPluginProblem, probePluginProblem } from "./validate.ts";
 import type { ProbePlugin } from "../plugin/probe_types.ts";
 import { type ScriptPlugin, scriptPluginProblem } from "../plugin/script_types.ts";
@@ -185,7 +184,7 @@ async function importPlugins(
 
   let module: Record<string, unknown>;
   try {
-    module = await import(pathToFileURL(absolute).href);
+    module = await import(toFileUrl(absolute).href);
   } catch (error) {
     throw fail(`import failed: ${firstLine(error)}`);
   }

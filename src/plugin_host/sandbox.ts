@@ -38,8 +38,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fromFileUrl, join, resolve } from "../path.ts";
 import { DEFAULT_READ_BYTES, MAX_READ_BYTES } from "../service/conn.ts";
 import { DEFAULT_INTENSITY, intensityTimings } from "../service/detect.ts";
 import { clip, FIELD_CHARS } from "../plugin/text.ts";
@@ -53,7 +52,7 @@ import type {
   ServiceMatch,
   StartTlsOptions,
 } from "../plugin/probe_types.ts";
-import { encodeFrame, readFrames, writeAll } from "./sandbox_frames.ts";
+import { encodeFrame, loadFrameCodec, readFrames, writeAll } from "./sandbox_frames.ts";
 import type {
   FromSandbox,
   ProbeInfo,
@@ -445,7 +444,8 @@ async function openProcessChannel(
   setup: { executable: string; heapMb: number; rssMb: number; handlers: ChannelHandlers },
 ): Promise<Channel> {
   const { handlers } = setup;
-  const src = fileURLToPath(new URL("../", import.meta.url));
+  await loadFrameCodec();
+  const src = fromFileUrl(new URL("../", import.meta.url));
   if (absolute.includes(",") || src.includes(",")) {
     // Permission lists are comma-separated: such a path cannot be granted alone.
     throw new Error("the path holds a comma");
@@ -507,7 +507,7 @@ async function openProcessChannel(
         `--allow-net=unix:${socket}`,
         // For prctl alone; the sandbox drops it before the plugin loads.
         "--allow-ffi",
-        fileURLToPath(new URL("./sandbox_process.ts", import.meta.url)),
+        fromFileUrl(new URL("./sandbox_process.ts", import.meta.url)),
         socket,
         String(Deno.pid),
       ],
@@ -588,7 +588,7 @@ function openWorkerChannel(absolute: string, handlers: ChannelHandlers): Channel
     deno: {
       permissions: {
         // Its own file, and portolan's own sources so it can import the plugin helpers.
-        read: [absolute, fileURLToPath(new URL("../", import.meta.url))],
+        read: [absolute, fromFileUrl(new URL("../", import.meta.url))],
         write: false,
         net: false,
         env: false,

@@ -8,7 +8,7 @@ import type { ScanReport } from "../model/mod.ts";
 import type { HistoryDb } from "./db.ts";
 import { lastTwoScans, loadScan } from "./history.ts";
 import { readReportFile } from "./report_file.ts";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../path.ts";
 
 /** Two reports to diff, older first, with labels for the diff header. */
 export interface Comparison {

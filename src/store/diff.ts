@@ -15,13 +15,14 @@
  * @module
  */
 
-import type {
-  HostReport,
-  HostState,
-  PortResult,
-  PortState,
-  Protocol,
-  ScanReport,
+import {
+  comparePorts,
+  type HostReport,
+  type HostState,
+  type PortResult,
+  type PortState,
+  type Protocol,
+  type ScanReport,
 } from "../model/mod.ts";
 import { compareHosts } from "./history.ts";
 import { type ServiceColumns, serviceColumns } from "./service_fields.ts";
@@ -314,7 +315,7 @@ export function diffReports(a: ScanReport, b: ScanReport, options: DiffOptions =
       const diff = portDiff(protocol, port, before, after);
       if (diff !== undefined) ports.push(diff);
     }
-    ports.sort((x, y) => x.protocol.localeCompare(y.protocol) || x.port - y.port);
+    ports.sort(comparePorts);
 
     const change = !present(ha) ? "new" : !present(hb) ? "gone" : "changed";
     if (change === "changed" && ports.length === 0) continue;

@@ -5,6 +5,7 @@
  */
 
 import {
+  comparePorts,
   type ExtraPorts,
   type HostReport,
   isHostState,
@@ -227,7 +228,7 @@ export function loadScan(db: HistoryDb, id: number): StoredScan {
 
   const hostList = [...hosts.values()];
   for (const host of hostList) {
-    host.ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
+    host.ports.sort(comparePorts);
     host.extraports.sort((a, b) => b.count - a.count);
   }
   hostList.sort(compareHosts);

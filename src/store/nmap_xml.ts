@@ -10,6 +10,7 @@
 
 import {
   type CertificateInfo,
+  comparePorts,
   type ExtraPorts,
   type HostReport,
   isHostState,
@@ -287,7 +288,7 @@ function hostOf(h: XmlElement): HostReport | undefined {
     if (scripts.length > 0) result.scripts = scripts;
     ports.push(result);
   }
-  ports.sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port);
+  ports.sort(comparePorts);
   const extraports: ExtraPorts[] = [];
   for (const e of childrenNamed(portsElement, "extraports")) {
     const extraState = e.attrs.state ?? "";
