@@ -27,6 +27,7 @@ import type {
   HostState,
   PortResult,
   PortState,
+  Protocol,
   ScanInfo,
   ScanReport,
 } from "../model/mod.ts";
@@ -544,23 +545,33 @@ function listClosed(b: BuilderState, host: HostEntry, lists: HostLists): boolean
   for (const other of host.states.values()) {
     for (const port of other.listed ?? []) listed.add(`${port.protocol}/${port.port}`);
   }
-  const found: PortResult[] = [];
+  // Port numbers, not port objects: a -p- of one host has 65,000 closed ports to count here,
+  // and an object each was the largest thing a connect scan's heap ever held.
+  const found = { tcp: [] as number[], udp: [] as number[] };
   for (const protocol of ["tcp", "udp"] as const) {
     const all = b.scanned?.[protocol] ?? [];
     for (let index = 0; index < all.length; index++) {
       const port = all[index]!;
       if (!heardAt(host, protocol, index) || listed.has(`${protocol}/${port}`)) continue;
-      found.push({ address: host.address, protocol, port, state: "closed", reason: only });
+      found[protocol].push(port);
     }
   }
-  if (found.length !== bucket.count) return false;
+  if (found.tcp.length + found.udp.length !== bucket.count) return false;
   if (b.listDerived && bucket.count <= b.limit && listable(b, "closed")) {
-    ports.push(...found);
+    for (const protocol of ["tcp", "udp"] as const) {
+      for (const port of found[protocol]) {
+        ports.push({ address: host.address, protocol, port, state: "closed", reason: only });
+      }
+    }
     return true;
   }
-  const protocol = found[0]?.protocol;
-  const reason = protocol !== undefined && found.every((port) => port.protocol === protocol)
-    ? { reason: only, count: bucket.count, protocol, ports: portsText(found.map((p) => p.port)) }
+  const protocol: Protocol | undefined = found.udp.length === 0
+    ? "tcp"
+    : found.tcp.length === 0
+    ? "udp"
+    : undefined;
+  const reason = protocol !== undefined && bucket.count > 0
+    ? { reason: only, count: bucket.count, protocol, ports: portsText(found[protocol]) }
     : { reason: only, count: bucket.count };
   extraports.push(sharedExtra(b, { state: "closed", count: bucket.count, reasons: [reason] }));
   return true;
