@@ -225,7 +225,9 @@ Deno.test("house: a scan loads no node: module but node:sqlite until it needs on
     for (const statement of source.statements) {
       if (!ts.isImportDeclaration(statement) && !ts.isExportDeclaration(statement)) continue;
       const specifier = statement.moduleSpecifier;
-      if (specifier === undefined || !ts.isStringLiteral(specifier) || typeOnly(statement)) continue;
+      if (specifier === undefined || !ts.isStringLiteral(specifier) || typeOnly(statement)) {
+        continue;
+      }
       if (specifier.text.startsWith("node:")) loaded.add(specifier.text);
       else if (specifier.text.startsWith(".")) {
         visit(new URL(specifier.text, `file://${path}`).pathname);

@@ -60,6 +60,12 @@ export class Order {
   #permute: ((i: number) => number) | undefined;
   #cachedIndex = -1n;
   #cachedHost: Host | undefined;
+  readonly #item: OrderItem = {
+    index: 0,
+    hostIndex: 0n,
+    host: { family: 4, value: 0n, address: "0.0.0.0" },
+    portIndex: 0,
+  };
   #onSkip: ((index: number) => void) | undefined;
 
   /**
@@ -105,7 +111,11 @@ export class Order {
     this.#onSkip = options.onSkip;
   }
 
-  /** The next unit, or undefined when the shard is exhausted. */
+  /**
+   * The next unit, or undefined when the shard is exhausted. The item is
+   * the same object each call, overwritten: read it before calling again (a
+   * sweep takes a million of them, and an object each was garbage).
+   */
   next(): OrderItem | undefined {
     const { index: shardIndex, count } = this.#shard;
     for (;;) {
@@ -138,7 +148,12 @@ export class Order {
         this.#cachedHost = this.#plan.targets.at(hostIndex);
         this.#cachedIndex = hostIndex;
       }
-      return { index, hostIndex, host: this.#cachedHost, portIndex };
+      const item = this.#item;
+      item.index = index;
+      item.hostIndex = hostIndex;
+      item.host = this.#cachedHost;
+      item.portIndex = portIndex;
+      return item;
     }
   }
 }

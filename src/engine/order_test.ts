@@ -107,3 +107,12 @@ Deno.test("the order over an IPv6 /64 needs no memory for its 2^64 hosts", () =>
     /Cannot resume a scan of 18446744073709551616 probes/,
   );
 });
+
+Deno.test("next() hands back one item, overwritten: its fields are the unit's own each call", () => {
+  const order = new Order(plan(4, 10), 10);
+  const first = order.next()!;
+  const seen = `${first.hostIndex}:${first.portIndex}:${first.index}`;
+  const second = order.next()!;
+  assert.equal(second, first, "the same object");
+  assert.notEqual(`${second.hostIndex}:${second.portIndex}:${second.index}`, seen);
+});

@@ -13,6 +13,8 @@
  * @module
  */
 
+import { IndexTable } from "../engine/index_table.ts";
+import { plainIpv4 } from "../targets/parse.ts";
 import {
   type HostResult,
   type HostState,
@@ -122,8 +124,13 @@ const MAX_KEY = BigInt(Number.MAX_SAFE_INTEGER);
  * they were is in the bits); every other verdict it takes is kept whole.
  */
 export class CompactHosts {
-  #ids = new Map<string, number>();
-  #addresses: string[] = [];
+  /**
+   * Rows by the host's IPv4 address as a number: a sweep looks a host up per
+   * verdict, and a string key cost a hash of a fresh address text each time.
+   */
+  #ids = new IndexTable(FIRST_CAPACITY);
+  /** Addresses by row; undefined once the row was taken out. */
+  #addresses: (string | undefined)[] = [];
   #listed: (PortResult | PortResult[] | undefined)[] = [];
   #capacity = 0;
   #keys = new Float64Array(0);
@@ -153,23 +160,23 @@ export class CompactHosts {
     return this.#ids.size;
   }
 
-  /** The row of `address`, if the table holds it. */
-  id(address: string): number | undefined {
-    return this.#ids.get(address);
+  /** The row of the IPv4 address numbered `ip` (its 32-bit value), or -1. */
+  id(ip: number): number {
+    return this.#ids.get(ip);
   }
 
   /**
-   * A new row for `address` ordered by `key`; undefined when the key does
-   * not fit a double exactly (it stays a {@link HostEntry}).
+   * A new row for `address` (numbered `ip`) ordered by `key`; undefined when
+   * the key does not fit a double exactly (it stays a {@link HostEntry}).
    */
-  create(address: string, key: bigint): number | undefined {
+  create(address: string, ip: number, key: bigint): number | undefined {
     if (key > MAX_KEY) return undefined;
     const id = this.#addresses.length;
     if (id === this.#capacity) this.#grow();
     this.#addresses.push(address);
     this.#listed.push(undefined);
     this.#keys[id] = Number(key);
-    this.#ids.set(address, id);
+    this.#ids.set(ip, id);
     return id;
   }
 
@@ -220,7 +227,11 @@ export class CompactHosts {
 
   /** Every row: its id, address and sort key. */
   *rows(): Generator<{ id: number; address: string; key: number }> {
-    for (const [address, id] of this.#ids) yield { id, address, key: this.#keys[id]! };
+    const addresses = this.#addresses;
+    for (let id = 0; id < addresses.length; id++) {
+      const address = addresses[id];
+      if (address !== undefined) yield { id, address, key: this.#keys[id]! };
+    }
   }
 
   /** Counts of row `id` for a build's budget: closed ports, answered per protocol. */
@@ -271,7 +282,8 @@ export class CompactHosts {
   /** Row `id` as a {@link HostEntry}, out of the table. */
   take(id: number): HostEntry {
     const host = this.entry(id);
-    this.#ids.delete(host.address);
+    this.#ids.delete(plainIpv4(host.address));
+    this.#addresses[id] = undefined;
     this.#listed[id] = undefined;
     return host;
   }

@@ -130,7 +130,9 @@ Deno.test("compact rows keep closed counts, the first answer and the heard bits"
     count: { tcp: 40, udp: 0 },
     indexOf: { tcp: indexOf, udp: undefined },
   });
-  const id = table.create("198.51.100.3", 0xc6336403n)!;
+  const id = table.create("198.51.100.3", 0xc6336403, 0xc6336403n)!;
+  assert.equal(table.id(0xc6336403), id);
+  assert.equal(table.id(0xc6336404), -1);
   const closed = (port: number): PortResult => ({
     address: "198.51.100.3",
     protocol: "tcp",
@@ -153,7 +155,8 @@ Deno.test("compact rows keep closed counts, the first answer and the heard bits"
   assert.deepEqual([...bits], [1, 0, 1 << 4, 0, 1 << 7]);
   assert.equal(table.take(id).address, "198.51.100.3");
   assert.equal(table.size, 0);
-  assert.equal(table.id("198.51.100.3"), undefined);
+  assert.equal(table.id(0xc6336403), -1);
+  assert.deepEqual([...table.rows()], []);
 });
 
 Deno.test("a sweep's hosts share one closed-port summary in the report", () => {

@@ -32,6 +32,7 @@ import type {
   ScanReport,
 } from "../model/mod.ts";
 import { comparePorts, isSilent, SILENT_REASONS } from "../model/mod.ts";
+import { plainIpv4 } from "../targets/parse.ts";
 import { addressSortKey, hostSortKey } from "../targets/sort_key.ts";
 import type { Host } from "../targets/types.ts";
 import {
@@ -356,8 +357,9 @@ function heardAt(host: HostEntry, protocol: "tcp" | "udp", index: number): boole
 }
 function entry(b: BuilderState, address: string, add: AddOptions | undefined): HostEntry {
   let host = b.hosts.get(address);
-  const row = host === undefined ? b.compact?.id(address) : undefined;
-  if (row !== undefined) {
+  const ip = host === undefined && b.compact !== undefined ? plainIpv4(address) : -1;
+  const row = ip < 0 ? -1 : b.compact!.id(ip);
+  if (row >= 0) {
     // A compact host that needs more than its row: a HostEntry from now on.
     host = b.compact!.take(row);
     b.hosts.set(address, host);
@@ -623,14 +625,21 @@ function quick(b: BuilderState, result: PortResult, from: Host | AddOptions | un
   const table = b.compact!;
   const target = from !== undefined && "family" in from ? from : undefined;
   const add = target === undefined ? from as AddOptions | undefined : undefined;
-  let id = table.id(result.address);
-  if (id === undefined) {
+  // Rows are IPv4 hosts only, found by the address's number (the target's, when the engine gave it).
+  const ip = target === undefined
+    ? plainIpv4(result.address)
+    : target.family === 4
+    ? Number(target.value)
+    : -1;
+  if (ip < 0) return false;
+  let id: number | undefined = table.id(ip);
+  if (id < 0) {
     if (b.hosts.has(result.address) || target?.hostname !== undefined) return false;
     if ((add?.hostnames?.length ?? 0) > 0) return false;
     const key = target !== undefined
       ? hostSortKey(target)
       : add?.sortKey ?? addressSortKey(result.address);
-    id = key === undefined ? undefined : table.create(result.address, key);
+    id = key === undefined ? undefined : table.create(result.address, ip, key);
     if (id === undefined) return false;
   } else if (target?.hostname !== undefined || (add?.hostnames?.length ?? 0) > 0) {
     return false;

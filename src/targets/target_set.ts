@@ -131,6 +131,8 @@ export class RangeTargetSet implements TargetSet {
   /** Index of each IPv4 range's first host. */
   readonly #offsets4: Float64Array;
   readonly #size4: number;
+  /** {@link #size4} as a bigint, so a lookup allocates none to compare. */
+  readonly #size4n: bigint;
   /** Index of each IPv6 range's first host. */
   readonly #offsets6: bigint[];
   readonly #names4 = new Map<number, string>();
@@ -149,6 +151,7 @@ export class RangeTargetSet implements TargetSet {
       size4 += this.ipv4.ends[i]! - this.ipv4.starts[i]! + 1;
     }
     this.#size4 = size4;
+    this.#size4n = BigInt(size4);
     let size = BigInt(size4);
     this.#offsets6 = this.ipv6.map((range) => {
       const offset = size;
@@ -189,7 +192,7 @@ export class RangeTargetSet implements TargetSet {
     if (index < 0n || index >= this.size) {
       throw new RangeError(`Target index ${index} is out of range: the set has ${this.size} hosts`);
     }
-    if (index < BigInt(this.#size4)) {
+    if (index < this.#size4n) {
       const position = Number(index);
       const offsets = this.#offsets4;
       let low = 0;

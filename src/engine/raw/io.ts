@@ -234,6 +234,14 @@ function startReceiver(
 /** Which raw socket a packet leaves by. */
 type SenderKind = "ip4" | "tcp6" | "udp6" | "icmp6" | "link4" | "link6";
 
+/**
+ * Bytes a probe may take in a send arena: the largest is a UDP probe with its
+ * payload (188 bytes, udp_payloads.ts) behind an IPv4 header; a larger one
+ * would fail to be written, not overflow. Small slots keep the arenas small
+ * enough to have sixteen of each.
+ */
+const PACKET_SLOT = 512;
+
 /** The raw sockets of a scan, opened as first needed, each with its batch sender. */
 class SenderPool {
   readonly fds: number[] = [];
@@ -278,7 +286,7 @@ class SenderPool {
       }
     }
     this.fds.push(fd);
-    found = new BatchSender(libc, fd, { slotSize: 1536, offload: this.#offload });
+    found = new BatchSender(libc, fd, { slotSize: PACKET_SLOT, offload: this.#offload });
     this.#senders.set(kind, found);
     return found;
   }

@@ -14,14 +14,14 @@
 
 import { MMSGHDR_SIZE, RawErrno } from "./libc.ts";
 
-/** Jobs the ring holds. */
-const JOBS = 64;
 const JOB_WORDS = 8;
 /** Refusals the ring holds before the worker waits for the scan's thread to read them. */
 const FAILURES = 4096;
 const FAILURE_WORDS = 4;
-/** Arenas all senders together may have. */
-export const MAX_ARENAS = 64;
+/** Arenas all senders together may have (six kinds of socket, sixteen arenas each). */
+export const MAX_ARENAS = 96;
+/** Jobs the ring holds: one per arena, so a job never waits for room. */
+const JOBS = MAX_ARENAS;
 
 /** Control words (Int32 indexes). */
 const C = {
