@@ -17,16 +17,9 @@ import {
 } from "../targets/mod.ts";
 import { escapeControls } from "../plugin/format.ts";
 import { readServiceNames } from "../plugin/names.ts";
-import {
-  type BuiltinPlugins,
-  failedSandbox,
-  type LoadedOutputPlugin,
-  loadSandboxedPlugins,
-  mergeOutputPlugins,
-  NO_BUILTINS,
-  PluginFailedError,
-  type Sandbox,
-} from "../plugin_host/mod.ts";
+import { type LoadedOutputPlugin, mergeOutputPlugins } from "../plugin_host/loader.ts";
+import { type BuiltinPlugins, NO_BUILTINS } from "../plugin_host/registry.ts";
+import type { Sandbox } from "../plugin_host/sandbox.ts";
 import type { OutputPlugin } from "../plugin/types.ts";
 import {
   makeOutput,
@@ -176,21 +169,23 @@ async function usageStep<T>(step: () => T | Promise<T>): Promise<T> {
   }
 }
 
-/**
- * Load --plugin modules (each in its own sandbox) and make every output's
- * plugin. A file that is no plugin is a usage error; a plugin that hangs,
- * exits or crashes while loading is told in one line and the scan goes on
- * without it (its `--output`s too), the run failing at the end. `sandboxes`
- * are closed by the caller once the outputs are done.
- */
-async function planOutputs(
-  options: CliOptions,
-  context: { sandboxes: Sandbox[]; io: CliIo; builtins: BuiltinPlugins },
-): Promise<PlannedOutput[]> {
-  const { sandboxes, io } = context;
-  const loaded: LoadedOutputPlugin[] = [];
-  const intensity = options.versionIntensity ?? DEFAULT_INTENSITY;
-  for (const path of options.plugins) {
+/** Load each --plugin file into a sandbox of its own; see {@link planOutputs}. */
+async function loadPluginFiles(
+  paths: readonly string[],
+  context: {
+    sandboxes: Sandbox[];
+    io: CliIo;
+    loaded: LoadedOutputPlugin[];
+    intensity: number;
+    serviceDetection: boolean;
+  },
+): Promise<void> {
+  const { sandboxes, io, loaded, intensity } = context;
+  // Imported here: the sandbox's machinery is loaded only by a run with --plugin.
+  const { failedSandbox, loadSandboxedPlugins, PluginFailedError } = await import(
+    "../plugin_host/sandbox.ts"
+  );
+  for (const path of paths) {
     try {
       const sandbox = await loadSandboxedPlugins(path, {
         readTimeoutMs: intensityTimings(intensity).probeWaitMs,
@@ -198,7 +193,7 @@ async function planOutputs(
       });
       sandboxes.push(sandbox);
       loaded.push(...sandbox.outputs);
-      if (sandbox.probes.length > 0 && !options.serviceDetection) {
+      if (sandbox.probes.length > 0 && !context.serviceDetection) {
         io.stderr(
           `portolan: warning: "${path}" holds probe plugins; they run only with -sV\n`,
         );
@@ -210,6 +205,30 @@ async function planOutputs(
       io.stderr(`portolan: ${oneLine(error)}; going on without it\n`);
       sandboxes.push(failedSandbox(error.message));
     }
+  }
+}
+
+/**
+ * Load --plugin modules (each in its own sandbox) and make every output's
+ * plugin. A file that is no plugin is a usage error; a plugin that hangs,
+ * exits or crashes while loading is told in one line and the scan goes on
+ * without it (its `--output`s too), the run failing at the end. `sandboxes`
+ * are closed by the caller once the outputs are done.
+ */
+async function planOutputs(
+  options: CliOptions,
+  context: { sandboxes: Sandbox[]; io: CliIo; builtins: BuiltinPlugins },
+): Promise<PlannedOutput[]> {
+  const { sandboxes } = context;
+  const loaded: LoadedOutputPlugin[] = [];
+  const intensity = options.versionIntensity ?? DEFAULT_INTENSITY;
+  if (options.plugins.length > 0) {
+    await loadPluginFiles(options.plugins, {
+      ...context,
+      loaded,
+      intensity,
+      serviceDetection: options.serviceDetection,
+    });
   }
   let registry: Map<string, () => OutputPlugin>;
   try {

@@ -8,7 +8,7 @@
 export type * from "./types.ts";
 export { createConnectEngine, resolveConnectTransport } from "./connect/engine.ts";
 export type { ConnectEngineOptions, ConnectTransportKind } from "./connect/engine.ts";
-export { createRawEngine, discoverHosts, rawAvailable } from "./raw/engine.ts";
+export { createRawEngine, discoverHosts, rawAvailable } from "./raw/lazy.ts";
 export type { DiscoveryOptions, DiscoverySink, RawEngineOptions } from "./raw/engine.ts";
 export type { DiscoveryProbe, RawScanType } from "./raw/types.ts";
 export { parseShard } from "./order.ts";

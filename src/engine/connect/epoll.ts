@@ -37,7 +37,7 @@ import {
   SOL_SOCKET,
 } from "../libc.ts";
 import { writeSockaddr } from "./sockaddr.ts";
-import { icmpReason } from "../../packet/icmp.ts";
+import { icmpReason } from "../../packet/icmp_types.ts";
 import { connectAnswer, type ConnectOutcome, type ConnectTransport } from "./outcome.ts";
 
 const MAX_EVENTS = 1024;

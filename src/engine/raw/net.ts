@@ -8,7 +8,7 @@
  */
 
 import type { IpAddress, MacAddress } from "../../packet/mod.ts";
-import { ipv6ToBigInt } from "../../packet/mod.ts";
+import { ipv6ToBigInt } from "../../packet/address.ts";
 import { formatIpv6 } from "../../targets/ip.ts";
 import { allocateArena, openRawLibc, RawConst, type RawLibc } from "./libc.ts";
 
