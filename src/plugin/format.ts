@@ -15,6 +15,7 @@ import type {
   ServiceMatch,
   ServiceTextField,
 } from "../model/mod.ts";
+import { comparePorts } from "../model/mod.ts";
 import { formatPortRanges } from "../ports/parse.ts";
 
 // C0 (tab, LF and CR included), DEL, C1, lone surrogates, the two noncharacters
@@ -278,7 +279,7 @@ export function nmapPortLayout(
     }
     if (!exact) group.reasonPorts.clear();
   }
-  ports.sort((a, b) => a.protocol === b.protocol ? a.port - b.port : a.protocol === "tcp" ? -1 : 1);
+  ports.sort(comparePorts);
   const extraports = [...groups.values()];
   for (const group of extraports) {
     group.reasons.sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
