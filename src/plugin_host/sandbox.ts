@@ -52,7 +52,7 @@ import type {
   ServiceMatch,
   StartTlsOptions,
 } from "../plugin/probe_types.ts";
-import { encodeFrame, loadFrameCodec, readFrames, writeAll } from "./sandbox_frames.ts";
+import { encodeFrame, readFrames, writeAll } from "./sandbox_frames.ts";
 import type {
   FromSandbox,
   ProbeInfo,
@@ -444,7 +444,6 @@ async function openProcessChannel(
   setup: { executable: string; heapMb: number; rssMb: number; handlers: ChannelHandlers },
 ): Promise<Channel> {
   const { handlers } = setup;
-  await loadFrameCodec();
   const src = fromFileUrl(new URL("../", import.meta.url));
   if (absolute.includes(",") || src.includes(",")) {
     // Permission lists are comma-separated: such a path cannot be granted alone.

@@ -8,31 +8,16 @@
  * @module
  */
 
+// node:v8 starts Deno's Node layer (~6 MB): fine here, as this module loads only with the
+// sandbox (run.ts imports it for a run with --plugin; the house test holds a scan's graph to it).
+import { deserialize, serialize } from "node:v8";
+
 /** Largest frame either side accepts, bytes. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
-type V8 = typeof import("node:v8");
-let v8: V8 | undefined;
-
-/**
- * Load the structured-clone codec. Not a static import: `node:v8` starts
- * Deno's Node layer (~6 MB), which a scan without a sandbox never needs.
- */
-export async function loadFrameCodec(): Promise<void> {
-  v8 ??= await import("node:v8");
-}
-
-function codec(): V8 {
-  if (v8 === undefined) throw new Error("loadFrameCodec() was not awaited");
-  return v8;
-}
-
-/**
- * The frame bytes of `message`, once {@link loadFrameCodec} is done.
- * @throws {Error} when it cannot be cloned (a function inside, say).
- */
+/** The frame bytes of `message`. @throws {Error} when it cannot be cloned (a function inside, say). */
 export function encodeFrame(message: unknown): Uint8Array {
-  const body = codec().serialize(message);
+  const body = serialize(message);
   if (body.length > MAX_FRAME_BYTES) {
     throw new RangeError(`Message of ${body.length} bytes is over ${MAX_FRAME_BYTES}`);
   }
@@ -73,7 +58,6 @@ async function readExactly(
 export async function* readFrames(
   conn: { read(into: Uint8Array): Promise<number | null> },
 ): AsyncGenerator<unknown> {
-  await loadFrameCodec();
   const head = new Uint8Array(4);
   for (;;) {
     if (!await readExactly(conn, head)) return;
@@ -85,7 +69,7 @@ export async function* readFrames(
     if (!await readExactly(conn, body)) throw new RangeError("a message cut short");
     let message: unknown;
     try {
-      message = codec().deserialize(body);
+      message = deserialize(body);
     } catch {
       // Whatever deserialize's plain Error says, it is these bytes that are bad.
       throw new RangeError("a message that does not decode");

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { encodeFrame, loadFrameCodec, readFrames, writeAll } from "./sandbox_frames.ts";
+import { encodeFrame, readFrames, writeAll } from "./sandbox_frames.ts";
 import { serveSandbox, type ToSandbox } from "./sandbox_serve.ts";
 
 const PR_SET_PDEATHSIG = 1;
@@ -41,7 +41,6 @@ if (import.meta.main) {
   const [path, parent] = Deno.args;
   if (path === undefined || parent === undefined) Deno.exit(2);
   await dieWithParent(Number(parent));
-  await loadFrameCodec();
   const conn = await Deno.connect({ transport: "unix", path });
   // One connection is all it needs: the plugin gets no socket and no writes.
   await Deno.permissions.revoke({ name: "net" });
