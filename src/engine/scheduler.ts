@@ -111,6 +111,22 @@ const CHECKPOINT_EVERY_MS = 1000;
  */
 const YIELD_EVERY_MS = 20;
 
+/** Sends the rate allows at once: 10 ms of it (at least 64). */
+const BURST_MS = 10;
+
+/**
+ * Sends a stall (a collection, a slow round, a busy core) kept back are made
+ * up afterwards, up to this many ms of the rate: as nmap lets its next send
+ * time slip into the past, so the rate asked for is the rate held on
+ * average. nmap's slip is unbounded; this one is bounded, and paid back at
+ * no more than {@link CATCH_UP_PACE} above the rate, so a long stall never
+ * turns into a burst at line rate.
+ */
+const CATCH_UP_MS = 100;
+
+/** How much faster than the rate a stall's missed sends are made up. */
+const CATCH_UP_PACE = 0.5;
+
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
@@ -214,6 +230,12 @@ class ScanRun implements HeldHandler {
   /** The one {@link Probe} handed to the transport, refilled per try (it reads it at once). */
   readonly #outgoing: Probe = { slot: 0, hostIndex: 0n, host: undefined!, unit: 0, attempt: 0 };
   #tokens = 0;
+  /** Sends owed by a stall (see {@link CATCH_UP_MS}). */
+  #owed = 0;
+  /** The last round stopped for want of tokens, not of work: time lost from here is owed. */
+  #wanting = false;
+  /** The rate's backoffs when last looked: a cut forgives what was owed. */
+  #owedBackoffs = 0;
   #lastRefill: number;
 
   constructor(
@@ -753,19 +775,43 @@ class ScanRun implements HeldHandler {
     const elapsed = Math.max(0, now - this.#lastRefill);
     this.#lastRefill = now;
     const current = rate.rate;
-    let tokens = Math.min(
-      this.#tokens + (elapsed * current) / 1000,
-      Math.max(64, current * 0.01),
-    );
+    const burst = Math.max(64, (current * BURST_MS) / 1000);
+    let tokens = this.#tokens + (elapsed * current) / 1000;
+    if (rate.backoffs !== this.#owedBackoffs) {
+      // Congestion cut the rate: nothing owed is sent into it.
+      this.#owedBackoffs = rate.backoffs;
+      this.#owed = 0;
+    }
+    if (tokens > burst) {
+      if (this.#wanting) {
+        this.#owed = Math.min(this.#owed + tokens - burst, (current * CATCH_UP_MS) / 1000);
+      }
+      tokens = burst;
+    } else if (this.#owed > 0) {
+      const back = Math.min(this.#owed, (elapsed * current * CATCH_UP_PACE) / 1000);
+      tokens += back;
+      this.#owed -= back;
+    }
     let sent = 0;
-    while (tokens >= 1 && this.#busy() < this.#maxInFlight) {
+    let wanting = true;
+    while (tokens >= 1) {
+      if (this.#busy() >= this.#maxInFlight) {
+        wanting = false;
+        break;
+      }
       const queued = this.#retryQueue.shiftLive(this.#slots);
       const slot = queued >= 0 ? queued : this.#fresh(now);
-      if (slot === undefined) break;
+      if (slot === undefined) {
+        wanting = false;
+        break;
+      }
       this.#transmit(slot, now, false);
       tokens--;
       sent++;
     }
+    // Out of work, not of tokens: idle time is not a stall, and nothing is owed for it.
+    this.#wanting = wanting;
+    if (!wanting) this.#owed = 0;
     this.#tokens = tokens;
     rate.sent(sent);
     this.#meter.sent(sent, now);

@@ -620,3 +620,53 @@ Deno.test("a try of an old never-heard host is not held up behind a young host's
   }
   assert.ok(old > 100, `${old} tries of old hosts`);
 });
+
+/** The most sends in any window of `ms` (sends in time order). */
+function busiestWindow(sent: readonly { at: number }[], ms: number): number {
+  let most = 0;
+  let from = 0;
+  for (let to = 0; to < sent.length; to++) {
+    while (sent[to]!.at - sent[from]!.at >= ms) from++;
+    most = Math.max(most, to - from + 1);
+  }
+  return most;
+}
+
+Deno.test("a stall's missed sends are made up, no faster than half again the rate", async () => {
+  // 40 hosts × 500 closed ports at 20,000 probes/s: one second of sends, and
+  // once every 100 ms the loop stalls 30 ms (a collection, a busy core).
+  const ports = Array.from({ length: 500 }, (_, i) => 10_000 + i);
+  const rate = 20_000;
+  const run = async (stall: number): Promise<FakeNetwork> => {
+    const net = network();
+    const io = fakeIo(ports, () => ({ kind: ReplyKind.Reset, reason: "reset", delay: 1 }), net);
+    let stallAt = net.clock + 100;
+    io.wait = (ms: number): Promise<void> => {
+      net.clock += Math.max(ms, 0.05);
+      if (net.clock >= stallAt) {
+        net.clock += stall;
+        stallAt += 100;
+      }
+      return Promise.resolve();
+    };
+    await runScan(
+      plan(40, ports, { ...timingTemplate(4), maxRate: rate }),
+      {},
+      io,
+      synMode(ports, new Map()),
+      { initialRate: rate },
+    );
+    return net;
+  };
+  for (const stall of [0, 30]) {
+    const { sent } = await run(stall);
+    assert.equal(sent.length, 40 * 500);
+    const took = sent.at(-1)!.at - sent[0]!.at;
+    // Held on average: within 5% of the second the rate asks (without making up, 1.24 s).
+    assert.ok(took < 1050, `stall ${stall}: ${sent.length} sends took ${took.toFixed(0)} ms`);
+    // Never faster than the rate plus one burst (10 ms of it) without stalls, nor half again it with them.
+    const most = busiestWindow(sent, 100);
+    const limit = rate * 0.1 * (stall === 0 ? 1 : 1.5) + rate * 0.01;
+    assert.ok(most <= limit, `stall ${stall}: ${most} sends in 100 ms (at most ${limit})`);
+  }
+});
