@@ -27,34 +27,44 @@ export interface JsonPort {
   scripts?: { id: string; output: string }[];
 }
 
-function jsonPort(port: PortResult): JsonPort {
-  return {
+// Built field by field, not by spreading: a sweep's report has a port or more per host.
+function jsonPort(port: PortResult): Record<string, unknown> {
+  const out: Record<string, unknown> = {
     protocol: port.protocol,
     port: port.port,
     state: port.state,
     reason: port.reason,
-    ...(port.rtt === undefined ? {} : { rtt: port.rtt }),
-    ...(port.reasonTtl === undefined ? {} : { reasonTtl: port.reasonTtl }),
-    service: { ...port.service },
-    ...(port.scripts === undefined ? {} : { scripts: port.scripts.map((s) => ({ ...s })) }),
   };
+  if (port.rtt !== undefined) out.rtt = port.rtt;
+  if (port.reasonTtl !== undefined) out.reasonTtl = port.reasonTtl;
+  out.service = { ...port.service };
+  if (port.scripts !== undefined) out.scripts = port.scripts.map((s) => ({ ...s }));
+  return out;
 }
 
 function jsonHost(host: HostReport): Record<string, unknown> {
-  return {
+  const out: Record<string, unknown> = {
     address: host.address,
     hostnames: host.hostnames,
     state: host.state,
     reason: host.reason,
-    ...(host.mac === undefined ? {} : { mac: host.mac }),
-    ports: host.ports.map(jsonPort),
-    extraports: host.extraports.map((extra) => ({
-      state: extra.state,
-      count: extra.count,
-      reasons: extra.reasons.map((r) => ({ reason: r.reason, count: r.count })),
-    })),
   };
+  if (host.mac !== undefined) out.mac = host.mac;
+  out.ports = host.ports.map(jsonPort);
+  out.extraports = host.extraports.map((extra) => ({
+    state: extra.state,
+    count: extra.count,
+    reasons: extra.reasons.map((r) => ({ reason: r.reason, count: r.count })),
+  }));
+  return out;
 }
+
+/** Hosts serialised in one call: fewer, longer strings to make and scan. */
+const HOSTS_PER_CHUNK = 64;
+
+// What JSON.stringify(…, 2) puts around a list of hosts that is the only key.
+const LIST_HEAD = '{\n  "hosts": [\n';
+const LIST_TAIL = "\n  ]\n}";
 
 /** Options of {@link toJson} and {@link jsonChunks}. */
 export interface JsonOptions {
@@ -110,11 +120,12 @@ export function* jsonChunks(report: ScanReport, options: JsonOptions = {}): Gene
     return;
   }
   yield `${head}"hosts": [\n`;
-  let first = true;
-  for (const host of report.hosts) {
-    const text = jsonText(jsonHost(host), 2).replaceAll("\n", "\n    ");
-    yield `${first ? "" : ",\n"}    ${text}`;
-    first = false;
+  // A run of hosts as the one key of an object comes out indented as the report's list is.
+  const hosts = report.hosts;
+  for (let from = 0; from < hosts.length; from += HOSTS_PER_CHUNK) {
+    const batch = hosts.slice(from, from + HOSTS_PER_CHUNK).map(jsonHost);
+    const text = jsonText({ hosts: batch }, 2);
+    yield `${from === 0 ? "" : ",\n"}${text.slice(LIST_HEAD.length, -LIST_TAIL.length)}`;
   }
   yield `\n  ]${tail}\n`;
 }

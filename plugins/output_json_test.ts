@@ -222,3 +222,41 @@ Deno.test("json output written host by host is JSON.stringify's layout, with and
   }
   assert.ok(end.hosts.length > 1);
 });
+
+Deno.test("json output of more hosts than one piece holds is the document JSON.stringify makes", () => {
+  const builder = createReportBuilder({
+    version: "0.1.0",
+    args: ["-p", "80,443", "198.51.100.0/24"],
+    scaninfo: [{ type: "syn", protocol: "tcp", numServices: 2, services: "80,443" }],
+    start: new Date("2025-01-02T03:04:05.000Z"),
+  });
+  for (let i = 1; i <= 200; i++) {
+    const address = `198.51.100.${i}`;
+    builder.addPort({
+      address,
+      protocol: "tcp",
+      port: 80,
+      state: "open",
+      reason: "syn-ack",
+      rtt: i / 10,
+    });
+    builder.addPort({
+      address,
+      protocol: "tcp",
+      port: 443,
+      ...(i % 3 === 0
+        ? { state: "closed", reason: "reset" }
+        : { state: "filtered", reason: "no-response" }),
+    });
+  }
+  const report = builder.finish({ probes: 400, retries: 0 }, new Date("2025-01-02T03:04:07.000Z"));
+  const text = toJson(report);
+  const parsed = JSON.parse(text) as { hosts: { address: string }[] };
+  assert.deepEqual(
+    parsed.hosts.map((host) => host.address),
+    report.hosts.map((host) => host.address),
+  );
+  assert.equal(parsed.hosts.length, 200);
+  // Written in pieces, the text is byte for byte the document written at once.
+  assert.equal(text, `${JSON.stringify(parsed, null, 2)}\n`);
+});
