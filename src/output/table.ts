@@ -100,47 +100,66 @@ function reasonText(port: PortResult): string {
   return port.reasonTtl === undefined ? reason : `${reason} ttl ${port.reasonTtl}`;
 }
 
-interface Cell {
-  text: string;
-  color?: string;
-}
-
+/**
+ * The ports table: a column per field, each as wide as its widest cell plus
+ * one space, the last column unpadded. Built column-wise in plain strings: a
+ * sweep's terminal view is a table per host.
+ */
 function portTable(ports: readonly PortResult[], options: TableOptions): string[] {
-  const withVersion = ports.some((port) => versionText(port) !== "");
-  const header: Cell[] = [{ text: "PORT" }, { text: "STATE" }, { text: "SERVICE" }];
-  if (options.reason) header.push({ text: "REASON" });
-  if (withVersion) header.push({ text: "VERSION" });
-  const rows: Cell[][] = [header];
-  for (const port of ports) {
+  const count = ports.length;
+  const versions: string[] = new Array(count);
+  let withVersion = false;
+  for (let i = 0; i < count; i++) {
+    const text = versionText(ports[i]!);
+    versions[i] = text;
+    if (text !== "") withVersion = true;
+  }
+  // Columns, each with its header first; the colour of a row's cell where it has one.
+  const columns: string[][] = [["PORT"], ["STATE"], ["SERVICE"]];
+  if (options.reason) columns.push(["REASON"]);
+  if (withVersion) columns.push(["VERSION"]);
+  const [place, states, names] = columns as [string[], string[], string[]];
+  const reasons = options.reason ? columns[3]! : undefined;
+  for (let i = 0; i < count; i++) {
+    const port = ports[i]!;
     const name = port.service?.name;
     // nmap's "ssl/http": the service was found inside TLS.
     const tunnel = port.service?.tunnel === "ssl" ? "ssl/" : "";
-    const row: Cell[] = [
-      { text: `${port.port}/${port.protocol}` },
-      { text: port.state, color: STATE_COLORS[port.state] },
-      { text: escapeTerminal(typeof name === "string" ? tunnel + name : tableName(port, options)) },
-    ];
-    if (options.reason) row.push({ text: reasonText(port), color: DIM });
-    if (withVersion) row.push({ text: versionText(port) });
-    rows.push(row);
+    place.push(`${port.port}/${port.protocol}`);
+    states.push(port.state);
+    names.push(escapeTerminal(typeof name === "string" ? tunnel + name : tableName(port, options)));
+    reasons?.push(reasonText(port));
   }
-  const widths = header.map((_, column) =>
-    Math.max(...rows.map((row) => row[column]?.text.length ?? 0))
-  );
-  const lines = rows.map((row) =>
-    row.map((cell, column) => {
-      const last = column === row.length - 1;
-      const pad = last ? "" : " ".repeat((widths[column] ?? 0) - cell.text.length + 1);
-      const text = options.color && cell.color !== undefined && cell.text !== ""
-        ? `${cell.color}${cell.text}${RESET}`
-        : cell.text;
-      return text + pad;
-    }).join("").trimEnd()
-  );
-  // Script output under its port, as nmap prints it.
-  return lines.flatMap((line, index) =>
-    index === 0 ? [line] : [line, ...scriptTextLines(ports[index - 1]?.scripts).map(escapeTerminal)]
-  );
+  if (withVersion) columns[columns.length - 1]!.push(...versions);
+  const widths = columns.map((column) => {
+    let widest = 0;
+    for (const text of column) if (text.length > widest) widest = text.length;
+    return widest;
+  });
+  const last = columns.length - 1;
+  const lines: string[] = [];
+  for (let row = 0; row <= count; row++) {
+    const port = row === 0 ? undefined : ports[row - 1]!;
+    let line = "";
+    for (let column = 0; column <= last; column++) {
+      const text = columns[column]![row]!;
+      const color = port === undefined || !options.color || text === ""
+        ? undefined
+        : column === 1
+        ? STATE_COLORS[port.state]
+        : column === 3 && reasons !== undefined
+        ? DIM
+        : undefined;
+      line += color === undefined ? text : `${color}${text}${RESET}`;
+      if (column < last) line += " ".repeat(widths[column]! - text.length + 1);
+    }
+    lines.push(line.trimEnd());
+    // Script output under its port, as nmap prints it.
+    if (port?.scripts !== undefined) {
+      for (const text of scriptTextLines(port.scripts)) lines.push(escapeTerminal(text));
+    }
+  }
+  return lines;
 }
 
 /** States with more listed ports than this are summarised on screen, as nmap does. */
@@ -151,7 +170,11 @@ const SCREEN_LIST_LIMIT = 25;
  * {@link SCREEN_LIST_LIMIT} ports is folded into the "Not shown" line. The
  * report itself (JSON, XML) still lists them.
  */
-function screenView(host: HostReport): { ports: PortResult[]; extraports: ExtraPorts[] } {
+function screenView(
+  host: HostReport,
+): { ports: readonly PortResult[]; extraports: readonly ExtraPorts[] } {
+  // No state can have more than the limit: the host as it is.
+  if (host.ports.length <= SCREEN_LIST_LIMIT) return host;
   const byState = new Map<string, PortResult[]>();
   for (const port of host.ports) {
     const list = byState.get(port.state) ?? [];

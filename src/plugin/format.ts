@@ -45,6 +45,9 @@ export function escapeControls(text: string): string {
 // C0, DEL, C1, plus the invisible characters that reorder or break lines.
 // deno-lint-ignore no-control-regex
 const TERMINAL_UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// The same set, not global: `test` keeps no lastIndex between calls.
+// deno-lint-ignore no-control-regex
+const TERMINAL_UNSAFE_ANY = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * Make network text safe to print: every control character becomes a
@@ -58,6 +61,8 @@ const TERMINAL_UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u20
  * ```
  */
 export function escapeTerminal(text: string): string {
+  // Almost all text is clean: a test does not build a new string.
+  if (!TERMINAL_UNSAFE_ANY.test(text)) return text;
   return text.replace(TERMINAL_UNSAFE, (char) => {
     const code = char.charCodeAt(0);
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
