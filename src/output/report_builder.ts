@@ -543,18 +543,28 @@ function listClosed(b: BuilderState, host: HostEntry, lists: HostLists): boolean
   if (bucket === undefined) return false;
   const only = bucket.reasons.only();
   if (only === undefined || host.inexact) return false;
-  const listed = new Set<string>();
+  // Listed ports by number, UDP's above TCP's: a sweep's host has one or two.
+  let listed: number[] | undefined;
   for (const other of host.states.values()) {
-    for (const port of other.listed ?? []) listed.add(`${port.protocol}/${port.port}`);
+    for (const port of other.listed ?? []) {
+      (listed ??= []).push(port.port + (port.protocol === "udp" ? 65536 : 0));
+    }
   }
+  const many = listed !== undefined && listed.length > 8 ? new Set(listed) : undefined;
   // Port numbers, not port objects: a -p- of one host has 65,000 closed ports to count here,
   // and an object each was the largest thing a connect scan's heap ever held.
   const found = { tcp: [] as number[], udp: [] as number[] };
   for (const protocol of ["tcp", "udp"] as const) {
-    const all = b.scanned?.[protocol] ?? [];
+    const all = b.scanned?.[protocol];
+    if (all === undefined) continue;
+    const above = protocol === "udp" ? 65536 : 0;
     for (let index = 0; index < all.length; index++) {
+      if (!heardAt(host, protocol, index)) continue;
       const port = all[index]!;
-      if (!heardAt(host, protocol, index) || listed.has(`${protocol}/${port}`)) continue;
+      if (listed !== undefined) {
+        const key = port + above;
+        if (many !== undefined ? many.has(key) : listed.includes(key)) continue;
+      }
       found[protocol].push(port);
     }
   }
