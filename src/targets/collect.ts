@@ -22,6 +22,13 @@ export type NameSpec = Extract<TargetSpec, { kind: "hostname" }>;
 const BUFFER = 65_536;
 
 /**
+ * The buffer's first size: it doubles up to {@link BUFFER}. A command line
+ * names a few specs, and its collectors live as long as the scan (1 MB each
+ * at full size, twice: targets and exclusions).
+ */
+const FIRST_BUFFER = 16;
+
+/**
  * Union of intervals: sorting starts and ends independently is enough, because
  * the union has a gap after the i-th end exactly when the (i+1)-th start lies
  * beyond it. Typed-array sorts are native and need no comparator; `starts`
@@ -75,8 +82,8 @@ export function mergeIpv6(ranges: readonly AddressRange[]): AddressRange[] {
  */
 export class SpecCollector {
   #merged: Ipv4Ranges = { starts: new Float64Array(0), ends: new Float64Array(0) };
-  #starts = new Float64Array(BUFFER);
-  #ends = new Float64Array(BUFFER);
+  #starts = new Float64Array(FIRST_BUFFER);
+  #ends = new Float64Array(FIRST_BUFFER);
   #pending = 0;
   #v6: AddressRange[] = [];
   #v6Merged = 0;
@@ -151,7 +158,14 @@ export class SpecCollector {
   }
 
   #push4(start: number, end: number): void {
-    if (this.#pending === this.#starts.length) {
+    if (this.#pending === this.#starts.length && this.#starts.length < BUFFER) {
+      const starts = new Float64Array(Math.min(BUFFER, this.#starts.length * 2));
+      const ends = new Float64Array(starts.length);
+      starts.set(this.#starts);
+      ends.set(this.#ends);
+      this.#starts = starts;
+      this.#ends = ends;
+    } else if (this.#pending === this.#starts.length) {
       this.#merge4();
       // The buffer grows with the merged ranges: merging stays O(n log n) overall.
       const size = Math.max(BUFFER, this.#merged.starts.length);
