@@ -5,7 +5,9 @@
  *
  * A compact host is a row of typed arrays: its sort key, closed-port count
  * and reason, first answer, answered counts and one bit per scanned port;
- * only its findings (listed ports other than closed ones) are objects. A
+ * its findings (listed ports other than closed ones) are typed columns too
+ * when they carry nothing but a state, a reason, a round trip and a TTL,
+ * objects otherwise (a service, script output). A
  * host that needs more (names, a host verdict, a second closed reason, a
  * closed port with a service, a counted summary) is turned into a
  * {@link HostEntry} once and kept as such.
@@ -18,6 +20,7 @@ import { plainIpv4 } from "../targets/parse.ts";
 import {
   type HostResult,
   type HostState,
+  PORT_STATES,
   type PortResult,
   type PortState,
   SILENT_REASONS,
@@ -114,6 +117,9 @@ export interface ScannedIndex {
 
 const FIRST_CAPACITY = 16;
 
+/** No finding: the end of a row's chain. */
+const NONE = -1;
+
 /** Sort keys a row holds: those a double holds exactly (IPv4; IPv6 hosts stay entries). */
 const MAX_KEY = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -131,7 +137,26 @@ export class CompactHosts {
   #ids = new IndexTable(FIRST_CAPACITY);
   /** Addresses by row; undefined once the row was taken out. */
   #addresses: (string | undefined)[] = [];
-  #listed: (PortResult | PortResult[] | undefined)[] = [];
+  /**
+   * Findings as columns, chained per row (newest first): a sweep's open port
+   * as an object with its boxed round trip was ≈ 96 B, here 24. One that
+   * carries more (a service, script output) is kept as the object it is.
+   */
+  #findings = 0;
+  /** Index in {@link #objects}, or {@link NONE}: the finding is in the columns. */
+  #findingObject = new Int32Array(0);
+  #objects: (PortResult | undefined)[] = [];
+  #findingPort = new Uint16Array(0);
+  /** Protocol (bit 7: UDP) and the state's index in PORT_STATES. */
+  #findingKind = new Uint8Array(0);
+  #findingReason = new Uint16Array(0);
+  /** NaN: none. */
+  #findingRtt = new Float64Array(0);
+  /** -1: none. */
+  #findingTtl = new Int16Array(0);
+  #findingNext = new Int32Array(0);
+  /** Each row's newest plain finding, or {@link NONE}. */
+  #firstFinding = new Int32Array(0);
   #capacity = 0;
   #keys = new Float64Array(0);
   #closed = new Uint32Array(0);
@@ -174,7 +199,7 @@ export class CompactHosts {
     const id = this.#addresses.length;
     if (id === this.#capacity) this.#grow();
     this.#addresses.push(address);
-    this.#listed.push(undefined);
+    this.#firstFinding[id] = NONE;
     this.#keys[id] = Number(key);
     this.#ids.set(ip, id);
     return id;
@@ -204,10 +229,7 @@ export class CompactHosts {
       this.#closed[id] = count + 1;
     } else {
       if (!listable) return false;
-      const listed = this.#listed[id];
-      if (listed === undefined) this.#listed[id] = result;
-      else if (Array.isArray(listed)) listed.push(result);
-      else this.#listed[id] = [listed, result];
+      this.#addFinding(id, result, reason);
     }
     if (
       this.#answer[id] === 0 &&
@@ -247,8 +269,7 @@ export class CompactHosts {
   entry(id: number): HostEntry {
     const address = this.#addresses[id]!;
     const states = new Map<PortState, StateBucket>();
-    const listed = this.#listed[id];
-    for (const result of listed === undefined ? [] : Array.isArray(listed) ? listed : [listed]) {
+    for (const result of this.findings(id)) {
       let bucket = states.get(result.state);
       if (bucket === undefined) {
         bucket = { count: 0, reasons: new Reasons(), listed: [], ranges: new Map() };
@@ -284,8 +305,85 @@ export class CompactHosts {
     const host = this.entry(id);
     this.#ids.delete(plainIpv4(host.address));
     this.#addresses[id] = undefined;
-    this.#listed[id] = undefined;
+    // The entry holds them now; the columns' slots stay, unused.
+    for (let at = this.#firstFinding[id]!; at !== NONE; at = this.#findingNext[at]!) {
+      const object = this.#findingObject[at]!;
+      if (object !== NONE) this.#objects[object] = undefined;
+    }
+    this.#firstFinding[id] = NONE;
     return host;
+  }
+
+  /** Row `id`'s findings (listed ports other than closed ones), in the order they came. */
+  findings(id: number): PortResult[] {
+    const address = this.#addresses[id]!;
+    const found: PortResult[] = [];
+    for (let at = this.#firstFinding[id]!; at !== NONE; at = this.#findingNext[at]!) {
+      const object = this.#findingObject[at]!;
+      if (object !== NONE) {
+        found.push(this.#objects[object]!);
+        continue;
+      }
+      const kind = this.#findingKind[at]!;
+      const result: PortResult = {
+        address,
+        protocol: (kind & 0x80) !== 0 ? "udp" : "tcp",
+        port: this.#findingPort[at]!,
+        state: PORT_STATES[kind & 0x7f]!,
+        reason: this.#reasons[this.#findingReason[at]!]!,
+      };
+      const rtt = this.#findingRtt[at]!;
+      if (!Number.isNaN(rtt)) result.rtt = rtt;
+      const ttl = this.#findingTtl[at]!;
+      if (ttl >= 0) result.reasonTtl = ttl;
+      found.push(result);
+    }
+    // Chained newest first.
+    return found.reverse();
+  }
+
+  /** Chain `result` to row `id`: as columns, or as the object where it carries more. */
+  #addFinding(id: number, result: PortResult, reason: number): void {
+    const at = this.#findings;
+    if (at === this.#findingPort.length) this.#growFindings();
+    this.#findingNext[at] = this.#firstFinding[id]!;
+    this.#firstFinding[id] = at;
+    this.#findings = at + 1;
+    const ttl = result.reasonTtl;
+    const state = PORT_STATES.indexOf(result.state);
+    const plain = result.service === undefined && result.scripts === undefined &&
+      result.address === this.#addresses[id] && state >= 0 &&
+      Number.isInteger(result.port) && result.port >= 0 && result.port <= 0xffff &&
+      (ttl === undefined || (Number.isInteger(ttl) && ttl >= 0 && ttl <= 0x7fff));
+    if (!plain) {
+      this.#findingObject[at] = this.#objects.length;
+      this.#objects.push(result);
+      return;
+    }
+    this.#findingObject[at] = NONE;
+    this.#findingPort[at] = result.port;
+    this.#findingKind[at] = state | (result.protocol === "udp" ? 0x80 : 0);
+    this.#findingReason[at] = reason;
+    this.#findingRtt[at] = result.rtt ?? NaN;
+    this.#findingTtl[at] = ttl ?? -1;
+  }
+
+  #growFindings(): void {
+    const capacity = Math.max(FIRST_CAPACITY, this.#findingPort.length * 2);
+    const grow = <T extends Uint16Array | Uint8Array | Float64Array | Int16Array | Int32Array>(
+      old: T,
+      next: T,
+    ): T => {
+      next.set(old as never);
+      return next;
+    };
+    this.#findingPort = grow(this.#findingPort, new Uint16Array(capacity));
+    this.#findingKind = grow(this.#findingKind, new Uint8Array(capacity));
+    this.#findingReason = grow(this.#findingReason, new Uint16Array(capacity));
+    this.#findingRtt = grow(this.#findingRtt, new Float64Array(capacity));
+    this.#findingTtl = grow(this.#findingTtl, new Int16Array(capacity));
+    this.#findingNext = grow(this.#findingNext, new Int32Array(capacity));
+    this.#findingObject = grow(this.#findingObject, new Int32Array(capacity));
   }
 
   #bits(id: number, protocol: "tcp" | "udp"): Bits | undefined {
@@ -316,7 +414,7 @@ export class CompactHosts {
 
   #grow(): void {
     const capacity = Math.max(FIRST_CAPACITY, this.#capacity * 2);
-    const grown = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(
+    const grown = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array | Int32Array>(
       old: T,
       make: (length: number) => T,
       per: number,
@@ -331,6 +429,7 @@ export class CompactHosts {
     this.#answer = grown(this.#answer, (n) => new Uint16Array(n), 1);
     this.#answered = grown(this.#answered, (n) => new Uint32Array(n), 2);
     this.#heard = grown(this.#heard, (n) => new Uint8Array(n), this.#row);
+    this.#firstFinding = grown(this.#firstFinding, (n) => new Int32Array(n), 1);
     this.#capacity = capacity;
   }
 }
