@@ -46,8 +46,7 @@ export function escapeControls(text: string): string {
 // deno-lint-ignore no-control-regex
 const TERMINAL_UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 // The same set, not global: `test` keeps no lastIndex between calls.
-// deno-lint-ignore no-control-regex
-const TERMINAL_UNSAFE_ANY = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const TERMINAL_UNSAFE_ANY = new RegExp(TERMINAL_UNSAFE.source);
 
 /**
  * Make network text safe to print: every control character becomes a
