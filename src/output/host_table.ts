@@ -120,6 +120,14 @@ const FIRST_CAPACITY = 16;
 /** No finding: the end of a row's chain. */
 const NONE = -1;
 
+type Column = Float64Array | Uint32Array | Int32Array | Uint16Array | Int16Array | Uint8Array;
+
+/** `next` (a longer column of the same kind) holding `old`'s values first. */
+function widened<T extends Column>(old: T, next: T): T {
+  next.set(old as never);
+  return next;
+}
+
 /** Sort keys a row holds: those a double holds exactly (IPv4; IPv6 hosts stay entries). */
 const MAX_KEY = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -370,20 +378,13 @@ export class CompactHosts {
 
   #growFindings(): void {
     const capacity = Math.max(FIRST_CAPACITY, this.#findingPort.length * 2);
-    const grow = <T extends Uint16Array | Uint8Array | Float64Array | Int16Array | Int32Array>(
-      old: T,
-      next: T,
-    ): T => {
-      next.set(old as never);
-      return next;
-    };
-    this.#findingPort = grow(this.#findingPort, new Uint16Array(capacity));
-    this.#findingKind = grow(this.#findingKind, new Uint8Array(capacity));
-    this.#findingReason = grow(this.#findingReason, new Uint16Array(capacity));
-    this.#findingRtt = grow(this.#findingRtt, new Float64Array(capacity));
-    this.#findingTtl = grow(this.#findingTtl, new Int16Array(capacity));
-    this.#findingNext = grow(this.#findingNext, new Int32Array(capacity));
-    this.#findingObject = grow(this.#findingObject, new Int32Array(capacity));
+    this.#findingPort = widened(this.#findingPort, new Uint16Array(capacity));
+    this.#findingKind = widened(this.#findingKind, new Uint8Array(capacity));
+    this.#findingReason = widened(this.#findingReason, new Uint16Array(capacity));
+    this.#findingRtt = widened(this.#findingRtt, new Float64Array(capacity));
+    this.#findingTtl = widened(this.#findingTtl, new Int16Array(capacity));
+    this.#findingNext = widened(this.#findingNext, new Int32Array(capacity));
+    this.#findingObject = widened(this.#findingObject, new Int32Array(capacity));
   }
 
   #bits(id: number, protocol: "tcp" | "udp"): Bits | undefined {
@@ -414,22 +415,13 @@ export class CompactHosts {
 
   #grow(): void {
     const capacity = Math.max(FIRST_CAPACITY, this.#capacity * 2);
-    const grown = <T extends Float64Array | Uint32Array | Uint16Array | Uint8Array | Int32Array>(
-      old: T,
-      make: (length: number) => T,
-      per: number,
-    ): T => {
-      const next = make(capacity * per);
-      next.set(old as never);
-      return next;
-    };
-    this.#keys = grown(this.#keys, (n) => new Float64Array(n), 1);
-    this.#closed = grown(this.#closed, (n) => new Uint32Array(n), 1);
-    this.#closedReason = grown(this.#closedReason, (n) => new Uint16Array(n), 1);
-    this.#answer = grown(this.#answer, (n) => new Uint16Array(n), 1);
-    this.#answered = grown(this.#answered, (n) => new Uint32Array(n), 2);
-    this.#heard = grown(this.#heard, (n) => new Uint8Array(n), this.#row);
-    this.#firstFinding = grown(this.#firstFinding, (n) => new Int32Array(n), 1);
+    this.#keys = widened(this.#keys, new Float64Array(capacity));
+    this.#closed = widened(this.#closed, new Uint32Array(capacity));
+    this.#closedReason = widened(this.#closedReason, new Uint16Array(capacity));
+    this.#answer = widened(this.#answer, new Uint16Array(capacity));
+    this.#answered = widened(this.#answered, new Uint32Array(capacity * 2));
+    this.#heard = widened(this.#heard, new Uint8Array(capacity * this.#row));
+    this.#firstFinding = widened(this.#firstFinding, new Int32Array(capacity));
     this.#capacity = capacity;
   }
 }
